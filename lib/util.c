@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+static int parse_u64_base(const char *s, int base, uint64_t max, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	/* strtoull accepts blanks and a sign; upstream's rule is digits only. */
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ' || *s == '\t' || *s == '\n')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (end == s || *end)
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+	return parse_u64_base(s, 0, max, ret);
+}
+
+int parse_u64_hex(const char *s, uint64_t max, uint64_t *ret)
+{
+	return parse_u64_base(s, 16, max, ret);
+}
+
+int fd_set_nonblock(int fd, bool nonblock)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		return negative_errno();
+	flags = nonblock ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+	if (fcntl(fd, F_SETFL, flags) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int fd_set_cloexec(int fd, bool cloexec)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags < 0)
+		return negative_errno();
+	flags = cloexec ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+	if (fcntl(fd, F_SETFD, flags) < 0)
+		return negative_errno();
+	return 0;
+}
+
+ssize_t read_full(int fd, void *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = read(fd, (char *)buf + done, n - done);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = pread(fd, (char *)buf + done, n - done, off + (off_t)done);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
+int write_full(int fd, const void *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = write(fd, (const char *)buf + done, n - done);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+		      int flags)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int) * HV_MAX_FDS_PER_MSG)];
+	} control;
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t k;
+
+	if (n_fds > HV_MAX_FDS_PER_MSG)
+		return -EINVAL;
+	if (n_fds > 0) {
+		struct cmsghdr *c;
+
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+	}
+	do
+		k = sendmsg(sock, &msg, flags | MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	return k < 0 ? negative_errno() : k;
+}
+
+ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max_fds, size_t *ret_n_fds,
+		      int flags)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int) * HV_MAX_FDS_PER_MSG)];
+	} control;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	size_t n = 0;
+	bool overflow = false;
+	ssize_t k;
+
+	do
+		k = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return negative_errno();
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		size_t cnt;
+		int *p;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		p = (int *)CMSG_DATA(c);
+		for (size_t i = 0; i < cnt; i++) {
+			int fd;
+
+			memcpy(&fd, p + i, sizeof(fd));
+			if (n < max_fds)
+				fds[n++] = fd;
+			else {
+				close(fd);
+				overflow = true;
+			}
+		}
+	}
+	if (overflow || (msg.msg_flags & MSG_CTRUNC)) {
+		close_many(fds, n);
+		*ret_n_fds = 0;
+		return -EMSGSIZE;
+	}
+	*ret_n_fds = n;
+	return k;
+}
+
+void close_many(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		safe_close(fds[i]);
+}
+
+static uint64_t clock_usec(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t now_usec(void)
+{
+	return clock_usec(CLOCK_MONOTONIC);
+}
+
+uint64_t now_realtime_usec(void)
+{
+	return clock_usec(CLOCK_REALTIME);
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return negative_errno();
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return negative_errno();
+	return 0;
+}
+
+void format_cpu_list(uint64_t cpus, const char *sep, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	if (cpus == 0) {
+		snprintf(buf, size, "none");
+		return;
+	}
+	for (unsigned i = 0; i < 64; i++) {
+		int k;
+
+		if (!(cpus & (UINT64_C(1) << i)))
+			continue;
+		k = snprintf(buf + off, size - off, "%s%u", off ? sep : "", i);
+		if (k < 0 || (size_t)k >= size - off)
+			return;
+		off += (size_t)k;
+	}
+}

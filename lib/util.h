@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef HV_UTIL_H
+#define HV_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* Most file descriptors one message may carry (SCM_RIGHTS), for every
+ * socket protocol of the project. */
+#define HV_MAX_FDS_PER_MSG 16
+
+/* Parse an unsigned number the way upstream hvisor-tool does for strings:
+ * base auto-detection ("0x" hex, leading "0" octal, else decimal), the
+ * whole string must be consumed, no sign, no blanks, overflow rejected.
+ * Returns 0, -EINVAL (not a number) or -ERANGE (> max). */
+int parse_u64(const char *s, uint64_t max, uint64_t *ret);
+/* Same, base 16 only with an optional "0x" (upstream --device addr/len). */
+int parse_u64_hex(const char *s, uint64_t max, uint64_t *ret);
+
+int fd_set_nonblock(int fd, bool nonblock);
+int fd_set_cloexec(int fd, bool cloexec);
+
+/* Loop over short reads/writes and EINTR. read_full returns the number of
+ * bytes read (less than n only at EOF) or -errno. */
+ssize_t read_full(int fd, void *buf, size_t n);
+ssize_t pread_full(int fd, void *buf, size_t n, off_t off);
+int write_full(int fd, const void *buf, size_t n);
+
+/* Send a buffer and up to HV_MAX_FDS_PER_MSG descriptors in one sendmsg().
+ * Returns bytes sent or -errno (MSG_NOSIGNAL: no SIGPIPE). */
+ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+		      int flags);
+/* Receive into buf; descriptors (made O_CLOEXEC) go to fds[], their number to
+ * *ret_n_fds. Truncated ancillary data closes what arrived and fails with
+ * -EMSGSIZE. Returns bytes received (0 = EOF) or -errno. */
+ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max_fds, size_t *ret_n_fds,
+		      int flags);
+void close_many(const int *fds, size_t n);
+
+/* Microseconds on CLOCK_MONOTONIC / CLOCK_REALTIME. */
+uint64_t now_usec(void);
+uint64_t now_realtime_usec(void);
+
+/* mkdir -p with the given mode for the last component. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Formats a CPU bitmask as "2, 3" (the upstream table style) or "none". */
+void format_cpu_list(uint64_t cpus, const char *sep, char *buf, size_t size);
+
+/* Does the string fit in a buffer of `size` bytes with its NUL? */
+static inline bool str_fits(const char *s, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		if (s[i] == '\0')
+			return true;
+	return false;
+}
+
+#endif
