@@ -10,32 +10,32 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f)	   __attribute__((cleanup(f)))
-#define _printf_(a, b)	   __attribute__((format(printf, a, b)))
-#define _unused_	   __attribute__((unused))
-#define _noreturn_	   _Noreturn
-#define _warn_unused_	   __attribute__((warn_unused_result))
-#define _likely_(x)	   __builtin_expect(!!(x), 1)
-#define _unlikely_(x)	   __builtin_expect(!!(x), 0)
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_       __attribute__((unused))
+#define _noreturn_     _Noreturn
+#define _warn_unused_  __attribute__((warn_unused_result))
+#define _likely_(x)    __builtin_expect(!!(x), 1)
+#define _unlikely_(x)  __builtin_expect(!!(x), 0)
 
-#define ARRAY_SIZE(a)	   (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b)	   ((a) < (b) ? (a) : (b))
-#define MAX(a, b)	   ((a) > (b) ? (a) : (b))
-#define ALIGN_UP(x, a)	   (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
-#define IS_POWER_OF_2(x)   ((x) != 0 && (((x) & ((x)-1)) == 0))
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)	 ((a) < (b) ? (a) : (b))
+#define MAX(a, b)	 ((a) > (b) ? (a) : (b))
+#define ALIGN_UP(x, a)	 (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define IS_POWER_OF_2(x) ((x) != 0 && (((x) & ((x)-1)) == 0))
 
 /* Hand ownership of a pointer / fd to someone else; the cleanup then sees NULL / -1. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _p_ = (p);                                                           \
-		(p) = NULL;                                                                        \
-		_p_;                                                                               \
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _p_ = (p); \
+		(p) = NULL;              \
+		_p_;                     \
 	})
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int _fd_ = (fd);                                                                   \
-		(fd) = -1;                                                                         \
-		_fd_;                                                                              \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _fd_ = (fd); \
+		(fd) = -1;       \
+		_fd_;            \
 	})
 
 static inline void freep(void *p)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,7 +17,7 @@ static int parse_u64_base(const char *s, int base, uint64_t max, uint64_t *ret)
 	char *end;
 
 	/* strtoull accepts blanks and a sign; upstream's rule is digits only. */
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ' || *s == '\t' || *s == '\n')
+	if (!s || !isxdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, base);

@@ -10,8 +10,8 @@
 #include "macro.h"
 
 /* Most file descriptors one message may carry (SCM_RIGHTS), for every
- * socket protocol of the project. */
-#define HV_MAX_FDS_PER_MSG 16
+ * socket protocol of the project (a zone names up to 23 files). */
+#define HV_MAX_FDS_PER_MSG 32
 
 /* Parse an unsigned number the way upstream hvisor-tool does for strings:
  * base auto-detection ("0x" hex, leading "0" octal, else decimal), the

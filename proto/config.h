@@ -44,21 +44,21 @@ void hv_error_set(struct hv_error *err, const char *path, const char *fmt, ...)
 /* "path: message", or just the message when path is empty. */
 void hv_error_format(const struct hv_error *err, char *buf, size_t size);
 
-#define HV_PAGE_SIZE		4096u
-#define HV_CONFIG_MAX_MODULES	16
-#define HV_CONFIG_MAX_IMAGES	(8 + HV_CONFIG_MAX_MODULES)
-#define HV_CONFIG_MAX_WARNINGS	8
-#define HV_CONFIG_MAX_STRING	4096 /* file paths, cmdlines, module names */
+#define HV_PAGE_SIZE	       4096u
+#define HV_CONFIG_MAX_MODULES  16
+#define HV_CONFIG_MAX_IMAGES   (8 + HV_CONFIG_MAX_MODULES)
+#define HV_CONFIG_MAX_WARNINGS 8
+#define HV_CONFIG_MAX_STRING   4096 /* file paths, cmdlines, module names */
 
 enum hv_image_kind {
-	HV_IMAGE_KERNEL,    /* kernel_filepath at kernel_load_paddr */
-	HV_IMAGE_DTB,	    /* dtb_filepath at dtb_load_paddr (not on x86) */
-	HV_IMAGE_MODULE,    /* modules[i].filepath at modules[i].load_paddr */
-	HV_IMAGE_X86_BOOT,  /* arch_config.boot_filepath at boot_load_paddr */
-	HV_IMAGE_X86_SETUP, /* arch_config.setup_filepath at setup_load_hpa */
-	HV_IMAGE_X86_INITRD, /* arch_config.initrd_filepath at initrd_load_hpa */
+	HV_IMAGE_KERNEL,      /* kernel_filepath at kernel_load_paddr */
+	HV_IMAGE_DTB,	      /* dtb_filepath at dtb_load_paddr (not on x86) */
+	HV_IMAGE_MODULE,      /* modules[i].filepath at modules[i].load_paddr */
+	HV_IMAGE_X86_BOOT,    /* arch_config.boot_filepath at boot_load_paddr */
+	HV_IMAGE_X86_SETUP,   /* arch_config.setup_filepath at setup_load_hpa */
+	HV_IMAGE_X86_INITRD,  /* arch_config.initrd_filepath at initrd_load_hpa */
 	HV_IMAGE_X86_CMDLINE, /* arch_config.cmdline (inline, with its NUL) at cmdline_load_hpa */
-	HV_IMAGE_INITRAMFS, /* multiboot2 initramfs_filepath */
+	HV_IMAGE_INITRAMFS,   /* multiboot2 initramfs_filepath */
 };
 
 /* Something zone start copies into zone memory: a file the client passes as
@@ -117,8 +117,8 @@ struct hv_arch_x86_64 {
 
 struct hv_zone_config {
 	enum hv_arch arch;
-	uint32_t zone_id; /* >= 1; 0 is the root zone */
-	uint64_t cpus;	  /* bitmask of physical CPU ids, non-empty */
+	uint32_t zone_id;	       /* >= 1; 0 is the root zone */
+	uint64_t cpus;		       /* bitmask of physical CPU ids, non-empty */
 	char name[HV_CONFIG_NAME_LEN]; /* NUL-terminated, 1..31 printable bytes */
 
 	uint32_t n_regions;
@@ -180,7 +180,7 @@ size_t hv_zone_config_size(enum hv_arch arch, unsigned magic);
  * by the encoder) for the hypervisor speaking `magic`. Returns the size, or
  * -EOPNOTSUPP with *err when cfg needs something this magic cannot carry
  * (e.g. UEFI boot info with 0x05), -EINVAL for an unknown magic. */
-int hv_zone_config_encode(const struct hv_zone_config *cfg, unsigned magic, void *buf,
-			  size_t size, struct hv_error *err);
+int hv_zone_config_encode(const struct hv_zone_config *cfg, unsigned magic, void *buf, size_t size,
+			  struct hv_error *err);
 
 #endif

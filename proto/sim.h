@@ -36,7 +36,7 @@
 
 #define HVSIM_PROTO_VERSION 1
 /* Largest control packet (header + payload) in either direction. */
-#define HVSIM_MAX_PACKET    8192
+#define HVSIM_MAX_PACKET 8192
 /* Largest load buffer a client may register (HVSIM_OP_LOAD_BUFFER). */
 #define HVSIM_MAX_LOAD_BUFFER (64u << 20)
 

@@ -11,37 +11,37 @@
 #include <linux/types.h>
 
 /* Hypercall codes (first argument register). Unknown codes return 0. */
-#define HVISOR_HC_INIT_VIRTIO		0  /* arg0: PA of the bridge page */
-#define HVISOR_HC_FINISH_REQ		1  /* drain res_list, inject IRQs */
-#define HVISOR_HC_START_ZONE		2  /* arg0: PA of zone_config, arg1: its size */
-#define HVISOR_HC_SHUTDOWN_ZONE		3  /* arg0: zone id */
-#define HVISOR_HC_ZONE_LIST		4  /* arg0: PA of zone_info[], arg1: capacity */
-#define HVISOR_HC_IVC_INFO		5  /* aarch64 only */
-#define HVISOR_HC_CONFIG_CHECK		6  /* arg0: PA of a u64 that receives the magic */
-#define HVISOR_HC_SET_BOOT_MODE		8  /* x86 multiboot2; not in v0.4 */
-#define HVISOR_HC_GET_ECAM_BASE		9  /* not in v0.4 */
-#define HVISOR_HC_CLEAR_INJECT_IRQ	11 /* LoongArch (zone, irq); not in v0.4 */
-#define HVISOR_HC_CLEAR_INJECT_IRQ_V04	20 /* LoongArch v0.4, no arguments */
-#define HVISOR_HC_GET_VIRTIO_IRQ	86 /* x86: arg0: PA of a u32 */
+#define HVISOR_HC_INIT_VIRTIO	       0  /* arg0: PA of the bridge page */
+#define HVISOR_HC_FINISH_REQ	       1  /* drain res_list, inject IRQs */
+#define HVISOR_HC_START_ZONE	       2  /* arg0: PA of zone_config, arg1: its size */
+#define HVISOR_HC_SHUTDOWN_ZONE	       3  /* arg0: zone id */
+#define HVISOR_HC_ZONE_LIST	       4  /* arg0: PA of zone_info[], arg1: capacity */
+#define HVISOR_HC_IVC_INFO	       5  /* aarch64 only */
+#define HVISOR_HC_CONFIG_CHECK	       6  /* arg0: PA of a u64 that receives the magic */
+#define HVISOR_HC_SET_BOOT_MODE	       8  /* x86 multiboot2; not in v0.4 */
+#define HVISOR_HC_GET_ECAM_BASE	       9  /* not in v0.4 */
+#define HVISOR_HC_CLEAR_INJECT_IRQ     11 /* LoongArch (zone, irq); not in v0.4 */
+#define HVISOR_HC_CLEAR_INJECT_IRQ_V04 20 /* LoongArch v0.4, no arguments */
+#define HVISOR_HC_GET_VIRTIO_IRQ       86 /* x86: arg0: PA of a u32 */
 
 /* Hypercall instruction details per architecture. */
-#define HVISOR_HVC_IMM_AARCH64		0x4856	   /* hvc #0x4856 ("HV") */
-#define HVISOR_SBI_EID_RISCV64		0x114514   /* a7 for ecall; result in a1 */
-#define HVISOR_HVCL_WORD_LOONGARCH64	0x002b8000 /* raw encoding of "hvcl 0" */
+#define HVISOR_HVC_IMM_AARCH64	     0x4856	/* hvc #0x4856 ("HV") */
+#define HVISOR_SBI_EID_RISCV64	     0x114514	/* a7 for ecall; result in a1 */
+#define HVISOR_HVCL_WORD_LOONGARCH64 0x002b8000 /* raw encoding of "hvcl 0" */
 
 /* Virtio bridge page (one 4 KiB page, 2136 bytes used). */
-#define HVISOR_BRIDGE_MAX_REQ		32
-#define HVISOR_BRIDGE_MAX_DEVS		8
-#define HVISOR_BRIDGE_MAX_CPUS		32
-#define HVISOR_BRIDGE_RING_MASK		(HVISOR_BRIDGE_MAX_REQ - 1)
+#define HVISOR_BRIDGE_MAX_REQ	32
+#define HVISOR_BRIDGE_MAX_DEVS	8
+#define HVISOR_BRIDGE_MAX_CPUS	32
+#define HVISOR_BRIDGE_RING_MASK (HVISOR_BRIDGE_MAX_REQ - 1)
 /* A QueueNotify write: offset 0x50 from the start of the virtio region. */
-#define HVISOR_VIRTIO_NOTIFY_OFFSET	0x50
+#define HVISOR_VIRTIO_NOTIFY_OFFSET 0x50
 
 struct hvisor_device_req {
-	__u64 src_cpu;	     /* physical CPU id of the trapping vCPU */
-	__u64 address;	     /* absolute guest-physical address */
-	__u64 size;	     /* 1, 2, 4 or 8 */
-	__u64 value;	     /* value written; 0 for reads */
+	__u64 src_cpu; /* physical CPU id of the trapping vCPU */
+	__u64 address; /* absolute guest-physical address */
+	__u64 size;    /* 1, 2, 4 or 8 */
+	__u64 value;   /* value written; 0 for reads */
 	__u32 src_zone;
 	__u8 is_write;
 	__u8 need_interrupt; /* 1: posted notify, the vCPU does not wait */
@@ -72,13 +72,13 @@ struct hvisor_bridge {
 struct hvisor_zone_info {
 	__u32 zone_id;
 	__u32 __pad0;
-	__u64 cpus; /* bitmask of physical CPU ids */
+	__u64 cpus;			 /* bitmask of physical CPU ids */
 	char name[HVISOR_ZONE_NAME_LEN]; /* not necessarily NUL-terminated */
 	__u8 is_err;
 	__u8 __pad1[7];
 };
 
-#define HVISOR_ABI_ASSERT_OFFSET(type, field, off)                                                 \
+#define HVISOR_ABI_ASSERT_OFFSET(type, field, off) \
 	_Static_assert(__builtin_offsetof(struct type, field) == (off), #type "." #field)
 #define HVISOR_ABI_ASSERT_SIZE(type, size) _Static_assert(sizeof(struct type) == (size), #type)
 

@@ -116,8 +116,9 @@ static int encode_arch(const struct hv_zone_config *cfg, unsigned magic, void *p
 			struct hv_cfg_arch_aarch64_0x05 *o = p;
 
 			if (a->has_uefi) {
-				hv_error_set(err, "arch_config.memory_map_addr",
-					     "UEFI boot information needs a hypervisor with config magic 0x06, this one speaks 0x05");
+				hv_error_set(
+					err, "arch_config.memory_map_addr",
+					"UEFI boot information needs a hypervisor with config magic 0x06, this one speaks 0x05");
 				return -EOPNOTSUPP;
 			}
 			o->is_aarch32 = a->is_aarch32;
@@ -172,13 +173,23 @@ static int encode_arch(const struct hv_zone_config *cfg, unsigned magic, void *p
 	}
 }
 
+/* Same bus layout in both magics; padding from a hand-built model must not
+ * reach hvisor. */
+static void encode_pci_buses(const struct hv_zone_config *cfg, struct hv_cfg_pci_bus *out)
+{
+	for (uint32_t i = 0; i < cfg->n_pci_bus; i++) {
+		out[i] = cfg->pci_bus[i];
+		memset(out[i].__pad, 0, sizeof(out[i].__pad));
+	}
+}
+
 static void encode_pci(const struct hv_zone_config *cfg, unsigned magic, void *p)
 {
 	if (magic == HV_CONFIG_MAGIC_0x05) {
 		struct hv_cfg_pci_tail_0x05 *t = p;
 
 		t->num_pci_bus = cfg->n_pci_bus;
-		memcpy(t->pci_config, cfg->pci_bus, sizeof(cfg->pci_bus[0]) * cfg->n_pci_bus);
+		encode_pci_buses(cfg, t->pci_config);
 		t->num_pci_devs = cfg->n_pci_devs;
 		for (uint32_t i = 0; i < cfg->n_pci_devs; i++) {
 			const struct hv_cfg_pci_dev_0x06 *d = &cfg->pci_devs[i];
@@ -196,14 +207,17 @@ static void encode_pci(const struct hv_zone_config *cfg, unsigned magic, void *p
 		struct hv_cfg_pci_tail_0x06 *t = p;
 
 		t->num_pci_bus = cfg->n_pci_bus;
-		memcpy(t->pci_config, cfg->pci_bus, sizeof(cfg->pci_bus[0]) * cfg->n_pci_bus);
+		encode_pci_buses(cfg, t->pci_config);
 		t->num_pci_devs = cfg->n_pci_devs;
-		memcpy(t->alloc_pci_devs, cfg->pci_devs, sizeof(cfg->pci_devs[0]) * cfg->n_pci_devs);
+		for (uint32_t i = 0; i < cfg->n_pci_devs; i++) {
+			t->alloc_pci_devs[i] = cfg->pci_devs[i];
+			t->alloc_pci_devs[i].__pad = 0;
+		}
 	}
 }
 
-int hv_zone_config_encode(const struct hv_zone_config *cfg, unsigned magic, void *buf,
-			  size_t size, struct hv_error *err)
+int hv_zone_config_encode(const struct hv_zone_config *cfg, unsigned magic, void *buf, size_t size,
+			  struct hv_error *err)
 {
 	size_t total = hv_zone_config_size(cfg->arch, magic);
 	uint8_t *p = buf;

@@ -18,26 +18,26 @@
 
 #include "hvisor-abi.h"
 
-#define HV_CONFIG_MAGIC_0x05		0x05
-#define HV_CONFIG_MAGIC_0x06		0x06
+#define HV_CONFIG_MAGIC_0x05 0x05
+#define HV_CONFIG_MAGIC_0x06 0x06
 
-#define HV_CONFIG_MAX_MEMORY_REGIONS	64
-#define HV_CONFIG_MAX_INTERRUPTS	1024
-#define HV_CONFIG_IRQ_WORDS		(HV_CONFIG_MAX_INTERRUPTS / 32)
-#define HV_CONFIG_MAX_IVC		2
-#define HV_CONFIG_NAME_LEN		32
-#define HV_CONFIG_MAX_PCI_BUS		4
-#define HV_CONFIG_MAX_PCI_DEVS		32
-#define HV_CONFIG_MAX_CPUS		64 /* cpus is a u64 bitmask */
+#define HV_CONFIG_MAX_MEMORY_REGIONS 64
+#define HV_CONFIG_MAX_INTERRUPTS     1024
+#define HV_CONFIG_IRQ_WORDS	     (HV_CONFIG_MAX_INTERRUPTS / 32)
+#define HV_CONFIG_MAX_IVC	     2
+#define HV_CONFIG_NAME_LEN	     32
+#define HV_CONFIG_MAX_PCI_BUS	     4
+#define HV_CONFIG_MAX_PCI_DEVS	     32
+#define HV_CONFIG_MAX_CPUS	     64 /* cpus is a u64 bitmask */
 
-#define HV_MEM_TYPE_RAM			0
-#define HV_MEM_TYPE_IO			1
-#define HV_MEM_TYPE_VIRTIO		2
+#define HV_MEM_TYPE_RAM	   0
+#define HV_MEM_TYPE_IO	   1
+#define HV_MEM_TYPE_VIRTIO 2
 
-#define HV_GIC_TAG_V2			0
-#define HV_GIC_TAG_V3			1
-#define HV_UEFI_TAG_PRESENT		0 /* Rust enum variant 0: UEFI info follows */
-#define HV_UEFI_TAG_NONE		1
+#define HV_GIC_TAG_V2	    0
+#define HV_GIC_TAG_V3	    1
+#define HV_UEFI_TAG_PRESENT 0 /* Rust enum variant 0: UEFI info follows */
+#define HV_UEFI_TAG_NONE    1
 
 struct hv_cfg_memory_region {
 	__u32 type;
@@ -178,11 +178,11 @@ struct hv_cfg_pci_tail_0x06 {
 };
 
 /* Whole configs, one per (arch, magic): what hvisor receives. */
-#define HV_CFG_DEFINE(name, archtype, tailtype)                                                    \
-	struct hv_zone_config_##name {                                                             \
-		struct hv_cfg_head head;                                                           \
-		struct archtype arch;                                                              \
-		struct tailtype pci;                                                               \
+#define HV_CFG_DEFINE(name, archtype, tailtype) \
+	struct hv_zone_config_##name {          \
+		struct hv_cfg_head head;        \
+		struct archtype arch;           \
+		struct tailtype pci;            \
 	}
 HV_CFG_DEFINE(aarch64_0x05, hv_cfg_arch_aarch64_0x05, hv_cfg_pci_tail_0x05);
 HV_CFG_DEFINE(aarch64_0x06, hv_cfg_arch_aarch64_0x06, hv_cfg_pci_tail_0x06);

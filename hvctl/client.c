@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+
+#include "hvctl.h"
+#include "util.h"
+
+int hvctl_connect(struct hvctl *h, struct vl_client **ret)
+{
+	int r = vl_client_connect(h->socket, ret);
+
+	if (r < 0) {
+		fprintf(stderr, "%s: cannot reach hvisord at %s: %s%s\n", h->prog, h->socket,
+			strerror(-r),
+			r == -ENOENT || r == -ECONNREFUSED ? " (is hvisord running? see --socket)"
+							   : "");
+		return EXIT_UNREACHABLE;
+	}
+	return EXIT_OK;
+}
+
+int hvctl_call(struct hvctl *h, struct vl_client *c, const char *method, json_object *params,
+	       const int *fds, size_t n_fds, json_object **ret_reply)
+{
+	json_object *reply = NULL;
+	const char *error;
+	int r = vl_client_call(c, method, params, fds, n_fds, &reply);
+
+	if (r < 0) {
+		fprintf(stderr, "%s: %s: %s\n", h->prog, method,
+			r == -ECONNRESET ? "hvisord closed the connection" : strerror(-r));
+		return r == -EMSGSIZE || r == -EBADMSG ? EXIT_FAILED : EXIT_UNREACHABLE;
+	}
+	error = vl_reply_error(reply);
+	if (error) {
+		const char *msg = vl_reply_error_message(reply);
+
+		if (h->json)
+			print_json(reply);
+		fprintf(stderr, "%s: %s%s%s\n", h->prog, error, *msg ? ": " : "", msg);
+		json_object_put(reply);
+		return EXIT_FAILED;
+	}
+	*ret_reply = reply;
+	return EXIT_OK;
+}
+
+int hvctl_call1(struct hvctl *h, const char *method, json_object *params, const int *fds,
+		size_t n_fds, json_object **ret_reply)
+{
+	struct vl_client *c = NULL;
+	int r = hvctl_connect(h, &c);
+
+	if (r != EXIT_OK) {
+		json_object_put(params);
+		return r;
+	}
+	r = hvctl_call(h, c, method, params, fds, n_fds, ret_reply);
+	vl_client_free(c);
+	return r;
+}
+
+int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret)
+{
+	uint64_t v;
+
+	if (parse_u64(s, UINT32_MAX, &v) < 0) {
+		fprintf(stderr, "%s: '%s' is not a zone id (a number)\n", h->prog, s);
+		return EXIT_USAGE;
+	}
+	*ret = (uint32_t)v;
+	return EXIT_OK;
+}

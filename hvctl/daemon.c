@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* hvctl events | version | log-level */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "hvctl.h"
+
+static void print_event(json_object *e)
+{
+	uint64_t usec = json_u64(e, "timestamp_usec");
+	time_t t = (time_t)(usec / 1000000);
+	const char *name = json_str(e, "name"), *msg = json_str(e, "message");
+	json_object *id;
+	struct tm tm;
+	char ts[32] = "-";
+
+	if (localtime_r(&t, &tm))
+		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+	printf("%s.%03u %s", ts, (unsigned)(usec / 1000 % 1000), json_str(e, "event") ?: "?");
+	if (json_object_object_get_ex(e, "zone_id", &id))
+		printf(" zone %lld", (long long)json_object_get_int64(id));
+	if (name)
+		printf(" (%s)", name);
+	if (msg)
+		printf(": %s", msg);
+	printf("\n");
+}
+
+static int cmd_events(struct hvctl *h, int argc, char **argv)
+{
+	struct vl_client *c = NULL;
+	json_object *call;
+	int n = command_args(h, &daemon_commands[0], argc, argv, NULL, 0, 0), r;
+
+	if (n < 0)
+		return n == -1 ? EXIT_OK : EXIT_USAGE;
+	r = hvctl_connect(h, &c);
+	if (r != EXIT_OK)
+		return r;
+	call = vl_call_new(VL_IFACE_MANAGER ".Subscribe", NULL, true);
+	r = vl_client_send(c, call, NULL, 0);
+	json_object_put(call);
+	if (r < 0) {
+		fprintf(stderr, "%s: events: %s\n", h->prog, strerror(-r));
+		vl_client_free(c);
+		return EXIT_UNREACHABLE;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0); /* one line per event, also into pipes */
+	for (;;) {
+		json_object *reply = NULL, *e;
+		const char *error;
+
+		r = vl_client_recv(c, &reply);
+		if (r < 0) {
+			fprintf(stderr, "%s: events: %s\n", h->prog,
+				r == -ECONNRESET ? "hvisord closed the stream" : strerror(-r));
+			vl_client_free(c);
+			return EXIT_UNREACHABLE;
+		}
+		error = vl_reply_error(reply);
+		if (error) {
+			fprintf(stderr, "%s: %s: %s\n", h->prog, error,
+				vl_reply_error_message(reply));
+			json_object_put(reply);
+			vl_client_free(c);
+			return EXIT_FAILED;
+		}
+		if (json_object_object_get_ex(vl_reply_parameters(reply), "event", &e)) {
+			if (h->json)
+				printf("%s\n", json_object_to_json_string_ext(
+						       e, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
+			else
+				print_event(e);
+		}
+		json_object_put(reply);
+	}
+}
+
+static int cmd_version(struct hvctl *h, int argc, char **argv)
+{
+	json_object *reply = NULL, *info;
+	int n = command_args(h, &daemon_commands[1], argc, argv, NULL, 0, 0), r;
+
+	if (n < 0)
+		return n == -1 ? EXIT_OK : EXIT_USAGE;
+	r = hvctl_call1(h, VL_IFACE_MANAGER ".GetInfo", NULL, NULL, 0, &reply);
+	if (r != EXIT_OK) {
+		if (!h->json)
+			printf("hvctl %s\n", HV_VERSION);
+		return r;
+	}
+	if (!json_object_object_get_ex(vl_reply_parameters(reply), "info", &info)) {
+		json_object_put(reply);
+		return EXIT_FAILED;
+	}
+	if (h->json) {
+		json_object_object_add(info, "client_version", json_object_new_string(HV_VERSION));
+		print_json(info);
+	} else {
+		printf("hvctl %s\n", HV_VERSION);
+		printf("hvisord %s (API %llu.%llu)\n", json_str(info, "version") ?: "?",
+		       (unsigned long long)json_u64(info, "api_major"),
+		       (unsigned long long)json_u64(info, "api_minor"));
+		printf("backend %s at %s, %s, config magic 0x%02llx%s\n",
+		       json_str(info, "backend") ?: "?", json_str(info, "backend_path") ?: "?",
+		       json_str(info, "arch") ?: "?",
+		       (unsigned long long)json_u64(info, "config_magic"),
+		       json_object_get_boolean(
+			       json_object_object_get(info, "config_magic_supported"))
+			       ? ""
+			       : " (not supported: zones cannot be started)");
+	}
+	json_object_put(reply);
+	return EXIT_OK;
+}
+
+static int cmd_log_level(struct hvctl *h, int argc, char **argv)
+{
+	json_object *reply = NULL, *params, *info;
+	char *pos[1];
+	int n = command_args(h, &daemon_commands[2], argc, argv, pos, 0, 1), r;
+
+	if (n < 0)
+		return n == -1 ? EXIT_OK : EXIT_USAGE;
+	if (n == 0) {
+		r = hvctl_call1(h, VL_IFACE_MANAGER ".GetInfo", NULL, NULL, 0, &reply);
+		if (r != EXIT_OK)
+			return r;
+		if (json_object_object_get_ex(vl_reply_parameters(reply), "info", &info))
+			printf("%s\n", json_str(info, "log_level") ?: "?");
+		json_object_put(reply);
+		return EXIT_OK;
+	}
+	params = json_object_new_object();
+	json_object_object_add(params, "level", json_object_new_string(pos[0]));
+	r = hvctl_call1(h, VL_IFACE_MANAGER ".SetLogLevel", params, NULL, 0, &reply);
+	if (r != EXIT_OK)
+		return r;
+	if (h->json)
+		print_json(vl_reply_parameters(reply));
+	json_object_put(reply);
+	return EXIT_OK;
+}
+
+const struct command daemon_commands[] = {
+	{"events", "", "follow zone events until interrupted", NULL, cmd_events},
+	{"version", "", "show hvctl's and hvisord's versions and the backend", NULL, cmd_version},
+	{"log-level", "[LEVEL]", "show or set hvisord's log level",
+	 "LEVEL: debug, info, notice, warning or err.\n", cmd_log_level},
+	{NULL, NULL, NULL, NULL, NULL},
+};

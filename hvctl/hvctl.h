@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* hvctl: the command-line client of hvisord.
+ *   main.c    global options, command table, help
+ *   client.c  connecting and calling, error reporting, exit codes
+ *   output.c  tables for people, JSON for scripts
+ *   zone.c    zone start | shutdown | list | info
+ *   daemon.c  events, version, log-level
+ *   compat.c  the upstream "hvisor ..." spelling */
+#ifndef HVCTL_H
+#define HVCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "varlink.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1, /* hvisord refused, or a named file could not be used */
+	EXIT_USAGE = 2,
+	EXIT_UNREACHABLE = 3, /* no hvisord at the socket */
+};
+
+#define HVCTL_DEFAULT_SOCKET "/run/hvisor/hvisord.sock"
+
+struct hvctl {
+	const char *socket;
+	bool json;
+	bool compat; /* invoked as "hvisor" */
+	const char *prog;
+};
+
+struct command {
+	const char *name; /* "zone start" */
+	const char *args; /* "FILE" */
+	const char *summary;
+	const char *options; /* extra help lines, or NULL */
+	int (*fn)(struct hvctl *h, int argc, char **argv);
+};
+
+/* Parses the options every command takes (--json, --help) and collects
+ * positional arguments; prints usage and returns EXIT_USAGE (or -1 after
+ * --help: exit 0) on bad input, else the number of positionals. */
+int command_args(struct hvctl *h, const struct command *cmd, int argc, char **argv, char **pos,
+		 int min, int max);
+void command_help(const struct hvctl *h, const struct command *cmd, FILE *f);
+
+/* client.c. Both return an exit code; on EXIT_OK, *ret_reply is the reply
+ * (the caller puts it). Errors are printed. */
+int hvctl_connect(struct hvctl *h, struct vl_client **ret);
+int hvctl_call(struct hvctl *h, struct vl_client *c, const char *method, json_object *params,
+	       const int *fds, size_t n_fds, json_object **ret_reply);
+/* Connect + call + disconnect. */
+int hvctl_call1(struct hvctl *h, const char *method, json_object *params, const int *fds,
+		size_t n_fds, json_object **ret_reply);
+int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret);
+
+/* output.c */
+struct table;
+struct table *table_new(size_t ncols, ...);
+void table_add(struct table *t, ...); /* ncols strings */
+void table_print(struct table *t, FILE *f);
+void table_free(struct table *t);
+void print_json(json_object *o);
+void format_time_usec(uint64_t usec, char *buf, size_t size);
+uint64_t json_u64(json_object *o, const char *key);
+const char *json_str(json_object *o, const char *key);
+/* "2, 3" from a JSON array of CPU numbers */
+void format_cpus(json_object *cpus, const char *sep, char *buf, size_t size);
+
+extern const struct command zone_commands[];
+extern const struct command daemon_commands[];
+int compat_main(struct hvctl *h, int argc, char **argv);
+int zone_start_file(struct hvctl *h, const char *path);
+int zone_shutdown_id(struct hvctl *h, uint32_t id);
+int zone_list_upstream(struct hvctl *h);
+
+#endif

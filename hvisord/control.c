@@ -1,0 +1,727 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control socket: varlink over SOCK_STREAM. One struct conn per client,
+ * credentials taken once at accept (SO_PEERCRED/SO_PEERGROUPS), calls
+ * handled in order, one at a time per connection. Everything a client can
+ * make us hold is capped: connections, message size, JSON depth, queued
+ * output, subscribers.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <event2/buffer.h>
+
+#include "hvisord.h"
+#include "log.h"
+#include "sd-notify.h"
+#include "util.h"
+
+#define MAX_FD_BATCHES	   4
+#define OUTPUT_PAUSE_BYTES (64u * 1024u) /* stop reading calls while this much is unsent */
+#define ACCEPT_BACKOFF_SEC 1
+#define HVISOR_GROUP	   "hvisor"
+
+/* Descriptors that arrived with the message starting at stream `offset`. */
+struct fd_batch {
+	uint64_t offset;
+	size_t n;
+	int fds[HV_MAX_FDS_PER_MSG];
+};
+
+struct conn {
+	TAILQ_ENTRY(conn) entry;
+	struct daemon *d;
+	uint64_t id;
+	int fd;
+	struct event *ev_read, *ev_write, *ev_process;
+	struct vl_framer in;
+	struct evbuffer *out;
+	struct ucred cred;
+	bool privileged;
+
+	struct fd_batch batches[MAX_FD_BATCHES];
+	size_t n_batches;
+
+	bool async;	 /* a handler has not replied yet */
+	bool dead;	 /* peer gone: free as soon as nothing refers to us */
+	bool closing;	 /* close after the output is flushed */
+	bool subscriber; /* in a Subscribe stream */
+	bool oneway;	 /* the current call wants no reply */
+};
+
+static void conn_update_events(struct conn *c);
+static void conn_process(struct conn *c);
+
+struct daemon *conn_daemon(struct conn *c)
+{
+	return c->d;
+}
+
+bool conn_is_privileged(const struct conn *c)
+{
+	return c->privileged;
+}
+
+uid_t conn_uid(const struct conn *c)
+{
+	return c->cred.uid;
+}
+
+static void batch_close(struct fd_batch *b)
+{
+	close_many(b->fds, b->n);
+	b->n = 0;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct daemon *d = c->d;
+
+	TAILQ_REMOVE(&d->conns, c, entry);
+	d->n_conns--;
+	if (c->subscriber)
+		d->n_subscribers--;
+	for (size_t i = 0; i < c->n_batches; i++)
+		batch_close(&c->batches[i]);
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	event_free(c->ev_process);
+	evbuffer_free(c->out);
+	vl_framer_done(&c->in);
+	safe_close(c->fd);
+	log_debug("connection %llu closed", (unsigned long long)c->id);
+	free(c);
+	/* a slot is free again */
+	if (d->ev_listen && d->n_conns + 1 == d->limits.max_connections)
+		event_add(d->ev_listen, NULL);
+}
+
+/* The peer is gone or broke the protocol: stop talking to it. The conn is
+ * freed later from its process event (never under a caller's feet), and
+ * only once no handler owns it anymore. */
+static void conn_kill(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	event_active(c->ev_process, 0, 0);
+}
+
+/* Returns false if the connection is dead. */
+static bool conn_flush(struct conn *c)
+{
+	while (evbuffer_get_length(c->out) > 0) {
+		int k = evbuffer_write(c->out, c->fd);
+
+		if (k < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			log_debug("connection %llu: write failed: %m", (unsigned long long)c->id);
+			conn_kill(c);
+			return false;
+		}
+		if (k == 0)
+			break;
+	}
+	if (c->closing && evbuffer_get_length(c->out) == 0) {
+		conn_kill(c);
+		return false;
+	}
+	conn_update_events(c);
+	return true;
+}
+
+static void conn_update_events(struct conn *c)
+{
+	bool want_read = !c->dead && !c->closing && !c->async &&
+			 evbuffer_get_length(c->out) < OUTPUT_PAUSE_BYTES;
+
+	/* Subscribers keep reading: that is how we notice them leave. */
+	if (c->subscriber && !c->dead && !c->closing)
+		want_read = true;
+	if (want_read)
+		event_add(c->ev_read, NULL);
+	else
+		event_del(c->ev_read);
+	if (!c->dead && evbuffer_get_length(c->out) > 0)
+		event_add(c->ev_write, NULL);
+	else
+		event_del(c->ev_write);
+}
+
+static int conn_send(struct conn *c, json_object *msg)
+{
+	size_t len;
+	const char *s;
+
+	if (c->dead) {
+		json_object_put(msg);
+		return 0;
+	}
+	s = vl_message_serialize(msg, &len);
+	if (evbuffer_add(c->out, s, len) < 0) {
+		json_object_put(msg);
+		return -ENOMEM;
+	}
+	json_object_put(msg);
+	conn_flush(c);
+	return 0;
+}
+
+int conn_reply(struct conn *c, json_object *parameters)
+{
+	if (c->oneway) {
+		json_object_put(parameters);
+		return 0;
+	}
+	return conn_send(c, vl_reply_new(parameters, false));
+}
+
+int conn_reply_more(struct conn *c, json_object *parameters)
+{
+	return conn_send(c, vl_reply_new(parameters, true));
+}
+
+int conn_error(struct conn *c, json_object *error_message)
+{
+	if (c->oneway) {
+		json_object_put(error_message);
+		return 0;
+	}
+	return conn_send(c, error_message);
+}
+
+int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return conn_error(c, vl_error_newf(error, "%s", buf));
+}
+
+int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err)
+{
+	json_object *p = json_object_new_object();
+	char path[256], msg[600];
+
+	if (prefix && err->path[0])
+		snprintf(path, sizeof(path), "%s.%s", prefix, err->path);
+	else
+		snprintf(path, sizeof(path), "%s",
+			 err->path[0] ? err->path : (prefix ? prefix : ""));
+	snprintf(msg, sizeof(msg), "%s%s%s", path, path[0] ? ": " : "", err->message);
+	json_object_object_add(p, "parameter", json_object_new_string(path));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	return conn_error(c, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
+}
+
+void conn_async_begin(struct conn *c)
+{
+	c->async = true;
+	conn_update_events(c);
+}
+
+void conn_async_end(struct conn *c)
+{
+	c->async = false;
+	if (!c->dead)
+		conn_update_events(c);
+	/* frees a dead conn, or handles calls waiting in the buffer */
+	event_active(c->ev_process, 0, 0);
+}
+
+void conn_set_subscriber(struct conn *c)
+{
+	if (!c->subscriber) {
+		c->subscriber = true;
+		c->d->n_subscribers++;
+	}
+	conn_update_events(c);
+}
+
+void control_broadcast(struct daemon *d, json_object *event)
+{
+	json_object *msg = vl_reply_new(event, true);
+	struct conn *c, *tmp;
+	size_t len;
+	const char *s = vl_message_serialize(msg, &len);
+
+	TAILQ_FOREACH_SAFE (c, &d->conns, entry, tmp) {
+		if (!c->subscriber || c->dead || c->closing)
+			continue;
+		if (evbuffer_get_length(c->out) + len > d->limits.max_subscriber_queue) {
+			log_warn("dropping subscriber %llu (pid %d): it does not read its events",
+				 (unsigned long long)c->id, (int)c->cred.pid);
+			conn_kill(c);
+			continue;
+		}
+		if (evbuffer_add(c->out, s, len) < 0) {
+			conn_kill(c);
+			continue;
+		}
+		conn_flush(c);
+	}
+	json_object_put(msg);
+}
+
+/* The varlink error for a protocol violation, then hang up. */
+static void conn_protocol_error(struct conn *c, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_info("connection %llu (pid %d): %s", (unsigned long long)c->id, (int)c->cred.pid, buf);
+	c->oneway = false;
+	c->closing = true;
+	conn_send(c, vl_error_newf(VL_ERROR_PROTOCOL, "%s", buf));
+}
+
+static const struct method *const method_tables[] = {manager_methods, zone_methods};
+
+static const struct method *find_method(const char *name, bool *ret_iface_known)
+{
+	const char *dot = strrchr(name, '.');
+	size_t ilen = dot ? (size_t)(dot - name) : 0;
+
+	*ret_iface_known = false;
+	for (size_t t = 0; t < ARRAY_SIZE(method_tables); t++)
+		for (const struct method *m = method_tables[t]; m->name; m++) {
+			if (strcmp(m->name, name) == 0)
+				return m;
+			if (ilen && strncmp(m->name, name, ilen) == 0 && m->name[ilen] == '.' &&
+			    !strchr(m->name + ilen + 1, '.'))
+				*ret_iface_known = true;
+		}
+	return NULL;
+}
+
+/* Takes the descriptors that belong to the message at `offset`; closes any
+ * left over from earlier messages (they had no taker). */
+static size_t claim_fds(struct conn *c, uint64_t offset, int *fds)
+{
+	size_t n = 0, keep = 0;
+
+	for (size_t i = 0; i < c->n_batches; i++) {
+		struct fd_batch *b = &c->batches[i];
+
+		if (b->offset == offset) {
+			memcpy(fds, b->fds, b->n * sizeof(int));
+			n = b->n;
+			b->n = 0;
+		} else if (b->offset < offset)
+			batch_close(b);
+		else
+			c->batches[keep++] = *b;
+	}
+	c->n_batches = keep;
+	return n;
+}
+
+static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
+{
+	int fds[HV_MAX_FDS_PER_MSG];
+	size_t n_fds = claim_fds(c, offset, fds);
+	const struct method *m;
+	struct vl_call call;
+	bool iface_known;
+	char err[256];
+	int r;
+
+	if (vl_call_parse(msg, &call, err, sizeof(err)) < 0) {
+		conn_protocol_error(c, "%s", err);
+		goto out;
+	}
+	if (c->subscriber) {
+		conn_protocol_error(c, "no calls allowed on a subscription");
+		goto out;
+	}
+	c->oneway = call.oneway;
+	log_debug("connection %llu: %s", (unsigned long long)c->id, call.method);
+
+	m = find_method(call.method, &iface_known);
+	if (!m) {
+		json_object *p = json_object_new_object();
+		char buf[300];
+
+		if (iface_known) {
+			json_object_object_add(p, "method", json_object_new_string(call.method));
+			snprintf(buf, sizeof(buf), "no method %.200s", call.method);
+		} else {
+			const char *dot = strrchr(call.method, '.');
+			int ilen = dot ? (int)(dot - call.method) : (int)strlen(call.method);
+
+			json_object_object_add(p, "interface",
+					       json_object_new_string_len(call.method, ilen));
+			snprintf(buf, sizeof(buf), "no interface %.*s", MIN(ilen, 200),
+				 call.method);
+		}
+		json_object_object_add(p, "message", json_object_new_string(buf));
+		conn_error(c, vl_error_new(iface_known ? VL_ERROR_METHOD_NOT_FOUND
+						       : VL_ERROR_INTERFACE_NOT_FOUND,
+					   p));
+		goto out;
+	}
+	if ((m->flags & METHOD_MUTATING) && !c->privileged) {
+		log_notice("denied %s to uid %u pid %d (not root, not in group '%s')", m->name,
+			   (unsigned)c->cred.uid, (int)c->cred.pid, HVISOR_GROUP);
+		conn_errorf(c, VL_ERROR_PERMISSION_DENIED,
+			    "%s needs root or membership in group '%s' (caller uid %u)", m->name,
+			    HVISOR_GROUP, (unsigned)c->cred.uid);
+		goto out;
+	}
+	if (n_fds > 0 && !(m->flags & METHOD_TAKES_FDS)) {
+		conn_errorf(c, VL_ERROR_INVALID_PARAMETER, "%s takes no file descriptors", m->name);
+		goto out;
+	}
+	r = m->fn(c, &call, fds, n_fds);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "%s failed", m->name);
+		conn_errorf(c, VL_ERROR_INTERNAL, "%s failed: %s", m->name, strerror(-r));
+	}
+out:
+	close_many(fds, n_fds);
+	json_object_put(msg);
+}
+
+static void conn_process(struct conn *c)
+{
+	while (!c->dead && !c->closing && !c->async && !c->subscriber &&
+	       evbuffer_get_length(c->out) < OUTPUT_PAUSE_BYTES) {
+		json_object *msg = NULL;
+		uint64_t offset;
+		int r = vl_framer_next(&c->in, &msg, &offset);
+
+		if (r == 0)
+			break;
+		if (r == -EMSGSIZE) {
+			conn_protocol_error(c, "message larger than %u bytes", VL_MAX_MESSAGE_SIZE);
+			return;
+		}
+		if (r < 0) {
+			conn_protocol_error(
+				c, "message is not a JSON object (or nests deeper than %d)",
+				VL_MAX_DEPTH);
+			return;
+		}
+		conn_dispatch(c, msg, offset);
+	}
+	if (!c->dead)
+		conn_update_events(c);
+}
+
+/* Stream offset where the last message starting inside the chunk
+ * [start, start + n) begins: the kernel ends a read right after an skb that
+ * carries descriptors, so they belong to that message. */
+static int last_message_start(const char *chunk, size_t n, uint64_t start, bool at_boundary,
+			      uint64_t *ret)
+{
+	bool found = at_boundary;
+	uint64_t pos = start;
+
+	for (size_t i = 0; i + 1 < n; i++)
+		if (chunk[i] == '\0') {
+			pos = start + i + 1;
+			found = true;
+		}
+	if (!found)
+		return -EBADMSG;
+	*ret = pos;
+	return 0;
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int fds[HV_MAX_FDS_PER_MSG];
+	size_t n_fds = 0, avail;
+	bool at_boundary;
+	uint64_t start;
+	ssize_t k;
+	char *p;
+	int r;
+
+	r = vl_framer_reserve(&c->in, &p, &avail);
+	if (r < 0) {
+		conn_protocol_error(c, "message larger than %u bytes", VL_MAX_MESSAGE_SIZE);
+		return;
+	}
+	at_boundary = c->in.len == 0;
+	start = c->in.offset + c->in.len;
+	k = recv_with_fds(fd, p, avail, fds, ARRAY_SIZE(fds), &n_fds, MSG_DONTWAIT);
+	if (k == -EAGAIN)
+		return;
+	if (k == -EMSGSIZE) {
+		conn_protocol_error(c, "more than %d file descriptors with one message",
+				    HV_MAX_FDS_PER_MSG);
+		return;
+	}
+	if (k <= 0) {
+		if (k == 0 && vl_framer_eof(&c->in) < 0)
+			log_info("connection %llu (pid %d) hung up in the middle of a message",
+				 (unsigned long long)c->id, (int)c->cred.pid);
+		conn_kill(c);
+		return;
+	}
+	vl_framer_commit(&c->in, (size_t)k);
+	if (c->subscriber) {
+		/* Subscribers may only listen. */
+		close_many(fds, n_fds);
+		conn_protocol_error(c, "no calls allowed on a subscription");
+		return;
+	}
+	if (n_fds > 0) {
+		struct fd_batch *b;
+		uint64_t at;
+
+		if (last_message_start(p, (size_t)k, start, at_boundary, &at) < 0 ||
+		    c->n_batches == MAX_FD_BATCHES) {
+			close_many(fds, n_fds);
+			conn_protocol_error(
+				c, "file descriptors must come with the first byte of a message");
+			return;
+		}
+		b = &c->batches[c->n_batches++];
+		b->offset = at;
+		b->n = n_fds;
+		memcpy(b->fds, fds, n_fds * sizeof(int));
+	}
+	conn_process(c);
+}
+
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (!conn_flush(c))
+		return;
+	/* output drained below the pause mark: carry on with queued calls */
+	if (!c->async && !c->subscriber && !c->closing)
+		conn_process(c);
+}
+
+static void conn_process_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->dead) {
+		if (!c->async)
+			conn_free(c);
+		return;
+	}
+	conn_process(c);
+}
+
+static bool in_group(int fd, const struct ucred *cred)
+{
+	struct group grp, *g = NULL;
+	char buf[4096];
+	gid_t gids[256];
+	socklen_t len = sizeof(gids);
+
+	if (getgrnam_r(HVISOR_GROUP, &grp, buf, sizeof(buf), &g) != 0 || !g)
+		return false;
+	if (cred->gid == g->gr_gid)
+		return true;
+	/* supplementary groups as they were when the peer connected */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (gids[i] == g->gr_gid)
+			return true;
+	return false;
+}
+
+static void refuse_connection(int fd, const char *error, const char *limit, const char *message)
+{
+	json_object *p = json_object_new_object(), *msg;
+	const char *s;
+	size_t len;
+
+	json_object_object_add(p, "limit", json_object_new_string(limit));
+	json_object_object_add(p, "message", json_object_new_string(message));
+	msg = vl_error_new(error, p);
+	s = vl_message_serialize(msg, &len);
+	(void)!send(fd, s, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	json_object_put(msg);
+	close(fd);
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	event_add(d->ev_listen, NULL);
+}
+
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	socklen_t len;
+	struct conn *c;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE) {
+			/* out of descriptors: pause accepting instead of spinning */
+			struct timeval tv = {.tv_sec = ACCEPT_BACKOFF_SEC};
+
+			log_warn("accept: %m; pausing for %d s", ACCEPT_BACKOFF_SEC);
+			event_del(d->ev_listen);
+			evtimer_add(d->ev_accept_resume, &tv);
+		} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept: %m");
+		return;
+	}
+	if (d->n_conns >= d->limits.max_connections) {
+		log_warn("refusing connection: %u connections open (limit)", d->n_conns);
+		refuse_connection(fd, VL_ERROR_LIMIT, "connections", "too many connections");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->d = d;
+	c->fd = fd;
+	c->id = ++d->next_conn_id;
+	len = sizeof(c->cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
+		log_warn("SO_PEERCRED: %m");
+		close(fd);
+		free(c);
+		return;
+	}
+	c->privileged = c->cred.uid == 0 || in_group(fd, &c->cred);
+	vl_framer_init(&c->in, VL_MAX_MESSAGE_SIZE);
+	c->out = evbuffer_new();
+	c->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_write = event_new(d->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->ev_process = event_new(d->base, -1, 0, conn_process_cb, c);
+	if (!c->out || !c->ev_read || !c->ev_write || !c->ev_process) {
+		evbuffer_free(c->out);
+		event_free(c->ev_read);
+		event_free(c->ev_write);
+		event_free(c->ev_process);
+		close(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&d->conns, c, entry);
+	d->n_conns++;
+	if (d->n_conns >= d->limits.max_connections)
+		event_del(d->ev_listen); /* re-added when one closes */
+	log_debug("connection %llu from uid %u pid %d%s", (unsigned long long)c->id,
+		  (unsigned)c->cred.uid, (int)c->cred.pid, c->privileged ? " (privileged)" : "");
+	event_add(c->ev_read, NULL);
+}
+
+/* Binds DIR/hvisord.sock, refusing to steal it from a live hvisord. */
+static int bind_socket(struct daemon *d)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (strlen(d->socket_path) >= sizeof(sa.sun_path))
+		return log_errno(LOG_ERR, -ENAMETOOLONG, "socket path %s", d->socket_path);
+	strcpy(sa.sun_path, d->socket_path);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_errno(LOG_ERR, negative_errno(), "socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		_cleanup_close_ int probe = -1;
+
+		if (errno != EADDRINUSE)
+			return log_errno(LOG_ERR, negative_errno(), "bind %s", d->socket_path);
+		/* A socket file exists: live daemon or leftover? */
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			log_err("another hvisord is serving %s", d->socket_path);
+			return -EADDRINUSE;
+		}
+		log_info("removing stale socket %s", d->socket_path);
+		if (unlink(d->socket_path) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return log_errno(LOG_ERR, negative_errno(), "bind %s", d->socket_path);
+	}
+	d->socket_created = true;
+	/* Everyone may connect; what they may do is decided per call. */
+	if (chmod(d->socket_path, 0666) < 0) {
+		r = log_errno(LOG_ERR, negative_errno(), "chmod %s", d->socket_path);
+		return r;
+	}
+	if (listen(fd, 128) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "listen");
+	d->listen_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int control_init(struct daemon *d)
+{
+	int n = sd_listen_fds(), r;
+
+	TAILQ_INIT(&d->conns);
+	d->listen_fd = -1;
+	if (n > 1)
+		log_warn("socket activation passed %d sockets; using the first", n);
+	if (n >= 1) {
+		int acc = 0;
+		socklen_t len = sizeof(acc);
+
+		if (getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 ||
+		    !acc)
+			return log_errno(LOG_ERR, -EINVAL,
+					 "socket-activated fd is not a listening socket");
+		d->listen_fd = SD_LISTEN_FDS_START;
+		r = fd_set_nonblock(d->listen_fd, true);
+		if (r < 0)
+			return r;
+		log_info("using the socket passed by the service manager");
+	} else {
+		r = bind_socket(d);
+		if (r < 0)
+			return r;
+		log_info("listening on %s", d->socket_path);
+	}
+	d->ev_listen = event_new(d->base, d->listen_fd, EV_READ | EV_PERSIST, accept_cb, d);
+	d->ev_accept_resume = evtimer_new(d->base, accept_resume_cb, d);
+	if (!d->ev_listen || !d->ev_accept_resume)
+		return -ENOMEM;
+	event_add(d->ev_listen, NULL);
+	return 0;
+}
+
+void control_done(struct daemon *d)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&d->conns))) {
+		c->async = false; /* the loop is over; nothing finishes anymore */
+		conn_free(c);
+	}
+	if (d->ev_listen)
+		event_free(d->ev_listen);
+	if (d->ev_accept_resume)
+		event_free(d->ev_accept_resume);
+	d->ev_listen = d->ev_accept_resume = NULL;
+	d->listen_fd = safe_close(d->listen_fd);
+	if (d->socket_created && unlink(d->socket_path) < 0 && errno != ENOENT)
+		log_warn("unlink %s: %m", d->socket_path);
+	d->socket_created = false;
+}

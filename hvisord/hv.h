@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The hypervisor as hvisord sees it: the operations of /dev/hvisor, served
+ * either by the kernel module (hv-kmod.c) or by hvisor-sim (hv-sim.c).
+ * All calls are synchronous and return >= 0 or -errno as the hypervisor
+ * reported it. */
+#ifndef HVISORD_HV_H
+#define HVISORD_HV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi/hvisor-abi.h"
+#include "config.h"
+
+/* How much zone start copies per LOAD_IMAGE: bounds hvisord's memory use
+ * and how long one event-loop step takes. */
+#define HV_LOAD_CHUNK (1u << 20)
+
+struct hv;
+
+struct hv_ops {
+	const char *name; /* "kmod" or "sim" */
+	int (*open)(struct hv *hv, const char *arg);
+	void (*close)(struct hv *hv);
+	int (*config_check)(struct hv *hv, uint64_t *ret_magic);
+	/* Copies len (<= HV_LOAD_CHUNK) bytes from hv->load_buf to paddr. */
+	int (*load)(struct hv *hv, uint64_t paddr, size_t len);
+	int (*zone_start)(struct hv *hv, const void *config, size_t size);
+	int (*zone_shutdown)(struct hv *hv, uint32_t zone_id);
+	/* Returns the number of entries written (<= cap). */
+	int (*zone_list)(struct hv *hv, struct hvisor_zone_info *zones, size_t cap);
+};
+
+struct hv {
+	const struct hv_ops *ops;
+	char *path;	   /* device or socket */
+	enum hv_arch arch; /* what zone configs are parsed and encoded for */
+	uint64_t magic;	   /* CONFIG_CHECK */
+	unsigned ncpus;	   /* 0 if unknown */
+	void *load_buf;	   /* HV_LOAD_CHUNK bytes */
+	int fd;
+};
+
+/* spec: "kmod", "kmod:/dev/hvisor", "sim:/path/to/socket". */
+int hv_open(const char *spec, struct hv **ret);
+struct hv *hv_close(struct hv *hv);
+/* Is hv->magic a zone_config layout we can encode? */
+int hv_magic_supported(const struct hv *hv);
+
+extern const struct hv_ops hv_kmod_ops;
+extern const struct hv_ops hv_sim_ops;
+
+#endif

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* hvisord: the daemon's shared state and the interfaces between its files.
+ *   main.c     options, start-up, signals, sd_notify
+ *   control.c  the varlink socket: connections, credentials, framing, limits
+ *   manager.c  org.varlink.service + org.hvisor.Manager, the event stream
+ *   zone.c     org.hvisor.Zone and the zone table
+ *   load.c     copying images into zone memory in bounded chunks
+ *   hv*.c      backends: /dev/hvisor (hv-kmod.c) and hvisor-sim (hv-sim.c) */
+#ifndef HVISORD_H
+#define HVISORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+/* glibc's sys/queue.h lacks the _SAFE iterators. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                                     \
+	for ((var) = TAILQ_FIRST(head); (var) && ((tvar) = TAILQ_NEXT(var, field), 1); \
+	     (var) = (tvar))
+#endif
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "config.h"
+#include "varlink.h"
+
+#define HVISORD_API_MAJOR 1
+#define HVISORD_API_MINOR 0
+
+struct hv;
+struct conn;
+struct zone;
+
+struct limits {
+	unsigned max_connections;
+	unsigned max_subscribers;
+	size_t max_output;	     /* bytes queued towards one client */
+	size_t max_subscriber_queue; /* bytes queued towards one subscriber */
+};
+
+struct daemon {
+	struct event_base *base;
+	struct hv *hv;
+	char *runtime_dir;
+	char *socket_path;
+	bool socket_created; /* we bound it, so we unlink it */
+	int listen_fd;
+	struct event *ev_listen;
+	struct event *ev_accept_resume;
+	struct event *ev_signals[3];
+	struct limits limits;
+
+	TAILQ_HEAD(, conn) conns;
+	unsigned n_conns;
+	unsigned n_subscribers;
+	uint64_t next_conn_id;
+
+	TAILQ_HEAD(, zone) zones;
+	uint64_t start_usec;
+};
+
+/* A method handler. Returns 0 once it replied (or went async with
+ * conn_async_begin), or a negative errno for an internal failure, which the
+ * caller turns into org.hvisor.Internal. fds[] are the descriptors that came
+ * with the call; a handler that keeps one sets its slot to -1. */
+struct method {
+	const char *name;
+	int (*fn)(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds);
+	unsigned flags;
+};
+#define METHOD_MUTATING	 (1u << 0) /* root or group "hvisor" only */
+#define METHOD_TAKES_FDS (1u << 1)
+
+extern const struct method manager_methods[];
+extern const struct method zone_methods[];
+
+/* control.c */
+int control_init(struct daemon *d);
+void control_done(struct daemon *d);
+struct daemon *conn_daemon(struct conn *c);
+/* Replies. All take ownership of their json argument. */
+int conn_reply(struct conn *c, json_object *parameters);
+int conn_reply_more(struct conn *c, json_object *parameters); /* "continues": true */
+int conn_error(struct conn *c, json_object *error_message);
+int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* org.hvisor.InvalidParameter for err (path prefixed by `prefix`). */
+int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
+/* A handler that finishes later: input processing pauses until
+ * conn_async_end(); the connection stays allocated even if the peer leaves
+ * (replies then go nowhere). */
+void conn_async_begin(struct conn *c);
+void conn_async_end(struct conn *c);
+void conn_set_subscriber(struct conn *c);
+bool conn_is_privileged(const struct conn *c);
+uid_t conn_uid(const struct conn *c);
+/* Sends one event to every subscriber (takes ownership). */
+void control_broadcast(struct daemon *d, json_object *event);
+
+/* manager.c */
+json_object *daemon_event_new(const char *name, const struct zone *z, const char *message);
+void daemon_event_emit(struct daemon *d, const char *name, const struct zone *z,
+		       const char *message);
+
+/* zone.c */
+void zones_done(struct daemon *d);
+uint32_t zone_id(const struct zone *z);
+const char *zone_name(const struct zone *z);
+
+#endif

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hv.h"
+#include "load.h"
+#include "log.h"
+#include "util.h"
+
+/* Bytes copied per event-loop turn before yielding to other clients. */
+#define LOAD_STEP_BYTES (8u * HV_LOAD_CHUNK)
+
+struct load_job {
+	struct daemon *d;
+	const struct load_item *items;
+	size_t n, cur;
+	uint64_t done_bytes; /* of items[cur] */
+	load_done_fn done;
+	void *userdata;
+	struct event *ev;
+	uint64_t start_usec, total;
+};
+
+static void load_finish(struct load_job *j, int r, const char *key, bool file_error,
+			const char *message)
+{
+	load_done_fn done = j->done;
+	void *userdata = j->userdata;
+
+	if (r == 0)
+		log_debug("loaded %llu bytes in %llu us", (unsigned long long)j->total,
+			  (unsigned long long)(now_usec() - j->start_usec));
+	event_free(j->ev);
+	free(j);
+	done(r, key, file_error, message, userdata);
+}
+
+static void load_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct load_job *j = arg;
+	struct hv *hv = j->d->hv;
+	uint64_t budget = LOAD_STEP_BYTES;
+	char msg[256];
+
+	while (j->cur < j->n && budget > 0) {
+		const struct load_item *it = &j->items[j->cur];
+		uint64_t left = it->size - j->done_bytes;
+		size_t len = (size_t)MIN(left, (uint64_t)HV_LOAD_CHUNK);
+		int r;
+
+		if (left == 0) {
+			j->cur++;
+			j->done_bytes = 0;
+			continue;
+		}
+		if (it->fd >= 0) {
+			ssize_t k = pread_full(it->fd, hv->load_buf, len, (off_t)j->done_bytes);
+
+			if (k < 0) {
+				snprintf(msg, sizeof(msg), "reading the file failed: %s",
+					 strerror((int)-k));
+				load_finish(j, (int)k, it->key, true, msg);
+				return;
+			}
+			if ((size_t)k != len) {
+				snprintf(msg, sizeof(msg), "the file shrank while it was loaded");
+				load_finish(j, -EIO, it->key, true, msg);
+				return;
+			}
+		} else
+			memcpy(hv->load_buf, it->data + j->done_bytes, len);
+		r = hv->ops->load(hv, it->paddr + j->done_bytes, len);
+		if (r < 0) {
+			snprintf(msg, sizeof(msg), "LOAD_IMAGE of %zu bytes at 0x%llx failed: %s",
+				 len, (unsigned long long)(it->paddr + j->done_bytes),
+				 strerror(-r));
+			load_finish(j, r, it->key, false, msg);
+			return;
+		}
+		j->done_bytes += len;
+		j->total += len;
+		budget -= MIN(budget, (uint64_t)len);
+	}
+	if (j->cur >= j->n) {
+		load_finish(j, 0, NULL, false, NULL);
+		return;
+	}
+	event_active(j->ev, 0, 0); /* more next turn */
+}
+
+int load_start(struct daemon *d, const struct load_item *items, size_t n, load_done_fn done,
+	       void *userdata)
+{
+	struct load_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return -ENOMEM;
+	*j = (struct load_job){
+		.d = d,
+		.items = items,
+		.n = n,
+		.done = done,
+		.userdata = userdata,
+		.start_usec = now_usec(),
+	};
+	j->ev = event_new(d->base, -1, 0, load_step, j);
+	if (!j->ev) {
+		free(j);
+		return -ENOMEM;
+	}
+	event_active(j->ev, 0, 0);
+	return 0;
+}

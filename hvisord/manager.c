@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* org.varlink.service and org.hvisor.Manager: what this daemon is, and the
+ * event stream. */
+#include <errno.h>
+#include <string.h>
+
+#include "hv.h"
+#include "hvisord.h"
+#include "log.h"
+#include "util.h"
+
+static json_object *jstr(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+static int service_get_info(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	json_object *p, *ifaces;
+	struct hv_error err;
+	int r;
+
+	r = vl_params_parse(call->parameters, NULL, 0, &err);
+	if (r < 0)
+		return conn_error_invalid(c, NULL, &err);
+	p = json_object_new_object();
+	ifaces = json_object_new_array();
+	for (size_t i = 0; i < vl_n_interfaces; i++)
+		json_object_array_add(ifaces, jstr(vl_interfaces[i].name));
+	json_object_object_add(p, "vendor", jstr("hvisor-tools"));
+	json_object_object_add(p, "product", jstr("hvisord"));
+	json_object_object_add(p, "version", jstr(HV_VERSION));
+	json_object_object_add(p, "url", jstr("https://github.com/syswonder/hvisor"));
+	json_object_object_add(p, "interfaces", ifaces);
+	return conn_reply(c, p);
+}
+
+static int service_get_interface_description(struct conn *c, const struct vl_call *call, int *fds,
+					     size_t n_fds)
+{
+	json_object *iface, *p;
+	const struct vl_param spec[] = {{"interface", json_type_string, true, &iface}};
+	struct hv_error err;
+	const char *desc;
+
+	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
+		return conn_error_invalid(c, NULL, &err);
+	desc = vl_interface_description(json_object_get_string(iface));
+	if (!desc) {
+		p = json_object_new_object();
+		json_object_object_add(p, "interface", jstr(json_object_get_string(iface)));
+		json_object_object_add(p, "message", jstr("no such interface"));
+		return conn_error(c, vl_error_new(VL_ERROR_INTERFACE_NOT_FOUND, p));
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "description", jstr(desc));
+	return conn_reply(c, p);
+}
+
+static int manager_get_info(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	struct daemon *d = conn_daemon(c);
+	struct hv *hv = d->hv;
+	json_object *info, *features, *p;
+	struct hv_error err;
+
+	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
+		return conn_error_invalid(c, NULL, &err);
+	info = json_object_new_object();
+	features = json_object_new_array();
+	json_object_array_add(features, jstr("zone-lifecycle"));
+	json_object_array_add(features, jstr("events"));
+	json_object_array_add(features, jstr("fd-passing"));
+	json_object_object_add(info, "version", jstr(HV_VERSION));
+	json_object_object_add(info, "api_major", json_object_new_int(HVISORD_API_MAJOR));
+	json_object_object_add(info, "api_minor", json_object_new_int(HVISORD_API_MINOR));
+	json_object_object_add(info, "backend", jstr(hv->ops->name));
+	json_object_object_add(info, "backend_path", jstr(hv->path));
+	json_object_object_add(info, "arch", jstr(hv_arch_to_string(hv->arch)));
+	json_object_object_add(info, "config_magic", json_object_new_int64((int64_t)hv->magic));
+	json_object_object_add(info, "config_magic_supported",
+			       json_object_new_boolean(hv_magic_supported(hv)));
+	json_object_object_add(info, "cpus", json_object_new_int((int)hv->ncpus));
+	json_object_object_add(info, "log_level", jstr(log_level_to_string(log_get_level())));
+	json_object_object_add(info, "features", features);
+	p = json_object_new_object();
+	json_object_object_add(p, "info", info);
+	return conn_reply(c, p);
+}
+
+json_object *daemon_event_new(const char *name, const struct zone *z, const char *message)
+{
+	json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "event", jstr(name));
+	json_object_object_add(e, "timestamp_usec",
+			       json_object_new_int64((int64_t)now_realtime_usec()));
+	json_object_object_add(e, "monotonic_usec", json_object_new_int64((int64_t)now_usec()));
+	if (z) {
+		json_object_object_add(e, "zone_id", json_object_new_int64(zone_id(z)));
+		json_object_object_add(e, "name", jstr(zone_name(z)));
+	}
+	if (message)
+		json_object_object_add(e, "message", jstr(message));
+	return e;
+}
+
+void daemon_event_emit(struct daemon *d, const char *name, const struct zone *z,
+		       const char *message)
+{
+	json_object *p = json_object_new_object();
+
+	log_debug("event %s", name);
+	json_object_object_add(p, "event", daemon_event_new(name, z, message));
+	control_broadcast(d, p);
+}
+
+static int manager_subscribe(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	struct daemon *d = conn_daemon(c);
+	struct hv_error err;
+	json_object *p;
+
+	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
+		return conn_error_invalid(c, NULL, &err);
+	if (!call->more)
+		return conn_errorf(c, VL_ERROR_EXPECTED_MORE,
+				   "Subscribe streams events: call it with \"more\": true");
+	if (d->n_subscribers >= d->limits.max_subscribers) {
+		p = json_object_new_object();
+		json_object_object_add(p, "limit", jstr("subscribers"));
+		json_object_object_add(p, "message", jstr("too many subscribers"));
+		return conn_error(c, vl_error_new(VL_ERROR_LIMIT, p));
+	}
+	conn_set_subscriber(c);
+	p = json_object_new_object();
+	json_object_object_add(p, "event", daemon_event_new("Subscribed", NULL, NULL));
+	return conn_reply_more(c, p);
+}
+
+static int manager_set_log_level(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	json_object *level, *p;
+	const struct vl_param spec[] = {{"level", json_type_string, true, &level}};
+	struct hv_error err;
+	int old = log_get_level(), l;
+
+	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
+		return conn_error_invalid(c, NULL, &err);
+	l = log_level_from_string(json_object_get_string(level));
+	if (l < 0) {
+		hv_error_set(&err, "level",
+			     "unknown log level '%.32s' (debug, info, notice, warning, err)",
+			     json_object_get_string(level));
+		return conn_error_invalid(c, NULL, &err);
+	}
+	log_set_level(l);
+	log_notice("log level set to %s by uid %u", log_level_to_string(l), (unsigned)conn_uid(c));
+	p = json_object_new_object();
+	json_object_object_add(p, "previous", jstr(log_level_to_string(old)));
+	return conn_reply(c, p);
+}
+
+const struct method manager_methods[] = {
+	{"org.varlink.service.GetInfo", service_get_info, 0},
+	{"org.varlink.service.GetInterfaceDescription", service_get_interface_description, 0},
+	{"org.hvisor.Manager.GetInfo", manager_get_info, 0},
+	{"org.hvisor.Manager.Subscribe", manager_subscribe, 0},
+	{"org.hvisor.Manager.SetLogLevel", manager_set_log_level, METHOD_MUTATING},
+	{NULL, NULL, 0},
+};

@@ -1,0 +1,754 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * org.hvisor.Zone. The hypervisor's ZONE_LIST is the truth about which
+ * zones exist; hvisord additionally remembers the configs of the zones it
+ * started ("managed" zones) so it can refuse overlapping memory and answer
+ * Info. Start checks everything before it touches memory: config, files,
+ * CPUs, memory, encoding; only then are images loaded and the zone started.
+ * A failed start leaves no zone and no entry behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "hv.h"
+#include "hvisord.h"
+#include "load.h"
+#include "log.h"
+#include "util.h"
+
+#define ZONE_LIST_CAP 64
+
+enum zone_state {
+	ZONE_STARTING,
+	ZONE_RUNNING,
+};
+
+struct zone {
+	TAILQ_ENTRY(zone) entry;
+	uint32_t id;
+	char name[HV_CONFIG_NAME_LEN + 1]; /* hypervisor names may use all 32 bytes */
+	uint64_t cpus;
+	enum zone_state state;
+	struct hv_zone_config *cfg;
+	char *source;
+	uint64_t started_usec;
+	uid_t started_by;
+};
+
+/* A Start in progress (images loading). */
+struct start_ctx {
+	struct conn *c;
+	struct daemon *d;
+	struct zone *z;
+	int fds[HV_CONFIG_MAX_IMAGES];
+	struct load_item items[HV_CONFIG_MAX_IMAGES];
+	size_t n_items;
+	size_t config_size;
+	_Alignas(8) uint8_t config[HV_ZONE_CONFIG_MAX_SIZE];
+};
+
+uint32_t zone_id(const struct zone *z)
+{
+	return z->id;
+}
+
+const char *zone_name(const struct zone *z)
+{
+	return z->name;
+}
+
+static struct zone *zone_find(struct daemon *d, uint32_t id)
+{
+	struct zone *z;
+
+	TAILQ_FOREACH (z, &d->zones, entry)
+		if (z->id == id)
+			return z;
+	return NULL;
+}
+
+static void zone_free(struct daemon *d, struct zone *z)
+{
+	TAILQ_REMOVE(&d->zones, z, entry);
+	hv_zone_config_free(z->cfg);
+	free(z->source);
+	free(z);
+}
+
+void zones_done(struct daemon *d)
+{
+	struct zone *z;
+
+	while ((z = TAILQ_FIRST(&d->zones)))
+		zone_free(d, z);
+}
+
+static const char *errno_name(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "E?";
+}
+
+static int error_kernel(struct conn *c, const char *op, int r)
+{
+	json_object *p = json_object_new_object();
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s failed: %s", op, strerror(-r));
+	json_object_object_add(p, "operation", json_object_new_string(op));
+	json_object_object_add(p, "errno", json_object_new_int(-r));
+	json_object_object_add(p, "errno_name", json_object_new_string(errno_name(-r)));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	return conn_error(c, vl_error_new(VL_ERROR_KERNEL, p));
+}
+
+static int error_zone(struct conn *c, const char *error, uint32_t id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int error_zone(struct conn *c, const char *error, uint32_t id, const char *fmt, ...)
+{
+	json_object *p = json_object_new_object();
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(p, "zone_id", json_object_new_int64(id));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	return conn_error(c, vl_error_new(error, p));
+}
+
+/* The zone's name from ZONE_LIST: up to 32 bytes, maybe unterminated;
+ * control characters would garble tables. */
+static void info_name(const struct hvisor_zone_info *zi, char buf[HV_CONFIG_NAME_LEN + 1])
+{
+	size_t i;
+
+	for (i = 0; i < HV_CONFIG_NAME_LEN && zi->name[i]; i++) {
+		unsigned char ch = (unsigned char)zi->name[i];
+
+		buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	buf[i] = '\0';
+}
+
+/* ZONE_LIST, and forget managed zones the hypervisor no longer has. */
+static int list_zones(struct daemon *d, struct hvisor_zone_info *zones, size_t cap)
+{
+	struct zone *z, *tmp;
+	int n = d->hv->ops->zone_list(d->hv, zones, cap);
+
+	if (n < 0)
+		return n;
+	TAILQ_FOREACH_SAFE (z, &d->zones, entry, tmp) {
+		bool found = false;
+
+		if (z->state != ZONE_RUNNING)
+			continue;
+		for (int i = 0; i < n && !found; i++)
+			found = zones[i].zone_id == z->id;
+		if (!found) {
+			log_notice("zone %u (%s) is gone; it was shut down behind our back", z->id,
+				   z->name);
+			daemon_event_emit(d, "ZoneVanished", z, NULL);
+			zone_free(d, z);
+		}
+	}
+	return n;
+}
+
+static int image_file_size(int fd, uint64_t *ret)
+{
+	struct stat st;
+	int mode;
+
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	mode = fcntl(fd, F_GETFL);
+	if (mode < 0 || (mode & O_ACCMODE) == O_WRONLY)
+		return -EBADF;
+	if (S_ISREG(st.st_mode)) {
+		*ret = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t size;
+
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+			return negative_errno();
+		*ret = size;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Matches the config's files to the descriptors of the call and sizes them;
+ * the used ones are duplicated into ctx->fds[]. On failure the error reply
+ * has been sent. */
+static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_config *cfg,
+		      json_object *files, int *fds, size_t n_fds)
+{
+	struct hv_error err;
+
+	if (files) {
+		json_object_object_foreach (files, key, val) {
+			bool known = false;
+
+			if (!json_object_is_type(val, json_type_int) ||
+			    json_object_get_int64(val) < 0 ||
+			    json_object_get_int64(val) >= (int64_t)n_fds) {
+				char path[160];
+
+				snprintf(path, sizeof(path), "files.%.120s", key);
+				hv_error_set(
+					&err, path,
+					"expected the index of a passed file descriptor (0..%d)",
+					(int)n_fds - 1);
+				conn_error_invalid(c, NULL, &err);
+				return -EINVAL;
+			}
+			for (size_t i = 0; i < cfg->n_images && !known; i++)
+				known = strcmp(cfg->images[i].key, key) == 0;
+			if (!known)
+				/* hvctl cannot know the arch: x86-only keys on
+				 * another arch, or a dtb on x86, simply go unused */
+				log_debug("ignoring file for %s: not loaded on %s", key,
+					  hv_arch_to_string(cfg->arch));
+		}
+	}
+	for (size_t i = 0; i < cfg->n_images; i++) {
+		struct hv_image *img = &cfg->images[i];
+		struct load_item *it = &ctx->items[ctx->n_items];
+		json_object *idx;
+		char path[160];
+		uint64_t size;
+		int fd, r;
+
+		*it = (struct load_item){.key = img->key, .fd = -1, .paddr = img->load_paddr};
+		if (!img->path) {
+			it->data = img->data;
+			it->size = img->size;
+			ctx->n_items++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "files.%s", img->key);
+		if (!files || !json_object_object_get_ex(files, img->key, &idx)) {
+			hv_error_set(
+				&err, "files",
+				"no file descriptor for %s ('%.200s'): pass the file with the call",
+				img->key, img->path);
+			conn_error_invalid(c, NULL, &err);
+			return -EINVAL;
+		}
+		fd = fds[json_object_get_int64(idx)];
+		r = image_file_size(fd, &size);
+		if (r < 0) {
+			hv_error_set(&err, path, "'%.200s': %s", img->path,
+				     r == -EINVAL  ? "not a regular file or block device"
+				     : r == -EBADF ? "not opened for reading"
+						   : strerror(-r));
+			conn_error_invalid(c, NULL, &err);
+			return -EINVAL;
+		}
+		img->size = size;
+		it->size = size;
+		it->fd = fd;
+		ctx->n_items++;
+	}
+	/* Each item keeps its own descriptor: one fd may serve two keys. */
+	for (size_t i = 0; i < ctx->n_items; i++) {
+		int fd = ctx->items[i].fd;
+
+		if (fd < 0)
+			continue;
+		ctx->fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (ctx->fds[i] < 0) {
+			conn_errorf(c, VL_ERROR_INTERNAL, "cannot keep a file descriptor: %m");
+			return -EINVAL;
+		}
+		ctx->items[i].fd = ctx->fds[i];
+	}
+	return 0;
+}
+
+/* CPUs and memory against the hypervisor's zones and our starting ones. */
+static int check_resources(struct conn *c, struct daemon *d, const struct hv_zone_config *cfg)
+{
+	struct hvisor_zone_info zones[ZONE_LIST_CAP];
+	struct zone *z;
+	int n;
+
+	if (d->hv->ncpus && d->hv->ncpus < 64 && (cfg->cpus >> d->hv->ncpus)) {
+		struct hv_error err;
+		unsigned cpu = (unsigned)__builtin_ctzll(cfg->cpus >> d->hv->ncpus) + d->hv->ncpus;
+
+		hv_error_set(&err, "config.cpus",
+			     "CPU %u does not exist (the hypervisor has %u CPUs)", cpu,
+			     d->hv->ncpus);
+		return conn_error_invalid(c, NULL, &err), -EINVAL;
+	}
+	n = list_zones(d, zones, ZONE_LIST_CAP);
+	if (n < 0)
+		return error_kernel(c, "ZONE_LIST", n), n;
+	for (int i = 0; i < n; i++) {
+		char name[HV_CONFIG_NAME_LEN + 1];
+		uint64_t shared = zones[i].cpus & cfg->cpus;
+
+		info_name(&zones[i], name);
+		if (zones[i].zone_id == cfg->zone_id)
+			return error_zone(c, VL_ERROR_ZONE_EXISTS, cfg->zone_id,
+					  "zone %u already exists (%s)", cfg->zone_id, name),
+			       -EEXIST;
+		if (shared) {
+			json_object *p = json_object_new_object();
+			unsigned cpu = (unsigned)__builtin_ctzll(shared);
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "CPU %u is owned by zone %u (%s)", cpu,
+				 zones[i].zone_id, name);
+			json_object_object_add(p, "cpu", json_object_new_int((int)cpu));
+			json_object_object_add(p, "owner", json_object_new_int64(zones[i].zone_id));
+			json_object_object_add(p, "message", json_object_new_string(msg));
+			return conn_error(c, vl_error_new(VL_ERROR_ZONE_CPU_BUSY, p)), -EBUSY;
+		}
+	}
+	TAILQ_FOREACH (z, &d->zones, entry) {
+		if (z->id == cfg->zone_id)
+			return error_zone(c, VL_ERROR_ZONE_EXISTS, cfg->zone_id,
+					  "zone %u is being started", cfg->zone_id),
+			       -EEXIST;
+		if (z->cpus & cfg->cpus) {
+			json_object *p = json_object_new_object();
+			unsigned cpu = (unsigned)__builtin_ctzll(z->cpus & cfg->cpus);
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "CPU %u is owned by zone %u (%s)", cpu, z->id,
+				 z->name);
+			json_object_object_add(p, "cpu", json_object_new_int((int)cpu));
+			json_object_object_add(p, "owner", json_object_new_int64(z->id));
+			json_object_object_add(p, "message", json_object_new_string(msg));
+			return conn_error(c, vl_error_new(VL_ERROR_ZONE_CPU_BUSY, p)), -EBUSY;
+		}
+		for (uint32_t i = 0; i < cfg->n_regions; i++) {
+			const struct hv_cfg_memory_region *a = &cfg->regions[i];
+
+			if (a->type != HV_MEM_TYPE_RAM)
+				continue;
+			for (uint32_t j = 0; j < z->cfg->n_regions; j++) {
+				const struct hv_cfg_memory_region *b = &z->cfg->regions[j];
+				json_object *p;
+				char msg[200];
+
+				if (b->type != HV_MEM_TYPE_RAM ||
+				    !ranges_overlap(a->physical_start, a->size, b->physical_start,
+						    b->size))
+					continue;
+				snprintf(
+					msg, sizeof(msg),
+					"memory_regions[%u] (0x%llx+0x%llx) overlaps RAM of zone %u (%s) at 0x%llx+0x%llx",
+					i, (unsigned long long)a->physical_start,
+					(unsigned long long)a->size, z->id, z->name,
+					(unsigned long long)b->physical_start,
+					(unsigned long long)b->size);
+				p = json_object_new_object();
+				json_object_object_add(p, "owner", json_object_new_int64(z->id));
+				json_object_object_add(
+					p, "start",
+					json_object_new_int64((int64_t)b->physical_start));
+				json_object_object_add(p, "size",
+						       json_object_new_int64((int64_t)b->size));
+				json_object_object_add(p, "message", json_object_new_string(msg));
+				return conn_error(c, vl_error_new(VL_ERROR_ZONE_MEMORY_OVERLAP, p)),
+				       -EBUSY;
+			}
+		}
+	}
+	return 0;
+}
+
+static void start_ctx_free(struct start_ctx *ctx)
+{
+	close_many(ctx->fds, ARRAY_SIZE(ctx->fds));
+	free(ctx);
+}
+
+static void start_failed(struct start_ctx *ctx, const char *message)
+{
+	struct daemon *d = ctx->d;
+
+	log_warn("zone %u (%s) did not start: %s", ctx->z->id, ctx->z->name, message);
+	daemon_event_emit(d, "ZoneStartFailed", ctx->z, message);
+	zone_free(d, ctx->z);
+}
+
+static void start_loaded(int r, const char *failed_key, bool file_error, const char *message,
+			 void *userdata)
+{
+	struct start_ctx *ctx = userdata;
+	struct daemon *d = ctx->d;
+	struct conn *c = ctx->c;
+	struct zone *z = ctx->z;
+	json_object *p, *warnings;
+	char msg[400];
+
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", failed_key, message);
+		if (file_error) {
+			struct hv_error err;
+			char path[160];
+
+			snprintf(path, sizeof(path), "files.%s", failed_key);
+			hv_error_set(&err, path, "%s", message);
+			conn_error_invalid(c, NULL, &err);
+		} else
+			error_kernel(c, "LOAD_IMAGE", r);
+		start_failed(ctx, msg);
+		goto out;
+	}
+	r = d->hv->ops->zone_start(d->hv, ctx->config, ctx->config_size);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "ZONE_START: %s", strerror(-r));
+		error_kernel(c, "ZONE_START", r);
+		start_failed(ctx, msg);
+		goto out;
+	}
+	z->state = ZONE_RUNNING;
+	z->started_usec = now_realtime_usec();
+	log_info("zone %u (%s) started by uid %u%s%s", z->id, z->name, (unsigned)z->started_by,
+		 z->source ? " from " : "", z->source ? z->source : "");
+	daemon_event_emit(d, "ZoneStarted", z, NULL);
+
+	p = json_object_new_object();
+	warnings = json_object_new_array();
+	for (unsigned i = 0; i < z->cfg->n_warnings; i++)
+		json_object_array_add(warnings, json_object_new_string(z->cfg->warnings[i]));
+	json_object_object_add(p, "zone_id", json_object_new_int64(z->id));
+	json_object_object_add(p, "name", json_object_new_string(z->name));
+	json_object_object_add(p, "warnings", warnings);
+	conn_reply(c, p);
+out:
+	start_ctx_free(ctx);
+	conn_async_end(c);
+}
+
+static int method_start(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	struct daemon *d = conn_daemon(c);
+	json_object *config, *files, *source;
+	const struct vl_param spec[] = {
+		{"config", json_type_object, true, &config},
+		{"files", json_type_object, false, &files},
+		{"source", json_type_string, false, &source},
+	};
+	struct hv_zone_config *cfg = NULL;
+	struct start_ctx *ctx = NULL;
+	struct hv_error err;
+	struct zone *z;
+	int r;
+
+	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
+		return conn_error_invalid(c, NULL, &err);
+	if (!hv_magic_supported(d->hv))
+		return conn_errorf(
+			c, VL_ERROR_NOT_SUPPORTED,
+			"the hypervisor reports config magic 0x%02llx; this hvisord can encode zone configs for 0x05 and 0x06 only",
+			(unsigned long long)d->hv->magic);
+	if (hv_zone_config_parse(config, d->hv->arch, &cfg, &err) < 0)
+		return conn_error_invalid(c, "config", &err);
+	if (cfg->arch == HV_ARCH_X86_64 && cfg->arch_config.x86_64.multiboot2) {
+		hv_zone_config_free(cfg);
+		return conn_errorf(c, VL_ERROR_NOT_SUPPORTED,
+				   "config.boot_protocol: multiboot2 zones are not supported yet");
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		hv_zone_config_free(cfg);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ctx->fds); i++)
+		ctx->fds[i] = -1;
+	ctx->c = c;
+	ctx->d = d;
+	r = bind_files(c, ctx, cfg, files, fds, n_fds);
+	if (r < 0)
+		goto fail;
+	if (hv_zone_config_check_images(cfg, &err) < 0) {
+		conn_error_invalid(c, "config", &err);
+		goto fail;
+	}
+	if (check_resources(c, d, cfg) < 0)
+		goto fail;
+	r = hv_zone_config_encode(cfg, (unsigned)d->hv->magic, ctx->config, sizeof(ctx->config),
+				  &err);
+	if (r < 0) {
+		if (r == -EOPNOTSUPP)
+			conn_errorf(c, VL_ERROR_NOT_SUPPORTED, "config.%s: %s", err.path,
+				    err.message);
+		else
+			conn_error_invalid(c, "config", &err);
+		goto fail;
+	}
+	ctx->config_size = (size_t)r;
+
+	/* Everything checked: from here on we change things. The entry
+	 * reserves id, CPUs and memory against concurrent starts. */
+	z = calloc(1, sizeof(*z));
+	if (!z) {
+		r = -ENOMEM;
+		goto fail_internal;
+	}
+	z->id = cfg->zone_id;
+	memcpy(z->name, cfg->name, sizeof(cfg->name));
+	z->cpus = cfg->cpus;
+	z->state = ZONE_STARTING;
+	z->started_by = conn_uid(c);
+	z->source = source ? strdup(json_object_get_string(source)) : NULL;
+	z->cfg = TAKE_PTR(cfg);
+	TAILQ_INSERT_TAIL(&d->zones, z, entry);
+	ctx->z = z;
+	r = load_start(d, ctx->items, ctx->n_items, start_loaded, ctx);
+	if (r < 0) {
+		zone_free(d, z);
+		goto fail_internal;
+	}
+	conn_async_begin(c);
+	return 0;
+
+fail_internal:
+	hv_zone_config_free(cfg);
+	start_ctx_free(ctx);
+	return r;
+fail:
+	hv_zone_config_free(cfg);
+	start_ctx_free(ctx);
+	return 0; /* the error reply is out */
+}
+
+static int get_zone_id_param(struct conn *c, const struct vl_call *call, uint32_t *ret)
+{
+	json_object *id;
+	const struct vl_param spec[] = {{"zone_id", json_type_int, true, &id}};
+	struct hv_error err;
+
+	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0) {
+		conn_error_invalid(c, NULL, &err);
+		return -EINVAL;
+	}
+	if (json_object_get_int64(id) > UINT32_MAX) {
+		hv_error_set(&err, "zone_id", "must be < 2^32");
+		conn_error_invalid(c, NULL, &err);
+		return -EINVAL;
+	}
+	*ret = (uint32_t)json_object_get_int64(id);
+	return 0;
+}
+
+static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	struct daemon *d = conn_daemon(c);
+	struct hvisor_zone_info zones[ZONE_LIST_CAP];
+	struct zone *z;
+	uint32_t id;
+	bool found = false;
+	int n, r;
+
+	if (get_zone_id_param(c, call, &id) < 0)
+		return 0;
+	if (id == 0) {
+		struct hv_error err;
+
+		hv_error_set(&err, "zone_id", "zone 0 is the root zone; it cannot be shut down");
+		return conn_error_invalid(c, NULL, &err);
+	}
+	z = zone_find(d, id);
+	if (z && z->state == ZONE_STARTING)
+		return conn_errorf(c, VL_ERROR_BUSY, "zone %u is still being started", id);
+	n = list_zones(d, zones, ZONE_LIST_CAP);
+	if (n < 0)
+		return error_kernel(c, "ZONE_LIST", n);
+	for (int i = 0; i < n && !found; i++)
+		found = zones[i].zone_id == id;
+	if (!found)
+		return error_zone(c, VL_ERROR_ZONE_NOT_FOUND, id, "no zone %u", id);
+	r = d->hv->ops->zone_shutdown(d->hv, id);
+	if (r < 0)
+		return error_kernel(c, "ZONE_SHUTDOWN", r);
+	log_info("zone %u shut down by uid %u", id, (unsigned)conn_uid(c));
+	z = zone_find(d, id);
+	if (z) {
+		daemon_event_emit(d, "ZoneStopped", z, NULL);
+		zone_free(d, z);
+	} else {
+		struct zone tmp = {.id = id};
+
+		for (int i = 0; i < n; i++)
+			if (zones[i].zone_id == id) {
+				info_name(&zones[i], tmp.name);
+			}
+		daemon_event_emit(d, "ZoneStopped", &tmp, NULL);
+	}
+	return conn_reply(c, NULL);
+}
+
+static json_object *cpus_to_json(uint64_t cpus)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < 64; i++)
+		if (cpus & (UINT64_C(1) << i))
+			json_object_array_add(a, json_object_new_int((int)i));
+	return a;
+}
+
+static json_object *u64_json(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+static const char *const region_types[] = {"ram", "io", "virtio"};
+
+static void add_details(json_object *o, const struct zone *z)
+{
+	const struct hv_zone_config *cfg = z->cfg;
+	json_object *regions = json_object_new_array(), *irqs = json_object_new_array();
+	json_object *images = json_object_new_array();
+
+	json_object_object_add(o, "arch", json_object_new_string(hv_arch_to_string(cfg->arch)));
+	json_object_object_add(o, "entry_point", u64_json(cfg->entry_point));
+	for (uint32_t i = 0; i < cfg->n_regions; i++) {
+		const struct hv_cfg_memory_region *r = &cfg->regions[i];
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(
+			m, "type",
+			json_object_new_string(r->type < 3 ? region_types[r->type] : "?"));
+		json_object_object_add(m, "physical_start", u64_json(r->physical_start));
+		json_object_object_add(m, "virtual_start", u64_json(r->virtual_start));
+		json_object_object_add(m, "size", u64_json(r->size));
+		json_object_array_add(regions, m);
+	}
+	for (unsigned i = 0; i < HV_CONFIG_MAX_INTERRUPTS; i++)
+		if (cfg->irq_bitmap[i / 32] & (1u << (i % 32)))
+			json_object_array_add(irqs, json_object_new_int((int)i));
+	for (size_t i = 0; i < cfg->n_images; i++) {
+		const struct hv_image *img = &cfg->images[i];
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "key", json_object_new_string(img->key));
+		json_object_object_add(m, "path",
+				       json_object_new_string(img->path ? img->path : ""));
+		json_object_object_add(m, "load_paddr", u64_json(img->load_paddr));
+		json_object_object_add(m, "size", u64_json(img->size));
+		json_object_array_add(images, m);
+	}
+	json_object_object_add(o, "memory_regions", regions);
+	json_object_object_add(o, "interrupts", irqs);
+	json_object_object_add(o, "images", images);
+}
+
+static json_object *zone_json(const struct hvisor_zone_info *zi, const struct zone *z, bool details)
+{
+	json_object *o = json_object_new_object();
+	char name[HV_CONFIG_NAME_LEN + 1];
+
+	if (zi)
+		info_name(zi, name);
+	else
+		snprintf(name, sizeof(name), "%s", z->name);
+	json_object_object_add(o, "zone_id", json_object_new_int64(zi ? zi->zone_id : z->id));
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "cpus", cpus_to_json(zi ? zi->cpus : z->cpus));
+	json_object_object_add(o, "status",
+			       json_object_new_string(!zi	   ? "starting"
+						      : zi->is_err ? "error"
+								   : "running"));
+	json_object_object_add(o, "managed", json_object_new_boolean(z != NULL));
+	if (z && z->state == ZONE_RUNNING)
+		json_object_object_add(o, "started_usec",
+				       json_object_new_int64((int64_t)z->started_usec));
+	if (z && z->source)
+		json_object_object_add(o, "source", json_object_new_string(z->source));
+	if (z && details)
+		add_details(o, z);
+	return o;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+	const struct hvisor_zone_info *x = a, *y = b;
+
+	return x->zone_id < y->zone_id ? -1 : x->zone_id > y->zone_id;
+}
+
+static int method_list(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	struct daemon *d = conn_daemon(c);
+	struct hvisor_zone_info zones[ZONE_LIST_CAP];
+	json_object *arr, *p;
+	struct hv_error err;
+	struct zone *z;
+	int n;
+
+	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
+		return conn_error_invalid(c, NULL, &err);
+	n = list_zones(d, zones, ZONE_LIST_CAP);
+	if (n < 0)
+		return error_kernel(c, "ZONE_LIST", n);
+	qsort(zones, (size_t)n, sizeof(zones[0]), cmp_info);
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		z = zone_find(d, zones[i].zone_id);
+		json_object_array_add(
+			arr, zone_json(&zones[i], z && z->state == ZONE_RUNNING ? z : NULL, false));
+	}
+	TAILQ_FOREACH (z, &d->zones, entry)
+		if (z->state == ZONE_STARTING)
+			json_object_array_add(arr, zone_json(NULL, z, false));
+	p = json_object_new_object();
+	json_object_object_add(p, "zones", arr);
+	return conn_reply(c, p);
+}
+
+static int method_info(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	struct daemon *d = conn_daemon(c);
+	struct hvisor_zone_info zones[ZONE_LIST_CAP];
+	struct zone *z;
+	json_object *p;
+	uint32_t id;
+	int n;
+
+	if (get_zone_id_param(c, call, &id) < 0)
+		return 0;
+	n = list_zones(d, zones, ZONE_LIST_CAP);
+	if (n < 0)
+		return error_kernel(c, "ZONE_LIST", n);
+	z = zone_find(d, id);
+	for (int i = 0; i < n; i++)
+		if (zones[i].zone_id == id) {
+			p = json_object_new_object();
+			json_object_object_add(p, "zone", zone_json(&zones[i], z, true));
+			return conn_reply(c, p);
+		}
+	if (z && z->state == ZONE_STARTING) {
+		p = json_object_new_object();
+		json_object_object_add(p, "zone", zone_json(NULL, z, true));
+		return conn_reply(c, p);
+	}
+	return error_zone(c, VL_ERROR_ZONE_NOT_FOUND, id, "no zone %u", id);
+}
+
+const struct method zone_methods[] = {
+	{"org.hvisor.Zone.Start", method_start, METHOD_MUTATING | METHOD_TAKES_FDS},
+	{"org.hvisor.Zone.Shutdown", method_shutdown, METHOD_MUTATING},
+	{"org.hvisor.Zone.List", method_list, 0},
+	{"org.hvisor.Zone.Info", method_info, 0},
+	{NULL, NULL, 0},
+};

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * hvisor-sim internals: one event loop (libevent), one struct sim, a list of
+ * zones (the hypervisor's view) and a list of control connections (the
+ * /dev/hvisor file descriptions). The protocol is proto/sim.h.
+ *
+ *   hvisor-sim.c   options, listening socket, signals, readiness
+ *   sim-control.c  control connections: packet checks, op dispatch, loading
+ *   sim-zones.c    zone table: zone_config validation, start/shutdown/list
+ *   sim-channel.c  per-zone channels: guest accesses -> ioreqs -> DONE, IRQs
+ */
+#ifndef HVISOR_SIM_INTERNAL_H
+#define HVISOR_SIM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "sim.h"
+
+#define SIM_PHYS_SIZE	     (UINT64_C(1) << 40) /* 1 TiB, sparse */
+#define SIM_ROOT_NAME	     "root-linux"
+#define SIM_MAX_CONNS	     128  /* control connections at once */
+#define SIM_LIST_MAX	     64	  /* zone_info entries per ZONE_LIST reply */
+#define SIM_QUEUE_MAX	     1024 /* ioreqs queued toward one zone's owner */
+#define SIM_BATCH_MAX	     32	  /* ioreqs per channel packet */
+#define SIM_OWNER_RX_RECORDS 1024 /* iocomp records in one owner packet, at most */
+#define SIM_GUEST_OUT_PAUSE  64	  /* stop reading a guest that leaves this many unread */
+#define SIM_GUEST_OUT_MAX    4096 /* a guest that leaves more unread is dropped */
+#define SIM_LOG_BURST	     10
+#define SIM_MAX_CPUS	     HV_CONFIG_MAX_CPUS
+
+struct sim;
+
+/* One access a vCPU waits for (one per CPU, like hvisor's cfg_flags[cpu]). */
+struct sim_pending {
+	bool busy;
+	uint8_t size;
+	uint8_t is_write;
+	uint64_t id;
+	uint64_t address;
+};
+
+struct sim_guest_out {
+	TAILQ_ENTRY(sim_guest_out) link;
+	struct hvsim_guest_msg msg;
+};
+
+struct sim_zone {
+	TAILQ_ENTRY(sim_zone) link;
+	struct sim *sim;
+
+	uint32_t id;
+	uint64_t cpus;
+	char name[HV_CONFIG_NAME_LEN];	       /* raw bytes from zone_config, maybe no NUL */
+	char log_name[HV_CONFIG_NAME_LEN + 1]; /* printable copy for log lines */
+	uint32_t n_regions;
+	struct hv_cfg_memory_region regions[HV_CONFIG_MAX_MEMORY_REGIONS];
+	uint32_t irq_bitmap[HV_CONFIG_IRQ_WORDS];
+
+	/* owner side (hvisor-virtiod): the zone channel */
+	int owner_fd;
+	struct event *owner_rd, *owner_wr;
+	uint64_t seq; /* last ioreq id handed out */
+	unsigned q_head, q_len;
+	struct hvisor_ioreq q[SIM_QUEUE_MAX]; /* queued, not yet sent to the owner */
+	struct sim_pending pending[SIM_MAX_CPUS];
+
+	/* guest side (test driver / libhvguest) */
+	int guest_fd;
+	struct event *guest_rd, *guest_wr;
+	bool guest_reading;
+	unsigned guest_out_len;
+	TAILQ_HEAD(, sim_guest_out) guest_out; /* DONE/IRQ the socket had no room for */
+
+	/* complaints about hostile input, at most SIM_LOG_BURST per second */
+	uint64_t rl_start;
+	unsigned rl_count, rl_suppressed;
+};
+
+struct sim_conn;
+
+struct sim {
+	struct event_base *base;
+	enum hv_arch arch;
+	unsigned magic;
+	unsigned ncpus;
+	uint64_t phys_size;
+	int phys_fd;
+
+	const char *socket_path;
+	int listen_fd;
+	struct event *listen_ev;
+
+	TAILQ_HEAD(, sim_zone) zones; /* sorted by id, root (0) first */
+	unsigned n_zones;
+	TAILQ_HEAD(, sim_conn) conns;
+	unsigned n_conns;
+};
+
+/* sim-zones.c */
+int sim_zones_init(struct sim *sim);
+void sim_zones_free(struct sim *sim);
+struct sim_zone *sim_zone_find(struct sim *sim, uint32_t id);
+/* payload = zone_config bytes as received; returns 0 or -errno */
+int sim_zone_start(struct sim *sim, const void *cfg, size_t size);
+int sim_zone_shutdown(struct sim *sim, uint32_t id);
+/* fills at most cap entries (root first, by id); returns the count */
+unsigned sim_zone_list(struct sim *sim, struct hvisor_zone_info *out, unsigned cap);
+/* Does [addr, addr+size) touch RAM of a running non-root zone? (its id in *ret_id) */
+bool sim_ram_in_use(struct sim *sim, uint64_t addr, uint64_t size, uint32_t *ret_id);
+
+/* sim-channel.c */
+/* Returns the new channel end for the client (caller sends and closes it)
+ * or -errno. */
+int sim_channel_attach_owner(struct sim_zone *z);
+int sim_channel_attach_guest(struct sim_zone *z);
+/* Closes both channels of a zone (zone shutdown / sim exit). */
+void sim_channel_close_all(struct sim_zone *z);
+
+/* sim-control.c */
+int sim_control_accept(struct sim *sim, int fd);
+void sim_control_free_all(struct sim *sim);
+
+#endif

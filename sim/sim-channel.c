@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Per-zone channels: what hvisor's mmio_virtio_handler + the bridge ring +
+ * hvisor.ko's routing do on a board (DESIGN §3, reference §2.4-2.6).
+ *
+ *   guest ACCESS --(virtio region, not +0x50)--> ioreq to the owner, the vCPU
+ *                                                waits for COMPLETE(cpu, id)
+ *                --(virtio region + 0x50)------> posted notify ioreq, DONE now
+ *                --(no owner)------------------> DONE now: reads 0, writes dropped
+ *                --(anything else)-------------> DONE with status -errno
+ *   owner IRQ    --(in the zone's bitmap)------> guest IRQ
+ *
+ * Both peers are untrusted: every packet is checked, nothing asserts, and a
+ * peer that does not read is paced (its input is no longer read) instead of
+ * making the sim queue without bound.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "hvisor-sim.h"
+#include "log.h"
+#include "util.h"
+
+static void zone_complain(struct sim_zone *z, const char *fmt, ...) _printf_(2, 3);
+static void zone_complain(struct sim_zone *z, const char *fmt, ...)
+{
+	uint64_t now = now_usec();
+	char buf[256];
+	va_list ap;
+
+	if (now - z->rl_start >= 1000000) {
+		if (z->rl_suppressed)
+			log_warn("zone %u: %u more messages suppressed", z->id, z->rl_suppressed);
+		z->rl_start = now;
+		z->rl_count = 0;
+		z->rl_suppressed = 0;
+	}
+	if (z->rl_count >= SIM_LOG_BURST) {
+		z->rl_suppressed++;
+		return;
+	}
+	z->rl_count++;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_warn("zone %u: %s", z->id, buf);
+}
+
+static void event_freep(struct event **ev)
+{
+	if (*ev) {
+		event_free(*ev);
+		*ev = NULL;
+	}
+}
+
+/* --- guest side ------------------------------------------------------- */
+
+static void guest_close(struct sim_zone *z, const char *why)
+{
+	struct sim_guest_out *o;
+
+	if (z->guest_fd < 0)
+		return;
+	log_info("zone %u: guest driver detached (%s)", z->id, why);
+	event_freep(&z->guest_rd);
+	event_freep(&z->guest_wr);
+	z->guest_fd = safe_close(z->guest_fd);
+	z->guest_reading = false;
+	while ((o = TAILQ_FIRST(&z->guest_out))) {
+		TAILQ_REMOVE(&z->guest_out, o, link);
+		free(o);
+	}
+	z->guest_out_len = 0;
+	/* The vCPUs are gone with their driver: a late COMPLETE is unknown. */
+	memset(z->pending, 0, sizeof(z->pending));
+}
+
+static bool guest_wants_input(const struct sim_zone *z)
+{
+	return z->guest_fd >= 0 && z->q_len < SIM_QUEUE_MAX &&
+	       z->guest_out_len < SIM_GUEST_OUT_PAUSE;
+}
+
+/* Read guest input only while there is room for what it may cause (an
+ * ioreq, a DONE): hvisor's vCPUs likewise spin while the bridge ring is full. */
+static void guest_update_read(struct sim_zone *z)
+{
+	bool want = guest_wants_input(z);
+
+	if (want == z->guest_reading || !z->guest_rd)
+		return;
+	if (want)
+		event_add(z->guest_rd, NULL);
+	else
+		event_del(z->guest_rd);
+	z->guest_reading = want;
+}
+
+/* 1 sent, 0 no room, -errno broken */
+static int guest_try_send(struct sim_zone *z, const struct hvsim_guest_msg *m)
+{
+	ssize_t k = send(z->guest_fd, m, sizeof(*m), MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (k == (ssize_t)sizeof(*m))
+		return 1;
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	return k < 0 ? negative_errno() : -EIO;
+}
+
+static void guest_send(struct sim_zone *z, const struct hvsim_guest_msg *m)
+{
+	struct sim_guest_out *o;
+	int r;
+
+	if (z->guest_fd < 0)
+		return; /* nobody plays the vCPUs: nothing to tell */
+	if (TAILQ_EMPTY(&z->guest_out)) {
+		r = guest_try_send(z, m);
+		if (r > 0)
+			return;
+		if (r < 0) {
+			guest_close(z, "send failed");
+			return;
+		}
+	}
+	if (m->type == HVSIM_GUEST_IRQ) {
+		/* like hvisor's per-CPU pending list: an IRQ already pending
+		 * is not queued twice */
+		TAILQ_FOREACH (o, &z->guest_out, link)
+			if (o->msg.type == HVSIM_GUEST_IRQ && o->msg.value == m->value)
+				return;
+	}
+	if (z->guest_out_len >= SIM_GUEST_OUT_MAX) {
+		guest_close(z, "it does not read what it is sent");
+		return;
+	}
+	o = malloc(sizeof(*o));
+	if (!o) {
+		guest_close(z, "out of memory");
+		return;
+	}
+	o->msg = *m;
+	TAILQ_INSERT_TAIL(&z->guest_out, o, link);
+	z->guest_out_len++;
+	event_add(z->guest_wr, NULL);
+	guest_update_read(z);
+}
+
+static void guest_done(struct sim_zone *z, uint32_t cpu, uint64_t address, uint64_t value,
+		       int status)
+{
+	struct hvsim_guest_msg m = {
+		.type = HVSIM_GUEST_DONE,
+		.cpu = cpu,
+		.address = address,
+		.value = value,
+		.status = status,
+	};
+
+	guest_send(z, &m);
+}
+
+static void guest_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_zone *z = arg;
+	struct sim_guest_out *o;
+
+	while ((o = TAILQ_FIRST(&z->guest_out))) {
+		int r = guest_try_send(z, &o->msg);
+
+		if (r == 0)
+			return; /* still full; the write event stays armed */
+		if (r < 0) {
+			guest_close(z, "send failed");
+			return;
+		}
+		TAILQ_REMOVE(&z->guest_out, o, link);
+		free(o);
+		z->guest_out_len--;
+	}
+	event_del(z->guest_wr);
+	guest_update_read(z);
+}
+
+/* --- owner side ------------------------------------------------------- */
+
+static void owner_close(struct sim_zone *z, const char *why)
+{
+	if (z->owner_fd < 0)
+		return;
+	log_info("zone %u: channel owner detached (%s); the sim answers the zone's accesses", z->id,
+		 why);
+	event_freep(&z->owner_rd);
+	event_freep(&z->owner_wr);
+	z->owner_fd = safe_close(z->owner_fd);
+	/* hvisor.ko: queued requests are dropped, waiting vCPUs get reads of
+	 * 0 and their writes are dropped. */
+	z->q_head = 0;
+	z->q_len = 0;
+	for (unsigned cpu = 0; cpu < SIM_MAX_CPUS; cpu++) {
+		struct sim_pending *p = &z->pending[cpu];
+
+		if (!p->busy)
+			continue;
+		p->busy = false;
+		guest_done(z, cpu, p->address, 0, 0);
+	}
+	guest_update_read(z);
+}
+
+static void owner_flush(struct sim_zone *z)
+{
+	struct hvisor_ioreq batch[SIM_BATCH_MAX];
+
+	while (z->q_len > 0 && z->owner_fd >= 0) {
+		unsigned n = MIN(z->q_len, (unsigned)SIM_BATCH_MAX);
+		ssize_t k;
+
+		for (unsigned i = 0; i < n; i++)
+			batch[i] = z->q[(z->q_head + i) % SIM_QUEUE_MAX];
+		k = send(z->owner_fd, batch, n * sizeof(batch[0]), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			event_add(z->owner_wr, NULL);
+			return;
+		}
+		if (k != (ssize_t)(n * sizeof(batch[0]))) {
+			owner_close(z, k < 0 ? strerror(errno) : "short send");
+			return;
+		}
+		z->q_head = (z->q_head + n) % SIM_QUEUE_MAX;
+		z->q_len -= n;
+	}
+	if (z->owner_wr)
+		event_del(z->owner_wr);
+	guest_update_read(z);
+}
+
+static void owner_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	owner_flush(arg);
+}
+
+/* Returns false when the queue is full (guest input is paused before that
+ * can happen, so this is only a safety net). */
+static bool owner_queue(struct sim_zone *z, const struct hvisor_ioreq *req)
+{
+	if (z->q_len >= SIM_QUEUE_MAX)
+		return false;
+	z->q[(z->q_head + z->q_len) % SIM_QUEUE_MAX] = *req;
+	z->q_len++;
+	return true;
+}
+
+/* Is an identical notify still queued (not yet handed to the owner)? */
+static bool notify_queued(const struct sim_zone *z, uint64_t address, uint64_t value)
+{
+	for (unsigned i = 0; i < z->q_len; i++) {
+		const struct hvisor_ioreq *q = &z->q[(z->q_head + i) % SIM_QUEUE_MAX];
+
+		if (q->is_notify && q->address == address && q->value == value)
+			return true;
+	}
+	return false;
+}
+
+static void owner_complete(struct sim_zone *z, const struct hvisor_iocomp *c)
+{
+	struct sim_pending *p;
+
+	if (c->cpu >= SIM_MAX_CPUS || !z->pending[c->cpu].busy || z->pending[c->cpu].id != c->id) {
+		zone_complain(z, "COMPLETE for unknown request (cpu %u, id %llu) ignored", c->cpu,
+			      (unsigned long long)c->id);
+		return;
+	}
+	p = &z->pending[c->cpu];
+	p->busy = false;
+	guest_done(z, c->cpu, p->address, c->value, 0);
+}
+
+static void owner_irq(struct sim_zone *z, uint64_t irq)
+{
+	struct hvsim_guest_msg m = {.type = HVSIM_GUEST_IRQ};
+
+	if (irq >= HV_CONFIG_MAX_INTERRUPTS ||
+	    !(z->irq_bitmap[irq / 32] & (UINT32_C(1) << (irq % 32)))) {
+		zone_complain(z, "IRQ %llu is not in the zone's interrupt list, dropped",
+			      (unsigned long long)irq);
+		return;
+	}
+	/* hvisor injects into the zone's first CPU */
+	m.cpu = (uint32_t)__builtin_ctzll(z->cpus);
+	m.value = irq;
+	guest_send(z, &m);
+}
+
+static void owner_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	static struct hvisor_iocomp rx[SIM_OWNER_RX_RECORDS];
+	struct sim_zone *z = arg;
+
+	/* a bounded number of packets per wake-up, for fairness */
+	for (int pkt = 0; pkt < 64 && z->owner_fd >= 0; pkt++) {
+		int fds[HV_MAX_FDS_PER_MSG];
+		size_t n_fds = 0, n;
+		ssize_t k;
+
+		k = recv_with_fds(z->owner_fd, rx, sizeof(rx), fds, ARRAY_SIZE(fds), &n_fds,
+				  MSG_DONTWAIT | MSG_TRUNC);
+		close_many(fds, n_fds);
+		if (k == -EAGAIN || k == -EWOULDBLOCK)
+			return;
+		if (k == -EMSGSIZE) {
+			zone_complain(z, "owner packet with too many file descriptors ignored");
+			continue;
+		}
+		if (k < 0) {
+			owner_close(z, strerror((int)-k));
+			return;
+		}
+		if (k == 0) {
+			owner_close(z, "end of file");
+			return;
+		}
+		if (n_fds > 0)
+			zone_complain(z, "owner sent %zu file descriptors, closed them", n_fds);
+		if ((size_t)k > sizeof(rx) || (size_t)k % sizeof(rx[0]) != 0) {
+			zone_complain(
+				z,
+				"owner packet of %zd bytes is not whole iocomp records (at most %u), ignored",
+				k, SIM_OWNER_RX_RECORDS);
+			continue;
+		}
+		n = (size_t)k / sizeof(rx[0]);
+		for (size_t i = 0; i < n; i++) {
+			switch (rx[i].type) {
+			case HVISOR_IOCOMP_COMPLETE:
+				owner_complete(z, &rx[i]);
+				break;
+			case HVISOR_IOCOMP_IRQ:
+				owner_irq(z, rx[i].value);
+				break;
+			default:
+				zone_complain(z, "iocomp record of unknown type %u ignored",
+					      rx[i].type);
+				break;
+			}
+		}
+	}
+}
+
+/* --- guest accesses ----------------------------------------------------- */
+
+static const struct hv_cfg_memory_region *find_virtio_region(const struct sim_zone *z,
+							     uint64_t address)
+{
+	for (uint32_t i = 0; i < z->n_regions; i++) {
+		const struct hv_cfg_memory_region *r = &z->regions[i];
+
+		if (r->type == HV_MEM_TYPE_VIRTIO && address >= r->physical_start &&
+		    address - r->physical_start < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+static uint64_t mask_to_size(uint64_t v, unsigned size)
+{
+	return size >= 8 ? v : v & ((UINT64_C(1) << (size * 8)) - 1);
+}
+
+static void guest_access(struct sim_zone *z, const void *data, size_t len)
+{
+	const struct hv_cfg_memory_region *r;
+	struct hvsim_guest_msg m = {0};
+	struct hvisor_ioreq req = {0};
+	uint64_t bit;
+
+	memcpy(&m, data, MIN(len, sizeof(m)));
+	if (len != sizeof(m) || m.type != HVSIM_GUEST_ACCESS) {
+		log_debug("zone %u: guest packet of %zu bytes, type %u: not an ACCESS", z->id, len,
+			  m.type);
+		guest_done(z, m.cpu, m.address, 0, -EINVAL);
+		return;
+	}
+	bit = m.cpu < SIM_MAX_CPUS ? UINT64_C(1) << m.cpu : 0;
+	if (!(z->cpus & bit)) {
+		log_debug("zone %u: access from CPU %u, not a CPU of the zone", z->id, m.cpu);
+		guest_done(z, m.cpu, m.address, 0, -EINVAL);
+		return;
+	}
+	if ((m.size != 1 && m.size != 2 && m.size != 4 && m.size != 8) || m.is_write > 1) {
+		log_debug("zone %u: CPU %u: access of size %u, is_write %u", z->id, m.cpu, m.size,
+			  m.is_write);
+		guest_done(z, m.cpu, m.address, 0, -EINVAL);
+		return;
+	}
+	if (z->pending[m.cpu].busy) {
+		log_debug("zone %u: CPU %u issued an access while one is outstanding", z->id,
+			  m.cpu);
+		guest_done(z, m.cpu, m.address, 0, -EBUSY);
+		return;
+	}
+	r = find_virtio_region(z, m.address);
+	if (!r) {
+		log_debug("zone %u: CPU %u: %s at 0x%llx is outside every virtio region", z->id,
+			  m.cpu, m.is_write ? "write" : "read", (unsigned long long)m.address);
+		guest_done(z, m.cpu, m.address, 0, -EFAULT);
+		return;
+	}
+
+	req.address = m.address;
+	req.value = m.is_write ? mask_to_size(m.value, m.size) : 0;
+	req.cpu = m.cpu;
+	req.zone_id = z->id;
+	req.size = m.size;
+	req.is_write = m.is_write;
+
+	if (m.address - r->physical_start == HVISOR_VIRTIO_NOTIFY_OFFSET) {
+		/* posted: the vCPU goes on at once */
+		req.is_notify = 1;
+		if (z->owner_fd >= 0 && !notify_queued(z, req.address, req.value)) {
+			req.id = ++z->seq;
+			if (owner_queue(z, &req))
+				owner_flush(z);
+			else
+				zone_complain(z, "request queue full, notify dropped");
+		}
+		guest_done(z, m.cpu, m.address, 0, 0);
+		return;
+	}
+	if (z->owner_fd < 0) {
+		/* nobody serves the zone: reads 0, writes dropped */
+		guest_done(z, m.cpu, m.address, 0, 0);
+		return;
+	}
+	req.id = ++z->seq;
+	if (!owner_queue(z, &req)) {
+		zone_complain(z, "request queue full, CPU %u access refused", m.cpu);
+		guest_done(z, m.cpu, m.address, 0, -EBUSY);
+		return;
+	}
+	z->pending[m.cpu] = (struct sim_pending){
+		.busy = true,
+		.size = m.size,
+		.is_write = m.is_write,
+		.id = req.id,
+		.address = m.address,
+	};
+	owner_flush(z);
+}
+
+static void guest_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_zone *z = arg;
+
+	for (int pkt = 0; pkt < 64 && guest_wants_input(z); pkt++) {
+		uint8_t buf[sizeof(struct hvsim_guest_msg) + 1];
+		int fds[HV_MAX_FDS_PER_MSG];
+		size_t n_fds = 0;
+		ssize_t k;
+
+		k = recv_with_fds(z->guest_fd, buf, sizeof(buf), fds, ARRAY_SIZE(fds), &n_fds,
+				  MSG_DONTWAIT | MSG_TRUNC);
+		close_many(fds, n_fds);
+		if (k == -EAGAIN || k == -EWOULDBLOCK)
+			return;
+		if (k == -EMSGSIZE) {
+			guest_done(z, 0, 0, 0, -EINVAL);
+			continue;
+		}
+		if (k < 0) {
+			guest_close(z, strerror((int)-k));
+			return;
+		}
+		if (k == 0) {
+			guest_close(z, "end of file");
+			return;
+		}
+		guest_access(z, buf, (size_t)k);
+	}
+}
+
+/* --- attach / detach ----------------------------------------------------- */
+
+static int new_channel(struct sim_zone *z, int *ret_mine)
+{
+	int sv[2];
+	int r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return negative_errno();
+	r = fd_set_nonblock(sv[0], true);
+	if (r < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	*ret_mine = sv[0];
+	return sv[1];
+}
+
+int sim_channel_attach_owner(struct sim_zone *z)
+{
+	struct event_base *base = z->sim->base;
+	int mine, theirs;
+
+	if (z->id == 0)
+		return -EINVAL; /* the root zone is the backend side, it has no channel */
+	if (z->owner_fd >= 0)
+		return -EBUSY;
+	theirs = new_channel(z, &mine);
+	if (theirs < 0)
+		return theirs;
+	z->owner_rd = event_new(base, mine, EV_READ | EV_PERSIST, owner_on_readable, z);
+	z->owner_wr = event_new(base, mine, EV_WRITE | EV_PERSIST, owner_on_writable, z);
+	if (!z->owner_rd || !z->owner_wr || event_add(z->owner_rd, NULL) < 0) {
+		event_freep(&z->owner_rd);
+		event_freep(&z->owner_wr);
+		close(mine);
+		close(theirs);
+		return -ENOMEM;
+	}
+	z->owner_fd = mine;
+	z->q_head = z->q_len = 0;
+	log_info("zone %u: channel owner attached", z->id);
+	return theirs;
+}
+
+int sim_channel_attach_guest(struct sim_zone *z)
+{
+	struct event_base *base = z->sim->base;
+	int mine, theirs;
+
+	if (z->id == 0)
+		return -EINVAL;
+	if (z->guest_fd >= 0)
+		return -EBUSY;
+	theirs = new_channel(z, &mine);
+	if (theirs < 0)
+		return theirs;
+	z->guest_rd = event_new(base, mine, EV_READ | EV_PERSIST, guest_on_readable, z);
+	z->guest_wr = event_new(base, mine, EV_WRITE | EV_PERSIST, guest_on_writable, z);
+	if (!z->guest_rd || !z->guest_wr) {
+		event_freep(&z->guest_rd);
+		event_freep(&z->guest_wr);
+		close(mine);
+		close(theirs);
+		return -ENOMEM;
+	}
+	z->guest_fd = mine;
+	z->guest_reading = false;
+	memset(z->pending, 0, sizeof(z->pending));
+	guest_update_read(z);
+	log_info("zone %u: guest driver attached", z->id);
+	return theirs;
+}
+
+void sim_channel_close_all(struct sim_zone *z)
+{
+	guest_close(z, "zone shut down");
+	owner_close(z, "zone shut down");
+}

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Control connections: one per client (hvisord, tests), each like an open
+ * /dev/hvisor. Every packet is one request struct hvsim_msg [+ payload]
+ * [+ fds], answered by exactly one packet, in order. A client that does not
+ * read its replies is not read from either (at most one reply is held).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "hvisor-sim.h"
+#include "log.h"
+#include "util.h"
+
+struct sim_conn {
+	TAILQ_ENTRY(sim_conn) link;
+	struct sim *sim;
+	int fd;
+	unsigned id;
+	struct event *rd, *wr;
+
+	/* LOAD_BUFFER: read-only view of the client's memfd */
+	void *load_map;
+	uint64_t load_size;
+
+	/* a reply the socket had no room for */
+	uint8_t *out;
+	size_t out_len;
+	int out_fds[2];
+	bool out_close[2];
+	size_t out_n_fds;
+};
+
+struct reply {
+	struct hvsim_msg hdr;
+	union {
+		struct hvsim_hello hello;
+		struct hvisor_zone_info zones[SIM_LIST_MAX];
+	} payload;
+	size_t payload_len;
+	int fds[2];
+	bool close_fd[2]; /* ours to close once sent */
+	size_t n_fds;
+};
+
+static const char *op_name(uint32_t op)
+{
+	static const char *const names[] = {
+		[HVSIM_OP_HELLO] = "HELLO",
+		[HVSIM_OP_CONFIG_CHECK] = "CONFIG_CHECK",
+		[HVSIM_OP_LOAD_BUFFER] = "LOAD_BUFFER",
+		[HVSIM_OP_LOAD_IMAGE] = "LOAD_IMAGE",
+		[HVSIM_OP_ZONE_START] = "ZONE_START",
+		[HVSIM_OP_ZONE_SHUTDOWN] = "ZONE_SHUTDOWN",
+		[HVSIM_OP_ZONE_LIST] = "ZONE_LIST",
+		[HVSIM_OP_ZONE_ATTACH] = "ZONE_ATTACH",
+		[HVSIM_OP_GUEST_ATTACH] = "GUEST_ATTACH",
+		[HVSIM_OP_PHYS_MEMFD] = "PHYS_MEMFD",
+	};
+
+	if (op < ARRAY_SIZE(names) && names[op])
+		return names[op];
+	return "unknown";
+}
+
+static void conn_unmap(struct sim_conn *c)
+{
+	if (c->load_map)
+		munmap(c->load_map, c->load_size);
+	c->load_map = NULL;
+	c->load_size = 0;
+}
+
+static void conn_drop_out(struct sim_conn *c)
+{
+	for (size_t i = 0; i < c->out_n_fds; i++)
+		if (c->out_close[i])
+			safe_close(c->out_fds[i]);
+	c->out_n_fds = 0;
+	free(c->out);
+	c->out = NULL;
+	c->out_len = 0;
+}
+
+static void conn_free(struct sim_conn *c)
+{
+	struct sim *sim = c->sim;
+
+	log_debug("control connection %u closed", c->id);
+	TAILQ_REMOVE(&sim->conns, c, link);
+	sim->n_conns--;
+	if (c->rd)
+		event_free(c->rd);
+	if (c->wr)
+		event_free(c->wr);
+	conn_drop_out(c);
+	conn_unmap(c);
+	safe_close(c->fd);
+	free(c);
+}
+
+void sim_control_free_all(struct sim *sim)
+{
+	struct sim_conn *c;
+
+	while ((c = TAILQ_FIRST(&sim->conns)))
+		conn_free(c);
+}
+
+/* --- operations ------------------------------------------------------------ */
+
+static int op_load_buffer(struct sim_conn *c, const struct hvsim_msg *req, int fd)
+{
+	uint64_t size = req->arg[0];
+	struct stat st;
+	void *map = NULL;
+
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode)) {
+		log_warn("LOAD_BUFFER: the descriptor is not a memfd or regular file");
+		return -EINVAL;
+	}
+	if (size > HVSIM_MAX_LOAD_BUFFER || (uint64_t)st.st_size < size) {
+		log_warn("LOAD_BUFFER: %llu bytes asked, file has %lld, limit %u",
+			 (unsigned long long)size, (long long)st.st_size, HVSIM_MAX_LOAD_BUFFER);
+		return -EINVAL;
+	}
+	if (size > 0) {
+		/* Only the kernel reads this mapping (pwrite below), so a
+		 * client that shrinks its file gets -EFAULT, not a SIGBUS. */
+		map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			return log_errno(LOG_WARNING, negative_errno(),
+					 "LOAD_BUFFER: cannot map the buffer");
+	}
+	conn_unmap(c);
+	c->load_map = map;
+	c->load_size = size;
+	return 0;
+}
+
+static int op_load_image(struct sim_conn *c, const struct hvsim_msg *req)
+{
+	struct sim *sim = c->sim;
+	uint64_t paddr = req->arg[0], size = req->arg[1], off = req->arg[2];
+	uint64_t end, bend, done = 0;
+	uint32_t zone;
+
+	if (range_end(paddr, size, &end) < 0 || end > sim->phys_size) {
+		log_warn("LOAD_IMAGE: [0x%llx, +0x%llx) is beyond physical memory",
+			 (unsigned long long)paddr, (unsigned long long)size);
+		return -EFAULT;
+	}
+	if (range_end(off, size, &bend) < 0 || bend > c->load_size) {
+		log_warn(
+			"LOAD_IMAGE: bytes [0x%llx, +0x%llx) are not in the load buffer (0x%llx bytes)",
+			(unsigned long long)off, (unsigned long long)size,
+			(unsigned long long)c->load_size);
+		return -EINVAL;
+	}
+	if (sim_ram_in_use(sim, paddr, size, &zone)) {
+		log_warn("LOAD_IMAGE: [0x%llx, 0x%llx) is RAM of running zone %u",
+			 (unsigned long long)paddr, (unsigned long long)end, zone);
+		return -EPERM;
+	}
+	while (done < size) {
+		size_t chunk = (size_t)MIN(size - done, (uint64_t)(16u << 20));
+		ssize_t k = pwrite(sim->phys_fd, (const uint8_t *)c->load_map + off + done, chunk,
+				   (off_t)(paddr + done));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return log_errno(LOG_WARNING, negative_errno(), "LOAD_IMAGE at 0x%llx",
+					 (unsigned long long)(paddr + done));
+		if (k == 0)
+			return -EIO;
+		done += (uint64_t)k;
+	}
+	log_info("loaded 0x%llx bytes at 0x%llx", (unsigned long long)size,
+		 (unsigned long long)paddr);
+	return 0;
+}
+
+static int op_attach(struct sim_conn *c, const struct hvsim_msg *req, struct reply *rep)
+{
+	struct sim_zone *z = sim_zone_find(c->sim, req->zone_id);
+	int fd;
+
+	if (!z)
+		return -ENOENT;
+	fd = req->op == HVSIM_OP_ZONE_ATTACH ? sim_channel_attach_owner(z)
+					     : sim_channel_attach_guest(z);
+	if (fd < 0)
+		return fd;
+	rep->fds[0] = fd;
+	rep->close_fd[0] = true;
+	rep->fds[1] = c->sim->phys_fd;
+	rep->n_fds = 2;
+	return 0;
+}
+
+/* Checks the packet's shape and runs it; fills rep. */
+static void conn_dispatch(struct sim_conn *c, const uint8_t *buf, size_t len, int *fds,
+			  size_t n_fds, struct reply *rep)
+{
+	struct sim *sim = c->sim;
+	struct hvsim_msg req = {0};
+	size_t payload_len, want_payload = 0, want_fds = 0;
+	int r;
+
+	memcpy(&req, buf, MIN(len, sizeof(req)));
+	rep->hdr.op = req.op;
+	rep->hdr.zone_id = req.zone_id;
+
+	if (len < sizeof(req) || len > HVSIM_MAX_PACKET) {
+		log_warn("control connection %u: packet of %zu bytes refused", c->id, len);
+		r = -EINVAL;
+		goto out;
+	}
+	payload_len = len - sizeof(req);
+	switch (req.op) {
+	case HVSIM_OP_ZONE_START:
+		want_payload = hv_zone_config_size(sim->arch, sim->magic);
+		break;
+	case HVSIM_OP_LOAD_BUFFER:
+		want_fds = 1;
+		break;
+	case HVSIM_OP_HELLO:
+	case HVSIM_OP_CONFIG_CHECK:
+	case HVSIM_OP_LOAD_IMAGE:
+	case HVSIM_OP_ZONE_SHUTDOWN:
+	case HVSIM_OP_ZONE_LIST:
+	case HVSIM_OP_ZONE_ATTACH:
+	case HVSIM_OP_GUEST_ATTACH:
+	case HVSIM_OP_PHYS_MEMFD:
+		break;
+	default:
+		log_warn("control connection %u: unknown op %u", c->id, req.op);
+		r = -EINVAL;
+		goto out;
+	}
+	if (payload_len != want_payload) {
+		log_warn("control connection %u: %s with %zu payload bytes, expected %zu", c->id,
+			 op_name(req.op), payload_len, want_payload);
+		r = -EINVAL;
+		goto out;
+	}
+	if (n_fds != want_fds) {
+		log_warn("control connection %u: %s with %zu file descriptors, expected %zu", c->id,
+			 op_name(req.op), n_fds, want_fds);
+		if (want_fds) {
+			r = -EINVAL;
+			goto out;
+		}
+		/* unexpected ones are closed at out: */
+	}
+	log_debug("control connection %u: %s zone %u arg 0x%llx 0x%llx 0x%llx", c->id,
+		  op_name(req.op), req.zone_id, (unsigned long long)req.arg[0],
+		  (unsigned long long)req.arg[1], (unsigned long long)req.arg[2]);
+
+	switch (req.op) {
+	case HVSIM_OP_HELLO:
+		rep->payload.hello = (struct hvsim_hello){
+			.version = HVSIM_PROTO_VERSION,
+			.arch = (uint32_t)sim->arch,
+			.magic = sim->magic,
+			.ncpus = sim->ncpus,
+			.phys_size = sim->phys_size,
+		};
+		rep->payload_len = sizeof(rep->payload.hello);
+		r = 0;
+		break;
+	case HVSIM_OP_CONFIG_CHECK:
+		rep->hdr.arg[0] = sim->magic;
+		r = 0;
+		break;
+	case HVSIM_OP_LOAD_BUFFER:
+		r = op_load_buffer(c, &req, fds[0]);
+		break;
+	case HVSIM_OP_LOAD_IMAGE:
+		r = op_load_image(c, &req);
+		break;
+	case HVSIM_OP_ZONE_START:
+		r = sim_zone_start(sim, buf + sizeof(req), payload_len);
+		break;
+	case HVSIM_OP_ZONE_SHUTDOWN:
+		r = sim_zone_shutdown(sim, req.zone_id);
+		break;
+	case HVSIM_OP_ZONE_LIST: {
+		unsigned cap = (unsigned)MIN(req.arg[0], (uint64_t)SIM_LIST_MAX);
+
+		r = (int)sim_zone_list(sim, rep->payload.zones, cap);
+		rep->payload_len = (size_t)r * sizeof(rep->payload.zones[0]);
+		break;
+	}
+	case HVSIM_OP_ZONE_ATTACH:
+	case HVSIM_OP_GUEST_ATTACH:
+		r = op_attach(c, &req, rep);
+		break;
+	case HVSIM_OP_PHYS_MEMFD:
+		rep->fds[0] = sim->phys_fd;
+		rep->close_fd[0] = false;
+		rep->n_fds = 1;
+		r = 0;
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+out:
+	close_many(fds, n_fds);
+	rep->hdr.ret = r;
+	if (r < 0)
+		log_debug("control connection %u: %s -> %d", c->id, op_name(req.op), r);
+}
+
+/* --- I/O ----------------------------------------------------------------------- */
+
+static void conn_on_readable(evutil_socket_t fd, short what, void *arg);
+
+/* false: the connection is gone */
+static bool conn_send(struct sim_conn *c, struct reply *rep)
+{
+	uint8_t buf[sizeof(rep->hdr) + sizeof(rep->payload)];
+	size_t len = sizeof(rep->hdr) + rep->payload_len;
+	ssize_t k;
+
+	memcpy(buf, &rep->hdr, sizeof(rep->hdr));
+	memcpy(buf + sizeof(rep->hdr), &rep->payload, rep->payload_len);
+	k = send_with_fds(c->fd, buf, len, rep->fds, rep->n_fds, MSG_DONTWAIT);
+	if (k == (ssize_t)len) {
+		for (size_t i = 0; i < rep->n_fds; i++)
+			if (rep->close_fd[i])
+				safe_close(rep->fds[i]);
+		return true;
+	}
+	if (k == -EAGAIN || k == -EWOULDBLOCK) {
+		c->out = malloc(len);
+		if (c->out) {
+			memcpy(c->out, buf, len);
+			c->out_len = len;
+			c->out_n_fds = rep->n_fds;
+			for (size_t i = 0; i < rep->n_fds; i++) {
+				c->out_fds[i] = rep->fds[i];
+				c->out_close[i] = rep->close_fd[i];
+			}
+			event_del(c->rd);
+			event_add(c->wr, NULL);
+			return true;
+		}
+	}
+	for (size_t i = 0; i < rep->n_fds; i++)
+		if (rep->close_fd[i])
+			safe_close(rep->fds[i]);
+	conn_free(c);
+	return false;
+}
+
+static void conn_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_conn *c = arg;
+	ssize_t k =
+		send_with_fds(c->fd, c->out, c->out_len, c->out_fds, c->out_n_fds, MSG_DONTWAIT);
+
+	if (k == -EAGAIN || k == -EWOULDBLOCK)
+		return;
+	if (k != (ssize_t)c->out_len) {
+		conn_free(c);
+		return;
+	}
+	conn_drop_out(c);
+	event_del(c->wr);
+	event_add(c->rd, NULL);
+}
+
+static void conn_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	static uint8_t buf[HVSIM_MAX_PACKET];
+	struct sim_conn *c = arg;
+
+	for (int pkt = 0; pkt < 16 && !c->out; pkt++) {
+		int fds[HV_MAX_FDS_PER_MSG];
+		size_t n_fds = 0;
+		struct reply rep;
+		ssize_t k;
+
+		k = recv_with_fds(c->fd, buf, sizeof(buf), fds, ARRAY_SIZE(fds), &n_fds,
+				  MSG_DONTWAIT | MSG_TRUNC);
+		if (k == -EAGAIN || k == -EWOULDBLOCK)
+			return;
+		memset(&rep, 0, sizeof(rep));
+		if (k == -EMSGSIZE) {
+			/* too many descriptors: the packet is lost, still answer it */
+			log_warn("control connection %u: too many file descriptors", c->id);
+			rep.hdr.ret = -EINVAL;
+		} else if (k <= 0) {
+			if (k < 0)
+				log_debug("control connection %u: %s", c->id, strerror((int)-k));
+			conn_free(c);
+			return;
+		} else
+			conn_dispatch(c, buf, (size_t)k, fds, n_fds, &rep);
+		if (!conn_send(c, &rep))
+			return;
+	}
+}
+
+int sim_control_accept(struct sim *sim, int fd)
+{
+	static unsigned next_id;
+	struct sim_conn *c;
+
+	if (sim->n_conns >= SIM_MAX_CONNS) {
+		log_warn("too many control connections (%u), refusing one", sim->n_conns);
+		close(fd);
+		return -EMFILE;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->sim = sim;
+	c->fd = fd;
+	c->id = ++next_id;
+	c->rd = event_new(sim->base, fd, EV_READ | EV_PERSIST, conn_on_readable, c);
+	c->wr = event_new(sim->base, fd, EV_WRITE | EV_PERSIST, conn_on_writable, c);
+	TAILQ_INSERT_TAIL(&sim->conns, c, link);
+	sim->n_conns++;
+	if (!c->rd || !c->wr || event_add(c->rd, NULL) < 0) {
+		conn_free(c);
+		return -ENOMEM;
+	}
+	log_debug("control connection %u opened", c->id);
+	return 0;
+}
