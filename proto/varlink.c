@@ -70,12 +70,15 @@ int vl_framer_feed(struct vl_framer *f, const void *data, size_t n)
 
 static json_object *parse_object(const char *s, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new_ex(VL_MAX_DEPTH);
+	/* json-c's depth counts one more than the nesting it allows */
+	struct json_tokener *tok = json_tokener_new_ex(VL_MAX_DEPTH + 1);
 	json_object *o;
 	size_t end;
 
 	if (!tok)
 		return NULL;
+	/* standard JSON only (no trailing commas), valid UTF-8 */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, s, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
 	    !json_object_is_type(o, json_type_object)) {
