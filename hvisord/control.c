@@ -97,9 +97,6 @@ static void conn_free(struct conn *c)
 	safe_close(c->fd);
 	log_debug("connection %llu closed", (unsigned long long)c->id);
 	free(c);
-	/* a slot is free again */
-	if (d->ev_listen && d->n_conns + 1 == d->limits.max_connections)
-		event_add(d->ev_listen, NULL);
 }
 
 /* The peer is gone or broke the protocol: stop talking to it. The conn is
@@ -277,6 +274,8 @@ void control_broadcast(struct daemon *d, json_object *event)
 
 /* The varlink error for a protocol violation, then hang up. */
 static void conn_protocol_error(struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void conn_protocol_error(struct conn *c, const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
@@ -292,20 +291,23 @@ static void conn_protocol_error(struct conn *c, const char *fmt, ...)
 
 static const struct method *const method_tables[] = {manager_methods, zone_methods};
 
+/* An unknown method of a known interface is MethodNotFound, anything else
+ * InterfaceNotFound; the known interfaces are the ones GetInfo lists. */
 static const struct method *find_method(const char *name, bool *ret_iface_known)
 {
 	const char *dot = strrchr(name, '.');
-	size_t ilen = dot ? (size_t)(dot - name) : 0;
+	char iface[128];
 
-	*ret_iface_known = false;
 	for (size_t t = 0; t < ARRAY_SIZE(method_tables); t++)
-		for (const struct method *m = method_tables[t]; m->name; m++) {
+		for (const struct method *m = method_tables[t]; m->name; m++)
 			if (strcmp(m->name, name) == 0)
 				return m;
-			if (ilen && strncmp(m->name, name, ilen) == 0 && m->name[ilen] == '.' &&
-			    !strchr(m->name + ilen + 1, '.'))
-				*ret_iface_known = true;
-		}
+	*ret_iface_known = false;
+	if (dot && (size_t)(dot - name) < sizeof(iface)) {
+		memcpy(iface, name, (size_t)(dot - name));
+		iface[dot - name] = '\0';
+		*ret_iface_known = vl_interface_description(iface) != NULL;
+	}
 	return NULL;
 }
 
@@ -622,10 +624,10 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 		free(c);
 		return;
 	}
+	/* Keep accepting at the limit: newcomers are refused with
+	 * LimitExceeded above instead of waiting unanswered in the backlog. */
 	TAILQ_INSERT_TAIL(&d->conns, c, entry);
 	d->n_conns++;
-	if (d->n_conns >= d->limits.max_connections)
-		event_del(d->ev_listen); /* re-added when one closes */
 	log_debug("connection %llu from uid %u pid %d%s", (unsigned long long)c->id,
 		  (unsigned)c->cred.uid, (int)c->cred.pid, c->privileged ? " (privileged)" : "");
 	event_add(c->ev_read, NULL);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hv.h"
 #include "load.h"
@@ -20,14 +21,29 @@ struct load_job {
 	void *userdata;
 	struct event *ev;
 	uint64_t start_usec, total;
+	struct load_job *next; /* in jobs */
 };
+
+/* Loads in progress, for load_cancel_all(). */
+static struct load_job *jobs;
 
 static void load_finish(struct load_job *j, int r, const char *key, bool file_error,
 			const char *message)
 {
 	load_done_fn done = j->done;
 	void *userdata = j->userdata;
+	void *buf = j->d->hv->load_buf;
 
+	/* Give the chunk buffer's pages back between starts: REMOVE frees a
+	 * shared memfd's pages too, DONTNEED is for the anonymous buffer. */
+	if (madvise(buf, HV_LOAD_CHUNK, MADV_REMOVE) < 0)
+		(void)madvise(buf, HV_LOAD_CHUNK, MADV_DONTNEED);
+
+	for (struct load_job **p = &jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
 	if (r == 0)
 		log_debug("loaded %llu bytes in %llu us", (unsigned long long)j->total,
 			  (unsigned long long)(now_usec() - j->start_usec));
@@ -86,7 +102,10 @@ static void load_step(evutil_socket_t fd, short what, void *arg)
 		load_finish(j, 0, NULL, false, NULL);
 		return;
 	}
-	event_active(j->ev, 0, 0); /* more next turn */
+	/* More next turn. A zero timeout, not event_active(): libevent runs an
+	 * event activated from its own callback again before it polls for
+	 * I/O, so other clients would wait for the whole load. */
+	event_add(j->ev, &(const struct timeval){0, 0});
 }
 
 int load_start(struct daemon *d, const struct load_item *items, size_t n, load_done_fn done,
@@ -109,6 +128,18 @@ int load_start(struct daemon *d, const struct load_item *items, size_t n, load_d
 		free(j);
 		return -ENOMEM;
 	}
+	j->next = jobs;
+	jobs = j;
 	event_active(j->ev, 0, 0);
 	return 0;
+}
+
+void load_cancel_all(void)
+{
+	while (jobs) {
+		struct load_job *j = jobs;
+
+		load_finish(j, -ECANCELED, j->n ? j->items[MIN(j->cur, j->n - 1)].key : "images",
+			    false, "cancelled: hvisord is shutting down");
+	}
 }

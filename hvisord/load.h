@@ -28,5 +28,8 @@ typedef void (*load_done_fn)(int r, const char *failed_key, bool file_error, con
  * from the event loop, never from inside load_start. */
 int load_start(struct daemon *d, const struct load_item *items, size_t n, load_done_fn done,
 	       void *userdata);
+/* Finishes every load in progress with -ECANCELED (their done callbacks
+ * run now): for shutting down. */
+void load_cancel_all(void);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "hv.h"
 #include "hvisord.h"
+#include "load.h"
 #include "log.h"
 #include "sd-notify.h"
 #include "util.h"
@@ -91,7 +92,7 @@ int main(int argc, char **argv)
 	};
 	const char *backend = "kmod", *rundir = "/run/hvisor";
 	const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-	int level = LOG_INFO, c, r;
+	int level = LOG_INFO, ret = 1, c, r;
 	bool use_syslog = false;
 	char path[4096];
 
@@ -152,13 +153,14 @@ int main(int argc, char **argv)
 	r = hv_open(backend, &d.hv);
 	if (r == -EINVAL && strncmp(backend, "kmod", 4) != 0 && strncmp(backend, "sim:", 4) != 0) {
 		log_err("unknown backend '%s' (expected kmod[:DEVICE] or sim:SOCKET)", backend);
-		return 2;
+		ret = 2;
+		goto out;
 	}
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "cannot open the %s backend at %s",
 			  strncmp(backend, "sim:", 4) == 0 ? "hvisor-sim" : "kmod",
 			  strchr(backend, ':') ? strchr(backend, ':') + 1 : "/dev/hvisor");
-		return 1;
+		goto out;
 	}
 	log_info("backend %s at %s: %s, config magic 0x%02llx%s", d.hv->ops->name, d.hv->path,
 		 hv_arch_to_string(d.hv->arch), (unsigned long long)d.hv->magic,
@@ -167,7 +169,7 @@ int main(int argc, char **argv)
 	r = mkdir_p(rundir, 0755);
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "cannot create runtime directory %s", rundir);
-		return 1;
+		goto out;
 	}
 	d.base = event_base_new();
 	if (!d.base)
@@ -179,20 +181,27 @@ int main(int argc, char **argv)
 	}
 	r = control_init(&d);
 	if (r < 0)
-		return 1;
+		goto out;
 
 	sd_notifyf("READY=1\nSTATUS=serving %s (backend %s, %s)", d.socket_path, d.hv->ops->name,
 		   hv_arch_to_string(d.hv->arch));
 	event_base_dispatch(d.base);
+	ret = 0;
 
+out:
+	/* also after a failed start-up, so leak checkers see no noise */
+	load_cancel_all(); /* zone starts still loading fail, their clients hear it */
 	control_done(&d);
 	zones_done(&d);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		event_free(d.ev_signals[i]);
-	event_base_free(d.base);
+		if (d.ev_signals[i])
+			event_free(d.ev_signals[i]);
+	if (d.base)
+		event_base_free(d.base);
 	hv_close(d.hv);
 	free(d.runtime_dir);
 	free(d.socket_path);
-	log_info("stopped");
-	return 0;
+	if (ret == 0)
+		log_info("stopped");
+	return ret;
 }

@@ -278,6 +278,21 @@ static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_conf
 	return 0;
 }
 
+/* org.hvisor.Zone.CpuBusy for the lowest CPU of `shared`; returns -EBUSY. */
+static int error_cpu_busy(struct conn *c, uint64_t shared, uint32_t owner, const char *owner_name)
+{
+	json_object *p = json_object_new_object();
+	unsigned cpu = (unsigned)__builtin_ctzll(shared);
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "CPU %u is owned by zone %u (%s)", cpu, owner, owner_name);
+	json_object_object_add(p, "cpu", json_object_new_int((int)cpu));
+	json_object_object_add(p, "owner", json_object_new_int64(owner));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	conn_error(c, vl_error_new(VL_ERROR_ZONE_CPU_BUSY, p));
+	return -EBUSY;
+}
+
 /* CPUs and memory against the hypervisor's zones and our starting ones. */
 static int check_resources(struct conn *c, struct daemon *d, const struct hv_zone_config *cfg)
 {
@@ -306,36 +321,16 @@ static int check_resources(struct conn *c, struct daemon *d, const struct hv_zon
 			return error_zone(c, VL_ERROR_ZONE_EXISTS, cfg->zone_id,
 					  "zone %u already exists (%s)", cfg->zone_id, name),
 			       -EEXIST;
-		if (shared) {
-			json_object *p = json_object_new_object();
-			unsigned cpu = (unsigned)__builtin_ctzll(shared);
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "CPU %u is owned by zone %u (%s)", cpu,
-				 zones[i].zone_id, name);
-			json_object_object_add(p, "cpu", json_object_new_int((int)cpu));
-			json_object_object_add(p, "owner", json_object_new_int64(zones[i].zone_id));
-			json_object_object_add(p, "message", json_object_new_string(msg));
-			return conn_error(c, vl_error_new(VL_ERROR_ZONE_CPU_BUSY, p)), -EBUSY;
-		}
+		if (shared)
+			return error_cpu_busy(c, shared, zones[i].zone_id, name);
 	}
 	TAILQ_FOREACH (z, &d->zones, entry) {
 		if (z->id == cfg->zone_id)
 			return error_zone(c, VL_ERROR_ZONE_EXISTS, cfg->zone_id,
 					  "zone %u is being started", cfg->zone_id),
 			       -EEXIST;
-		if (z->cpus & cfg->cpus) {
-			json_object *p = json_object_new_object();
-			unsigned cpu = (unsigned)__builtin_ctzll(z->cpus & cfg->cpus);
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "CPU %u is owned by zone %u (%s)", cpu, z->id,
-				 z->name);
-			json_object_object_add(p, "cpu", json_object_new_int((int)cpu));
-			json_object_object_add(p, "owner", json_object_new_int64(z->id));
-			json_object_object_add(p, "message", json_object_new_string(msg));
-			return conn_error(c, vl_error_new(VL_ERROR_ZONE_CPU_BUSY, p)), -EBUSY;
-		}
+		if (z->cpus & cfg->cpus)
+			return error_cpu_busy(c, z->cpus & cfg->cpus, z->id, z->name);
 		for (uint32_t i = 0; i < cfg->n_regions; i++) {
 			const struct hv_cfg_memory_region *a = &cfg->regions[i];
 

@@ -74,6 +74,8 @@ const char *log_level_to_string(int level)
 }
 
 static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 {
 	char buf[2048];
 	int saved = errno;

@@ -59,10 +59,10 @@ static void test_partial_bytes(void **state)
 	}
 	feed(&f, "", 1); /* the NUL */
 	assert_int_equal(vl_framer_next(&f, &o, NULL), 1);
-	assert_int_equal(json_object_get_int(json_object_array_get_idx(
-				 json_object_object_get(json_object_object_get(o, "parameters"), "a"),
-				 1)),
-			 2);
+	assert_int_equal(
+		json_object_get_int(json_object_array_get_idx(
+			json_object_object_get(json_object_object_get(o, "parameters"), "a"), 1)),
+		2);
 	json_object_put(o);
 	vl_framer_done(&f);
 }
@@ -210,8 +210,8 @@ static void test_large_stream(void **state)
 		feed(&f, msg, (size_t)n + 1);
 		if (i % 7 == 6)
 			while (vl_framer_next(&f, &o, NULL) == 1) {
-				assert_int_equal(json_object_get_int(json_object_object_get(o, "i")),
-						 got++);
+				assert_int_equal(
+					json_object_get_int(json_object_object_get(o, "i")), got++);
 				json_object_put(o);
 			}
 	}
@@ -242,9 +242,9 @@ static void test_call_parse(void **state)
 	assert_false(c.more);
 	json_object_put(o);
 
-	assert_int_equal(parse_call("{\"method\":\"a.B\",\"parameters\":{\"x\":1},\"more\":true}",
-				    &c, &o),
-			 0);
+	assert_int_equal(
+		parse_call("{\"method\":\"a.B\",\"parameters\":{\"x\":1},\"more\":true}", &c, &o),
+		0);
 	assert_true(c.more);
 	assert_false(c.oneway);
 	json_object_put(o);
@@ -368,8 +368,8 @@ static void test_client_fds(void **state)
 	assert_int_equal(write(sv[1], two, sizeof(two) - 1), (ssize_t)sizeof(two) - 1);
 	for (int i = 1; i <= 2; i++) {
 		assert_int_equal(vl_client_recv(&c, &reply), 0);
-		assert_int_equal(json_object_get_int(json_object_object_get(
-					 vl_reply_parameters(reply), "n")),
+		assert_int_equal(json_object_get_int(
+					 json_object_object_get(vl_reply_parameters(reply), "n")),
 				 i);
 		json_object_put(reply);
 	}
@@ -409,11 +409,21 @@ static void test_interfaces(void **state)
 	}
 	/* every error name the daemon sends is declared in some interface */
 	static const char *const errors[] = {
-		VL_ERROR_INVALID_PARAMETER, VL_ERROR_PERMISSION_DENIED, VL_ERROR_KERNEL,
-		VL_ERROR_NOT_SUPPORTED,	    VL_ERROR_LIMIT,		VL_ERROR_BUSY,
-		VL_ERROR_PROTOCOL,	    VL_ERROR_INTERNAL,		VL_ERROR_ZONE_NOT_FOUND,
-		VL_ERROR_ZONE_EXISTS,	    VL_ERROR_ZONE_CPU_BUSY,	VL_ERROR_ZONE_MEMORY_OVERLAP,
-		VL_ERROR_METHOD_NOT_FOUND,  VL_ERROR_INTERFACE_NOT_FOUND, VL_ERROR_EXPECTED_MORE,
+		VL_ERROR_INVALID_PARAMETER,
+		VL_ERROR_PERMISSION_DENIED,
+		VL_ERROR_KERNEL,
+		VL_ERROR_NOT_SUPPORTED,
+		VL_ERROR_LIMIT,
+		VL_ERROR_BUSY,
+		VL_ERROR_PROTOCOL,
+		VL_ERROR_INTERNAL,
+		VL_ERROR_ZONE_NOT_FOUND,
+		VL_ERROR_ZONE_EXISTS,
+		VL_ERROR_ZONE_CPU_BUSY,
+		VL_ERROR_ZONE_MEMORY_OVERLAP,
+		VL_ERROR_METHOD_NOT_FOUND,
+		VL_ERROR_INTERFACE_NOT_FOUND,
+		VL_ERROR_EXPECTED_MORE,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(errors); i++) {
 		const char *dot = strrchr(errors[i], '.');

@@ -1,0 +1,1130 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hv-bench: the benchmarks of docs/performance.md. Not part of the test
+ * suite: it asserts nothing about timing, it prints figures next to a raw
+ * baseline measured in the same run.
+ *
+ *   load  Zone.Start of a zone whose kernel is a 256 MiB image on tmpfs,
+ *         against `cat image > /dev/null` + memcpy of the same size;
+ *         hvisord's peak RSS.
+ *   list  org.hvisor.Zone.List round trips (root + 1 zone), against an
+ *         echo of the same message sizes over a plain UNIX socketpair.
+ *   idle  an idle hvisord: RSS and context switches over a window.
+ *
+ * Every benchmark starts its own hvisor-sim and hvisord in a fresh
+ * temporary directory (waiting for their sd_notify READY=1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim.h"
+#include "util.h"
+#include "varlink.h"
+
+#define MIB (1024.0 * 1024.0)
+
+static struct {
+	const char *sim, *hvisord, *tmpdir, *image_dir;
+	unsigned runs, calls, warmup;
+	double idle_settle, idle_window;
+	unsigned image_mib;
+	bool strace;
+	bool keep_logs;
+} opt = {
+	.tmpdir = NULL,
+	.image_dir = "/dev/shm",
+	.runs = 5,
+	.calls = 10000,
+	.warmup = 200,
+	.idle_settle = 1.0,
+	.idle_window = 10.0,
+	.image_mib = 256,
+};
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hv-bench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {.tv_sec = (time_t)s,
+			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static uint64_t pct(const uint64_t *v, size_t n, double q)
+{
+	size_t k = (size_t)ceil(q * (double)n);
+
+	return v[k ? k - 1 : 0];
+}
+
+static uint64_t median(uint64_t *v, size_t n)
+{
+	uint64_t *s = malloc(n * sizeof(*s));
+	uint64_t m;
+
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_u64);
+	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	free(s);
+	return m;
+}
+
+/* --- processes --------------------------------------------------------------- */
+
+struct env {
+	char dir[256];
+	char notify[300], sim_sock[300], rundir[300], hvisord_sock[320];
+	pid_t sim_pid, hvisord_pid;
+	int notify_fd;
+};
+
+static int unix_listen_dgram(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+		die("notify socket: %m");
+	strcpy(sa.sun_path, path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("bind %s: %m", path);
+	return fd;
+}
+
+static pid_t spawn(const char *const *argv, const struct env *e, const char *log)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork: %m");
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		setenv("NOTIFY_SOCKET", e->notify, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits for READY=1 from pid on the notify socket. */
+static void wait_ready(struct env *e, pid_t pid, const char *what)
+{
+	uint64_t deadline = now_ns() + 10ull * 1000000000u;
+
+	for (;;) {
+		struct pollfd p = {.fd = e->notify_fd, .events = POLLIN};
+		char buf[512];
+		int status;
+		ssize_t k;
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			die("%s exited during start-up (status 0x%x), see its log in %s", what,
+			    status, e->dir);
+		if (now_ns() > deadline)
+			die("%s did not become ready", what);
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		k = recv(e->notify_fd, buf, sizeof(buf) - 1, 0);
+		if (k <= 0)
+			continue;
+		buf[k] = '\0';
+		if (strstr(buf, "READY=1"))
+			return;
+	}
+}
+
+static void env_start(struct env *e)
+{
+	char log[400];
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->dir, sizeof(e->dir), "%s/hv-bench.XXXXXX",
+		 opt.tmpdir	    ? opt.tmpdir
+		 : getenv("TMPDIR") ? getenv("TMPDIR")
+				    : "/tmp");
+	if (!mkdtemp(e->dir))
+		die("mkdtemp %s: %m", e->dir);
+	snprintf(e->notify, sizeof(e->notify), "%s/notify.sock", e->dir);
+	snprintf(e->sim_sock, sizeof(e->sim_sock), "%s/sim.sock", e->dir);
+	snprintf(e->rundir, sizeof(e->rundir), "%s/run", e->dir);
+	snprintf(e->hvisord_sock, sizeof(e->hvisord_sock), "%s/hvisord.sock", e->rundir);
+	e->notify_fd = unix_listen_dgram(e->notify);
+
+	{
+		const char *argv[] = {opt.sim,	"--socket", e->sim_sock,   "--arch",  "aarch64",
+				      "--cpus", "4",	    "--log-level", "warning", NULL};
+
+		snprintf(log, sizeof(log), "%s/hvisor-sim.log", e->dir);
+		e->sim_pid = spawn(argv, e, log);
+		wait_ready(e, e->sim_pid, "hvisor-sim");
+	}
+	{
+		char backend[320];
+		const char *argv[] = {opt.hvisord, "--backend",	  backend,   "--runtime-dir",
+				      e->rundir,   "--log-level", "warning", NULL};
+
+		snprintf(backend, sizeof(backend), "sim:%s", e->sim_sock);
+		snprintf(log, sizeof(log), "%s/hvisord.log", e->dir);
+		e->hvisord_pid = spawn(argv, e, log);
+		wait_ready(e, e->hvisord_pid, "hvisord");
+	}
+}
+
+static void stop_pid(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return;
+		sleep_s(0.01);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+static void env_stop(struct env *e)
+{
+	static const char *const files[] = {"notify.sock", "sim.sock", "run/hvisord.sock",
+					    "hvisor-sim.log", "hvisord.log"};
+	char path[400];
+
+	stop_pid(e->hvisord_pid);
+	stop_pid(e->sim_pid);
+	close(e->notify_fd);
+	if (opt.keep_logs) {
+		printf("  (logs kept in %s)\n", e->dir);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", e->dir, files[i]);
+		unlink(path);
+	}
+	rmdir(e->rundir);
+	rmdir(e->dir);
+}
+
+/* --- /proc ------------------------------------------------------------------- */
+
+/* A "Key:   123 kB" or "Key: 123" field of /proc/PID[/task/TID]/status; -1 if absent. */
+static long long status_field(const char *path, const char *key)
+{
+	char line[256];
+	size_t kl = strlen(key);
+	long long v = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			v = strtoll(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static long long proc_kb(pid_t pid, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	return status_field(path, key);
+}
+
+/* voluntary + nonvoluntary context switches over all threads; *threads */
+static long long proc_ctxt(pid_t pid, int *threads)
+{
+	char path[300];
+	long long sum = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	*threads = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, de->d_name);
+		sum += status_field(path, "voluntary_ctxt_switches") +
+		       status_field(path, "nonvoluntary_ctxt_switches");
+		(*threads)++;
+	}
+	closedir(d);
+	return sum;
+}
+
+/* utime + stime in clock ticks */
+static long long proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	/* after ")": state(3) ... utime(14) stime(15) */
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+/* CPU time in ns (first field of /proc/PID/schedstat, the whole process's main thread) */
+static long long proc_cpu_ns(pid_t pid)
+{
+	char path[64];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* --- varlink client helpers ---------------------------------------------------- */
+
+static struct vl_client *connect_hvisord(const struct env *e)
+{
+	struct vl_client *c;
+	int r = vl_client_connect(e->hvisord_sock, &c);
+
+	if (r < 0)
+		die("connect %s: %s", e->hvisord_sock, strerror(-r));
+	return c;
+}
+
+/* Fails loudly on an error reply. Takes parameters. */
+static json_object *call_ok(struct vl_client *c, const char *method, json_object *params,
+			    const int *fds, size_t n_fds)
+{
+	json_object *reply = NULL;
+	int r = vl_client_call(c, method, params, fds, n_fds, &reply);
+
+	if (r < 0)
+		die("%s: %s", method, strerror(-r));
+	if (vl_reply_error(reply))
+		die("%s: %s: %s", method, vl_reply_error(reply), vl_reply_error_message(reply));
+	return reply;
+}
+
+/* A zone 1 config for hvisor-sim --arch aarch64: CPU 2, 512 MiB of RAM at
+ * 0x50000000, the kernel at 0x50400000, no dtb. */
+#define ZONE_RAM   0x50000000ull
+#define ZONE_RAMSZ 0x20000000ull
+#define KERNEL_PA  0x50400000ull
+
+static json_object *zone_config(void)
+{
+	char text[2048];
+
+	snprintf(
+		text, sizeof(text),
+		"{\"name\": \"bench1\", \"zone_id\": 1, \"cpus\": [2],"
+		" \"memory_regions\": ["
+		"  {\"type\": \"ram\", \"physical_start\": \"0x%llx\", \"virtual_start\": \"0x%llx\", \"size\": \"0x%llx\"},"
+		"  {\"type\": \"virtio\", \"physical_start\": \"0xa000000\", \"virtual_start\": \"0xa000000\", \"size\": \"0x4000\"}],"
+		" \"interrupts\": [76, 77, 78, 79], \"ivc_configs\": [],"
+		" \"kernel_filepath\": \"kernel.bin\", \"dtb_filepath\": \"null\","
+		" \"kernel_load_paddr\": \"0x%llx\", \"dtb_load_paddr\": \"0x50000000\","
+		" \"entry_point\": \"0x%llx\","
+		" \"arch_config\": {\"gic_version\": \"v3\", \"gicd_base\": \"0x8000000\", \"gicd_size\": \"0x10000\","
+		"  \"gicr_base\": \"0x80a0000\", \"gicr_size\": \"0xf60000\", \"gits_base\": \"0x8080000\","
+		"  \"gits_size\": \"0x20000\", \"is_aarch32\": false},"
+		" \"pci_config\": []}",
+		ZONE_RAM, ZONE_RAM, ZONE_RAMSZ, KERNEL_PA, KERNEL_PA);
+	return json_tokener_parse(text);
+}
+
+static json_object *start_params(void)
+{
+	json_object *p = json_object_new_object(), *files = json_object_new_object();
+
+	json_object_object_add(files, "kernel_filepath", json_object_new_int(0));
+	json_object_object_add(p, "config", zone_config());
+	json_object_object_add(p, "files", files);
+	json_object_object_add(p, "source", json_object_new_string("hv-bench"));
+	return p;
+}
+
+static void zone_shutdown(struct vl_client *c, uint32_t id)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "zone_id", json_object_new_int64(id));
+	json_object_put(call_ok(c, VL_IFACE_ZONE ".Shutdown", p, NULL, 0));
+}
+
+/* --- (a) load ------------------------------------------------------------------ */
+
+struct results {
+	bool have_load, have_list, have_idle;
+	/* load */
+	double load_ms, load_min_ms, load_max_ms, cat_ms, read_ms, memcpy_ms, base_ms, ratio;
+	double ratio_min, ratio_max;
+	unsigned runs;
+	double hwm_mib, rss_mib, anon_mib, file_mib, shmem_mib, hwm_before_mib;
+	bool verified;
+	/* list */
+	double l_cpu_d, l_cpu_s;
+	double l_p50, l_p90, l_p99, l_max, b_p50, b_p90, b_p99, b_max;
+	unsigned calls;
+	size_t req_len, rep_len;
+	/* idle */
+	double i_rss_mib, i_hwm_mib, i_anon_mib, i_file_mib, i_window;
+	long long i_ctxt, i_ticks;
+	int i_threads;
+	char i_strace[2048];
+};
+
+static struct results res;
+
+/* splitmix64: fast, incompressible "random" data, reproducible. */
+static void fill_random(uint64_t *p, size_t n)
+{
+	uint64_t x;
+
+	if (getrandom(&x, sizeof(x), 0) != sizeof(x))
+		x = now_ns();
+	for (size_t i = 0; i < n; i++) {
+		uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		p[i] = z ^ (z >> 31);
+	}
+}
+
+/* FNV-1a over 64-bit words: a cheap fingerprint to print; the check itself is memcmp. */
+static uint64_t hash64(const void *p, size_t n)
+{
+	const uint64_t *w = p;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n / 8; i++)
+		h = (h ^ w[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* `cat path > /dev/null`, the real program; wall time from fork to exit. */
+static uint64_t time_cat(const char *path)
+{
+	uint64_t t0 = now_ns();
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		die("fork: %m");
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, STDOUT_FILENO);
+		execlp("cat", "cat", path, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("cat %s failed", path);
+	return now_ns() - t0;
+}
+
+/* The same as a read loop with a 128 KiB buffer, in process. */
+static uint64_t time_read_loop(const char *path)
+{
+	static char buf[128 * 1024];
+	uint64_t t0 = now_ns();
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t k;
+
+	if (fd < 0)
+		die("open %s: %m", path);
+	while ((k = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (k < 0)
+		die("read %s: %m", path);
+	close(fd);
+	return now_ns() - t0;
+}
+
+static int sim_phys_memfd(const struct env *e)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct hvsim_msg m = {.op = HVSIM_OP_PHYS_MEMFD};
+	uint8_t buf[HVSIM_MAX_PACKET];
+	int fds[HV_MAX_FDS_PER_MSG];
+	size_t n_fds = 0;
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ssize_t k;
+
+	strcpy(sa.sun_path, e->sim_sock);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect %s: %m", e->sim_sock);
+	if (send_with_fds(s, &m, sizeof(m), NULL, 0, 0) != sizeof(m))
+		die("PHYS_MEMFD: send failed");
+	k = recv_with_fds(s, buf, sizeof(buf), fds, ARRAY_SIZE(fds), &n_fds, 0);
+	close(s);
+	if (k < (ssize_t)sizeof(m) || n_fds != 1)
+		die("PHYS_MEMFD: bad reply");
+	return fds[0];
+}
+
+static void bench_load(void)
+{
+	size_t size = (size_t)opt.image_mib << 20;
+	uint64_t *t_load = calloc(opt.runs, sizeof(uint64_t));
+	uint64_t *t_cat = calloc(opt.runs, sizeof(uint64_t));
+	uint64_t *t_read = calloc(opt.runs, sizeof(uint64_t));
+	uint64_t *t_cpy = calloc(opt.runs, sizeof(uint64_t));
+	uint64_t *ratio_x1000 = calloc(opt.runs, sizeof(uint64_t));
+	char image[300];
+	uint8_t *img, *src, *dst, *phys;
+	uint64_t h_img;
+	struct vl_client *c;
+	struct env e;
+	int ifd, pfd;
+
+	printf("== (a) load: Zone.Start with a %u MiB kernel image\n", opt.image_mib);
+	snprintf(image, sizeof(image), "%s/hv-bench-image.XXXXXX", opt.image_dir);
+	ifd = mkstemp(image);
+	if (ifd < 0)
+		die("mkstemp %s: %m", image);
+	if (ftruncate(ifd, (off_t)size) < 0)
+		die("ftruncate: %m");
+	img = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ifd, 0);
+	if (img == MAP_FAILED)
+		die("mmap image: %m");
+	fill_random((uint64_t *)img, size / 8);
+	h_img = hash64(img, size);
+	close(ifd);
+	ifd = open(image, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0)
+		die("open %s: %m", image);
+
+	/* memcpy baseline: both buffers touched beforehand */
+	src = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED || dst == MAP_FAILED)
+		die("mmap: %m");
+	memcpy(src, img, size);
+	memset(dst, 0x5a, size);
+
+	env_start(&e);
+	res.hwm_before_mib = (double)proc_kb(e.hvisord_pid, "VmHWM") / 1024.0;
+	pfd = sim_phys_memfd(&e);
+	phys = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, (off_t)KERNEL_PA);
+	if (phys == MAP_FAILED)
+		die("mmap sim physical memory: %m");
+	c = connect_hvisord(&e);
+
+	printf("  image %s (%zu bytes, fingerprint %016" PRIx64 "), %u runs + 1 warm-up\n", image,
+	       size, h_img, opt.runs);
+	printf("  %-4s %12s %12s %12s %12s %12s %8s\n", "run", "Zone.Start", "cat", "read-loop",
+	       "memcpy", "cat+memcpy", "ratio");
+	res.verified = true;
+	for (unsigned run = 0; run <= opt.runs; run++) {
+		json_object *msg, *reply = NULL;
+		uint64_t t0, tl, tc, tr, tm;
+		char label[16];
+		int r;
+
+		/* Clobber the destination, so this run must write every byte
+		 * (this also allocates the sim's pages, like RAM that exists). */
+		memset(phys, 0, size);
+
+		tc = time_cat(image);
+		tr = time_read_loop(image);
+		t0 = now_ns();
+		memcpy(dst, src, size);
+		tm = now_ns() - t0;
+		__asm__ volatile("" : : "r"(dst) : "memory");
+
+		msg = vl_call_new(VL_IFACE_ZONE ".Start", start_params(), false);
+		t0 = now_ns();
+		r = vl_client_send(c, msg, &ifd, 1);
+		if (r == 0)
+			r = vl_client_recv(c, &reply);
+		tl = now_ns() - t0;
+		json_object_put(msg);
+		if (r < 0)
+			die("Zone.Start: %s", strerror(-r));
+		if (vl_reply_error(reply))
+			die("Zone.Start: %s: %s", vl_reply_error(reply),
+			    vl_reply_error_message(reply));
+		json_object_put(reply);
+
+		if (memcmp(phys, img, size) != 0) {
+			res.verified = false;
+			printf("  run %u: sim memory at 0x%llx does NOT match the image (fingerprint %016" PRIx64
+			       ")\n",
+			       run, KERNEL_PA, hash64(phys, size));
+		}
+		zone_shutdown(c, 1);
+
+		snprintf(label, sizeof(label), "%u", run);
+		printf("  %-4s %9.1f ms %9.1f ms %9.1f ms %9.1f ms %9.1f ms %8.2f\n",
+		       run ? label : "w-up", tl / 1e6, tc / 1e6, tr / 1e6, tm / 1e6,
+		       (tc + tm) / 1e6, (double)(tc + tm) / (double)tl);
+		if (run == 0)
+			continue;
+		t_load[run - 1] = tl;
+		t_cat[run - 1] = tc;
+		t_read[run - 1] = tr;
+		t_cpy[run - 1] = tm;
+		ratio_x1000[run - 1] = (uint64_t)(1000.0 * (double)(tc + tm) / (double)tl);
+	}
+	if (res.verified)
+		printf("  sim memory at 0x%llx matched the image (memcmp) after every run\n",
+		       KERNEL_PA);
+
+	res.have_load = true;
+	res.runs = opt.runs;
+	res.load_ms = median(t_load, opt.runs) / 1e6;
+	res.cat_ms = median(t_cat, opt.runs) / 1e6;
+	res.read_ms = median(t_read, opt.runs) / 1e6;
+	res.memcpy_ms = median(t_cpy, opt.runs) / 1e6;
+	res.base_ms = res.cat_ms + res.memcpy_ms;
+	res.ratio = median(ratio_x1000, opt.runs) / 1000.0;
+	qsort(t_load, opt.runs, sizeof(uint64_t), cmp_u64);
+	qsort(ratio_x1000, opt.runs, sizeof(uint64_t), cmp_u64);
+	res.load_min_ms = t_load[0] / 1e6;
+	res.load_max_ms = t_load[opt.runs - 1] / 1e6;
+	res.ratio_min = ratio_x1000[0] / 1000.0;
+	res.ratio_max = ratio_x1000[opt.runs - 1] / 1000.0;
+	res.hwm_mib = (double)proc_kb(e.hvisord_pid, "VmHWM") / 1024.0;
+	res.rss_mib = (double)proc_kb(e.hvisord_pid, "VmRSS") / 1024.0;
+	res.anon_mib = (double)proc_kb(e.hvisord_pid, "RssAnon") / 1024.0;
+	res.file_mib = (double)proc_kb(e.hvisord_pid, "RssFile") / 1024.0;
+	res.shmem_mib = (double)proc_kb(e.hvisord_pid, "RssShmem") / 1024.0;
+	printf("  median: Zone.Start %.1f ms (%.0f MiB/s), cat %.1f ms, read-loop %.1f ms, memcpy %.1f ms\n",
+	       res.load_ms, opt.image_mib / (res.load_ms / 1e3), res.cat_ms, res.read_ms,
+	       res.memcpy_ms);
+	printf("  ratio (cat+memcpy)/Zone.Start: median %.2f (min %.2f, max %.2f); target >= 0.8\n",
+	       res.ratio, res.ratio_min, res.ratio_max);
+	printf("  hvisord after the loads: VmHWM %.2f MiB (%.2f MiB before), VmRSS %.2f MiB = anon %.2f + file %.2f + shmem %.2f; target HWM <= 8 MiB\n",
+	       res.hwm_mib, res.hwm_before_mib, res.rss_mib, res.anon_mib, res.file_mib,
+	       res.shmem_mib);
+
+	vl_client_free(c);
+	munmap(phys, size);
+	close(pfd);
+	env_stop(&e);
+	munmap(img, size);
+	munmap(src, size);
+	munmap(dst, size);
+	close(ifd);
+	unlink(image);
+	free(t_load);
+	free(t_cat);
+	free(t_read);
+	free(t_cpy);
+	free(ratio_x1000);
+}
+
+/* --- (b) list ------------------------------------------------------------------ */
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	if (write_full(fd, buf, len) < 0)
+		die("write: %m");
+}
+
+/* Reads one NUL-terminated message into buf (cap); returns its length with the NUL. */
+static size_t read_msg(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t k = read(fd, buf + len, cap - len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			die("read: %s", k ? strerror(errno) : "end of file");
+		len += (size_t)k;
+		if (buf[len - 1] == '\0')
+			return len;
+		if (len == cap)
+			die("message too long");
+	}
+}
+
+static void report_lat(const char *what, uint64_t *v, size_t n, double *p50, double *p90,
+		       double *p99, double *max)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	*p50 = pct(v, n, 0.50) / 1e3;
+	*p90 = pct(v, n, 0.90) / 1e3;
+	*p99 = pct(v, n, 0.99) / 1e3;
+	*max = v[n - 1] / 1e3;
+	printf("  %-34s p50 %7.1f us  p90 %7.1f us  p99 %7.1f us  max %8.1f us\n", what, *p50, *p90,
+	       *p99, *max);
+}
+
+static void bench_list(void)
+{
+	static char buf[VL_MAX_MESSAGE_SIZE];
+	static const char req[] = "{\"method\":\"org.hvisor.Zone.List\"}";
+	uint64_t *lat = calloc(opt.calls, sizeof(uint64_t));
+	uint64_t *base = calloc(opt.calls, sizeof(uint64_t));
+	char image[300], *reply_copy;
+	struct vl_client *c;
+	size_t rep_len = 0;
+	long long cpu_d, cpu_s;
+	struct env e;
+	int sp[2], ifd;
+	pid_t echo;
+
+	printf("== (b) list: %u x org.hvisor.Zone.List on one connection\n", opt.calls);
+	env_start(&e);
+	c = connect_hvisord(&e);
+
+	/* zone 1 with a 64 KiB kernel: List then reports root + 1 managed zone */
+	snprintf(image, sizeof(image), "%s/kernel.bin", e.dir);
+	ifd = open(image, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (ifd < 0)
+		die("open %s: %m", image);
+	{
+		uint64_t k[8192];
+
+		fill_random(k, ARRAY_SIZE(k));
+		write_all(ifd, k, sizeof(k));
+	}
+	json_object_put(call_ok(c, VL_IFACE_ZONE ".Start", start_params(), &ifd, 1));
+	close(ifd);
+	unlink(image);
+
+	/* the real thing, timed from write() to the reply's NUL */
+	cpu_d = proc_cpu_ns(e.hvisord_pid);
+	cpu_s = proc_cpu_ns(e.sim_pid);
+	for (unsigned i = 0; i < opt.warmup + opt.calls; i++) {
+		uint64_t t0 = now_ns(), t;
+		size_t n;
+
+		write_all(c->fd, req, sizeof(req));
+		n = read_msg(c->fd, buf, sizeof(buf));
+		t = now_ns() - t0;
+		if (i >= opt.warmup)
+			lat[i - opt.warmup] = t;
+		if (i == 0) {
+			json_object *o = json_tokener_parse(buf), *zones;
+
+			if (!o || vl_reply_error(o) ||
+			    !json_object_object_get_ex(vl_reply_parameters(o), "zones", &zones) ||
+			    json_object_array_length(zones) != 2)
+				die("Zone.List: unexpected reply: %s", buf);
+			json_object_put(o);
+			rep_len = n;
+		} else if (n != rep_len)
+			die("Zone.List: reply size changed (%zu, was %zu)", n, rep_len);
+	}
+	res.l_cpu_d = (double)(proc_cpu_ns(e.hvisord_pid) - cpu_d) / (opt.warmup + opt.calls) / 1e3;
+	res.l_cpu_s = (double)(proc_cpu_ns(e.sim_pid) - cpu_s) / (opt.warmup + opt.calls) / 1e3;
+	reply_copy = malloc(rep_len);
+	memcpy(reply_copy, buf, rep_len);
+	zone_shutdown(c, 1);
+	vl_client_free(c);
+	env_stop(&e);
+
+	/* baseline: an echo process answering a message of the request's size
+	 * with one of the reply's size, over a SOCK_STREAM socketpair */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		die("socketpair: %m");
+	echo = fork();
+	if (echo < 0)
+		die("fork: %m");
+	if (echo == 0) {
+		static char in[4096];
+
+		close(sp[0]);
+		for (;;) {
+			size_t len = 0;
+
+			while (len == 0 || in[len - 1] != '\0') {
+				ssize_t k = read(sp[1], in + len, sizeof(in) - len);
+
+				if (k <= 0)
+					_exit(0);
+				len += (size_t)k;
+			}
+			if (write_full(sp[1], reply_copy, rep_len) < 0)
+				_exit(1);
+		}
+	}
+	close(sp[1]);
+	for (unsigned i = 0; i < opt.warmup + opt.calls; i++) {
+		uint64_t t0 = now_ns(), t;
+
+		write_all(sp[0], req, sizeof(req));
+		read_msg(sp[0], buf, sizeof(buf));
+		t = now_ns() - t0;
+		if (i >= opt.warmup)
+			base[i - opt.warmup] = t;
+	}
+	close(sp[0]);
+	waitpid(echo, NULL, 0);
+
+	res.have_list = true;
+	res.calls = opt.calls;
+	res.req_len = sizeof(req);
+	res.rep_len = rep_len;
+	printf("  request %zu bytes, reply %zu bytes (2 zones), %u warm-up calls not counted\n",
+	       sizeof(req), rep_len, opt.warmup);
+	report_lat("Zone.List via hvisord", lat, opt.calls, &res.l_p50, &res.l_p90, &res.l_p99,
+		   &res.l_max);
+	report_lat("baseline: socketpair echo", base, opt.calls, &res.b_p50, &res.b_p90, &res.b_p99,
+		   &res.b_max);
+	printf("  CPU time per call: hvisord %.1f us, hvisor-sim %.1f us\n", res.l_cpu_d,
+	       res.l_cpu_s);
+	printf("  target: p99 <= 1000 us\n");
+	free(reply_copy);
+	free(lat);
+	free(base);
+}
+
+/* --- (c) idle ------------------------------------------------------------------ */
+
+static void run_strace(pid_t pid, double window)
+{
+	char spid[32], log[64];
+	pid_t st;
+	FILE *f;
+	size_t n;
+
+	snprintf(spid, sizeof(spid), "%d", (int)pid);
+	snprintf(log, sizeof(log), "/tmp/hv-bench-strace.%d", (int)getpid());
+	st = fork();
+	if (st < 0)
+		return;
+	if (st == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, STDERR_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		execlp("strace", "strace", "-c", "-f", "-p", spid, (char *)NULL);
+		_exit(127);
+	}
+	sleep_s(window);
+	kill(st, SIGINT);
+	waitpid(st, NULL, 0);
+	f = fopen(log, "re");
+	if (f) {
+		n = fread(res.i_strace, 1, sizeof(res.i_strace) - 1, f);
+		res.i_strace[n] = '\0';
+		fclose(f);
+	}
+	unlink(log);
+}
+
+static void bench_idle(void)
+{
+	long long ctxt0, ctxt1, ticks0, ticks1;
+	int threads;
+	struct env e;
+
+	printf("== (c) idle: hvisord with no clients, %.0f s window after %.1f s\n",
+	       opt.idle_window, opt.idle_settle);
+	env_start(&e);
+	sleep_s(opt.idle_settle);
+	ctxt0 = proc_ctxt(e.hvisord_pid, &threads);
+	ticks0 = proc_cpu_ticks(e.hvisord_pid);
+	sleep_s(opt.idle_window);
+	ctxt1 = proc_ctxt(e.hvisord_pid, &threads);
+	ticks1 = proc_cpu_ticks(e.hvisord_pid);
+
+	res.have_idle = true;
+	res.i_window = opt.idle_window;
+	res.i_ctxt = ctxt1 - ctxt0;
+	res.i_ticks = ticks1 - ticks0;
+	res.i_threads = threads;
+	res.i_rss_mib = (double)proc_kb(e.hvisord_pid, "VmRSS") / 1024.0;
+	res.i_hwm_mib = (double)proc_kb(e.hvisord_pid, "VmHWM") / 1024.0;
+	res.i_anon_mib = (double)proc_kb(e.hvisord_pid, "RssAnon") / 1024.0;
+	res.i_file_mib = (double)proc_kb(e.hvisord_pid, "RssFile") / 1024.0;
+	printf("  %d thread(s); context switches (voluntary+nonvoluntary, all threads) in the window: %lld; CPU ticks: %lld\n",
+	       threads, res.i_ctxt, res.i_ticks);
+	printf("  VmRSS %.2f MiB (anon %.2f, file %.2f), VmHWM %.2f MiB; target RSS <= 4 MiB, 0 wake-ups\n",
+	       res.i_rss_mib, res.i_anon_mib, res.i_file_mib, res.i_hwm_mib);
+	if (opt.strace) {
+		run_strace(e.hvisord_pid, opt.idle_window);
+		printf("  strace -c -f -p (%.0f s, after the window):\n%s%s", opt.idle_window,
+		       res.i_strace, strstr(res.i_strace, "% time") ? "" : "  (no system calls)\n");
+	}
+	env_stop(&e);
+}
+
+/* --- main ---------------------------------------------------------------------- */
+
+static void machine(void)
+{
+	char line[256], model[200] = "?";
+	struct utsname u;
+	time_t now = time(NULL);
+	FILE *f = fopen("/proc/cpuinfo", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "model name", 10) == 0) {
+			char *p = strchr(line, ':');
+
+			if (p) {
+				snprintf(model, sizeof(model), "%s", p + 2);
+				model[strcspn(model, "\n")] = '\0';
+			}
+			break;
+		}
+	if (f)
+		fclose(f);
+	uname(&u);
+	strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
+	printf("hv-bench %s: %s; %ld CPUs (nproc), %s, kernel %s %s; load average ", HV_VERSION,
+	       line, sysconf(_SC_NPROCESSORS_ONLN), model, u.release, u.machine);
+	f = fopen("/proc/loadavg", "re");
+	if (f && fgets(line, sizeof(line), f))
+		printf("%s", line);
+	else
+		printf("?\n");
+	if (f)
+		fclose(f);
+}
+
+static const char *yes(bool ok)
+{
+	return ok ? "yes" : "NO";
+}
+
+static void summary(void)
+{
+	printf("\n== results\n");
+	printf("| benchmark | measured | baseline, same run | target | met |\n");
+	printf("| --- | --- | --- | --- | --- |\n");
+	if (res.have_load) {
+		printf("| (a) Zone.Start, %u MiB kernel (median of %u) | %.1f ms (min %.1f, max %.1f) | cat %.1f ms + memcpy %.1f ms = %.1f ms | ratio >= 0.8 | %.2f (%.2f..%.2f): %s |\n",
+		       opt.image_mib, res.runs, res.load_ms, res.load_min_ms, res.load_max_ms,
+		       res.cat_ms, res.memcpy_ms, res.base_ms, res.ratio, res.ratio_min,
+		       res.ratio_max, yes(res.ratio >= 0.8));
+		printf("| (a) loaded bytes == image | %s | | memcmp | %s |\n",
+		       res.verified ? "equal" : "DIFFERENT", yes(res.verified));
+		printf("| (a) hvisord VmHWM after the loads | %.2f MiB (anon %.2f, file %.2f, shmem %.2f at the end) | %.2f MiB before | <= 8 MiB | %s |\n",
+		       res.hwm_mib, res.anon_mib, res.file_mib, res.shmem_mib, res.hwm_before_mib,
+		       yes(res.hwm_mib <= 8.0));
+	}
+	if (res.have_list) {
+		printf("| (b) Zone.List round trip, %u calls | p50 %.1f us, p90 %.1f, p99 %.1f, max %.1f | socketpair echo: p50 %.1f us, p99 %.1f | p99 <= 1 ms | %s |\n",
+		       res.calls, res.l_p50, res.l_p90, res.l_p99, res.l_max, res.b_p50, res.b_p99,
+		       yes(res.l_p99 <= 1000.0));
+	}
+	if (res.have_idle) {
+		printf("| (c) idle hvisord VmRSS | %.2f MiB (anon %.2f, file %.2f; HWM %.2f) | | <= 4 MiB | %s |\n",
+		       res.i_rss_mib, res.i_anon_mib, res.i_file_mib, res.i_hwm_mib,
+		       yes(res.i_rss_mib <= 4.0));
+		printf("| (c) idle wake-ups in %.0f s | %lld context switches, %lld CPU ticks | | 0 | %s |\n",
+		       res.i_window, res.i_ctxt, res.i_ticks, yes(res.i_ctxt == 0));
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hv-bench --sim PATH --hvisord PATH [OPTIONS] [load|list|idle|all]...\n"
+		"\n"
+		"Benchmarks of hvisord against hvisor-sim (docs/performance.md).\n"
+		"\n"
+		"      --sim PATH          hvisor-sim binary ($HVISOR_SIM)\n"
+		"      --hvisord PATH      hvisord binary ($HVISORD)\n"
+		"      --runs N            load: timed Zone.Start cycles (default 5, + 1 warm-up)\n"
+		"      --image-mib N       load: image size (default 256)\n"
+		"      --image-dir DIR     load: where the image is made, tmpfs (default /dev/shm)\n"
+		"      --calls N           list: timed calls (default 10000)\n"
+		"      --idle-window S     idle: seconds observed (default 10)\n"
+		"      --strace            idle: also run strace -c -f -p for another window\n"
+		"      --tmpdir DIR        for sockets and logs (default $TMPDIR or /tmp)\n"
+		"      --keep-logs         keep the temporary directories\n");
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		O_SIM = 0x100,
+		O_HVISORD,
+		O_RUNS,
+		O_IMAGE_MIB,
+		O_IMAGE_DIR,
+		O_CALLS,
+		O_IDLE,
+		O_STRACE,
+		O_TMPDIR,
+		O_KEEP
+	};
+	static const struct option options[] = {
+		{"sim", required_argument, NULL, O_SIM},
+		{"hvisord", required_argument, NULL, O_HVISORD},
+		{"runs", required_argument, NULL, O_RUNS},
+		{"image-mib", required_argument, NULL, O_IMAGE_MIB},
+		{"image-dir", required_argument, NULL, O_IMAGE_DIR},
+		{"calls", required_argument, NULL, O_CALLS},
+		{"idle-window", required_argument, NULL, O_IDLE},
+		{"strace", no_argument, NULL, O_STRACE},
+		{"tmpdir", required_argument, NULL, O_TMPDIR},
+		{"keep-logs", no_argument, NULL, O_KEEP},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	bool do_load = false, do_list = false, do_idle = false;
+	uint64_t v;
+	int c;
+
+	opt.sim = getenv("HVISOR_SIM");
+	opt.hvisord = getenv("HVISORD");
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case O_SIM:
+			opt.sim = optarg;
+			break;
+		case O_HVISORD:
+			opt.hvisord = optarg;
+			break;
+		case O_RUNS:
+		case O_IMAGE_MIB:
+		case O_CALLS:
+			if (parse_u64(optarg, 1u << 24, &v) < 0 || v == 0)
+				die("%s: expected a positive number", argv[optind - 1]);
+			if (c == O_RUNS)
+				opt.runs = (unsigned)v;
+			else if (c == O_IMAGE_MIB)
+				opt.image_mib = (unsigned)v;
+			else
+				opt.calls = (unsigned)v;
+			break;
+		case O_IMAGE_DIR:
+			opt.image_dir = optarg;
+			break;
+		case O_IDLE:
+			opt.idle_window = atof(optarg);
+			if (opt.idle_window <= 0)
+				die("--idle-window: expected seconds > 0");
+			break;
+		case O_STRACE:
+			opt.strace = true;
+			break;
+		case O_TMPDIR:
+			opt.tmpdir = optarg;
+			break;
+		case O_KEEP:
+			opt.keep_logs = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!opt.sim || !opt.hvisord) {
+		usage(stderr);
+		return 2;
+	}
+	if (opt.image_mib > 448)
+		die("--image-mib: the bench zone has 508 MiB of RAM after the kernel address");
+	if (optind == argc)
+		do_load = do_list = do_idle = true;
+	for (int i = optind; i < argc; i++) {
+		if (strcmp(argv[i], "load") == 0)
+			do_load = true;
+		else if (strcmp(argv[i], "list") == 0)
+			do_list = true;
+		else if (strcmp(argv[i], "idle") == 0)
+			do_idle = true;
+		else if (strcmp(argv[i], "all") == 0)
+			do_load = do_list = do_idle = true;
+		else
+			die("unknown benchmark '%s' (load, list, idle, all)", argv[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	machine();
+	if (do_idle) /* first: nothing else has run yet */
+		bench_idle();
+	if (do_load)
+		bench_load();
+	if (do_list)
+		bench_list();
+	summary();
+	return 0;
+}

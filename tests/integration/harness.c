@@ -1,0 +1,1151 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "util.h"
+
+static const char *path_hvisord, *path_hvctl, *path_hvisor_link, *source_dir;
+static struct ih *live; /* instances not stopped yet */
+
+/* Absolute (children may change directory), malloc'd; NULL if not given. */
+static char *arg_or_env(int argc, char **argv, int i, const char *env)
+{
+	const char *v = getenv(env);
+	char *abs = NULL, *cwd;
+
+	if (!v || !*v)
+		v = i < argc ? argv[i] : NULL;
+	if (!v)
+		return NULL;
+	if (v[0] == '/')
+		return strdup(v);
+	/* not realpath(): the hvisor link must keep its name */
+	cwd = getcwd(NULL, 0);
+	if (!cwd || asprintf(&abs, "%s/%s", cwd, v) < 0)
+		abs = NULL;
+	free(cwd);
+	return abs;
+}
+
+static void reap_all(void)
+{
+	ih_reap(NULL);
+}
+
+void ih_init(int argc, char **argv)
+{
+	char *sim = arg_or_env(argc, argv, 1, "HVISOR_SIM");
+
+	if (sim)
+		setenv("HVISOR_SIM", sim, 1);
+	free(sim);
+	sim_harness_init(argc, argv); /* hvisor-sim: $HVISOR_SIM */
+	path_hvisord = arg_or_env(argc, argv, 2, "HVISORD");
+	path_hvctl = arg_or_env(argc, argv, 3, "HVCTL");
+	path_hvisor_link = arg_or_env(argc, argv, 4, "HVISOR_LINK");
+	source_dir = getenv("HV_SOURCE_DIR");
+	if (!path_hvisord || !path_hvctl || !path_hvisor_link || !source_dir) {
+		printf("1..0 # SKIP pass hvisor-sim, hvisord, hvctl and the hvisor link "
+		       "(and set HV_SOURCE_DIR)\n");
+		exit(77);
+	}
+	/* Children must not think they were socket-activated or supervised. */
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("HVISOR_SOCKET");
+	atexit(reap_all);
+}
+
+const char *ih_bin_hvisord(void)
+{
+	return path_hvisord;
+}
+
+const char *ih_bin_hvctl(void)
+{
+	return path_hvctl;
+}
+
+const char *ih_bin_hvisor_link(void)
+{
+	return path_hvisor_link;
+}
+
+const char *ih_source_dir(void)
+{
+	return source_dir;
+}
+
+/* ---- time and processes ------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining_ms(int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+
+	return left < 0 ? 0 : (int)left;
+}
+
+int ih_waitpid(pid_t pid, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int status;
+
+	for (;;) {
+		pid_t p = waitpid(pid, &status, WNOHANG);
+
+		if (p == pid)
+			return status;
+		if (p < 0)
+			return -1;
+		if (now_ms() >= deadline) {
+			fprintf(stderr, "# pid %d did not exit within %d ms; killing it\n",
+				(int)pid, timeout_ms);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		/* a child exiting has no descriptor to wait on: poll briefly */
+		poll(NULL, 0, 5);
+	}
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+static void rm_rf(const char *dir)
+{
+	if (dir[0])
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void unlink_live(struct ih *h)
+{
+	for (struct ih **p = &live; *p; p = &(*p)->next)
+		if (*p == h) {
+			*p = h->next;
+			return;
+		}
+}
+
+static void ih_free(struct ih *h)
+{
+	unlink_live(h);
+	if (h->notify_fd >= 0)
+		close(h->notify_fd);
+	rm_rf(h->dir);
+	free(h);
+}
+
+int ih_reap(void **state)
+{
+	while (live) {
+		struct ih *h = live;
+
+		if (h->pid > 0) {
+			kill(h->pid, SIGKILL);
+			waitpid(h->pid, NULL, 0);
+			h->pid = -1;
+		}
+		if (h->sim_running) {
+			kill(h->sim.pid, SIGKILL);
+			simh_stop(&h->sim);
+			h->sim_running = false;
+		}
+		ih_free(h);
+	}
+	return 0;
+}
+
+/* ---- starting and stopping ------------------------------------------------ */
+
+struct ih *ih_new(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ih *h = calloc(1, sizeof(*h));
+	const char *tmp = getenv("TMPDIR");
+
+	assert_non_null(h);
+	h->pid = -1;
+	h->notify_fd = -1;
+	snprintf(h->dir, sizeof(h->dir), "%s/hvisord-it.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(h->dir));
+	h->next = live;
+	live = h;
+	snprintf(h->sock, sizeof(h->sock), "%s/hvisord.sock", h->dir);
+	snprintf(h->notify, sizeof(h->notify), "%s/notify.sock", h->dir);
+	snprintf(h->log, sizeof(h->log), "%s/hvisord.log", h->dir);
+	snprintf(h->sim_log, sizeof(h->sim_log), "%s/hvisor-sim.log", h->dir);
+
+	h->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(h->notify_fd >= 0);
+	assert_true(strlen(h->notify) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, h->notify);
+	assert_int_equal(bind(h->notify_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return h;
+}
+
+void ih_sim_start(struct ih *h, const char *const *args)
+{
+	static const char *const defaults[] = {"--arch", "aarch64", NULL};
+	int saved, lf, r;
+
+	/* The sim logs to stderr: into a file of ours, checked at the end. */
+	lf = open(h->sim_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	assert_true(lf >= 0);
+	fflush(stderr);
+	saved = fcntl(2, F_DUPFD_CLOEXEC, 10);
+	assert_true(saved >= 0);
+	dup2(lf, 2);
+	r = simh_start_full(&h->sim, args ? args : defaults, NULL);
+	dup2(saved, 2);
+	close(saved);
+	close(lf);
+	if (r < 0) {
+		char *log = ih_read_file(h->sim_log, NULL);
+
+		fprintf(stderr, "# hvisor-sim did not start (%s); its log:\n%s\n", strerror(-r),
+			log);
+		free(log);
+	}
+	assert_int_equal(r, 0);
+	h->sim_running = true;
+	snprintf(h->backend, sizeof(h->backend), "sim:%s", h->sim.sock);
+}
+
+pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, const char *log)
+{
+	const char *argv[40];
+	size_t n = 0;
+	pid_t parent = getpid(), pid;
+	int lf, nul;
+
+	argv[n++] = path_hvisord;
+	argv[n++] = "--backend";
+	argv[n++] = h->backend;
+	argv[n++] = "--runtime-dir";
+	argv[n++] = h->dir;
+	for (size_t i = 0; args && args[i]; i++) {
+		assert_true(n < ARRAY_SIZE(argv) - 1);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+
+	lf = open(log ? log : h->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	assert_true(lf >= 0);
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(nul >= 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char buf[32];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		/* out of the way of fds 0..3 first */
+		lf = fcntl(lf, F_DUPFD, 10);
+		nul = fcntl(nul, F_DUPFD, 10);
+		if (listen_fd > 0) {
+			if (listen_fd == 3)
+				fd_set_cloexec(3, false);
+			else if (dup2(listen_fd, 3) < 0)
+				_exit(127);
+			snprintf(buf, sizeof(buf), "%d", (int)getpid());
+			setenv("LISTEN_PID", buf, 1);
+			setenv("LISTEN_FDS", "1", 1);
+		}
+		dup2(nul, 0);
+		dup2(lf, 1);
+		dup2(lf, 2);
+		setenv("NOTIFY_SOCKET", h->notify, 1);
+		execv(path_hvisord, (char *const *)argv);
+		_exit(127);
+	}
+	close(lf);
+	close(nul);
+	return pid;
+}
+
+/* Moves every datagram waiting on the notify socket into h->notes. */
+static void drain_notify(struct ih *h)
+{
+	char buf[1024];
+	ssize_t k;
+
+	while ((k = recv(h->notify_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		size_t room = sizeof(h->notes) - 1 - h->notes_len;
+		size_t n = MIN((size_t)k, room > 0 ? room - 1 : 0);
+
+		memcpy(h->notes + h->notes_len, buf, n);
+		h->notes_len += n;
+		if (h->notes_len + 1 < sizeof(h->notes))
+			h->notes[h->notes_len++] = '\n';
+		h->notes[h->notes_len] = '\0';
+	}
+}
+
+/* Finds `what` in the notes and consumes everything up to its end. */
+static bool take_note(struct ih *h, const char *what)
+{
+	char *p = strstr(h->notes, what);
+	size_t end;
+
+	if (!p)
+		return false;
+	end = (size_t)(p - h->notes) + strlen(what);
+	memmove(h->notes, h->notes + end, h->notes_len - end + 1);
+	h->notes_len -= end;
+	return true;
+}
+
+int ih_wait_notify(struct ih *h, const char *what, pid_t pid, int timeout_ms, int *ret_status)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p = {.fd = h->notify_fd, .events = POLLIN};
+		int status;
+
+		drain_notify(h);
+		if (take_note(h, what))
+			return 1;
+		if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+			drain_notify(h);
+			if (ret_status)
+				*ret_status = status;
+			return take_note(h, what) ? -EINTR : 0;
+		}
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		/* short slices: the child may exit without notifying */
+		poll(&p, 1, MIN(remaining_ms(deadline), 20));
+	}
+}
+
+static void dump_log(const char *what, const char *path)
+{
+	char *log = ih_read_file(path, NULL);
+
+	fprintf(stderr, "# ---- %s (%s) ----\n%s# ---- end ----\n", what, path, log);
+	free(log);
+}
+
+struct ih *ih_start(const struct ih_opts *o)
+{
+	static const struct ih_opts none = {0};
+	struct ih *h;
+	int status = 0, r;
+
+	if (!o)
+		o = &none;
+	h = ih_new();
+	ih_sim_start(h, o->sim_args);
+	if (o->listen_fd > 0) {
+		assert_non_null(o->socket);
+		snprintf(h->sock, sizeof(h->sock), "%s", o->socket);
+	}
+	h->pid = ih_daemon_spawn(h, o->daemon_args, o->listen_fd, NULL);
+	r = ih_wait_notify(h, "READY=1", h->pid, IH_TIMEOUT_MS, &status);
+	if (r != 1) {
+		fprintf(stderr, "# hvisord did not become ready (%s, status 0x%x)\n",
+			r == 0 ? "it exited" : strerror(-r), status);
+		if (r == 0 || r == -EINTR)
+			h->pid = -1;
+		dump_log("hvisord log", h->log);
+	}
+	assert_int_equal(r, 1);
+	return h;
+}
+
+void ih_assert_log_clean(const char *path)
+{
+	static const char *const bad[] = {
+		" crit: ",
+		" alert: ",
+		" emerg: ",
+		"AddressSanitizer",
+		"LeakSanitizer",
+		"runtime error:",
+		"UndefinedBehaviorSanitizer",
+	};
+	char *log = ih_read_file(path, NULL);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (strstr(log, bad[i])) {
+			fprintf(stderr, "# %s contains '%s':\n%s\n", path, bad[i], log);
+			free(log);
+			fail_msg("%s contains '%s'", path, bad[i]);
+		}
+	free(log);
+}
+
+void ih_stop_sig(struct ih *h, int sig)
+{
+	bool activated = strncmp(h->sock, h->dir, strlen(h->dir)) != 0 ||
+			 strcmp(h->sock + strlen(h->dir), "/hvisord.sock") != 0;
+	char own_sock[320];
+	int status, r;
+
+	assert_true(h->pid > 0);
+	assert_int_equal(kill(h->pid, sig), 0);
+	status = ih_waitpid(h->pid, IH_TIMEOUT_MS);
+	h->pid = -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "# hvisord exited with wait status 0x%x\n", status);
+		dump_log("hvisord log", h->log);
+		fail_msg("hvisord did not exit 0 after signal %d (status 0x%x)", sig, status);
+	}
+	/* its socket is gone (an activated socket belongs to the manager) */
+	snprintf(own_sock, sizeof(own_sock), "%s/hvisord.sock", h->dir);
+	if (access(own_sock, F_OK) == 0)
+		fail_msg("%s still exists after hvisord exited", own_sock);
+	assert_int_equal(errno, ENOENT);
+	if (activated)
+		assert_int_equal(access(h->sock, F_OK), 0);
+	r = ih_wait_notify(h, "STOPPING=1", -1, IH_TIMEOUT_MS, NULL);
+	if (r != 1)
+		fail_msg("no STOPPING=1 from hvisord (notes: %s)", h->notes);
+	ih_assert_log_clean(h->log);
+
+	if (h->sim_running) {
+		status = simh_stop(&h->sim);
+		h->sim_running = false;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			dump_log("hvisor-sim log", h->sim_log);
+			fail_msg("hvisor-sim did not exit 0 (status 0x%x)", status);
+		}
+		ih_assert_log_clean(h->sim_log);
+	}
+	ih_free(h);
+}
+
+void ih_stop(struct ih *h)
+{
+	ih_stop_sig(h, SIGTERM);
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+char *ih_read_file(const char *path, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	ssize_t k;
+
+	if (fd < 0 && errno == ENOENT && !ret_len) {
+		buf = strdup("");
+		assert_non_null(buf);
+		return buf;
+	}
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	k = read_full(fd, buf, (size_t)st.st_size);
+	close(fd);
+	assert_true(k >= 0);
+	buf[k] = '\0';
+	if (ret_len)
+		*ret_len = (size_t)k;
+	return buf;
+}
+
+void ih_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write_full(fd, data, len), 0);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+bool ih_file_contains(const char *path, const char *needle)
+{
+	char *s = ih_read_file(path, NULL);
+	bool found = strstr(s, needle) != NULL;
+
+	free(s);
+	return found;
+}
+
+bool ih_wait_file_contains(const char *path, const char *needle, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		if (ih_file_contains(path, needle))
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		poll(NULL, 0, 10);
+	}
+}
+
+char *ih_path(const struct ih *h, const char *name)
+{
+	char *p;
+
+	assert_true(asprintf(&p, "%s/%s", h->dir, name) > 0);
+	return p;
+}
+
+void ih_fill(void *buf, size_t len, const char *seed)
+{
+	uint64_t x = 0xcbf29ce484222325ull;
+	uint8_t *b = buf;
+	size_t i = 0;
+
+	for (const char *s = seed; *s; s++)
+		x = (x ^ (uint8_t)*s) * 0x100000001b3ull;
+	x |= 1;
+	while (i < len) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		for (int k = 0; k < 8 && i < len; k++, i++)
+			b[i] = (uint8_t)(x >> (8 * k));
+	}
+}
+
+json_object *ih_json_load(const char *path)
+{
+	json_object *o = json_object_from_file(path);
+
+	if (!o)
+		fail_msg("cannot parse %s: %s", path, json_util_get_last_err());
+	return o;
+}
+
+void ih_json_save(json_object *o, const char *path)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	ih_write_file(path, s, strlen(s), 0644);
+}
+
+void ih_json_set(json_object *root, const char *path, json_object *val)
+{
+	char *copy = strdup(path), *save = NULL, *tok, *next;
+	json_object *cur = root;
+
+	assert_non_null(copy);
+	tok = strtok_r(copy, ".", &save);
+	while (tok) {
+		char *br = strchr(tok, '[');
+		long idx = -1;
+
+		next = strtok_r(NULL, ".", &save);
+		if (br) {
+			*br = '\0';
+			idx = strtol(br + 1, NULL, 10);
+		}
+		if (idx < 0 && !next) {
+			json_object_object_add(cur, tok, val);
+			break;
+		}
+		assert_true(json_object_object_get_ex(cur, tok, &cur));
+		if (idx >= 0) {
+			assert_true(json_object_is_type(cur, json_type_array));
+			if (!next) {
+				assert_int_equal(json_object_array_put_idx(cur, (size_t)idx, val),
+						 0);
+				break;
+			}
+			cur = json_object_array_get_idx(cur, (size_t)idx);
+			assert_non_null(cur);
+		}
+		tok = next;
+	}
+	free(copy);
+}
+
+static void make_image(struct ih *h, const char *rel, size_t size)
+{
+	char *path = ih_path(h, rel), *buf = malloc(size ? size : 1);
+
+	assert_non_null(buf);
+	ih_fill(buf, size, rel);
+	ih_write_file(path, buf, size, 0644);
+	free(buf);
+	free(path);
+}
+
+char *ih_make_zone(struct ih *h, const char *example, size_t kernel_size, size_t dtb_size)
+{
+	char src[1024], name[128];
+	json_object *o, *v;
+	char *dst;
+
+	snprintf(src, sizeof(src), "%s/conf/examples/sim/%s.json", source_dir, example);
+	snprintf(name, sizeof(name), "%s.json", example);
+	o = ih_json_load(src);
+	dst = ih_path(h, name);
+	ih_json_save(o, dst);
+	assert_true(json_object_object_get_ex(o, "kernel_filepath", &v));
+	make_image(h, json_object_get_string(v), kernel_size);
+	assert_true(json_object_object_get_ex(o, "dtb_filepath", &v));
+	make_image(h, json_object_get_string(v), dtb_size);
+	json_object_put(o);
+	return dst;
+}
+
+/* ---- the sim's side ---------------------------------------------------------- */
+
+int ih_phys_memfd(struct ih *h)
+{
+	struct hvsim_msg req = {.op = HVSIM_OP_PHYS_MEMFD}, rep;
+	int fd = simh_connect(h->sim.sock), mfd = -1;
+	size_t n = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(simh_rpc(fd, &req, NULL, 0, NULL, 0, &rep, NULL, 0, NULL, &mfd, 1, &n), 0);
+	close(fd);
+	assert_int_equal(n, 1);
+	return mfd;
+}
+
+void ih_assert_phys_equals_file(struct ih *h, uint64_t paddr, const char *file)
+{
+	size_t len;
+	char *want = ih_read_file(file, &len), *got = malloc(len + 1);
+	int mfd = ih_phys_memfd(h);
+	ssize_t k;
+
+	assert_non_null(got);
+	k = pread_full(mfd, got, len, (off_t)paddr);
+	close(mfd);
+	assert_int_equal(k, (ssize_t)len);
+	if (memcmp(want, got, len) != 0) {
+		size_t i = 0;
+
+		while (want[i] == got[i])
+			i++;
+		free(want);
+		free(got);
+		fail_msg("%s differs from memory at 0x%llx from byte %zu of %zu", file,
+			 (unsigned long long)paddr, i, len);
+	}
+	free(want);
+	free(got);
+}
+
+bool ih_phys_is_zero(struct ih *h, uint64_t paddr, size_t len)
+{
+	char *buf = malloc(len);
+	int mfd = ih_phys_memfd(h);
+	bool zero = true;
+
+	assert_non_null(buf);
+	assert_int_equal(pread_full(mfd, buf, len, (off_t)paddr), (ssize_t)len);
+	close(mfd);
+	for (size_t i = 0; i < len && zero; i++)
+		zero = buf[i] == 0;
+	free(buf);
+	return zero;
+}
+
+int ih_sim_zone_ids(struct ih *h, uint32_t *ids, size_t max)
+{
+	struct hvisor_zone_info zones[64];
+	int64_t n = simh_list(h->sim.ctl, 64, zones, 64);
+
+	for (int64_t i = 0; i < n && (size_t)i < max; i++)
+		ids[i] = zones[i].zone_id;
+	return (int)n;
+}
+
+/* ---- varlink ------------------------------------------------------------------ */
+
+struct vl_client *ih_client_at(const char *sock)
+{
+	struct vl_client *c = NULL;
+	int r = vl_client_connect(sock, &c);
+
+	if (r < 0)
+		fail_msg("cannot connect to %s: %s", sock, strerror(-r));
+	return c;
+}
+
+struct vl_client *ih_client(const struct ih *h)
+{
+	return ih_client_at(h->sock);
+}
+
+int ih_recv(struct vl_client *c, int timeout_ms, json_object **ret)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		size_t avail;
+		char *buf;
+		ssize_t k;
+		int r = vl_framer_next(&c->in, ret, NULL);
+
+		if (r != 0)
+			return r;
+		r = poll(&p, 1, remaining_ms(deadline));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return -ETIMEDOUT;
+		r = vl_framer_reserve(&c->in, &buf, &avail);
+		if (r < 0)
+			return r;
+		k = recv(c->fd, buf, avail, MSG_DONTWAIT);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (k < 0)
+			return errno == ECONNRESET ? -ECONNRESET : -errno;
+		if (k == 0)
+			return -ECONNRESET;
+		vl_framer_commit(&c->in, (size_t)k);
+	}
+}
+
+static json_object *parse_params(const char *params)
+{
+	json_object *p;
+
+	if (!params)
+		return NULL;
+	p = json_tokener_parse(params);
+	if (!p)
+		fail_msg("bad test JSON: %s", params);
+	return p;
+}
+
+json_object *ih_call_fds(struct vl_client *c, const char *method, json_object *params,
+			 const int *fds, size_t n_fds)
+{
+	json_object *msg = vl_call_new(method, params, false), *reply = NULL;
+	int r = vl_client_send(c, msg, fds, n_fds);
+
+	json_object_put(msg);
+	if (r < 0)
+		fail_msg("%s: send failed: %s", method, strerror(-r));
+	r = ih_recv(c, IH_TIMEOUT_MS, &reply);
+	if (r != 1)
+		fail_msg("%s: no reply: %s", method, strerror(-r));
+	return reply;
+}
+
+json_object *ih_call(struct vl_client *c, const char *method, const char *params)
+{
+	return ih_call_fds(c, method, parse_params(params), NULL, 0);
+}
+
+json_object *ih_ok(json_object *reply)
+{
+	const char *e = vl_reply_error(reply);
+
+	if (e)
+		fail_msg("unexpected error %s: %s", e, json_object_to_json_string(reply));
+	return vl_reply_parameters(reply);
+}
+
+void ih_assert_error(json_object *reply, const char *name)
+{
+	const char *e = vl_reply_error(reply);
+
+	if (!e || strcmp(e, name) != 0)
+		fail_msg("expected %s, got %s", name, json_object_to_json_string(reply));
+	/* every error carries a human message */
+	assert_true(strlen(vl_reply_error_message(reply)) > 0);
+}
+
+json_object *ih_call_error(const struct ih *h, const char *method, const char *params,
+			   const char *name, bool keep)
+{
+	struct vl_client *c = ih_client(h);
+	json_object *reply = ih_call(c, method, params);
+
+	vl_client_free(c);
+	ih_assert_error(reply, name);
+	if (keep)
+		return reply;
+	json_object_put(reply);
+	return NULL;
+}
+
+char *ih_list_json(const struct ih *h)
+{
+	struct vl_client *c = ih_client(h);
+	json_object *reply = ih_call(c, "org.hvisor.Zone.List", NULL);
+	char *s = strdup(json_object_to_json_string_ext(ih_ok(reply), JSON_C_TO_STRING_PLAIN));
+
+	json_object_put(reply);
+	vl_client_free(c);
+	assert_non_null(s);
+	return s;
+}
+
+int ih_zone_ids(const struct ih *h, uint32_t *ids, size_t max)
+{
+	struct vl_client *c = ih_client(h);
+	json_object *reply = ih_call(c, "org.hvisor.Zone.List", NULL), *zones;
+	size_t n;
+
+	assert_true(json_object_object_get_ex(ih_ok(reply), "zones", &zones));
+	n = json_object_array_length(zones);
+	for (size_t i = 0; i < n && i < max; i++)
+		ids[i] = (uint32_t)json_object_get_int64(
+			json_object_object_get(json_object_array_get_idx(zones, i), "zone_id"));
+	json_object_put(reply);
+	vl_client_free(c);
+	return (int)n;
+}
+
+void ih_assert_serving(const struct ih *h)
+{
+	struct vl_client *c = ih_client(h);
+	json_object *reply = ih_call(c, "org.hvisor.Zone.List", NULL), *zones, *z0, *info;
+
+	assert_true(json_object_object_get_ex(ih_ok(reply), "zones", &zones));
+	assert_true(json_object_array_length(zones) >= 1);
+	z0 = json_object_array_get_idx(zones, 0);
+	assert_int_equal(json_object_get_int64(json_object_object_get(z0, "zone_id")), 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(z0, "name")),
+			    "root-linux");
+	json_object_put(reply);
+	reply = ih_call(c, "org.hvisor.Manager.GetInfo", NULL);
+	assert_true(json_object_object_get_ex(ih_ok(reply), "info", &info));
+	assert_string_equal(json_object_get_string(json_object_object_get(info, "backend")), "sim");
+	json_object_put(reply);
+	vl_client_free(c);
+}
+
+void ih_wait_zone_starting(struct vl_client *c, uint32_t id, struct vl_client *starter)
+{
+	int64_t deadline = now_ms() + IH_TIMEOUT_MS;
+	char params[64];
+
+	snprintf(params, sizeof(params), "{\"zone_id\": %u}", id);
+	for (;;) {
+		json_object *reply = ih_call(c, "org.hvisor.Zone.Info", params), *z, *v, *r = NULL;
+		int k;
+
+		/* hvisord may not have read the Start yet, but it must not
+		 * have answered it */
+		k = ih_recv(starter, 0, &r);
+		if (k == 1)
+			fail_msg("the start finished before anyone else was served: %s",
+				 json_object_to_json_string(r));
+		assert_int_equal(k, -ETIMEDOUT);
+		if (!vl_reply_error(reply)) {
+			assert_true(json_object_object_get_ex(ih_ok(reply), "zone", &z));
+			assert_true(json_object_object_get_ex(z, "status", &v));
+			assert_string_equal(json_object_get_string(v), "starting");
+			json_object_put(reply);
+			return;
+		}
+		ih_assert_error(reply, "org.hvisor.Zone.NotFound");
+		json_object_put(reply);
+		if (now_ms() >= deadline)
+			fail_msg("zone %u never showed up", id);
+	}
+}
+
+void ih_wait_settled(const struct ih *h)
+{
+	int64_t deadline = now_ms() + IH_TIMEOUT_MS;
+
+	for (;;) {
+		char *s = ih_list_json(h);
+		bool starting = strstr(s, "\"starting\"") != NULL;
+
+		free(s);
+		if (!starting)
+			return;
+		if (now_ms() >= deadline)
+			fail_msg("a zone stays in state 'starting'");
+		poll(NULL, 0, 10);
+	}
+}
+
+int ih_raw_connect(const char *sock)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(sock) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, sock);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fail_msg("connect %s: %s", sock, strerror(errno));
+	return fd;
+}
+
+void ih_raw_send(int fd, const void *buf, size_t len)
+{
+	assert_int_equal(send_with_fds(fd, buf, len, NULL, 0, 0), (ssize_t)len);
+}
+
+int ih_raw_recv(int fd, struct vl_framer *frm, int timeout_ms, json_object **ret)
+{
+	struct vl_client c = {.fd = fd, .in = *frm};
+	int r = ih_recv(&c, timeout_ms, ret);
+
+	*frm = c.in;
+	return r;
+}
+
+void ih_assert_closed(int fd, struct vl_framer *frm)
+{
+	json_object *extra = NULL;
+	int r = ih_raw_recv(fd, frm, IH_TIMEOUT_MS, &extra);
+
+	if (r == 1) {
+		fprintf(stderr, "# unexpected message: %s\n", json_object_to_json_string(extra));
+		json_object_put(extra);
+	}
+	assert_int_equal(r, -ECONNRESET);
+}
+
+/* ---- subprocesses --------------------------------------------------------------- */
+
+static void child_setup(const struct ih *h, const struct ih_exec *x)
+{
+	if (h && !(x && x->no_socket_env))
+		setenv("HVISOR_SOCKET", h->sock, 1);
+	for (size_t i = 0; x && x->env && x->env[i]; i++) {
+		const char *eq = strchr(x->env[i], '=');
+
+		if (eq) {
+			char name[128];
+
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - x->env[i]), x->env[i]);
+			setenv(name, eq + 1, 1);
+		} else
+			unsetenv(x->env[i]);
+	}
+	if (x && x->cwd && chdir(x->cwd) < 0)
+		_exit(126);
+	if (x && x->uid) {
+		if (setgroups(x->n_groups, x->groups) < 0 || setgid(x->gid) < 0 ||
+		    setuid(x->uid) < 0)
+			_exit(125);
+	}
+}
+
+static void read_into(int fd, char **buf, size_t *len, bool *open_)
+{
+	char tmp[8192];
+	ssize_t k = read(fd, tmp, sizeof(tmp));
+
+	if (k < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (k <= 0) {
+		*open_ = false;
+		return;
+	}
+	*buf = realloc(*buf, *len + (size_t)k + 1);
+	assert_non_null(*buf);
+	memcpy(*buf + *len, tmp, (size_t)k);
+	*len += (size_t)k;
+	(*buf)[*len] = '\0';
+}
+
+int ih_run(const struct ih *h, const struct ih_exec *x, struct ih_out *out, const char *const *argv)
+{
+	int po[2], pe[2], nul;
+	int64_t deadline;
+	bool o_open = true, e_open = true;
+	pid_t pid;
+
+	memset(out, 0, sizeof(*out));
+	out->out = strdup("");
+	out->err = strdup("");
+	assert_non_null(out->out);
+	assert_non_null(out->err);
+	assert_int_equal(pipe2(po, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
+	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(nul >= 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(nul, 0);
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		child_setup(h, x);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	out->pid = pid;
+	close(nul);
+	close(po[1]);
+	close(pe[1]);
+	deadline = now_ms() + IH_TIMEOUT_MS;
+	while (o_open || e_open) {
+		struct pollfd p[2] = {{.fd = o_open ? po[0] : -1, .events = POLLIN},
+				      {.fd = e_open ? pe[0] : -1, .events = POLLIN}};
+		int r = poll(p, 2, remaining_ms(deadline));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			close(po[0]);
+			close(pe[0]);
+			fail_msg("%s did not finish in time (stdout: %s, stderr: %s)", argv[0],
+				 out->out, out->err);
+		}
+		if (p[0].revents)
+			read_into(po[0], &out->out, &out->out_len, &o_open);
+		if (p[1].revents)
+			read_into(pe[0], &out->err, &out->err_len, &e_open);
+	}
+	close(po[0]);
+	close(pe[0]);
+	out->status = ih_waitpid(pid, IH_TIMEOUT_MS);
+	if (WIFEXITED(out->status))
+		out->code = WEXITSTATUS(out->status);
+	else if (WIFSIGNALED(out->status))
+		out->code = 128 + WTERMSIG(out->status);
+	else
+		out->code = -1;
+	/* a sanitizer report in a client is a failure whatever its exit code */
+	if (strstr(out->err, "Sanitizer") || strstr(out->err, "runtime error:"))
+		fail_msg("%s reported:\n%s", argv[0], out->err);
+	return out->code;
+}
+
+static int run_va(const struct ih *h, const char *prog, struct ih_out *out, va_list ap)
+{
+	const char *argv[32];
+	size_t n = 0;
+	const char *a;
+
+	argv[n++] = prog;
+	while ((a = va_arg(ap, const char *))) {
+		assert_true(n < ARRAY_SIZE(argv) - 1);
+		argv[n++] = a;
+	}
+	argv[n] = NULL;
+	return ih_run(h, NULL, out, argv);
+}
+
+int ih_hvctl(const struct ih *h, struct ih_out *out, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, out);
+	r = run_va(h, path_hvctl, out, ap);
+	va_end(ap);
+	return r;
+}
+
+int ih_hvisor(const struct ih *h, struct ih_out *out, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, out);
+	r = run_va(h, path_hvisor_link, out, ap);
+	va_end(ap);
+	return r;
+}
+
+void ih_out_free(struct ih_out *out)
+{
+	free(out->out);
+	free(out->err);
+	out->out = out->err = NULL;
+}
+
+pid_t ih_spawn_bg(const struct ih *h, const char *const *argv, int *ret_stdout)
+{
+	char *errlog = ih_path(h, "bg.log");
+	int po[2], lf;
+	pid_t pid;
+
+	assert_int_equal(pipe2(po, O_CLOEXEC), 0);
+	lf = open(errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	free(errlog);
+	assert_true(lf >= 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(po[1], 1);
+		dup2(lf, 2);
+		child_setup(h, NULL);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(lf);
+	close(po[1]);
+	*ret_stdout = po[0];
+	return pid;
+}
+
+ssize_t ih_read_line(struct ih_lines *l, char *out, size_t size, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nl = memchr(l->buf, '\n', l->len);
+		struct pollfd p = {.fd = l->fd, .events = POLLIN};
+		ssize_t k;
+
+		if (nl) {
+			size_t n = (size_t)(nl - l->buf);
+
+			snprintf(out, size, "%.*s", (int)n, l->buf);
+			memmove(l->buf, nl + 1, l->len - n - 1);
+			l->len -= n + 1;
+			return (ssize_t)n;
+		}
+		if (l->len == sizeof(l->buf))
+			fail_msg("line longer than %zu bytes", sizeof(l->buf));
+		if (poll(&p, 1, remaining_ms(deadline)) == 0)
+			return -ETIMEDOUT;
+		k = read(l->fd, l->buf + l->len, sizeof(l->buf) - l->len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -EPIPE;
+		l->len += (size_t)k;
+	}
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Integration test harness: each test runs its own hvisor-sim and hvisord
+ * in a fresh temporary runtime directory and talks to hvisord at the socket
+ * level (raw varlink through vl_client_*, or hvctl / the hvisor link as a
+ * subprocess).
+ *
+ * Binaries come from the test's arguments (meson passes them)
+ *   argv[1] hvisor-sim  argv[2] hvisord  argv[3] hvctl  argv[4] hvisor link
+ * or from $HVISOR_SIM, $HVISORD, $HVCTL, $HVISOR_LINK when run by hand.
+ *
+ * Readiness is hvisord's sd_notify READY=1 on a datagram socket in the
+ * runtime dir; teardown SIGTERMs hvisord and asserts exit status 0,
+ * STOPPING=1, the socket removed and a log free of "crit" and sanitizer
+ * reports.
+ */
+#ifndef HV_TEST_INTEGRATION_HARNESS_H
+#define HV_TEST_INTEGRATION_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "sim-harness.h"
+#include "varlink.h"
+
+#define IH_TIMEOUT_MS 15000 /* for things that must happen (ASan builds are slow) */
+#define IH_QUIET_MS   200   /* for things that must not happen */
+
+struct ih {
+	struct simh sim;
+	bool sim_running;
+	char dir[256];	   /* runtime dir (mkdtemp, mode 0700) */
+	char sock[320];	   /* dir/hvisord.sock */
+	char notify[320];  /* dir/notify.sock: NOTIFY_SOCKET of hvisord */
+	char log[320];	   /* dir/hvisord.log: hvisord's stderr */
+	char sim_log[320]; /* dir/hvisor-sim.log */
+	char backend[340]; /* sim:<sim socket> */
+	int notify_fd;
+	pid_t pid;	  /* hvisord, or -1 */
+	int status;	  /* its wait status once it exited */
+	char notes[8192]; /* every sd_notify datagram received, one per line */
+	size_t notes_len;
+	struct ih *next; /* live instances, for cleanup after a failed test */
+};
+
+struct ih_opts {
+	const char *const *sim_args;	/* NULL: --arch aarch64 */
+	const char *const *daemon_args; /* extra hvisord arguments */
+	int listen_fd;			/* > 0: socket activation with this fd */
+	const char *socket;		/* with listen_fd: the path it is bound to */
+};
+
+/* Call from main() before cmocka_run_group_tests. Exits 77 (skip) if a
+ * binary is missing. */
+void ih_init(int argc, char **argv);
+const char *ih_bin_hvisord(void);
+const char *ih_bin_hvctl(void);
+const char *ih_bin_hvisor_link(void);
+const char *ih_source_dir(void);
+
+/* Fixture: kills whatever a failed test left running. */
+int ih_reap(void **state);
+
+/* The pieces of ih_start, for tests that need them separately. */
+struct ih *ih_new(void);
+void ih_sim_start(struct ih *h, const char *const *args);
+/* Forks hvisord --backend sim:... --runtime-dir DIR [args...] with stderr
+ * appended to `log` (h->log if NULL) and NOTIFY_SOCKET=h->notify. With
+ * listen_fd > 0 it becomes fd 3 and LISTEN_FDS/LISTEN_PID are set. */
+pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, const char *log);
+/* Waits until a notify datagram containing `what` arrived (1), or `pid`
+ * exited (0, *ret_status set) or the timeout passed (-ETIMEDOUT). */
+int ih_wait_notify(struct ih *h, const char *what, pid_t pid, int timeout_ms, int *ret_status);
+/* Waits for pid to exit; returns the wait status, SIGKILLs on timeout (-1). */
+int ih_waitpid(pid_t pid, int timeout_ms);
+
+/* new + sim + hvisord + READY=1 (asserts). opts may be NULL. */
+struct ih *ih_start(const struct ih_opts *opts);
+/* SIGTERM (or sig), exit 0, STOPPING=1, socket gone, clean log; stops the
+ * sim (exit 0 too) and removes the runtime dir. */
+void ih_stop_sig(struct ih *h, int sig);
+void ih_stop(struct ih *h);
+/* The log has no "crit"/"alert"/"emerg" lines and no sanitizer reports. */
+void ih_assert_log_clean(const char *path);
+
+/* Files. */
+char *ih_read_file(const char *path, size_t *ret_len); /* NUL-terminated; asserts */
+void ih_write_file(const char *path, const void *data, size_t len, mode_t mode);
+bool ih_file_contains(const char *path, const char *needle);
+/* Polls until the file contains needle (logs are written asynchronously). */
+bool ih_wait_file_contains(const char *path, const char *needle, int timeout_ms);
+char *ih_path(const struct ih *h, const char *name); /* dir/name, malloc'd */
+
+/* Zone configs: copies conf/examples/sim/<example>.json to dir (same
+ * name) and writes the kernel and dtb it names (relative to dir) with
+ * deterministic contents of the given sizes. Returns the config's path. */
+char *ih_make_zone(struct ih *h, const char *example, size_t kernel_size, size_t dtb_size);
+/* Deterministic bytes for an image (seeded by name). */
+void ih_fill(void *buf, size_t len, const char *seed);
+json_object *ih_json_load(const char *path);
+void ih_json_save(json_object *o, const char *path); /* does not take o */
+/* json_object_object_add on a dotted path ("memory_regions[0].size"). */
+void ih_json_set(json_object *root, const char *path, json_object *val);
+
+/* The sim's physical memory. */
+int ih_phys_memfd(struct ih *h);
+void ih_assert_phys_equals_file(struct ih *h, uint64_t paddr, const char *file);
+bool ih_phys_is_zero(struct ih *h, uint64_t paddr, size_t len);
+/* ZONE_LIST straight from the sim: number of zones, ids into ids[]. */
+int ih_sim_zone_ids(struct ih *h, uint32_t *ids, size_t max);
+
+/* Raw varlink. */
+struct vl_client *ih_client(const struct ih *h);
+struct vl_client *ih_client_at(const char *sock);
+/* 1 and *ret, 0 on timeout, -errno (-ECONNRESET at EOF). */
+int ih_recv(struct vl_client *c, int timeout_ms, json_object **ret);
+/* Sends a call (params: JSON text or NULL) and returns its reply (asserts
+ * one arrives). The caller puts it. */
+json_object *ih_call(struct vl_client *c, const char *method, const char *params);
+json_object *ih_call_fds(struct vl_client *c, const char *method, json_object *params,
+			 const int *fds, size_t n_fds);
+/* Asserts the reply is not an error; returns its parameters (borrowed). */
+json_object *ih_ok(json_object *reply);
+/* Asserts the reply is the error `name`. */
+void ih_assert_error(json_object *reply, const char *name);
+/* One call on a fresh connection that must fail with `name`; returns the
+ * reply for further checks if keep, else puts it and returns NULL. */
+json_object *ih_call_error(const struct ih *h, const char *method, const char *params,
+			   const char *name, bool keep);
+/* Zone.List's parameters serialised (for before/after comparisons). */
+char *ih_list_json(const struct ih *h);
+/* A fresh client can List (root zone first) and GetInfo. */
+void ih_assert_serving(const struct ih *h);
+/* Zone ids from a List, in order; returns the count. */
+int ih_zone_ids(const struct ih *h, uint32_t *ids, size_t max);
+/* Polls Zone.Info(id) on c until the zone is there; asserts it is
+ * "starting" and that `starter` (the client whose Start is loading) has no
+ * reply yet. */
+void ih_wait_zone_starting(struct vl_client *c, uint32_t id, struct vl_client *starter);
+/* Waits until no zone is "starting". */
+void ih_wait_settled(const struct ih *h);
+/* Raw stream sockets, for malformed traffic. */
+int ih_raw_connect(const char *sock);
+void ih_raw_send(int fd, const void *buf, size_t len);
+/* One NUL-terminated message from fd within timeout: 1 and *ret, or
+ * -ECONNRESET (EOF/reset), -ETIMEDOUT. `frm` holds leftovers between calls. */
+int ih_raw_recv(int fd, struct vl_framer *frm, int timeout_ms, json_object **ret);
+/* Asserts the peer closes the connection within the timeout (no message). */
+void ih_assert_closed(int fd, struct vl_framer *frm);
+
+/* Subprocesses. */
+struct ih_out {
+	char *out, *err; /* NUL-terminated, malloc'd */
+	size_t out_len, err_len;
+	int status; /* raw wait status */
+	int code;   /* exit code, or 128 + signal */
+	pid_t pid;
+};
+struct ih_exec {
+	const char *const *env; /* "K=V" to set, or "K" to unset */
+	bool no_socket_env;	/* do not set HVISOR_SOCKET */
+	uid_t uid;		/* != 0: drop to this uid/gid (and groups) */
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
+	const char *cwd;
+};
+/* Runs argv (argv[0] = path) with HVISOR_SOCKET=h->sock (h may be NULL),
+ * stdin /dev/null, capturing stdout and stderr; returns the exit code. */
+int ih_run(const struct ih *h, const struct ih_exec *x, struct ih_out *out,
+	   const char *const *argv);
+/* hvctl (or the hvisor link) with the arguments that follow, NULL-ended. */
+int ih_hvctl(const struct ih *h, struct ih_out *out, ...) __attribute__((sentinel));
+int ih_hvisor(const struct ih *h, struct ih_out *out, ...) __attribute__((sentinel));
+void ih_out_free(struct ih_out *out);
+/* Starts argv in the background (HVISOR_SOCKET=h->sock) with stdout on a
+ * pipe (*ret_stdout) and stderr appended to dir/bg.log. */
+pid_t ih_spawn_bg(const struct ih *h, const char *const *argv, int *ret_stdout);
+/* Line reader over a pipe. */
+struct ih_lines {
+	int fd;
+	size_t len;
+	char buf[65536];
+};
+/* Next line (without its newline) into out within the timeout; returns its
+ * length, -ETIMEDOUT, or -EPIPE at end of file. */
+ssize_t ih_read_line(struct ih_lines *l, char *out, size_t size, int timeout_ms);
+
+#endif

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* hvctl's command line: help, usage errors and exit codes, choosing the
+ * socket, version, relative paths; the upstream "hvisor" spelling with its
+ * byte-compatible table. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "util.h"
+
+#define NOSOCK "/nonexistent/hvisord.sock"
+
+#define UPSTREAM_HEADER "|     zone_id     |       cpus        |      name       |     status |\n"
+#define UPSTREAM_ROOT	"|               0 |              0, 1 |      root-linux |    running |\n"
+
+static int setup(void **state)
+{
+	ih_reap(NULL);
+	*state = ih_start(NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ih_stop(*state);
+	return 0;
+}
+
+/* Runs hvctl with args (NULL-terminated) and expects exit code `code`. */
+static void expect_code(struct ih *h, int code, const char *const *args, const char *in_out,
+			const char *in_err)
+{
+	const char *argv[32];
+	struct ih_out o;
+	size_t n = 0;
+	int r;
+
+	argv[n++] = ih_bin_hvctl();
+	for (size_t i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	r = ih_run(h, NULL, &o, argv);
+	if (r != code || (in_out && !strstr(o.out, in_out)) || (in_err && !strstr(o.err, in_err))) {
+		fprintf(stderr, "# hvctl");
+		for (size_t i = 1; i < n; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "\n# exit %d\n# stdout: %s\n# stderr: %s\n", r, o.out, o.err);
+		ih_out_free(&o);
+		fail_msg("expected exit %d%s%s%s%s", code, in_out ? ", stdout with " : "",
+			 in_out ? in_out : "", in_err ? ", stderr with " : "",
+			 in_err ? in_err : "");
+	}
+	ih_out_free(&o);
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void test_help(void **state)
+{
+	struct ih *h = *state;
+
+	expect_code(h, 0, ARGS("--help"), "Usage: hvctl", NULL);
+	expect_code(h, 0, ARGS("--help"), "Exit status", NULL);
+	expect_code(h, 0, ARGS("help"), "zone start", NULL);
+	/* per command, without a daemon */
+	expect_code(h, 0, ARGS("--socket", NOSOCK, "zone", "start", "--help"),
+		    "Usage: hvctl [--socket PATH] zone start FILE", NULL);
+	expect_code(h, 0, ARGS("--socket", NOSOCK, "zone", "start", "--help"),
+		    "relative to the config's directory", NULL);
+	expect_code(h, 0, ARGS("--socket", NOSOCK, "zone", "shutdown", "--help"),
+		    "zone shutdown ID", NULL);
+	expect_code(h, 0, ARGS("--socket", NOSOCK, "zone", "list", "--help"), "zone list", NULL);
+	expect_code(h, 0, ARGS("--socket", NOSOCK, "zone", "info", "-h"), "zone info ID", NULL);
+	expect_code(h, 0, ARGS("--socket", NOSOCK, "events", "--help"), "events", NULL);
+	expect_code(h, 0, ARGS("--socket", NOSOCK, "version", "--help"), "version", NULL);
+	expect_code(h, 0, ARGS("help", "zone", "info"), "zone info ID", NULL);
+	expect_code(h, 0, ARGS("--version"), "hvctl " HV_VERSION, NULL);
+}
+
+static void test_usage_errors(void **state)
+{
+	struct ih *h = *state;
+
+	expect_code(h, 2, ARGS("--socket", h->sock), NULL, "Usage");
+	expect_code(h, 2, ARGS("frobnicate"), NULL, "unknown command");
+	expect_code(h, 2, ARGS("zone"), NULL, "unknown command");
+	expect_code(h, 2, ARGS("zone", "frobnicate"), NULL, "unknown command");
+	expect_code(h, 2, ARGS("zone", "start"), NULL, "missing");
+	expect_code(h, 2, ARGS("zone", "start", "a.json", "b.json"), NULL, "unexpected argument");
+	expect_code(h, 2, ARGS("zone", "shutdown"), NULL, "missing");
+	expect_code(h, 2, ARGS("zone", "shutdown", "one"), NULL, "not a zone id");
+	expect_code(h, 2, ARGS("zone", "shutdown", "1x"), NULL, "not a zone id");
+	expect_code(h, 2, ARGS("zone", "shutdown", "-1"), NULL, NULL);
+	expect_code(h, 2, ARGS("zone", "info", "4294967296"), NULL, "not a zone id");
+	expect_code(h, 2, ARGS("zone", "info", ""), NULL, "not a zone id");
+	expect_code(h, 2, ARGS("zone", "list", "extra"), NULL, "unexpected argument");
+	expect_code(h, 2, ARGS("zone", "list", "--frobnicate"), NULL, "unknown option");
+	expect_code(h, 2, ARGS("--frobnicate", "zone", "list"), NULL, NULL);
+	expect_code(h, 2, ARGS("--socket"), NULL, NULL);
+	expect_code(h, 2, ARGS("events", "extra"), NULL, NULL);
+	/* none of these reached hvisord */
+	assert_false(ih_file_contains(h->log, "denied"));
+}
+
+static void test_unreachable(void **state)
+{
+	struct ih *h = *state;
+	char *stale = ih_path(h, "stale.sock");
+
+	expect_code(h, 3, ARGS("--socket", NOSOCK, "zone", "list"), NULL, "cannot reach hvisord");
+	expect_code(h, 3, ARGS("--socket", NOSOCK, "zone", "list", "--json"), NULL, NOSOCK);
+	expect_code(h, 3, ARGS("--socket", NOSOCK, "zone", "info", "1"), NULL, NULL);
+	expect_code(h, 3, ARGS("--socket", NOSOCK, "zone", "shutdown", "1"), NULL, NULL);
+	expect_code(h, 3, ARGS("--socket", NOSOCK, "events"), NULL, NULL);
+	expect_code(h, 3, ARGS("--socket", NOSOCK, "version"), "hvctl " HV_VERSION, NULL);
+	/* a socket file nobody listens on */
+	{
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		assert_true(fd >= 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", stale);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		close(fd);
+	}
+	expect_code(h, 3, ARGS("--socket", stale, "zone", "list"), NULL, "cannot reach hvisord");
+	free(stale);
+}
+
+static void test_socket_selection(void **state)
+{
+	struct ih *h = *state;
+	char env_good[400], env_bad[] = "HVISOR_SOCKET=" NOSOCK;
+	const char *list[] = {ih_bin_hvctl(), "zone", "list", NULL};
+	const char *list_s[] = {ih_bin_hvctl(), "--socket", h->sock, "zone", "list", NULL};
+	const char *list_bad[] = {ih_bin_hvctl(), "--socket", NOSOCK, "zone", "list", NULL};
+	struct ih_out o;
+
+	snprintf(env_good, sizeof(env_good), "HVISOR_SOCKET=%s", h->sock);
+	{
+		/* $HVISOR_SOCKET is honoured */
+		const char *env[] = {env_good, NULL};
+		const struct ih_exec x = {.env = env};
+
+		assert_int_equal(ih_run(h, &x, &o, list), 0);
+		assert_non_null(strstr(o.out, "root-linux"));
+		ih_out_free(&o);
+		/* --socket beats it */
+		assert_int_equal(ih_run(h, &x, &o, list_bad), 3);
+		assert_non_null(strstr(o.err, NOSOCK));
+		ih_out_free(&o);
+	}
+	{
+		const char *env[] = {env_bad, NULL};
+		const struct ih_exec x = {.env = env};
+
+		assert_int_equal(ih_run(h, &x, &o, list), 3);
+		assert_non_null(strstr(o.err, NOSOCK));
+		ih_out_free(&o);
+		assert_int_equal(ih_run(h, &x, &o, list_s), 0);
+		ih_out_free(&o);
+	}
+	{
+		/* neither: the default path */
+		const char *env[] = {"HVISOR_SOCKET", NULL};
+		const struct ih_exec x = {.env = env, .no_socket_env = true};
+
+		if (access("/run/hvisor/hvisord.sock", F_OK) == 0)
+			return; /* a real hvisord runs here; do not talk to it */
+		assert_int_equal(ih_run(h, &x, &o, list), 3);
+		assert_non_null(strstr(o.err, "/run/hvisor/hvisord.sock"));
+		ih_out_free(&o);
+		/* an empty variable counts as unset */
+		{
+			const char *env2[] = {"HVISOR_SOCKET=", NULL};
+			const struct ih_exec x2 = {.env = env2, .no_socket_env = true};
+
+			assert_int_equal(ih_run(h, &x2, &o, list), 3);
+			assert_non_null(strstr(o.err, "/run/hvisor/hvisord.sock"));
+			ih_out_free(&o);
+		}
+	}
+}
+
+static void test_version(void **state)
+{
+	struct ih *h = *state;
+	char want[400];
+	struct ih_out o;
+	json_object *j, *v;
+
+	snprintf(want, sizeof(want), "backend sim at %s, aarch64, config magic 0x06\n",
+		 h->sim.sock);
+	expect_code(h, 0, ARGS("version"), "hvctl " HV_VERSION "\n", NULL);
+	expect_code(h, 0, ARGS("version"), "hvisord " HV_VERSION " (API 1.0)\n", NULL);
+	expect_code(h, 0, ARGS("version"), want, NULL);
+	assert_int_equal(ih_hvctl(h, &o, "version", "--json", NULL), 0);
+	j = json_tokener_parse(o.out);
+	assert_non_null(j);
+	assert_true(json_object_object_get_ex(j, "client_version", &v));
+	assert_string_equal(json_object_get_string(v), HV_VERSION);
+	assert_true(json_object_object_get_ex(j, "config_magic", &v));
+	assert_int_equal(json_object_get_int(v), 6);
+	json_object_put(j);
+	ih_out_free(&o);
+	expect_code(h, 0, ARGS("log-level"), "info\n", NULL);
+}
+
+/* Relative paths in a config are relative to the config's directory,
+ * whatever the current directory is. */
+static void test_relative_paths(void **state)
+{
+	struct ih *h = *state;
+	char *sub = ih_path(h, "sub"), *img = ih_path(h, "sub/img"),
+	     *cfg = ih_path(h, "zone1.json");
+	char *subcfg = ih_path(h, "sub/zone.json"), *k = ih_path(h, "sub/img/k.bin");
+	char *d = ih_path(h, "sub/img/d.dtb");
+	const char *argv[] = {ih_bin_hvctl(), "zone", "start", "sub/zone.json", NULL};
+	const struct ih_exec in_dir = {.cwd = h->dir};
+	json_object *j;
+	struct ih_out o;
+	char buf[3000];
+
+	free(ih_make_zone(h, "zone1", 10, 10));
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(mkdir(img, 0755), 0);
+	ih_fill(buf, sizeof(buf), "k");
+	ih_write_file(k, buf, sizeof(buf), 0644);
+	ih_fill(buf, 999, "d");
+	ih_write_file(d, buf, 999, 0644);
+	j = ih_json_load(cfg);
+	ih_json_set(j, "kernel_filepath", json_object_new_string("img/k.bin"));
+	ih_json_set(j, "dtb_filepath", json_object_new_string("./img/../img/d.dtb"));
+	ih_json_save(j, subcfg);
+	json_object_put(j);
+
+	assert_int_equal(ih_run(h, &in_dir, &o, argv), 0);
+	ih_out_free(&o);
+	ih_assert_phys_equals_file(h, 0x50400000, k);
+	ih_assert_phys_equals_file(h, 0x50000000, d);
+	/* the source shown is the absolute path of the config */
+	assert_int_equal(ih_hvctl(h, &o, "zone", "info", "1", NULL), 0);
+	assert_non_null(strstr(o.out, subcfg));
+	ih_out_free(&o);
+	free(sub);
+	free(img);
+	free(cfg);
+	free(subcfg);
+	free(k);
+	free(d);
+}
+
+static char *zone_variant(struct ih *h, const char *example, const char *name, int cpu0, int cpu1)
+{
+	char *src = ih_make_zone(h, example, 8192 + 1, 512), *dst = ih_path(h, name);
+	json_object *j = ih_json_load(src), *cpus = json_object_new_array();
+
+	json_object_array_add(cpus, json_object_new_int(cpu0));
+	if (cpu1 >= 0)
+		json_object_array_add(cpus, json_object_new_int(cpu1));
+	ih_json_set(j, "cpus", cpus);
+	ih_json_save(j, dst);
+	json_object_put(j);
+	free(src);
+	return dst;
+}
+
+static void expect_upstream_list(struct ih *h, const char *want)
+{
+	struct ih_out o;
+
+	assert_int_equal(ih_hvisor(h, &o, "zone", "list", NULL), 0);
+	if (strcmp(o.out, want) != 0) {
+		fprintf(stderr, "# got:\n%s# want:\n%s", o.out, want);
+		ih_out_free(&o);
+		fail_msg("hvisor zone list is not byte-compatible");
+	}
+	assert_string_equal(o.err, "");
+	ih_out_free(&o);
+}
+
+static void test_upstream_spelling(void **state)
+{
+	struct ih *h = *state;
+	char *z1 = zone_variant(h, "zone1", "z1.json", 2, 3);
+	char *z1b = zone_variant(h, "zone1", "z1b.json", 2, -1);
+	char *z2 = zone_variant(h, "zone2", "z2.json", 3, -1);
+	struct ih_out o;
+
+	expect_upstream_list(h, UPSTREAM_HEADER UPSTREAM_ROOT);
+
+	/* a two-CPU zone */
+	assert_int_equal(ih_hvisor(h, &o, "zone", "start", z1, NULL), 0);
+	ih_out_free(&o);
+	expect_upstream_list(
+		h, UPSTREAM_HEADER UPSTREAM_ROOT
+		"|               1 |              2, 3 |           zone1 |    running |\n");
+	assert_int_equal(ih_hvisor(h, &o, "zone", "shutdown", "-id", "1", NULL), 0);
+	ih_out_free(&o);
+
+	assert_int_equal(ih_hvisor(h, &o, "zone", "start", z1b, NULL), 0);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvisor(h, &o, "zone", "start", z2, NULL), 0);
+	ih_out_free(&o);
+	expect_upstream_list(
+		h, UPSTREAM_HEADER UPSTREAM_ROOT
+		"|               1 |                 2 |           zone1 |    running |\n"
+		"|               2 |                 3 |           zone2 |    running |\n");
+	/* hvctl sees the same zones */
+	assert_int_equal(ih_hvctl(h, &o, "zone", "list", NULL), 0);
+	assert_non_null(strstr(o.out, "zone2"));
+	ih_out_free(&o);
+
+	assert_int_equal(ih_hvisor(h, &o, "zone", "shutdown", "-id", "1", NULL), 0);
+	assert_string_equal(o.out, "");
+	ih_out_free(&o);
+	assert_int_equal(ih_hvisor(h, &o, "zone", "shutdown", "--id", "2", NULL), 0);
+	ih_out_free(&o);
+	expect_upstream_list(h, UPSTREAM_HEADER UPSTREAM_ROOT);
+
+	/* refusals and usage */
+	assert_int_equal(ih_hvisor(h, &o, "zone", "shutdown", "-id", "1", NULL), 1);
+	assert_non_null(strstr(o.err, "org.hvisor.Zone.NotFound"));
+	ih_out_free(&o);
+	assert_int_equal(ih_hvisor(h, &o, "zone", "shutdown", "-id", "x", NULL), 2);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvisor(h, &o, "zone", "shutdown", NULL), 2);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvisor(h, &o, "zone", "start", NULL), 2);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvisor(h, &o, "zone", "frobnicate", NULL), 2);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvisor(h, &o, NULL), 2);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvisor(h, &o, "--help", NULL), 0);
+	assert_non_null(strstr(o.out, "hvisor zone start"));
+	ih_out_free(&o);
+	{
+		const char *argv[] = {ih_bin_hvisor_link(), "zone", "list", NULL};
+		const char *env[] = {"HVISOR_SOCKET=" NOSOCK, NULL};
+		const struct ih_exec x = {.env = env};
+
+		assert_int_equal(ih_run(h, &x, &o, argv), 3);
+		ih_out_free(&o);
+	}
+	free(z1);
+	free(z1b);
+	free(z2);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_selection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_spelling, setup, teardown),
+	};
+
+	ih_init(argc, argv);
+	return cmocka_run_group_tests(tests, NULL, ih_reap);
+}

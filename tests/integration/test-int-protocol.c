@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The varlink protocol as hvisord speaks it, including everything a
+ * misbehaving client can throw at it; after each, a fresh client must still
+ * be served. Also org.varlink.service introspection and Manager.GetInfo. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "util.h"
+
+#define MiB (1024u * 1024u)
+
+static int setup(void **state)
+{
+	ih_reap(NULL);
+	*state = ih_start(NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ih *h = *state;
+
+	ih_assert_serving(h);
+	ih_stop(h);
+	return 0;
+}
+
+/* Sends `msg` (len bytes, NULs included as given) on a fresh connection and
+ * expects the error `error` followed by the daemon closing the connection
+ * (error == NULL: closed without any reply). */
+static void expect_error_and_close(struct ih *h, const char *msg, size_t len, const char *error)
+{
+	int fd = ih_raw_connect(h->sock);
+	struct vl_framer frm;
+	json_object *reply = NULL;
+
+	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+	ih_raw_send(fd, msg, len);
+	if (error) {
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+		ih_assert_error(reply, error);
+		json_object_put(reply);
+	}
+	ih_assert_closed(fd, &frm);
+	vl_framer_done(&frm);
+	close(fd);
+	ih_assert_serving(h);
+}
+
+#define SEND_ERR(h, lit, err) expect_error_and_close(h, lit, sizeof(lit), err)
+
+static void test_half_message_then_disconnect(void **state)
+{
+	struct ih *h = *state;
+	static const char half[] = "{\"method\": \"org.hvisor.Zone.Li";
+
+	for (int i = 0; i < 3; i++) {
+		int fd = ih_raw_connect(h->sock);
+
+		ih_raw_send(fd, half, strlen(half));
+		close(fd);
+		ih_assert_serving(h);
+	}
+	assert_true(
+		ih_wait_file_contains(h->log, "hung up in the middle of a message", IH_TIMEOUT_MS));
+}
+
+static void test_missing_nul_at_eof(void **state)
+{
+	struct ih *h = *state;
+	static const char msg[] = "{\"method\": \"org.hvisor.Zone.List\"}";
+	int fd = ih_raw_connect(h->sock);
+	struct vl_framer frm;
+
+	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+	ih_raw_send(fd, msg, strlen(msg));
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	/* no reply: the message never ended */
+	ih_assert_closed(fd, &frm);
+	vl_framer_done(&frm);
+	close(fd);
+	ih_assert_serving(h);
+	assert_true(
+		ih_wait_file_contains(h->log, "hung up in the middle of a message", IH_TIMEOUT_MS));
+}
+
+static void test_malformed(void **state)
+{
+	struct ih *h = *state;
+	static const char bad_utf8[] = "{\"method\": \"org.hvisor.Zone.List\", \"parameters\": "
+				       "{\"x\": \"\xff\xfe\"}}";
+
+	SEND_ERR(h, "{this is not json}", "org.hvisor.ProtocolError");
+	SEND_ERR(h, "[1, 2, 3]", "org.hvisor.ProtocolError");
+	SEND_ERR(h, "\"just a string\"", "org.hvisor.ProtocolError");
+	SEND_ERR(h, "", "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{}", "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{\"method\": 5}", "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{\"method\": \"\"}", "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{\"method\": \"org.hvisor.Zone.List\", \"parameters\": []}",
+		 "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{\"method\": \"org.hvisor.Zone.List\", \"extra\": 1}",
+		 "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{\"method\": \"org.hvisor.Zone.List\", \"more\": \"yes\"}",
+		 "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{\"method\": \"org.hvisor.Zone.List\", \"oneway\": true, \"more\": true}",
+		 "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{\"method\": \"org.hvisor.Zone.List\", \"upgrade\": true}",
+		 "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{\"method\": \"org.hvisor.Zone.List\"} trailing", "org.hvisor.ProtocolError");
+	SEND_ERR(h, "{\"method\": \"org.hvisor.Zone.List\",}", "org.hvisor.ProtocolError");
+	SEND_ERR(h, bad_utf8, "org.hvisor.ProtocolError");
+
+	/* a good call first, then garbage on the same connection: the good
+	 * one is answered, then the error, then the connection closes */
+	{
+		static const char two[] = "{\"method\": \"org.hvisor.Zone.List\"}\0{garbage";
+		int fd = ih_raw_connect(h->sock);
+		struct vl_framer frm;
+		json_object *reply = NULL;
+
+		vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+		ih_raw_send(fd, two, sizeof(two));
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+		ih_ok(reply);
+		json_object_put(reply);
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+		ih_assert_error(reply, "org.hvisor.ProtocolError");
+		json_object_put(reply);
+		ih_assert_closed(fd, &frm);
+		vl_framer_done(&frm);
+		close(fd);
+	}
+}
+
+/* A call whose "parameters" carry one string of `pad` bytes. */
+static char *call_with_padding(size_t pad, size_t *ret_len)
+{
+	static const char head[] =
+		"{\"method\": \"org.hvisor.Zone.List\", \"parameters\": {\"pad\": \"";
+	static const char tail[] = "\"}}";
+	size_t len = strlen(head) + pad + strlen(tail) + 1;
+	char *s = malloc(len);
+
+	assert_non_null(s);
+	memcpy(s, head, strlen(head));
+	memset(s + strlen(head), 'x', pad);
+	memcpy(s + strlen(head) + pad, tail, sizeof(tail)); /* with the NUL */
+	*ret_len = len;
+	return s;
+}
+
+static void test_oversized(void **state)
+{
+	struct ih *h = *state;
+	struct vl_framer frm;
+	json_object *reply = NULL;
+	size_t len;
+	char *msg;
+	int fd;
+
+	/* just under the limit: a well-formed call, answered normally */
+	msg = call_with_padding(VL_MAX_MESSAGE_SIZE - 200, &len);
+	assert_true(len <= VL_MAX_MESSAGE_SIZE);
+	fd = ih_raw_connect(h->sock);
+	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+	ih_raw_send(fd, msg, len);
+	assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+	ih_assert_error(reply, "org.hvisor.InvalidParameter"); /* "pad" is unknown */
+	json_object_put(reply);
+	vl_framer_done(&frm);
+	close(fd);
+	free(msg);
+
+	/* over it, terminated or not: ProtocolError, then hang up */
+	for (int terminated = 0; terminated < 2; terminated++) {
+		size_t off = 0;
+
+		msg = call_with_padding(VL_MAX_MESSAGE_SIZE + 70000, &len);
+		if (!terminated)
+			len--;
+		fd = ih_raw_connect(h->sock);
+		vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+		/* hvisord stops reading at the limit: stop writing once it hangs up */
+		while (off < len) {
+			ssize_t k = send(fd, msg + off, len - off, MSG_NOSIGNAL);
+
+			if (k < 0) {
+				assert_true(errno == EPIPE || errno == ECONNRESET);
+				break;
+			}
+			off += (size_t)k;
+		}
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+		ih_assert_error(reply, "org.hvisor.ProtocolError");
+		json_object_put(reply);
+		ih_assert_closed(fd, &frm);
+		vl_framer_done(&frm);
+		close(fd);
+		free(msg);
+		ih_assert_serving(h);
+	}
+}
+
+/* {"method": ..., "parameters": {"x": [[[...]]]}} nesting `depth` levels
+ * (objects and arrays), with a number in the innermost one if leaf. */
+static char *nested(int depth, bool leaf, size_t *ret_len)
+{
+	char *s = NULL;
+	int arrays = depth - 2;
+	size_t len;
+	FILE *f = open_memstream(&s, &len);
+
+	assert_non_null(f);
+	fprintf(f, "{\"method\": \"org.hvisor.Zone.List\", \"parameters\": {\"x\": ");
+	for (int i = 0; i < arrays; i++)
+		fputc('[', f);
+	if (leaf)
+		fputc('7', f);
+	for (int i = 0; i < arrays; i++)
+		fputc(']', f);
+	fprintf(f, "}}");
+	fputc('\0', f);
+	fclose(f);
+	*ret_len = len;
+	return s;
+}
+
+static void test_depth(void **state)
+{
+	struct ih *h = *state;
+	struct vl_framer frm;
+	json_object *reply = NULL;
+	size_t len;
+	char *msg;
+	int fd;
+
+	for (int leaf = 0; leaf < 2; leaf++) {
+		/* VL_MAX_DEPTH levels are fine (then "x" is an unknown parameter) */
+		msg = nested(VL_MAX_DEPTH, leaf, &len);
+		fd = ih_raw_connect(h->sock);
+		vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+		ih_raw_send(fd, msg, len);
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+		ih_assert_error(reply, "org.hvisor.InvalidParameter");
+		json_object_put(reply);
+		vl_framer_done(&frm);
+		close(fd);
+		free(msg);
+
+		/* one more is a protocol error */
+		msg = nested(VL_MAX_DEPTH + 1, leaf, &len);
+		expect_error_and_close(h, msg, len, "org.hvisor.ProtocolError");
+		free(msg);
+	}
+	msg = nested(1000, true, &len);
+	expect_error_and_close(h, msg, len, "org.hvisor.ProtocolError");
+	free(msg);
+}
+
+static void test_unknown_names(void **state)
+{
+	struct ih *h = *state;
+	json_object *reply;
+	json_object *v;
+
+	reply = ih_call_error(h, "org.hvisor.Zone.Frobnicate", NULL,
+			      "org.varlink.service.MethodNotFound", true);
+	assert_true(json_object_object_get_ex(vl_reply_parameters(reply), "method", &v));
+	assert_string_equal(json_object_get_string(v), "org.hvisor.Zone.Frobnicate");
+	json_object_put(reply);
+
+	reply = ih_call_error(h, "org.hvisor.Nope.List", NULL,
+			      "org.varlink.service.InterfaceNotFound", true);
+	assert_true(json_object_object_get_ex(vl_reply_parameters(reply), "interface", &v));
+	assert_string_equal(json_object_get_string(v), "org.hvisor.Nope");
+	json_object_put(reply);
+	ih_call_error(h, "NoDotsAtAll", NULL, "org.varlink.service.InterfaceNotFound", false);
+	/* "org.hvisor" is listed by GetInfo (it declares the shared errors)
+	 * but has no methods */
+	reply = ih_call_error(h, "org.hvisor.List", NULL, "org.varlink.service.MethodNotFound",
+			      true);
+	assert_true(json_object_object_get_ex(vl_reply_parameters(reply), "method", &v));
+	assert_string_equal(json_object_get_string(v), "org.hvisor.List");
+	json_object_put(reply);
+
+	reply = ih_call_error(h, "org.hvisor.Zone.List", "{\"bogus\": 1}",
+			      "org.hvisor.InvalidParameter", true);
+	assert_true(json_object_object_get_ex(vl_reply_parameters(reply), "parameter", &v));
+	assert_string_equal(json_object_get_string(v), "bogus");
+	json_object_put(reply);
+	ih_call_error(h, "org.hvisor.Zone.Info", "{\"zone_id\": 0, \"verbose\": true}",
+		      "org.hvisor.InvalidParameter", false);
+	ih_call_error(h, "org.hvisor.Manager.GetInfo", "{\"x\": null}",
+		      "org.hvisor.InvalidParameter", false);
+	ih_call_error(h, "org.varlink.service.GetInterfaceDescription",
+		      "{\"interface\": \"org.example.Nope\"}",
+		      "org.varlink.service.InterfaceNotFound", false);
+	ih_call_error(h, "org.varlink.service.GetInterfaceDescription", "{}",
+		      "org.hvisor.InvalidParameter", false);
+
+	/* these errors are not protocol errors: the connection stays usable */
+	{
+		struct vl_client *c = ih_client(h);
+
+		for (int i = 0; i < 3; i++) {
+			reply = ih_call(c, "org.hvisor.Zone.Nope", NULL);
+			ih_assert_error(reply, "org.varlink.service.MethodNotFound");
+			json_object_put(reply);
+			reply = ih_call(c, "org.hvisor.Zone.List", NULL);
+			ih_ok(reply);
+			json_object_put(reply);
+		}
+		vl_client_free(c);
+	}
+}
+
+static void test_subscribe_without_more(void **state)
+{
+	struct ih *h = *state;
+	struct vl_client *c = ih_client(h);
+	json_object *reply = ih_call(c, "org.hvisor.Manager.Subscribe", NULL);
+
+	ih_assert_error(reply, "org.varlink.service.ExpectedMore");
+	json_object_put(reply);
+	/* not a subscriber: ordinary calls still work on this connection */
+	reply = ih_call(c, "org.hvisor.Zone.List", NULL);
+	ih_ok(reply);
+	json_object_put(reply);
+	vl_client_free(c);
+}
+
+static void test_pipelined(void **state)
+{
+	struct ih *h = *state;
+	static const char calls[] =
+		"{\"method\": \"org.hvisor.Manager.GetInfo\"}\0"
+		"{\"method\": \"org.hvisor.Zone.List\"}\0"
+		"{\"method\": \"org.hvisor.Zone.Info\", \"parameters\": {\"zone_id\": 0}}\0"
+		"{\"method\": \"org.hvisor.Zone.Info\", \"parameters\": {\"zone_id\": 42}}\0"
+		"{\"method\": \"org.varlink.service.GetInfo\"}\0"
+		"{\"method\": \"org.hvisor.Zone.List\", \"oneway\": true}\0"
+		"{\"method\": \"org.hvisor.Nope.X\", \"oneway\": true}\0"
+		"{\"method\": \"org.hvisor.Zone.Info\", \"parameters\": {\"zone_id\": 0}}";
+	int fd = ih_raw_connect(h->sock);
+	struct vl_framer frm;
+	json_object *r[6], *v;
+
+	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+	ih_raw_send(fd, calls, sizeof(calls)); /* one write */
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &r[i]), 1);
+	assert_true(json_object_object_get_ex(ih_ok(r[0]), "info", &v));
+	assert_true(json_object_object_get_ex(ih_ok(r[1]), "zones", &v));
+	assert_true(json_object_object_get_ex(ih_ok(r[2]), "zone", &v));
+	ih_assert_error(r[3], "org.hvisor.Zone.NotFound");
+	assert_true(json_object_object_get_ex(ih_ok(r[4]), "interfaces", &v));
+	/* the two oneway calls got nothing; the last Info is the 6th reply */
+	assert_true(json_object_object_get_ex(ih_ok(r[5]), "zone", &v));
+	for (int i = 0; i < 6; i++)
+		json_object_put(r[i]);
+	/* and nothing else arrives */
+	{
+		json_object *extra = NULL;
+
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_QUIET_MS, &extra), -ETIMEDOUT);
+	}
+	vl_framer_done(&frm);
+	close(fd);
+}
+
+static void test_oneway(void **state)
+{
+	struct ih *h = *state;
+	static const char oneway[] = "{\"method\": \"org.hvisor.Zone.List\", \"oneway\": true}";
+	int fd = ih_raw_connect(h->sock);
+	struct vl_framer frm;
+	json_object *reply = NULL;
+
+	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+	ih_raw_send(fd, oneway, sizeof(oneway));
+	assert_int_equal(ih_raw_recv(fd, &frm, IH_QUIET_MS, &reply), -ETIMEDOUT);
+	/* the connection still works, and the next reply is for the next call */
+	{
+		static const char info[] = "{\"method\": \"org.hvisor.Manager.GetInfo\"}";
+		json_object *v;
+
+		ih_raw_send(fd, info, sizeof(info));
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+		assert_true(json_object_object_get_ex(ih_ok(reply), "info", &v));
+		json_object_put(reply);
+	}
+	vl_framer_done(&frm);
+	close(fd);
+}
+
+/* Descriptors hvisord got must be closed: the write end of a pipe whose
+ * read end then sees EOF once no copy is left. */
+static void assert_pipe_closed(int rfd)
+{
+	struct pollfd p = {.fd = rfd, .events = POLLIN};
+	char c;
+
+	assert_int_equal(poll(&p, 1, IH_TIMEOUT_MS), 1);
+	assert_int_equal(read(rfd, &c, 1), 0);
+}
+
+static void test_fds_to_fdless_method(void **state)
+{
+	struct ih *h = *state;
+	struct vl_client *c = ih_client(h);
+	json_object *reply;
+	int p[2];
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	reply = ih_call_fds(c, "org.hvisor.Zone.List", NULL, &p[1], 1);
+	close(p[1]);
+	ih_assert_error(reply, "org.hvisor.InvalidParameter");
+	json_object_put(reply);
+	assert_pipe_closed(p[0]);
+	close(p[0]);
+	/* the connection stays usable */
+	reply = ih_call(c, "org.hvisor.Zone.List", NULL);
+	ih_ok(reply);
+	json_object_put(reply);
+	vl_client_free(c);
+
+	/* also with a method hvisord does not know, and with a oneway call */
+	c = ih_client(h);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	reply = ih_call_fds(c, "org.hvisor.Zone.Nope", NULL, &p[1], 1);
+	close(p[1]);
+	ih_assert_error(reply, "org.varlink.service.MethodNotFound");
+	json_object_put(reply);
+	assert_pipe_closed(p[0]);
+	close(p[0]);
+	vl_client_free(c);
+
+	/* more descriptors than one message may carry: protocol error, all closed */
+	{
+		static const char call[] = "{\"method\": \"org.hvisor.Zone.List\"}";
+		int fds[HV_MAX_FDS_PER_MSG + 8];
+		int fd = ih_raw_connect(h->sock);
+		struct vl_framer frm;
+
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+			fds[i] = p[1];
+		vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+		/* send_with_fds caps at HV_MAX_FDS_PER_MSG: build the cmsg here */
+		{
+			char cbuf[CMSG_SPACE(sizeof(fds))];
+			struct iovec iov = {.iov_base = (void *)call, .iov_len = sizeof(call)};
+			struct msghdr mh = {.msg_iov = &iov,
+					    .msg_iovlen = 1,
+					    .msg_control = cbuf,
+					    .msg_controllen = sizeof(cbuf)};
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+			memset(cbuf, 0, sizeof(cbuf));
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(fds));
+			memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+			assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)sizeof(call));
+		}
+		close(p[1]);
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+		ih_assert_error(reply, "org.hvisor.ProtocolError");
+		json_object_put(reply);
+		ih_assert_closed(fd, &frm);
+		assert_pipe_closed(p[0]);
+		close(p[0]);
+		vl_framer_done(&frm);
+		close(fd);
+	}
+}
+
+/* A Start whose client hangs up before the reply: the zone starts
+ * completely or not at all, and hvisord keeps serving. */
+static void test_start_then_disconnect(void **state)
+{
+	struct ih *h = *state;
+	char *cfg = ih_make_zone(h, "zone1", 24 * MiB + 3, 4096);
+	char *kpath = ih_path(h, "zone1-kernel.bin"), *dpath = ih_path(h, "zone1.dtb");
+
+	for (int round = 0; round < 3; round++) {
+		json_object *params = json_object_new_object(), *files = json_object_new_object();
+		json_object *msg;
+		int fds[2] = {open(kpath, O_RDONLY | O_CLOEXEC), open(dpath, O_RDONLY | O_CLOEXEC)};
+		struct vl_client *c = ih_client(h);
+		uint32_t ids[8], sim_ids[8];
+		int n, sn;
+
+		assert_true(fds[0] >= 0 && fds[1] >= 0);
+		json_object_object_add(files, "kernel_filepath", json_object_new_int(0));
+		json_object_object_add(files, "dtb_filepath", json_object_new_int(1));
+		json_object_object_add(params, "config", ih_json_load(cfg));
+		json_object_object_add(params, "files", files);
+		msg = vl_call_new("org.hvisor.Zone.Start", params, false);
+		assert_int_equal(vl_client_send(c, msg, fds, 2), 0);
+		json_object_put(msg);
+		close(fds[0]);
+		close(fds[1]);
+		vl_client_free(c); /* gone before the reply */
+
+		ih_wait_settled(h);
+		n = ih_zone_ids(h, ids, 8);
+		sn = ih_sim_zone_ids(h, sim_ids, 8);
+		assert_int_equal(n, sn);
+		for (int i = 0; i < n; i++)
+			assert_int_equal(ids[i], sim_ids[i]);
+		if (n == 2) {
+			/* started: completely */
+			assert_int_equal(ids[1], 1);
+			ih_assert_phys_equals_file(h, 0x50400000, kpath);
+			ih_assert_phys_equals_file(h, 0x50000000, dpath);
+			{
+				struct ih_out o;
+
+				assert_int_equal(ih_hvctl(h, &o, "zone", "shutdown", "1", NULL), 0);
+				ih_out_free(&o);
+			}
+		} else
+			assert_int_equal(n, 1);
+		ih_assert_serving(h);
+	}
+	free(cfg);
+	free(kpath);
+	free(dpath);
+}
+
+static void test_service_introspection(void **state)
+{
+	struct ih *h = *state;
+	static const char *const ifaces[] = {"org.varlink.service", "org.hvisor",
+					     "org.hvisor.Manager", "org.hvisor.Zone"};
+	struct vl_client *c = ih_client(h);
+	json_object *reply = ih_call(c, "org.varlink.service.GetInfo", NULL), *p, *v, *list;
+
+	p = ih_ok(reply);
+	assert_true(json_object_object_get_ex(p, "vendor", &v));
+	assert_true(json_object_get_string_len(v) > 0);
+	assert_true(json_object_object_get_ex(p, "product", &v));
+	assert_string_equal(json_object_get_string(v), "hvisord");
+	assert_true(json_object_object_get_ex(p, "version", &v));
+	assert_string_equal(json_object_get_string(v), HV_VERSION);
+	assert_true(json_object_object_get_ex(p, "url", &v));
+	assert_true(json_object_object_get_ex(p, "interfaces", &list));
+	for (size_t i = 0; i < ARRAY_SIZE(ifaces); i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < json_object_array_length(list); k++)
+			found |= strcmp(json_object_get_string(json_object_array_get_idx(list, k)),
+					ifaces[i]) == 0;
+		if (!found)
+			fail_msg("GetInfo does not list %s", ifaces[i]);
+	}
+	/* every listed interface has a description */
+	for (size_t k = 0; k < json_object_array_length(list); k++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(list, k));
+		char params[200], want[200];
+		json_object *d;
+		const char *text;
+
+		snprintf(params, sizeof(params), "{\"interface\": \"%s\"}", name);
+		d = ih_call(c, "org.varlink.service.GetInterfaceDescription", params);
+		assert_true(json_object_object_get_ex(ih_ok(d), "description", &v));
+		text = json_object_get_string(v);
+		assert_true(strncmp(text, "# ", 2) == 0);
+		snprintf(want, sizeof(want), "\ninterface %s\n", name);
+		if (!strstr(text, want))
+			fail_msg("description of %s lacks '%s'", name, want);
+		if (strcmp(name, "org.hvisor.Zone") == 0) {
+			assert_non_null(strstr(text, "method Start("));
+			assert_non_null(strstr(text, "error CpuBusy"));
+		}
+		json_object_put(d);
+	}
+	json_object_put(reply);
+
+	/* Manager.GetInfo */
+	reply = ih_call(c, "org.hvisor.Manager.GetInfo", NULL);
+	assert_true(json_object_object_get_ex(ih_ok(reply), "info", &p));
+	assert_true(json_object_object_get_ex(p, "version", &v));
+	assert_string_equal(json_object_get_string(v), HV_VERSION);
+	assert_true(json_object_object_get_ex(p, "api_major", &v));
+	assert_int_equal(json_object_get_int(v), 1);
+	assert_true(json_object_object_get_ex(p, "api_minor", &v));
+	assert_true(json_object_is_type(v, json_type_int));
+	assert_true(json_object_object_get_ex(p, "backend", &v));
+	assert_string_equal(json_object_get_string(v), "sim");
+	assert_true(json_object_object_get_ex(p, "backend_path", &v));
+	assert_string_equal(json_object_get_string(v), h->sim.sock);
+	assert_true(json_object_object_get_ex(p, "arch", &v));
+	assert_string_equal(json_object_get_string(v), "aarch64");
+	assert_true(json_object_object_get_ex(p, "config_magic", &v));
+	assert_int_equal(json_object_get_int(v), 6);
+	assert_true(json_object_object_get_ex(p, "config_magic_supported", &v));
+	assert_true(json_object_get_boolean(v));
+	assert_true(json_object_object_get_ex(p, "cpus", &v));
+	assert_int_equal(json_object_get_int(v), 4);
+	assert_true(json_object_object_get_ex(p, "log_level", &v));
+	assert_string_equal(json_object_get_string(v), "info");
+	assert_true(json_object_object_get_ex(p, "features", &v));
+	assert_true(json_object_is_type(v, json_type_array));
+	assert_non_null(strstr(json_object_to_json_string(v), "\"zone-lifecycle\""));
+	json_object_put(reply);
+
+	/* SetLogLevel round trip */
+	reply = ih_call(c, "org.hvisor.Manager.SetLogLevel", "{\"level\": \"debug\"}");
+	assert_true(json_object_object_get_ex(ih_ok(reply), "previous", &v));
+	assert_string_equal(json_object_get_string(v), "info");
+	json_object_put(reply);
+	reply = ih_call(c, "org.hvisor.Manager.SetLogLevel", "{\"level\": \"loud\"}");
+	ih_assert_error(reply, "org.hvisor.InvalidParameter");
+	json_object_put(reply);
+	reply = ih_call(c, "org.hvisor.Manager.GetInfo", NULL);
+	assert_true(json_object_object_get_ex(ih_ok(reply), "info", &p));
+	assert_true(json_object_object_get_ex(p, "log_level", &v));
+	assert_string_equal(json_object_get_string(v), "debug");
+	json_object_put(reply);
+	reply = ih_call(c, "org.hvisor.Manager.SetLogLevel", "{\"level\": \"info\"}");
+	ih_ok(reply);
+	json_object_put(reply);
+	vl_client_free(c);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_half_message_then_disconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_nul_at_eof, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscribe_without_more, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oneway, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fds_to_fdless_method, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_then_disconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_service_introspection, setup, teardown),
+	};
+
+	ih_init(argc, argv);
+	return cmocka_run_group_tests(tests, NULL, ih_reap);
+}
