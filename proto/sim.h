@@ -58,11 +58,17 @@ enum hvsim_op {
 	HVSIM_OP_ZONE_SHUTDOWN = 6,
 	/* arg[0] = capacity -> ret = count, payload = struct hvisor_zone_info[count] */
 	HVSIM_OP_ZONE_LIST = 7,
-	/* zone_id -> fd[0] = zone channel, fd[1] = physical memory memfd;
-	 * -EBUSY if the zone has an owner, -ENOENT if no such zone */
+	/* zone_id -> fd[0] = zone channel, fd[1] = physical memory memfd.
+	 * The zone need not be running yet: a channel attached before
+	 * ZONE_START receives the zone's accesses from its first one (so a
+	 * backend can be ready before the guest boots); ZONE_SHUTDOWN closes
+	 * it. -EBUSY if the zone has an owner, -EINVAL for zone 0. */
 	HVSIM_OP_ZONE_ATTACH = 8,
-	/* zone_id -> fd[0] = guest channel, fd[1] = physical memory memfd;
-	 * -EBUSY if a guest driver is attached */
+	/* zone_id -> fd[0] = guest channel, fd[1] = physical memory memfd,
+	 * arg[0] = the zone's CPU mask, arg[1] = number of memory regions,
+	 * payload = struct hv_cfg_memory_region[arg[1]] (as in its
+	 * zone_config: the guest's RAM map). -ENOENT if the zone is not
+	 * running, -EBUSY if a guest driver is attached. */
 	HVSIM_OP_GUEST_ATTACH = 9,
 	/* -> fd[0] = physical memory memfd (read-only use by tests) */
 	HVSIM_OP_PHYS_MEMFD = 10,

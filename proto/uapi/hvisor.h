@@ -7,7 +7,9 @@
  * pass their argument by value), so hvisord also works on a stock module.
  *
  * New in this module: per-zone channels. HVISOR_ZONE_ATTACH returns an fd
- * that owns one zone's virtio traffic:
+ * that owns one zone's virtio traffic. The zone need not be running yet: a
+ * channel attached before ZONE_START sees the zone's accesses from the
+ * first one; zone shutdown ends it (read() returns 0).
  *   read()   whole struct hvisor_ioreq records (poll() says readable)
  *   write()  whole struct hvisor_iocomp records, several per call
  *   mmap()   zone RAM; the offset is the host physical address of the range,

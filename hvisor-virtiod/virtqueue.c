@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Split virtqueues, device side (VIRTIO 1.2 §2.7). See virtqueue.h for
+ * the rules; the guest may rewrite its rings at any moment, so every value
+ * read from them is read once and checked before use. */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "virtqueue.h"
+
+/* Accesses to memory the guest shares with us: never cached by the
+ * compiler, never torn for aligned 16/32-bit fields. */
+#define READ_ONCE(x)	 (*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+
+static inline uint16_t ring_get16(const __virtio16 *p)
+{
+	return le16toh(READ_ONCE(*p));
+}
+
+static inline void ring_put16(__virtio16 *p, uint16_t v)
+{
+	WRITE_ONCE(*p, htole16(v));
+}
+
+static size_t avail_size(uint16_t num)
+{
+	/* flags, idx, ring[num], used_event */
+	return 6 + 2 * (size_t)num;
+}
+
+static size_t used_size(uint16_t num)
+{
+	/* flags, idx, ring[num], avail_event */
+	return 6 + 8 * (size_t)num;
+}
+
+void virtq_reset(struct virtq *vq)
+{
+	uint16_t num_max = vq->num_max;
+
+	*vq = (struct virtq){.num_max = num_max};
+}
+
+static int map_rings(struct virtq *vq, const struct gmem *mem)
+{
+	if (vq->num == 0 || vq->num > vq->num_max || vq->num > VIRTQ_MAX_SIZE ||
+	    !IS_POWER_OF_2(vq->num))
+		return -EINVAL;
+	vq->desc = gmem_ptr_aligned(mem, vq->desc_gpa, 16 * (uint64_t)vq->num, 16);
+	vq->avail = gmem_ptr_aligned(mem, vq->avail_gpa, avail_size(vq->num), 2);
+	vq->used = gmem_ptr_aligned(mem, vq->used_gpa, used_size(vq->num), 4);
+	if (!vq->desc || !vq->avail || !vq->used) {
+		vq->desc = NULL;
+		vq->avail = NULL;
+		vq->used = NULL;
+		return -EINVAL;
+	}
+	vq->mem = mem;
+	return 0;
+}
+
+int virtq_enable(struct virtq *vq, const struct gmem *mem, bool event_idx, bool indirect)
+{
+	int r = map_rings(vq, mem);
+
+	if (r < 0)
+		return r;
+	vq->event_idx = event_idx;
+	vq->indirect = indirect;
+	vq->broken = false;
+	vq->last_avail = 0;
+	vq->used_idx = 0;
+	vq->inflight = 0;
+	vq->signalled_used = 0;
+	vq->signalled_used_valid = false; /* the first interrupt is never suppressed */
+	vq->ready = true;
+	return 0;
+}
+
+int virtq_resume(struct virtq *vq, const struct gmem *mem, bool event_idx, bool indirect)
+{
+	int r = virtq_enable(vq, mem, event_idx, indirect);
+
+	if (r < 0)
+		return r;
+	/* Whatever the guest saw completed stays completed; what was taken
+	 * but not completed before the restart is taken again. */
+	vq->used_idx = ring_get16(&vq->used->idx);
+	vq->last_avail = vq->used_idx;
+	vq->signalled_used = vq->used_idx;
+	return 0;
+}
+
+/* avail->idx, or -1 if it claims more new entries than the ring holds. */
+static int avail_pending(struct virtq *vq)
+{
+	uint16_t idx = ring_get16(&vq->avail->idx);
+	uint16_t pending = (uint16_t)(idx - vq->last_avail);
+
+	if (pending > vq->num)
+		return -1;
+	return pending;
+}
+
+bool virtq_has_avail(struct virtq *vq)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	/* a corrupt index counts as "something to look at": pop reports it */
+	return avail_pending(vq) != 0;
+}
+
+/* Buffers of one chain while it is walked; copied into the element. */
+struct chain {
+	struct iovec out[VIRTQ_MAX_CHAIN], in[VIRTQ_MAX_CHAIN];
+	unsigned n_out, n_in, total;
+	uint64_t out_len, in_len;
+	int error;
+	bool last_in; /* the chain's last descriptor was a good writable buffer */
+};
+
+static __thread struct chain chain_scratch;
+
+static void chain_error(struct chain *ch, int error)
+{
+	if (!ch->error)
+		ch->error = error;
+	ch->last_in = false;
+}
+
+/* One data buffer of the chain. */
+static void add_buffer(struct virtq *vq, struct chain *ch, const struct vring_desc *d)
+{
+	uint64_t addr = le64toh(d->addr);
+	uint32_t len = le32toh(d->len);
+	bool writable = le16toh(d->flags) & VRING_DESC_F_WRITE;
+	void *p;
+
+	ch->last_in = false;
+	if (len == 0) {
+		chain_error(ch, -EINVAL);
+		return;
+	}
+	p = gmem_ptr(vq->mem, addr, len);
+	if (!p) {
+		chain_error(ch, -EFAULT); /* outside guest RAM, or wrapping */
+		return;
+	}
+	if (writable) {
+		ch->in[ch->n_in++] = (struct iovec){p, len};
+		ch->in_len += len;
+		ch->last_in = true;
+	} else {
+		/* readable buffers must all come before writable ones */
+		if (ch->n_in)
+			chain_error(ch, -EINVAL);
+		else {
+			ch->out[ch->n_out++] = (struct iovec){p, len};
+			ch->out_len += len;
+		}
+	}
+}
+
+/* The descriptors of an indirect table: a buffer of the request, so any
+ * problem in it is the request's, not the ring's. */
+static void walk_indirect(struct virtq *vq, struct chain *ch, const struct vring_desc *ind)
+{
+	uint64_t addr = le64toh(ind->addr);
+	uint32_t len = le32toh(ind->len);
+	const struct vring_desc *table;
+	unsigned n, i = 0, seen = 0;
+
+	if (!vq->indirect || len == 0 || len % sizeof(struct vring_desc)) {
+		chain_error(ch, -EINVAL);
+		return;
+	}
+	n = len / sizeof(struct vring_desc);
+	table = n <= VIRTQ_MAX_CHAIN ? gmem_ptr(vq->mem, addr, len) : NULL;
+	if (!table) {
+		chain_error(ch, n > VIRTQ_MAX_CHAIN ? -E2BIG : -EFAULT);
+		return;
+	}
+	for (;;) {
+		struct vring_desc d;
+		uint16_t flags;
+
+		memcpy(&d, (const void *)&table[i], sizeof(d)); /* read once */
+		flags = le16toh(d.flags);
+		if (++seen > n || ++ch->total > VIRTQ_MAX_CHAIN) {
+			chain_error(ch, -ELOOP);
+			return;
+		}
+		if (flags & VRING_DESC_F_INDIRECT)
+			chain_error(ch, -EINVAL); /* nested */
+		else
+			add_buffer(vq, ch, &d);
+		if (!(flags & VRING_DESC_F_NEXT))
+			return;
+		i = le16toh(d.next);
+		if (i >= n) {
+			chain_error(ch, -EINVAL);
+			return;
+		}
+	}
+}
+
+int virtq_pop(struct virtq *vq, struct virtq_elem **ret)
+{
+	struct chain *ch;
+	struct virtq_elem *e;
+	uint16_t head, i;
+	unsigned seen = 0;
+	int pending;
+
+	if (!vq->ready || vq->broken)
+		return 0;
+	pending = avail_pending(vq);
+	if (pending == 0)
+		return 0;
+	if (pending < 0)
+		goto corrupt;
+	/* the ring entry and the descriptors were written before avail->idx */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	head = ring_get16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
+	if (head >= vq->num)
+		goto corrupt;
+
+	/* the loop thread pops; a per-thread scratch chain avoids an 8 KiB
+	 * allocation per request (only its counters need resetting) */
+	ch = &chain_scratch;
+	ch->n_out = ch->n_in = ch->total = 0;
+	ch->out_len = ch->in_len = 0;
+	ch->error = 0;
+	ch->last_in = false;
+	for (i = head;;) {
+		struct vring_desc d;
+		uint16_t flags;
+
+		memcpy(&d, (const void *)&vq->desc[i], sizeof(d)); /* read once */
+		flags = le16toh(d.flags);
+		/* a chain longer than the ring loops */
+		if (++seen > vq->num || ++ch->total > VIRTQ_MAX_CHAIN)
+			goto corrupt;
+		if (flags & VRING_DESC_F_INDIRECT) {
+			/* must be the chain's only descriptor */
+			if ((flags & VRING_DESC_F_NEXT) || ch->n_out || ch->n_in)
+				chain_error(ch, -EINVAL);
+			else
+				walk_indirect(vq, ch, &d);
+			ch->last_in = ch->last_in && !(flags & VRING_DESC_F_NEXT);
+		} else
+			add_buffer(vq, ch, &d);
+		if (!(flags & VRING_DESC_F_NEXT))
+			break;
+		i = le16toh(d.next);
+		if (i >= vq->num)
+			goto corrupt;
+	}
+	if (ch->out_len > UINT32_MAX || ch->in_len > UINT32_MAX)
+		chain_error(ch, -E2BIG);
+
+	e = malloc(sizeof(*e) + (ch->n_out + ch->n_in) * sizeof(struct iovec));
+	if (!e)
+		return -ENOMEM;
+	e->head = head;
+	e->n_out = (uint16_t)ch->n_out;
+	e->n_in = (uint16_t)ch->n_in;
+	e->out_len = (uint32_t)MIN(ch->out_len, UINT32_MAX);
+	e->in_len = (uint32_t)MIN(ch->in_len, UINT32_MAX);
+	e->error = ch->error;
+	e->last_in = ch->last_in;
+	memcpy(e->iov, ch->out, ch->n_out * sizeof(struct iovec));
+	memcpy(e->iov + ch->n_out, ch->in, ch->n_in * sizeof(struct iovec));
+	e->in = e->iov + ch->n_out;
+	vq->last_avail++;
+	vq->inflight++;
+	*ret = e;
+	return 1;
+
+corrupt:
+	vq->broken = true;
+	return -EFAULT;
+}
+
+void virtq_unpop(struct virtq *vq, uint16_t n)
+{
+	n = MIN(n, vq->inflight);
+	vq->last_avail -= n;
+	vq->inflight -= n;
+}
+
+static void put_used(struct virtq *vq, uint16_t head, uint32_t len)
+{
+	struct vring_used_elem *u = &vq->used->ring[vq->used_idx & (vq->num - 1)];
+
+	WRITE_ONCE(u->id, htole32(head));
+	WRITE_ONCE(u->len, htole32(len));
+	vq->used_idx++;
+	if (vq->inflight)
+		vq->inflight--;
+}
+
+static void publish_used(struct virtq *vq)
+{
+	/* entries before the index that makes them visible */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	ring_put16(&vq->used->idx, vq->used_idx);
+}
+
+void virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t len)
+{
+	if (!vq->ready || !vq->used)
+		return;
+	put_used(vq, elem->head, len);
+	publish_used(vq);
+}
+
+void virtq_push_batch(struct virtq *vq, struct virtq_elem *const *elems, const uint32_t *lens,
+		      unsigned n)
+{
+	if (!vq->ready || !vq->used || n == 0)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		put_used(vq, elems[i]->head, lens[i]);
+	publish_used(vq);
+}
+
+bool virtq_should_interrupt(struct virtq *vq)
+{
+	uint16_t old = vq->signalled_used, cur = vq->used_idx;
+	bool valid = vq->signalled_used_valid, need;
+
+	if (!vq->ready || !vq->avail)
+		return false;
+	if (old == cur)
+		return false; /* nothing pushed since the last interrupt */
+	/* our used->idx store before reading the driver's wishes */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vq->event_idx) {
+		uint16_t event = ring_get16(&vq->avail->ring[vq->num]); /* used_event */
+
+		need = !valid || vring_need_event(event, cur, old);
+	} else
+		need = !(ring_get16(&vq->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+	vq->signalled_used = cur;
+	vq->signalled_used_valid = true;
+	return need;
+}
+
+void virtq_disable_notify(struct virtq *vq)
+{
+	/* With EVENT_IDX the driver kicks only when avail->idx passes
+	 * avail_event, which we simply stop moving. */
+	if (!vq->ready || vq->event_idx)
+		return;
+	ring_put16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
+}
+
+bool virtq_enable_notify(struct virtq *vq)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	if (vq->event_idx)
+		ring_put16((__virtio16 *)&vq->used->ring[vq->num], vq->last_avail); /* avail_event */
+	else
+		ring_put16(&vq->used->flags, 0);
+	/* the store above before re-reading avail->idx (a kick may have
+	 * been suppressed just before it) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return avail_pending(vq) != 0;
+}
+
+size_t iov_size(const struct iovec *iov, unsigned n)
+{
+	size_t s = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		s += iov[i].iov_len;
+	return s;
+}
+
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].iov_len, k;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		k = MIN(l - skip, len - done);
+		memcpy((char *)buf + done, (const char *)iov[i].iov_base + skip, k);
+		done += k;
+		skip = 0;
+	}
+	return done;
+}
+
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].iov_len, k;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		k = MIN(l - skip, len - done);
+		memcpy((char *)iov[i].iov_base + skip, (const char *)buf + done, k);
+		done += k;
+		skip = 0;
+	}
+	return done;
+}
