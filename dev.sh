@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-PKGS="meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libevent-dev libcmocka-dev liburing-dev python3"
+PKGS="meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libevent-dev libcmocka-dev liburing-dev python3 iproute2 iputils-ping"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -4,6 +4,9 @@
  *   hvisor zone start <config.json>
  *   hvisor zone shutdown -id <id>     (also --id <id>, or just <id>)
  *   hvisor zone list                  (the byte-compatible table; exit 0)
+ *   hvisor virtio start <virtio.json> (devices are handed to hvisord, which
+ *                                      serves them; the command returns)
+ *   hvisor virtio start --device blk,addr=...,zone_id=1,img=... [--device ...]
  * Unlike upstream, success exits 0 and --help works. */
 #include <string.h>
 
@@ -15,6 +18,8 @@ static int compat_usage(struct hvctl *h, FILE *f, int code)
 		"Usage: hvisor zone start <config.json>\n"
 		"       hvisor zone shutdown -id <zone_id>\n"
 		"       hvisor zone list\n"
+		"       hvisor virtio start <virtio.json>\n"
+		"       hvisor virtio start --device <spec> [--device <spec>]...\n"
 		"\n"
 		"The upstream hvisor-tool spelling of hvctl (see hvctl --help for more).\n"
 		"Talks to hvisord at $HVISOR_SOCKET or %s.\n",
@@ -29,6 +34,22 @@ int compat_main(struct hvctl *h, int argc, char **argv)
 	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
 			  strcmp(argv[0], "help") == 0))
 		return compat_usage(h, stdout, EXIT_OK);
+	if (argc >= 2 && strcmp(argv[0], "virtio") == 0 && strcmp(argv[1], "start") == 0) {
+		char *specs[64], *file = NULL;
+		int n = 0;
+
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--device") == 0 && i + 1 < argc && n < 64)
+				specs[n++] = argv[++i];
+			else if (!file && argv[i][0] != '-')
+				file = argv[i];
+			else
+				return compat_usage(h, stderr, EXIT_USAGE);
+		}
+		if (!file && n == 0)
+			return compat_usage(h, stderr, EXIT_USAGE);
+		return virtio_start(h, file, specs, n);
+	}
 	if (argc < 2 || strcmp(argv[0], "zone") != 0)
 		return compat_usage(h, stderr, EXIT_USAGE);
 

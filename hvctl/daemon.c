@@ -22,6 +22,10 @@ static void print_event(json_object *e)
 		printf(" zone %lld", (long long)json_object_get_int64(id));
 	if (name)
 		printf(" (%s)", name);
+	if (json_str(e, "type"))
+		printf(" %s", json_str(e, "type"));
+	if (json_object_object_get_ex(e, "addr", &id))
+		printf(" at 0x%llx", (unsigned long long)json_object_get_uint64(id));
 	if (msg)
 		printf(": %s", msg);
 	printf("\n");

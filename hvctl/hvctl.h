@@ -4,7 +4,10 @@
  *   client.c  connecting and calling, error reporting, exit codes
  *   output.c  tables for people, JSON for scripts
  *   zone.c    zone start | shutdown | list | info
+ *   virtio.c  virtio add | start | remove | list
+ *   console.c console
  *   daemon.c  events, version, log-level
+ *   files.c   JSON files and paths relative to them
  *   compat.c  the upstream "hvisor ..." spelling */
 #ifndef HVCTL_H
 #define HVCTL_H
@@ -58,6 +61,14 @@ int hvctl_call1(struct hvctl *h, const char *method, json_object *params, const 
 		size_t n_fds, json_object **ret_reply);
 int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret);
 
+/* files.c */
+/* A JSON file (<= 1 MiB, an object); errors printed. */
+int read_json_file(struct hvctl *h, const char *path, json_object **ret);
+/* The directory part of path ("" for a bare name). */
+void file_dir(const char *path, char *buf, size_t size);
+/* path, relative to dir unless absolute. */
+int resolve_path(const char *dir, const char *path, char *buf, size_t size);
+
 /* output.c */
 struct table;
 struct table *table_new(size_t ncols, ...);
@@ -72,7 +83,11 @@ const char *json_str(json_object *o, const char *key);
 void format_cpus(json_object *cpus, const char *sep, char *buf, size_t size);
 
 extern const struct command zone_commands[];
+extern const struct command virtio_commands[];
+extern const struct command console_commands[];
 extern const struct command daemon_commands[];
+/* virtio start: a virtio_cfg.json (path may be NULL) and/or --device specs */
+int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs);
 int compat_main(struct hvctl *h, int argc, char **argv);
 int zone_start_file(struct hvctl *h, const char *path);
 int zone_shutdown_id(struct hvctl *h, uint32_t id);

@@ -10,59 +10,6 @@
 #include "hvctl.h"
 #include "util.h"
 
-#define CONFIG_MAX_SIZE (1u << 20)
-
-/* Reads and parses a zone JSON file (bounded size and depth). */
-static int read_config(struct hvctl *h, const char *path, json_object **ret)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	_cleanup_free_ char *buf = NULL;
-	struct json_tokener *tok;
-	struct stat st;
-	json_object *o;
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		fprintf(stderr, "%s: cannot read %s: %m\n", h->prog, path);
-		return EXIT_FAILED;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_SIZE) {
-		fprintf(stderr, "%s: %s: not a regular file of at most %u bytes\n", h->prog, path,
-			CONFIG_MAX_SIZE);
-		return EXIT_FAILED;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return EXIT_FAILED;
-	n = read_full(fd, buf, (size_t)st.st_size);
-	if (n < 0) {
-		fprintf(stderr, "%s: cannot read %s: %s\n", h->prog, path, strerror((int)-n));
-		return EXIT_FAILED;
-	}
-	buf[n] = '\0';
-	tok = json_tokener_new_ex(VL_MAX_DEPTH - 4); /* it travels inside a call */
-	o = json_tokener_parse_ex(tok, buf, (int)n);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
-		enum json_tokener_error e = json_tokener_get_error(tok);
-
-		fprintf(stderr, "%s: %s: invalid JSON at byte %zu: %s\n", h->prog, path,
-			json_tokener_get_parse_end(tok),
-			e == json_tokener_success ? "incomplete document"
-						  : json_tokener_error_desc(e));
-		json_object_put(o);
-		json_tokener_free(tok);
-		return EXIT_FAILED;
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(o, json_type_object)) {
-		fprintf(stderr, "%s: %s: the top level must be a JSON object\n", h->prog, path);
-		json_object_put(o);
-		return EXIT_FAILED;
-	}
-	*ret = o;
-	return EXIT_OK;
-}
-
 struct open_ctx {
 	struct hvctl *h;
 	const char *dir; /* of the config file */
@@ -80,9 +27,7 @@ static int open_one(const char *key, const char *path, void *userdata)
 	char full[PATH_MAX];
 	int fd;
 
-	if (path[0] == '/' || !o->dir[0])
-		snprintf(full, sizeof(full), "%s", path);
-	else if (snprintf(full, sizeof(full), "%s/%s", o->dir, path) >= (int)sizeof(full)) {
+	if (resolve_path(o->dir, path, full, sizeof(full)) < 0) {
 		fprintf(stderr, "%s: %s: path too long\n", o->h->prog, key);
 		o->exit = EXIT_FAILED;
 		return -ENAMETOOLONG;
@@ -110,18 +55,12 @@ int zone_start_file(struct hvctl *h, const char *path)
 	json_object *config = NULL, *params, *reply = NULL, *p, *w;
 	char dir[PATH_MAX], abs[PATH_MAX];
 	struct hv_error err;
-	char *slash;
 	int r;
 
-	r = read_config(h, path, &config);
+	r = read_json_file(h, path, &config);
 	if (r != EXIT_OK)
 		return r;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		slash[slash == dir ? 1 : 0] = '\0';
-	else
-		dir[0] = '\0';
+	file_dir(path, dir, sizeof(dir));
 	o.dir = dir;
 	o.files = json_object_new_object();
 	if (hv_zone_config_foreach_file(config, open_one, &o, &err) < 0) {

@@ -34,8 +34,8 @@ struct event_base;
 /* virtio-blk. The image fd is owned by the device from create on (closed
  * by destroy; also on failure). */
 struct blk_params {
-	int fd;		/* raw image file or block device */
-	bool readonly;	/* offer VIRTIO_BLK_F_RO, refuse writes */
+	int fd;		    /* raw image file or block device */
+	bool readonly;	    /* offer VIRTIO_BLK_F_RO, refuse writes */
 	const char *serial; /* GET_ID answer, <= 20 bytes; NULL/"" = derived */
 	enum hv_blk_aio aio;
 };

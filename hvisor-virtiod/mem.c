@@ -34,8 +34,8 @@ int gmem_map(struct gmem *m, int fd, const struct gmem_region *regions, unsigned
 		return r;
 	m->fd = fd; /* so a failure below unmaps what was mapped */
 	for (unsigned i = 0; i < n; i++) {
-		void *p = mmap(NULL, (size_t)regions[i].size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-			       (off_t)regions[i].offset);
+		void *p = mmap(NULL, (size_t)regions[i].size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       fd, (off_t)regions[i].offset);
 
 		if (p == MAP_FAILED) {
 			r = negative_errno();

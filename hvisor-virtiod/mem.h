@@ -15,7 +15,7 @@
 #define GMEM_MAX_REGIONS 64
 
 struct gmem_region {
-	uint64_t gpa;	 /* guest physical start */
+	uint64_t gpa; /* guest physical start */
 	uint64_t size;
 	uint64_t offset; /* in the memory fd (host physical address) */
 	uint8_t *host;	 /* mapping, or caller-provided memory in tests */

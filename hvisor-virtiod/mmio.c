@@ -202,7 +202,8 @@ static void write_queue_reg(struct virtio_dev *d, uint64_t off, uint32_t v)
 		if (v == 1 && !d->st->q[q].ready) {
 			if (enable_queue(d, q, false) < 0) {
 				virtq_reset(&d->vq[q]);
-				virtio_dev_fail(d, "queue enabled with an invalid size or ring address");
+				virtio_dev_fail(
+					d, "queue enabled with an invalid size or ring address");
 				return;
 			}
 			d->st->q[q].ready = 1;

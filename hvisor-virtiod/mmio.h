@@ -38,12 +38,12 @@
 #include "mem.h"
 #include "virtqueue.h"
 
-#define VIRTIO_MMIO_MAGIC      0x74726976 /* "virt" */
-#define VIRTIO_MMIO_VERSION_2  2
-#define VIRTIO_VENDOR_HVISOR   0x48564953 /* "HVIS", as upstream */
-#define VIRTIO_MAX_QUEUES      4
-#define VIRTIO_CONFIG_MAX      256 /* config space bytes any device may have */
-#define VIRTIO_STATE_MAGIC     0x48565354 /* "HVST" */
+#define VIRTIO_MMIO_MAGIC     0x74726976 /* "virt" */
+#define VIRTIO_MMIO_VERSION_2 2
+#define VIRTIO_VENDOR_HVISOR  0x48564953 /* "HVIS", as upstream */
+#define VIRTIO_MAX_QUEUES     4
+#define VIRTIO_CONFIG_MAX     256	 /* config space bytes any device may have */
+#define VIRTIO_STATE_MAGIC    0x48565354 /* "HVST" */
 
 struct virtio_dev;
 struct json_object;
@@ -103,7 +103,7 @@ typedef void (*virtio_irq_fn)(void *ctx, uint32_t irq);
 
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
-	void *priv; /* the device model's state */
+	void *priv;    /* the device model's state */
 	char name[48]; /* "blk@0xa003c00", for logs */
 	uint32_t device_id;
 	uint64_t base, len; /* MMIO window, guest physical */

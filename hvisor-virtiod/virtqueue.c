@@ -364,7 +364,8 @@ bool virtq_enable_notify(struct virtq *vq)
 	if (!vq->ready || vq->broken)
 		return false;
 	if (vq->event_idx)
-		ring_put16((__virtio16 *)&vq->used->ring[vq->num], vq->last_avail); /* avail_event */
+		ring_put16((__virtio16 *)&vq->used->ring[vq->num],
+			   vq->last_avail); /* avail_event */
 	else
 		ring_put16(&vq->used->flags, 0);
 	/* the store above before re-reading avail->idx (a kick may have

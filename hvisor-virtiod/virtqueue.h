@@ -34,12 +34,12 @@
 /* Longest chain accepted, direct and indirect descriptors together. */
 #define VIRTQ_MAX_CHAIN 256
 /* Largest queue any device offers. */
-#define VIRTQ_MAX_SIZE	1024
+#define VIRTQ_MAX_SIZE 1024
 
 struct virtq {
 	/* set by the transport from the driver's register writes */
-	uint16_t num;	   /* queue size chosen by the driver */
-	uint16_t num_max;  /* what the device offers (QueueNumMax) */
+	uint16_t num;	  /* queue size chosen by the driver */
+	uint16_t num_max; /* what the device offers (QueueNumMax) */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	bool ready;
 
@@ -53,8 +53,8 @@ struct virtq {
 	bool indirect;	/* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	bool broken;	/* ring corruption seen; nothing more is processed */
 
-	uint16_t last_avail; /* next avail ring entry to consume */
-	uint16_t used_idx;   /* our copy of used->idx (we are the only writer) */
+	uint16_t last_avail;	 /* next avail ring entry to consume */
+	uint16_t used_idx;	 /* our copy of used->idx (we are the only writer) */
 	uint16_t signalled_used; /* used_idx when we last interrupted */
 	bool signalled_used_valid;
 	uint16_t inflight; /* popped, not yet pushed */
@@ -74,8 +74,8 @@ struct virtq_elem {
 	/* The chain's last descriptor is a valid writable buffer: the
 	 * last entry of in[] (where virtio-blk expects its status byte). */
 	bool last_in;
-	struct iovec *in;	  /* = iov + n_out */
-	struct iovec iov[];	  /* n_out + n_in entries */
+	struct iovec *in;   /* = iov + n_out */
+	struct iovec iov[]; /* n_out + n_in entries */
 };
 
 /* Clears all state (device reset). */

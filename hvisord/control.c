@@ -289,7 +289,7 @@ static void conn_protocol_error(struct conn *c, const char *fmt, ...)
 	conn_send(c, vl_error_newf(VL_ERROR_PROTOCOL, "%s", buf));
 }
 
-static const struct method *const method_tables[] = {manager_methods, zone_methods};
+static const struct method *const method_tables[] = {manager_methods, zone_methods, virtio_methods};
 
 /* An unknown method of a known interface is MethodNotFound, anything else
  * InterfaceNotFound; the known interfaces are the ones GetInfo lists. */

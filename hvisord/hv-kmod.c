@@ -93,6 +93,26 @@ static int kmod_zone_list(struct hv *hv, struct hvisor_zone_info *zones, size_t 
 	return r;
 }
 
+static int kmod_zone_attach(struct hv *hv, uint32_t zone_id, int *ret_channel, int *ret_mem)
+{
+	struct hvisor_zone_attach args = {.zone_id = zone_id};
+	int fd = kmod_ioctl(hv, HVISOR_ZONE_ATTACH, (unsigned long)&args), mem;
+
+	if (fd < 0)
+		return fd;
+	/* zone RAM is mmapped from the channel fd itself */
+	mem = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (mem < 0) {
+		int r = negative_errno();
+
+		close(fd);
+		return r;
+	}
+	*ret_channel = fd;
+	*ret_mem = mem;
+	return 0;
+}
+
 const struct hv_ops hv_kmod_ops = {
 	.name = "kmod",
 	.open = kmod_open,
@@ -102,4 +122,5 @@ const struct hv_ops hv_kmod_ops = {
 	.zone_start = kmod_zone_start,
 	.zone_shutdown = kmod_zone_shutdown,
 	.zone_list = kmod_zone_list,
+	.zone_attach = kmod_zone_attach,
 };

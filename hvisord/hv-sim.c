@@ -17,15 +17,17 @@
 #define SIM_TIMEOUT_SEC 10
 
 /* One request, one reply. Reply payload (up to payload_cap bytes) goes to
- * payload; returns the reply's ret (>= 0 or -errno) and its payload size. */
-static int sim_call(struct hv *hv, struct hvsim_msg *req, const void *req_payload, size_t req_len,
-		    const int *fds, size_t n_fds, void *payload, size_t payload_cap,
-		    size_t *ret_payload_len)
+ * payload; descriptors of the reply to rfds (up to *n_rfds, which returns
+ * their number; NULL: none expected, any are closed). Returns the reply's
+ * ret (>= 0 or -errno). */
+static int sim_call_fds(struct hv *hv, struct hvsim_msg *req, const void *req_payload,
+			size_t req_len, const int *fds, size_t n_fds, void *payload,
+			size_t payload_cap, size_t *ret_payload_len, int *rfds, size_t *n_rfds)
 {
 	uint8_t buf[HVSIM_MAX_PACKET];
 	struct hvsim_msg rep;
-	int rfds[HV_MAX_FDS_PER_MSG];
-	size_t n_rfds = 0;
+	int got[HV_MAX_FDS_PER_MSG];
+	size_t n_got = 0;
 	ssize_t k;
 
 	if (sizeof(*req) + req_len > sizeof(buf))
@@ -36,8 +38,14 @@ static int sim_call(struct hv *hv, struct hvsim_msg *req, const void *req_payloa
 	k = send_with_fds(hv->fd, buf, sizeof(*req) + req_len, fds, n_fds, 0);
 	if (k < 0)
 		return (int)k;
-	k = recv_with_fds(hv->fd, buf, sizeof(buf), rfds, ARRAY_SIZE(rfds), &n_rfds, 0);
-	close_many(rfds, n_rfds); /* no reply we use carries descriptors */
+	k = recv_with_fds(hv->fd, buf, sizeof(buf), got, ARRAY_SIZE(got), &n_got, 0);
+	if (rfds && k > 0 && n_got <= *n_rfds) {
+		memcpy(rfds, got, n_got * sizeof(int));
+		*n_rfds = n_got;
+		n_got = 0;
+	} else if (rfds)
+		*n_rfds = 0;
+	close_many(got, n_got); /* unexpected ones */
 	if (k < 0)
 		return k == -EAGAIN ? -ETIMEDOUT : (int)k;
 	if (k == 0)
@@ -57,6 +65,14 @@ static int sim_call(struct hv *hv, struct hvsim_msg *req, const void *req_payloa
 	}
 	memcpy(req, &rep, sizeof(rep));
 	return rep.ret < 0 ? (rep.ret < -4095 ? -EIO : (int)rep.ret) : (int)MIN(rep.ret, INT32_MAX);
+}
+
+static int sim_call(struct hv *hv, struct hvsim_msg *req, const void *req_payload, size_t req_len,
+		    const int *fds, size_t n_fds, void *payload, size_t payload_cap,
+		    size_t *ret_payload_len)
+{
+	return sim_call_fds(hv, req, req_payload, req_len, fds, n_fds, payload, payload_cap,
+			    ret_payload_len, NULL, NULL);
 }
 
 static int sim_open(struct hv *hv, const char *path)
@@ -171,6 +187,26 @@ static int sim_zone_list(struct hv *hv, struct hvisor_zone_info *zones, size_t c
 	return r;
 }
 
+static int sim_zone_attach(struct hv *hv, uint32_t zone_id, int *ret_channel, int *ret_mem)
+{
+	struct hvsim_msg m = {.op = HVSIM_OP_ZONE_ATTACH, .zone_id = zone_id};
+	int fds[2];
+	size_t n = 2;
+	int r = sim_call_fds(hv, &m, NULL, 0, NULL, 0, NULL, 0, NULL, fds, &n);
+
+	if (r >= 0 && n != 2) {
+		close_many(fds, n);
+		return -EBADMSG;
+	}
+	if (r < 0) {
+		close_many(fds, n);
+		return r;
+	}
+	*ret_channel = fds[0];
+	*ret_mem = fds[1];
+	return 0;
+}
+
 const struct hv_ops hv_sim_ops = {
 	.name = "sim",
 	.open = sim_open,
@@ -180,4 +216,5 @@ const struct hv_ops hv_sim_ops = {
 	.zone_start = sim_zone_start,
 	.zone_shutdown = sim_zone_shutdown,
 	.zone_list = sim_zone_list,
+	.zone_attach = sim_zone_attach,
 };

@@ -29,6 +29,10 @@ struct hv_ops {
 	int (*zone_shutdown)(struct hv *hv, uint32_t zone_id);
 	/* Returns the number of entries written (<= cap). */
 	int (*zone_list)(struct hv *hv, struct hvisor_zone_info *zones, size_t cap);
+	/* The zone's channel (whole struct hvisor_ioreq records in, struct
+	 * hvisor_iocomp out) and a memory fd whose offsets are host physical
+	 * addresses. The zone need not run yet. -EBUSY: it has an owner. */
+	int (*zone_attach)(struct hv *hv, uint32_t zone_id, int *ret_channel, int *ret_mem);
 };
 
 struct hv {

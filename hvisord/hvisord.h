@@ -33,6 +33,7 @@
 struct hv;
 struct conn;
 struct zone;
+struct zvirt;
 
 struct limits {
 	unsigned max_connections;
@@ -60,6 +61,12 @@ struct daemon {
 
 	TAILQ_HEAD(, zone) zones;
 	uint64_t start_usec;
+
+	/* data plane: devices per zone and their hvisor-virtiod */
+	TAILQ_HEAD(, zvirt) zvirts;
+	char *virtiod_path;
+	char *virtiod_user;
+	struct event *ev_sigchld;
 };
 
 /* A method handler. Returns 0 once it replied (or went async with
@@ -76,6 +83,7 @@ struct method {
 
 extern const struct method manager_methods[];
 extern const struct method zone_methods[];
+extern const struct method virtio_methods[];
 
 /* control.c */
 int control_init(struct daemon *d);
@@ -104,10 +112,37 @@ void control_broadcast(struct daemon *d, json_object *event);
 json_object *daemon_event_new(const char *name, const struct zone *z, const char *message);
 void daemon_event_emit(struct daemon *d, const char *name, const struct zone *z,
 		       const char *message);
+/* An event about zone zone_id (its name added if hvisord knows it); extra
+ * (taken, may be NULL) adds fields, e.g. a device's addr. */
+void daemon_event_emitx(struct daemon *d, const char *name, uint32_t zone_id, const char *message,
+			json_object *extra);
+static inline void daemon_event_emit_zone(struct daemon *d, const char *name, uint32_t zone_id,
+					  const char *message)
+{
+	daemon_event_emitx(d, name, zone_id, message, NULL);
+}
 
 /* zone.c */
 void zones_done(struct daemon *d);
 uint32_t zone_id(const struct zone *z);
 const char *zone_name(const struct zone *z);
+const struct zone *zone_lookup(struct daemon *d, uint32_t id);
+/* The config of a zone this hvisord started and that still runs, or NULL. */
+const struct hv_zone_config *zone_config_of(struct daemon *d, uint32_t id);
+/* Does the hypervisor report zone id as running? (0/1, or -errno) */
+int zone_is_running(struct daemon *d, uint32_t id);
+
+/* virtio.c: the zone lifecycle's hooks into the data plane */
+int virtio_init(struct daemon *d);
+void virtio_done(struct daemon *d);
+/* Before ZONE_START of cfg: checks the devices registered for the zone
+ * against it and gets their backend running (attached before the guest
+ * runs). On failure the error reply is sent and nothing is left running. */
+int virtio_zone_starting(struct conn *c, struct daemon *d, const struct hv_zone_config *cfg);
+/* The start failed / the zone is gone: stop its backend; its devices
+ * stay registered for the next start. */
+void virtio_zone_stopped(struct daemon *d, uint32_t zone_id);
+/* Backend facts for Zone.Info, or NULL. */
+json_object *virtio_zone_info(struct daemon *d, uint32_t zone_id);
 
 #endif

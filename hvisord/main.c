@@ -29,6 +29,8 @@ static void usage(FILE *f)
 		"      --syslog              log to syslog (ident hvisord) instead of stderr\n"
 		"      --max-connections N   clients at once (default 512)\n"
 		"      --max-subscribers N   event subscribers at once (default 64)\n"
+		"      --virtiod PATH        the virtio backend (default " HV_VIRTIOD_PATH ")\n"
+		"      --virtiod-user USER   it drops to this user (default nobody; \"root\": stays)\n"
 		"  -h, --help                this text\n"
 		"  -V, --version             print the version\n"
 		"\n"
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
 		{"syslog", no_argument, NULL, 'S'},
 		{"max-connections", required_argument, NULL, 'C'},
 		{"max-subscribers", required_argument, NULL, 'U'},
+		{"virtiod", required_argument, NULL, 'D'},
+		{"virtiod-user", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{},
@@ -91,6 +95,7 @@ int main(int argc, char **argv)
 			},
 	};
 	const char *backend = "kmod", *rundir = "/run/hvisor";
+	const char *virtiod = HV_VIRTIOD_PATH, *virtiod_user = "nobody";
 	const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	int level = LOG_INFO, ret = 1, c, r;
 	bool use_syslog = false;
@@ -124,6 +129,12 @@ int main(int argc, char **argv)
 					&d.limits.max_subscribers) < 0)
 				return 2;
 			break;
+		case 'D':
+			virtiod = optarg;
+			break;
+		case 'u':
+			virtiod_user = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -148,7 +159,10 @@ int main(int argc, char **argv)
 	d.runtime_dir = strdup(rundir);
 	d.socket_path = strdup(path);
 	d.start_usec = now_usec();
+	d.virtiod_path = strdup(virtiod);
+	d.virtiod_user = strdup(virtiod_user);
 	TAILQ_INIT(&d.zones);
+	TAILQ_INIT(&d.zvirts);
 
 	r = hv_open(backend, &d.hv);
 	if (r == -EINVAL && strncmp(backend, "kmod", 4) != 0 && strncmp(backend, "sim:", 4) != 0) {
@@ -179,6 +193,9 @@ int main(int argc, char **argv)
 		if (!d.ev_signals[i] || evsignal_add(d.ev_signals[i], NULL) < 0)
 			fatal("cannot handle signal %d", sigs[i]);
 	}
+	r = virtio_init(&d);
+	if (r < 0)
+		goto out;
 	r = control_init(&d);
 	if (r < 0)
 		goto out;
@@ -191,6 +208,7 @@ int main(int argc, char **argv)
 out:
 	/* also after a failed start-up, so leak checkers see no noise */
 	load_cancel_all(); /* zone starts still loading fail, their clients hear it */
+	virtio_done(&d);
 	control_done(&d);
 	zones_done(&d);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
@@ -201,6 +219,8 @@ out:
 	hv_close(d.hv);
 	free(d.runtime_dir);
 	free(d.socket_path);
+	free(d.virtiod_path);
+	free(d.virtiod_user);
 	if (ret == 0)
 		log_info("stopped");
 	return ret;

@@ -71,6 +71,7 @@ static int manager_get_info(struct conn *c, const struct vl_call *call, int *fds
 	json_object_array_add(features, jstr("zone-lifecycle"));
 	json_object_array_add(features, jstr("events"));
 	json_object_array_add(features, jstr("fd-passing"));
+	json_object_array_add(features, jstr("virtio"));
 	json_object_object_add(info, "version", jstr(HV_VERSION));
 	json_object_object_add(info, "api_major", json_object_new_int(HVISORD_API_MAJOR));
 	json_object_object_add(info, "api_minor", json_object_new_int(HVISORD_API_MINOR));
@@ -112,6 +113,24 @@ void daemon_event_emit(struct daemon *d, const char *name, const struct zone *z,
 
 	log_debug("event %s", name);
 	json_object_object_add(p, "event", daemon_event_new(name, z, message));
+	control_broadcast(d, p);
+}
+
+void daemon_event_emitx(struct daemon *d, const char *name, uint32_t zone_id, const char *message,
+			json_object *extra)
+{
+	const struct zone *z = zone_lookup(d, zone_id);
+	json_object *e = daemon_event_new(name, z, message), *p = json_object_new_object();
+
+	if (!z)
+		json_object_object_add(e, "zone_id", json_object_new_int64(zone_id));
+	if (extra) {
+		json_object_object_foreach (extra, k, v)
+			json_object_object_add(e, k, json_object_get(v));
+		json_object_put(extra);
+	}
+	log_debug("event %s", name);
+	json_object_object_add(p, "event", e);
 	control_broadcast(d, p);
 }
 

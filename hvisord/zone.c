@@ -73,6 +73,31 @@ static struct zone *zone_find(struct daemon *d, uint32_t id)
 	return NULL;
 }
 
+const struct zone *zone_lookup(struct daemon *d, uint32_t id)
+{
+	return zone_find(d, id);
+}
+
+const struct hv_zone_config *zone_config_of(struct daemon *d, uint32_t id)
+{
+	struct zone *z = zone_find(d, id);
+
+	return z && z->state == ZONE_RUNNING ? z->cfg : NULL;
+}
+
+int zone_is_running(struct daemon *d, uint32_t id)
+{
+	struct hvisor_zone_info zones[ZONE_LIST_CAP];
+	int n = d->hv->ops->zone_list(d->hv, zones, ZONE_LIST_CAP);
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (zones[i].zone_id == id)
+			return 1;
+	return 0;
+}
+
 static void zone_free(struct daemon *d, struct zone *z)
 {
 	TAILQ_REMOVE(&d->zones, z, entry);
@@ -158,6 +183,7 @@ static int list_zones(struct daemon *d, struct hvisor_zone_info *zones, size_t c
 			log_notice("zone %u (%s) is gone; it was shut down behind our back", z->id,
 				   z->name);
 			daemon_event_emit(d, "ZoneVanished", z, NULL);
+			virtio_zone_stopped(d, z->id);
 			zone_free(d, z);
 		}
 	}
@@ -380,6 +406,7 @@ static void start_failed(struct start_ctx *ctx, const char *message)
 
 	log_warn("zone %u (%s) did not start: %s", ctx->z->id, ctx->z->name, message);
 	daemon_event_emit(d, "ZoneStartFailed", ctx->z, message);
+	virtio_zone_stopped(d, ctx->z->id);
 	zone_free(d, ctx->z);
 }
 
@@ -491,11 +518,16 @@ static int method_start(struct conn *c, const struct vl_call *call, int *fds, si
 		goto fail;
 	}
 	ctx->config_size = (size_t)r;
+	/* The zone's virtio devices must be served from its first access:
+	 * their backend is attached and running before the guest is. */
+	if (virtio_zone_starting(c, d, cfg) < 0)
+		goto fail;
 
 	/* Everything checked: from here on we change things. The entry
 	 * reserves id, CPUs and memory against concurrent starts. */
 	z = calloc(1, sizeof(*z));
 	if (!z) {
+		virtio_zone_stopped(d, cfg->zone_id);
 		r = -ENOMEM;
 		goto fail_internal;
 	}
@@ -510,6 +542,7 @@ static int method_start(struct conn *c, const struct vl_call *call, int *fds, si
 	ctx->z = z;
 	r = load_start(d, ctx->items, ctx->n_items, start_loaded, ctx);
 	if (r < 0) {
+		virtio_zone_stopped(d, z->id);
 		zone_free(d, z);
 		goto fail_internal;
 	}
@@ -576,6 +609,8 @@ static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds,
 	if (r < 0)
 		return error_kernel(c, "ZONE_SHUTDOWN", r);
 	log_info("zone %u shut down by uid %u", id, (unsigned)conn_uid(c));
+	/* its backend drains what is in flight and exits */
+	virtio_zone_stopped(d, id);
 	z = zone_find(d, id);
 	if (z) {
 		daemon_event_emit(d, "ZoneStopped", z, NULL);
@@ -675,6 +710,14 @@ static json_object *zone_json(const struct hvisor_zone_info *zi, const struct zo
 	return o;
 }
 
+static void add_virtio(struct daemon *d, json_object *o, uint32_t id)
+{
+	json_object *v = virtio_zone_info(d, id);
+
+	if (v)
+		json_object_object_add(o, "virtio", v);
+}
+
 static int cmp_info(const void *a, const void *b)
 {
 	const struct hvisor_zone_info *x = a, *y = b;
@@ -728,8 +771,11 @@ static int method_info(struct conn *c, const struct vl_call *call, int *fds, siz
 	z = zone_find(d, id);
 	for (int i = 0; i < n; i++)
 		if (zones[i].zone_id == id) {
+			json_object *o = zone_json(&zones[i], z, true);
+
+			add_virtio(d, o, id);
 			p = json_object_new_object();
-			json_object_object_add(p, "zone", zone_json(&zones[i], z, true));
+			json_object_object_add(p, "zone", o);
 			return conn_reply(c, p);
 		}
 	if (z && z->state == ZONE_STARTING) {

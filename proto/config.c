@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "json-util.h"
 #include "macro.h"
 #include "util.h"
 
@@ -24,7 +25,7 @@
 #define CONFIG_MAX_TEXT	 (1024 * 1024)
 #define CONFIG_MAX_DEPTH 32
 
-#define PATH_SIZE sizeof(((struct hv_error *)0)->path)
+#define PATH_SIZE HV_JSON_PATH_SIZE
 
 /* multiboot2 info block default, as upstream. */
 #define X86_DEFAULT_MULTIBOOT_INFO_PADDR 0x9000000
@@ -48,35 +49,6 @@ static const char *_printf_(3, 4) fmt(char *buf, size_t size, const char *format
 	return buf;
 }
 
-static const char *path_join(char *buf, size_t size, const char *prefix, const char *key)
-{
-	if (prefix && prefix[0])
-		return fmt(buf, size, "%s.%s", prefix, key);
-	return fmt(buf, size, "%s", key);
-}
-
-static const char *path_index(char *buf, size_t size, const char *prefix, size_t i)
-{
-	return fmt(buf, size, "%s[%zu]", prefix, i);
-}
-
-/* User text echoed in a message must not carry terminal control sequences
- * into a log or a client's terminal: keep printable ASCII, cut long text. */
-static const char *printable(const char *s, char *buf, size_t size)
-{
-	size_t i, o = 0;
-
-	for (i = 0; s[i] && o + 4 < size; i++)
-		buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] && size >= 4) {
-		o = MIN(o, size - 4);
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 static void _printf_(2, 3) add_warning(struct hv_zone_config *cfg, const char *format, ...)
 {
 	va_list ap;
@@ -92,156 +64,6 @@ static void _printf_(2, 3) add_warning(struct hv_zone_config *cfg, const char *f
 
 /* ---- typed access ------------------------------------------------------ */
 
-/*
- * A number is a non-negative JSON integer or a string in upstream's syntax
- * (parse_u64: 0x hex, leading 0 octal, else decimal, nothing else).
- */
-static int value_u64(json_object *v, const char *path, uint64_t max, uint64_t *ret,
-		     struct hv_error *err)
-{
-	uint64_t x;
-
-	switch (json_object_get_type(v)) {
-	case json_type_int:
-		if (json_object_get_int64(v) < 0) {
-			hv_error_set(err, path, "must not be negative");
-			return -EINVAL;
-		}
-		x = json_object_get_uint64(v);
-		if (x > max) {
-			hv_error_set(err, path, "must be <= %" PRIu64, max);
-			return -EINVAL;
-		}
-		/* json-c clamps every integer literal above 2^64-1 to exactly
-		 * that value, so it cannot be told apart from an overflow. */
-		if (x == UINT64_MAX) {
-			hv_error_set(
-				err, path,
-				"integer too large for JSON, write values >= 2^64-1 as a string");
-			return -EINVAL;
-		}
-		break;
-	case json_type_string: {
-		const char *s = json_object_get_string(v);
-		int len = json_object_get_string_len(v);
-		int r;
-
-		/* parse_u64 would let strtoull skip some blanks; insist on a
-		 * digit first, and on no NUL inside the JSON string. */
-		if (len <= 0 || (size_t)len != strlen(s) || s[0] < '0' || s[0] > '9') {
-			hv_error_set(err, path, "expected a number, got a string that is not one");
-			return -EINVAL;
-		}
-		r = parse_u64(s, max, &x);
-		if (r == -ERANGE) {
-			if (max == UINT64_MAX)
-				hv_error_set(err, path, "does not fit in 64 bits");
-			else
-				hv_error_set(err, path, "must be <= %" PRIu64, max);
-			return -EINVAL;
-		}
-		if (r < 0) {
-			hv_error_set(err, path, "expected a number, got a string that is not one");
-			return -EINVAL;
-		}
-		break;
-	}
-	case json_type_double:
-		hv_error_set(err, path,
-			     "expected a number (an integer or a string), got a fraction");
-		return -EINVAL;
-	default:
-		hv_error_set(err, path, "expected a number, got %s",
-			     json_type_to_name(json_object_get_type(v)));
-		return -EINVAL;
-	}
-	*ret = x;
-	return 0;
-}
-
-/* A boolean that upstream reads through cJSON's int view: true/false or 0/1. */
-static int value_bool(json_object *v, const char *path, bool *ret, struct hv_error *err)
-{
-	switch (json_object_get_type(v)) {
-	case json_type_boolean:
-		*ret = json_object_get_boolean(v);
-		return 0;
-	case json_type_int: {
-		int64_t x = json_object_get_int64(v);
-
-		if (x == 0 || x == 1) {
-			*ret = x == 1;
-			return 0;
-		}
-		break;
-	}
-	default:
-		break;
-	}
-	hv_error_set(err, path, "expected true, false, 0 or 1");
-	return -EINVAL;
-}
-
-/* A string without NUL bytes of at most max_len bytes; borrowed from v. */
-static int value_string(json_object *v, const char *path, size_t max_len, const char **ret,
-			struct hv_error *err)
-{
-	const char *s;
-	int len;
-
-	if (!json_object_is_type(v, json_type_string)) {
-		hv_error_set(err, path, "expected a string, got %s",
-			     json_type_to_name(json_object_get_type(v)));
-		return -EINVAL;
-	}
-	s = json_object_get_string(v);
-	len = json_object_get_string_len(v);
-	if (len < 0 || (size_t)len != strlen(s)) {
-		hv_error_set(err, path, "contains a NUL character");
-		return -EINVAL;
-	}
-	if ((size_t)len > max_len) {
-		hv_error_set(err, path, "longer than %zu bytes", max_len);
-		return -EINVAL;
-	}
-	*ret = s;
-	return 0;
-}
-
-/* Looks up obj[key]. Returns 1 and *ret when present, 0 when absent and
- * optional, -EINVAL ("<path>: missing") when absent and required. */
-static int lookup(json_object *obj, const char *key, const char *prefix, bool required,
-		  json_object **ret, struct hv_error *err)
-{
-	char path[PATH_SIZE];
-	json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v)) {
-		if (!required)
-			return 0;
-		hv_error_set(err, path_join(path, sizeof(path), prefix, key), "missing");
-		return -EINVAL;
-	}
-	*ret = v;
-	return 1;
-}
-
-/* The one accessor every numeric key goes through: same syntax, same
- * messages everywhere. Returns 1 when set, 0 when absent (and optional). */
-static int get_u64(json_object *obj, const char *key, const char *prefix, uint64_t max,
-		   bool required, uint64_t *ret, struct hv_error *err)
-{
-	char path[PATH_SIZE];
-	json_object *v;
-	int r;
-
-	r = lookup(obj, key, prefix, required, &v, err);
-	if (r <= 0)
-		return r;
-	r = value_u64(v, path_join(path, sizeof(path), prefix, key), max, ret, err);
-	return r < 0 ? r : 1;
-}
-
 /* Same for the __u64 (unsigned long long) fields of the ABI structs. */
 static int get_abi_u64(json_object *obj, const char *key, const char *prefix, bool required,
 		       __u64 *ret, struct hv_error *err)
@@ -249,21 +71,9 @@ static int get_abi_u64(json_object *obj, const char *key, const char *prefix, bo
 	uint64_t x;
 	int r;
 
-	r = get_u64(obj, key, prefix, UINT64_MAX, required, &x, err);
+	r = hv_json_get_u64(obj, key, prefix, UINT64_MAX, required, &x, err);
 	if (r > 0)
 		*ret = x;
-	return r;
-}
-
-static int get_u32(json_object *obj, const char *key, const char *prefix, uint64_t max,
-		   bool required, uint32_t *ret, struct hv_error *err)
-{
-	uint64_t x;
-	int r;
-
-	r = get_u64(obj, key, prefix, MIN(max, (uint64_t)UINT32_MAX), required, &x, err);
-	if (r > 0)
-		*ret = (uint32_t)x;
 	return r;
 }
 
@@ -273,62 +83,10 @@ static int get_u8(json_object *obj, const char *key, const char *prefix, uint64_
 	uint64_t x;
 	int r;
 
-	r = get_u64(obj, key, prefix, MIN(max, (uint64_t)UINT8_MAX), required, &x, err);
+	r = hv_json_get_u64(obj, key, prefix, MIN(max, (uint64_t)UINT8_MAX), required, &x, err);
 	if (r > 0)
 		*ret = (uint8_t)x;
 	return r;
-}
-
-static int get_string(json_object *obj, const char *key, const char *prefix, size_t max_len,
-		      bool required, const char **ret, struct hv_error *err)
-{
-	char path[PATH_SIZE];
-	json_object *v;
-	int r;
-
-	r = lookup(obj, key, prefix, required, &v, err);
-	if (r <= 0)
-		return r;
-	r = value_string(v, path_join(path, sizeof(path), prefix, key), max_len, ret, err);
-	return r < 0 ? r : 1;
-}
-
-static int get_bool(json_object *obj, const char *key, const char *prefix, bool *ret,
-		    struct hv_error *err)
-{
-	char path[PATH_SIZE];
-	json_object *v;
-	int r;
-
-	r = lookup(obj, key, prefix, false, &v, err);
-	if (r <= 0)
-		return r;
-	r = value_bool(v, path_join(path, sizeof(path), prefix, key), ret, err);
-	return r < 0 ? r : 1;
-}
-
-static int get_array(json_object *obj, const char *key, size_t max, bool required,
-		     json_object **ret, struct hv_error *err)
-{
-	json_object *v;
-	size_t n;
-	int r;
-
-	r = lookup(obj, key, "", required, &v, err);
-	if (r <= 0)
-		return r;
-	if (!json_object_is_type(v, json_type_array)) {
-		hv_error_set(err, key, "expected an array, got %s",
-			     json_type_to_name(json_object_get_type(v)));
-		return -EINVAL;
-	}
-	n = json_object_array_length(v);
-	if (n > max) {
-		hv_error_set(err, key, "at most %zu entries allowed, got %zu", max, n);
-		return -EINVAL;
-	}
-	*ret = v;
-	return 1;
 }
 
 static int get_object(json_object *obj, const char *key, bool required, json_object **ret,
@@ -337,7 +95,7 @@ static int get_object(json_object *obj, const char *key, bool required, json_obj
 	json_object *v;
 	int r;
 
-	r = lookup(obj, key, "", required, &v, err);
+	r = hv_json_lookup(obj, key, "", required, &v, err);
 	if (r <= 0)
 		return r;
 	if (!json_object_is_type(v, json_type_object)) {
@@ -347,22 +105,6 @@ static int get_object(json_object *obj, const char *key, bool required, json_obj
 	}
 	*ret = v;
 	return 1;
-}
-
-/* Element i of an array of objects; path receives "<key>[i]". */
-static int array_object(json_object *arr, const char *key, size_t i, char *path, size_t size,
-			json_object **ret, struct hv_error *err)
-{
-	json_object *v = json_object_array_get_idx(arr, i);
-
-	path_index(path, size, key, i);
-	if (!json_object_is_type(v, json_type_object)) {
-		hv_error_set(err, path, "expected an object, got %s",
-			     json_type_to_name(json_object_get_type(v)));
-		return -EINVAL;
-	}
-	*ret = v;
-	return 0;
 }
 
 /* ---- images ------------------------------------------------------------ */
@@ -379,7 +121,7 @@ static int get_file(json_object *obj, const char *key, const char *prefix, bool 
 	const char *s;
 	int r;
 
-	r = get_string(obj, key, prefix, HV_CONFIG_MAX_STRING - 1, required, &s, err);
+	r = hv_json_get_string(obj, key, prefix, HV_CONFIG_MAX_STRING - 1, required, &s, err);
 	if (r <= 0)
 		return r;
 	if (strcmp(s, "null") == 0)
@@ -387,7 +129,7 @@ static int get_file(json_object *obj, const char *key, const char *prefix, bool 
 	if (s[0] == '\0') {
 		if (allow_empty)
 			return 0;
-		hv_error_set(err, path_join(path, sizeof(path), prefix, key),
+		hv_error_set(err, hv_json_path_join(path, sizeof(path), prefix, key),
 			     "empty file name (use \"null\" to load nothing)");
 		return -EINVAL;
 	}
@@ -463,7 +205,7 @@ static int parse_head(json_object *root, struct hv_zone_config *cfg, struct hv_e
 	size_t n, len;
 	int r;
 
-	r = get_u32(root, "zone_id", "", UINT32_MAX, true, &cfg->zone_id, err);
+	r = hv_json_get_u32(root, "zone_id", "", UINT32_MAX, true, &cfg->zone_id, err);
 	if (r < 0)
 		return r;
 	if (cfg->zone_id == 0) {
@@ -471,7 +213,7 @@ static int parse_head(json_object *root, struct hv_zone_config *cfg, struct hv_e
 		return -EINVAL;
 	}
 
-	r = get_array(root, "cpus", SIZE_MAX, true, &cpus, err);
+	r = hv_json_get_array(root, "cpus", "", SIZE_MAX, true, &cpus, err);
 	if (r < 0)
 		return r;
 	n = json_object_array_length(cpus);
@@ -482,8 +224,9 @@ static int parse_head(json_object *root, struct hv_zone_config *cfg, struct hv_e
 	for (size_t i = 0; i < n; i++) {
 		uint64_t cpu;
 
-		path_index(path, sizeof(path), "cpus", i);
-		r = value_u64(json_object_array_get_idx(cpus, i), path, UINT64_MAX, &cpu, err);
+		hv_json_path_index(path, sizeof(path), "cpus", i);
+		r = hv_json_value_u64(json_object_array_get_idx(cpus, i), path, UINT64_MAX, &cpu,
+				      err);
 		if (r < 0)
 			return r;
 		/* upstream shifts 1ULL by the id unchecked: UB from 64 on */
@@ -495,7 +238,7 @@ static int parse_head(json_object *root, struct hv_zone_config *cfg, struct hv_e
 		cfg->cpus |= UINT64_C(1) << cpu;
 	}
 
-	r = get_string(root, "name", "", HV_CONFIG_MAX_STRING, true, &name, err);
+	r = hv_json_get_string(root, "name", "", HV_CONFIG_MAX_STRING, true, &name, err);
 	if (r < 0)
 		return r;
 	len = strlen(name);
@@ -526,7 +269,7 @@ static int parse_region(json_object *o, const char *prefix, struct hv_cfg_memory
 	uint64_t end;
 	int r;
 
-	r = get_string(o, "type", prefix, HV_CONFIG_MAX_STRING, true, &type, err);
+	r = hv_json_get_string(o, "type", prefix, HV_CONFIG_MAX_STRING, true, &type, err);
 	if (r < 0)
 		return r;
 	if (strcmp(type, "ram") == 0)
@@ -536,9 +279,9 @@ static int parse_region(json_object *o, const char *prefix, struct hv_cfg_memory
 	else if (strcmp(type, "virtio") == 0)
 		mr->type = HV_MEM_TYPE_VIRTIO;
 	else {
-		hv_error_set(err, path_join(path, sizeof(path), prefix, "type"),
+		hv_error_set(err, hv_json_path_join(path, sizeof(path), prefix, "type"),
 			     "unknown region type '%s' (expected \"ram\", \"io\" or \"virtio\")",
-			     printable(type, buf, sizeof(buf)));
+			     hv_printable(type, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	r = get_abi_u64(o, "physical_start", prefix, true, &mr->physical_start, err);
@@ -555,7 +298,7 @@ static int parse_region(json_object *o, const char *prefix, struct hv_cfg_memory
 	r = get_abi_u64(o, "size", prefix, true, &mr->size, err);
 	if (r < 0)
 		return r;
-	path_join(path, sizeof(path), prefix, "size");
+	hv_json_path_join(path, sizeof(path), prefix, "size");
 	if (mr->size == 0) {
 		hv_error_set(err, path, "must not be 0");
 		return -EINVAL;
@@ -606,11 +349,12 @@ static int check_region_overlaps(const struct hv_zone_config *cfg, struct hv_err
 				start = b->physical_start;
 			}
 			if (what) {
-				hv_error_set(err,
-					     path_index(path, sizeof(path), "memory_regions", j),
-					     "%s 0x%" PRIx64 "+0x%" PRIx64
-					     " overlaps memory_regions[%" PRIu32 "]",
-					     what, start, (uint64_t)b->size, i);
+				hv_error_set(
+					err,
+					hv_json_path_index(path, sizeof(path), "memory_regions", j),
+					"%s 0x%" PRIx64 "+0x%" PRIx64
+					" overlaps memory_regions[%" PRIu32 "]",
+					what, start, (uint64_t)b->size, i);
 				return -EINVAL;
 			}
 		}
@@ -625,12 +369,13 @@ static int parse_regions(json_object *root, struct hv_zone_config *cfg, struct h
 	size_t n;
 	int r;
 
-	r = get_array(root, "memory_regions", HV_CONFIG_MAX_MEMORY_REGIONS, true, &arr, err);
+	r = hv_json_get_array(root, "memory_regions", "", HV_CONFIG_MAX_MEMORY_REGIONS, true, &arr,
+			      err);
 	if (r < 0)
 		return r;
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
-		r = array_object(arr, "memory_regions", i, path, sizeof(path), &o, err);
+		r = hv_json_array_object(arr, "memory_regions", i, path, sizeof(path), &o, err);
 		if (r < 0)
 			return r;
 		r = parse_region(o, path, &cfg->regions[i], err);
@@ -648,15 +393,16 @@ static int parse_interrupts(json_object *root, struct hv_zone_config *cfg, struc
 	size_t n;
 	int r;
 
-	r = get_array(root, "interrupts", SIZE_MAX, true, &arr, err);
+	r = hv_json_get_array(root, "interrupts", "", SIZE_MAX, true, &arr, err);
 	if (r < 0)
 		return r;
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t irq;
 
-		path_index(path, sizeof(path), "interrupts", i);
-		r = value_u64(json_object_array_get_idx(arr, i), path, UINT64_MAX, &irq, err);
+		hv_json_path_index(path, sizeof(path), "interrupts", i);
+		r = hv_json_value_u64(json_object_array_get_idx(arr, i), path, UINT64_MAX, &irq,
+				      err);
 		if (r < 0)
 			return r;
 		if (irq >= HV_CONFIG_MAX_INTERRUPTS) {
@@ -677,29 +423,32 @@ static int parse_ivc(json_object *root, struct hv_zone_config *cfg, struct hv_er
 	int r;
 
 	/* upstream requires the key; an absent list means no IVC at all */
-	r = get_array(root, "ivc_configs", HV_CONFIG_MAX_IVC, false, &arr, err);
+	r = hv_json_get_array(root, "ivc_configs", "", HV_CONFIG_MAX_IVC, false, &arr, err);
 	if (r <= 0)
 		return r;
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
 		struct hv_cfg_ivc *ivc = &cfg->ivc[i];
 
-		r = array_object(arr, "ivc_configs", i, path, sizeof(path), &o, err);
+		r = hv_json_array_object(arr, "ivc_configs", i, path, sizeof(path), &o, err);
 		if (r < 0)
 			return r;
-		if ((r = get_u32(o, "ivc_id", path, UINT32_MAX, true, &ivc->ivc_id, err)) < 0 ||
-		    (r = get_u32(o, "peer_id", path, UINT32_MAX, true, &ivc->peer_id, err)) < 0 ||
+		if ((r = hv_json_get_u32(o, "ivc_id", path, UINT32_MAX, true, &ivc->ivc_id, err)) <
+			    0 ||
+		    (r = hv_json_get_u32(o, "peer_id", path, UINT32_MAX, true, &ivc->peer_id,
+					 err)) < 0 ||
 		    (r = get_abi_u64(o, "control_table_ipa", path, true, &ivc->control_table_ipa,
 				     err)) < 0 ||
 		    (r = get_abi_u64(o, "shared_mem_ipa", path, true, &ivc->shared_mem_ipa, err)) <
 			    0 ||
-		    (r = get_u32(o, "rw_sec_size", path, UINT32_MAX, true, &ivc->rw_sec_size,
-				 err)) < 0 ||
-		    (r = get_u32(o, "out_sec_size", path, UINT32_MAX, true, &ivc->out_sec_size,
-				 err)) < 0 ||
-		    (r = get_u32(o, "interrupt_num", path, UINT32_MAX, true, &ivc->interrupt_num,
-				 err)) < 0 ||
-		    (r = get_u32(o, "max_peers", path, UINT32_MAX, true, &ivc->max_peers, err)) < 0)
+		    (r = hv_json_get_u32(o, "rw_sec_size", path, UINT32_MAX, true,
+					 &ivc->rw_sec_size, err)) < 0 ||
+		    (r = hv_json_get_u32(o, "out_sec_size", path, UINT32_MAX, true,
+					 &ivc->out_sec_size, err)) < 0 ||
+		    (r = hv_json_get_u32(o, "interrupt_num", path, UINT32_MAX, true,
+					 &ivc->interrupt_num, err)) < 0 ||
+		    (r = hv_json_get_u32(o, "max_peers", path, UINT32_MAX, true, &ivc->max_peers,
+					 err)) < 0)
 			return r;
 		cfg->n_ivc = (uint32_t)i + 1;
 	}
@@ -711,11 +460,12 @@ static int parse_boot_images(json_object *root, struct hv_zone_config *cfg, stru
 	const char *file;
 	int r;
 
-	if ((r = get_u64(root, "entry_point", "", UINT64_MAX, true, &cfg->entry_point, err)) < 0 ||
-	    (r = get_u64(root, "kernel_load_paddr", "", UINT64_MAX, true, &cfg->kernel_load_paddr,
-			 err)) < 0 ||
-	    (r = get_u64(root, "dtb_load_paddr", "", UINT64_MAX, true, &cfg->dtb_load_paddr, err)) <
-		    0)
+	if ((r = hv_json_get_u64(root, "entry_point", "", UINT64_MAX, true, &cfg->entry_point,
+				 err)) < 0 ||
+	    (r = hv_json_get_u64(root, "kernel_load_paddr", "", UINT64_MAX, true,
+				 &cfg->kernel_load_paddr, err)) < 0 ||
+	    (r = hv_json_get_u64(root, "dtb_load_paddr", "", UINT64_MAX, true, &cfg->dtb_load_paddr,
+				 err)) < 0)
 		return r;
 
 	r = get_file(root, "kernel_filepath", "", true, false, &file, err);
@@ -750,18 +500,18 @@ static int parse_modules(json_object *root, struct hv_zone_config *cfg, struct h
 	size_t n;
 	int r;
 
-	r = get_array(root, "modules", HV_CONFIG_MAX_MODULES, false, &arr, err);
+	r = hv_json_get_array(root, "modules", "", HV_CONFIG_MAX_MODULES, false, &arr, err);
 	if (r <= 0)
 		return r;
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
-		r = array_object(arr, "modules", i, path, sizeof(path), &o, err);
+		r = hv_json_array_object(arr, "modules", i, path, sizeof(path), &o, err);
 		if (r < 0)
 			return r;
-		r = get_string(o, "name", path, HV_CONFIG_MAX_STRING - 1, true, &name, err);
+		r = hv_json_get_string(o, "name", path, HV_CONFIG_MAX_STRING - 1, true, &name, err);
 		if (r < 0)
 			return r;
-		r = get_u64(o, "load_paddr", path, UINT64_MAX, true, &paddr, err);
+		r = hv_json_get_u64(o, "load_paddr", path, UINT64_MAX, true, &paddr, err);
 		if (r < 0)
 			return r;
 		r = get_file(o, "filepath", path, true, false, &file, err);
@@ -803,7 +553,7 @@ static int parse_x86_top(json_object *root, struct hv_zone_config *cfg, struct h
 	char buf[40];
 	int r;
 
-	r = get_string(root, "boot_protocol", "", HV_CONFIG_MAX_STRING, false, &s, err);
+	r = hv_json_get_string(root, "boot_protocol", "", HV_CONFIG_MAX_STRING, false, &s, err);
 	if (r < 0)
 		return r;
 	if (r > 0) {
@@ -812,15 +562,16 @@ static int parse_x86_top(json_object *root, struct hv_zone_config *cfg, struct h
 			x->multiboot2 = true;
 		else
 			add_warning(cfg, "boot_protocol: '%s' is not supported, using Linux boot",
-				    printable(s, buf, sizeof(buf)));
+				    hv_printable(s, buf, sizeof(buf)));
 	} else {
 		/* legacy spelling */
-		r = get_bool(root, "multiboot_enabled", "", &x->multiboot2, err);
+		r = hv_json_get_bool(root, "multiboot_enabled", "", &x->multiboot2, err);
 		if (r < 0)
 			return r;
 	}
 
-	r = get_string(root, "kernel_cmdline", "", HV_CONFIG_MAX_STRING - 1, false, &s, err);
+	r = hv_json_get_string(root, "kernel_cmdline", "", HV_CONFIG_MAX_STRING - 1, false, &s,
+			       err);
 	if (r < 0)
 		return r;
 	if (r > 0) {
@@ -832,8 +583,8 @@ static int parse_x86_top(json_object *root, struct hv_zone_config *cfg, struct h
 	}
 
 	x->multiboot_info_paddr = X86_DEFAULT_MULTIBOOT_INFO_PADDR;
-	r = get_u64(root, "multiboot_info_paddr", "", UINT64_MAX, false, &x->multiboot_info_paddr,
-		    err);
+	r = hv_json_get_u64(root, "multiboot_info_paddr", "", UINT64_MAX, false,
+			    &x->multiboot_info_paddr, err);
 	if (r < 0)
 		return r;
 
@@ -859,7 +610,7 @@ static int parse_x86_initramfs(json_object *root, struct hv_zone_config *cfg, st
 	}
 	if (!has_file)
 		return 0;
-	r = get_u64(root, "initramfs_load_gpa", "", UINT64_MAX, true, &gpa, err);
+	r = hv_json_get_u64(root, "initramfs_load_gpa", "", UINT64_MAX, true, &gpa, err);
 	if (r < 0)
 		return r;
 	x->initramfs_load_gpa = gpa;
@@ -896,7 +647,8 @@ static int parse_aarch64(json_object *ac, struct hv_zone_config *cfg, struct hv_
 	size_t n;
 	int r;
 
-	r = get_string(ac, "gic_version", "arch_config", HV_CONFIG_MAX_STRING, true, &version, err);
+	r = hv_json_get_string(ac, "gic_version", "arch_config", HV_CONFIG_MAX_STRING, true,
+			       &version, err);
 	if (r < 0)
 		return r;
 	if (strcmp(version, "v2") == 0) {
@@ -912,11 +664,11 @@ static int parse_aarch64(json_object *ac, struct hv_zone_config *cfg, struct hv_
 	} else {
 		hv_error_set(err, "arch_config.gic_version",
 			     "unknown GIC version '%s' (expected \"v2\" or \"v3\")",
-			     printable(version, buf, sizeof(buf)));
+			     hv_printable(version, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		r = get_u64(ac, keys[i], "arch_config", UINT64_MAX, true, fields[i], err);
+		r = hv_json_get_u64(ac, keys[i], "arch_config", UINT64_MAX, true, fields[i], err);
 		if (r < 0)
 			return r;
 	}
@@ -924,10 +676,10 @@ static int parse_aarch64(json_object *ac, struct hv_zone_config *cfg, struct hv_
 		uint64_t base, size;
 		int rb, rs;
 
-		rb = get_u64(ac, "gits_base", "arch_config", UINT64_MAX, false, &base, err);
+		rb = hv_json_get_u64(ac, "gits_base", "arch_config", UINT64_MAX, false, &base, err);
 		if (rb < 0)
 			return rb;
-		rs = get_u64(ac, "gits_size", "arch_config", UINT64_MAX, false, &size, err);
+		rs = hv_json_get_u64(ac, "gits_size", "arch_config", UINT64_MAX, false, &size, err);
 		if (rs < 0)
 			return rs;
 		/* as upstream: an ITS needs both, otherwise none */
@@ -939,20 +691,20 @@ static int parse_aarch64(json_object *ac, struct hv_zone_config *cfg, struct hv_
 				    "arch_config: no gits_base/gits_size, the zone gets no ITS");
 	}
 
-	r = get_bool(ac, "is_aarch32", "arch_config", &a->is_aarch32, err);
+	r = hv_json_get_bool(ac, "is_aarch32", "arch_config", &a->is_aarch32, err);
 	if (r < 0)
 		return r;
 
-	r = get_u64(ac, "memory_map_addr", "arch_config", UINT64_MAX, false, &a->memory_map_addr,
-		    err);
+	r = hv_json_get_u64(ac, "memory_map_addr", "arch_config", UINT64_MAX, false,
+			    &a->memory_map_addr, err);
 	if (r < 0)
 		return r;
 	if (r > 0) {
 		a->has_uefi = true;
-		if ((r = get_u64(ac, "memory_map_size", "arch_config", UINT64_MAX, true,
-				 &a->memory_map_size, err)) < 0 ||
-		    (r = get_u64(ac, "sys_map_addr", "arch_config", UINT64_MAX, true,
-				 &a->sys_map_addr, err)) < 0)
+		if ((r = hv_json_get_u64(ac, "memory_map_size", "arch_config", UINT64_MAX, true,
+					 &a->memory_map_size, err)) < 0 ||
+		    (r = hv_json_get_u64(ac, "sys_map_addr", "arch_config", UINT64_MAX, true,
+					 &a->sys_map_addr, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -965,14 +717,14 @@ static int parse_riscv64(json_object *ac, struct hv_zone_config *cfg, struct hv_
 
 	/* hvisor uses one pair or the other depending on its build; upstream
 	 * requires both. */
-	if ((r = get_u64(ac, "plic_base", "arch_config", UINT64_MAX, true, &a->plic_base, err)) <
-		    0 ||
-	    (r = get_u64(ac, "plic_size", "arch_config", UINT64_MAX, true, &a->plic_size, err)) <
-		    0 ||
-	    (r = get_u64(ac, "aplic_base", "arch_config", UINT64_MAX, true, &a->aplic_base, err)) <
-		    0 ||
-	    (r = get_u64(ac, "aplic_size", "arch_config", UINT64_MAX, true, &a->aplic_size, err)) <
-		    0)
+	if ((r = hv_json_get_u64(ac, "plic_base", "arch_config", UINT64_MAX, true, &a->plic_base,
+				 err)) < 0 ||
+	    (r = hv_json_get_u64(ac, "plic_size", "arch_config", UINT64_MAX, true, &a->plic_size,
+				 err)) < 0 ||
+	    (r = hv_json_get_u64(ac, "aplic_base", "arch_config", UINT64_MAX, true, &a->aplic_base,
+				 err)) < 0 ||
+	    (r = hv_json_get_u64(ac, "aplic_size", "arch_config", UINT64_MAX, true, &a->aplic_size,
+				 err)) < 0)
 		return r;
 	return 0;
 }
@@ -997,7 +749,7 @@ static int x86_group(json_object *ac, const char *const *keys, size_t n, struct 
 	if (!present)
 		return 0;
 	if (missing) {
-		hv_error_set(err, path_join(path, sizeof(path), "arch_config", missing),
+		hv_error_set(err, hv_json_path_join(path, sizeof(path), "arch_config", missing),
 			     "missing (required with %s)", present);
 		return -EINVAL;
 	}
@@ -1017,9 +769,10 @@ static int x86_file_group(json_object *ac, struct hv_zone_config *cfg, enum hv_i
 	r = x86_group(ac, keys, n, err);
 	if (r <= 0)
 		return r;
-	if ((r = get_u64(ac, keys[1], "arch_config", UINT64_MAX, true, &hpa, err)) < 0)
+	if ((r = hv_json_get_u64(ac, keys[1], "arch_config", UINT64_MAX, true, &hpa, err)) < 0)
 		return r;
-	if (n > 2 && (r = get_u64(ac, keys[2], "arch_config", UINT64_MAX, true, gpa, err)) < 0)
+	if (n > 2 &&
+	    (r = hv_json_get_u64(ac, keys[2], "arch_config", UINT64_MAX, true, gpa, err)) < 0)
 		return r;
 	r = get_file(ac, keys[0], "arch_config", true, false, &file, err);
 	if (r <= 0)
@@ -1043,14 +796,14 @@ static int parse_x86_64(json_object *ac, struct hv_zone_config *cfg, struct hv_e
 	uint64_t hpa;
 	int r;
 
-	if ((r = get_u64(ac, "ioapic_base", "arch_config", UINT64_MAX, true, &x->ioapic_base,
-			 err)) < 0 ||
-	    (r = get_u64(ac, "ioapic_size", "arch_config", UINT64_MAX, true, &x->ioapic_size,
-			 err)) < 0)
+	if ((r = hv_json_get_u64(ac, "ioapic_base", "arch_config", UINT64_MAX, true,
+				 &x->ioapic_base, err)) < 0 ||
+	    (r = hv_json_get_u64(ac, "ioapic_size", "arch_config", UINT64_MAX, true,
+				 &x->ioapic_size, err)) < 0)
 		return r;
 	/* multiboot2 takes the entry from the kernel's ELF header */
-	r = get_u64(ac, "kernel_entry_gpa", "arch_config", UINT64_MAX, !x->multiboot2,
-		    &x->kernel_entry_gpa, err);
+	r = hv_json_get_u64(ac, "kernel_entry_gpa", "arch_config", UINT64_MAX, !x->multiboot2,
+			    &x->kernel_entry_gpa, err);
 	if (r < 0)
 		return r;
 
@@ -1066,12 +819,12 @@ static int parse_x86_64(json_object *ac, struct hv_zone_config *cfg, struct hv_e
 	if (r < 0)
 		return r;
 	if (r > 0) {
-		if ((r = get_string(ac, "cmdline", "arch_config", HV_CONFIG_MAX_STRING - 1, true,
-				    &cmdline, err)) < 0 ||
-		    (r = get_u64(ac, "cmdline_load_hpa", "arch_config", UINT64_MAX, true, &hpa,
-				 err)) < 0 ||
-		    (r = get_u64(ac, "cmdline_load_gpa", "arch_config", UINT64_MAX, true,
-				 &x->cmdline_load_gpa, err)) < 0)
+		if ((r = hv_json_get_string(ac, "cmdline", "arch_config", HV_CONFIG_MAX_STRING - 1,
+					    true, &cmdline, err)) < 0 ||
+		    (r = hv_json_get_u64(ac, "cmdline_load_hpa", "arch_config", UINT64_MAX, true,
+					 &hpa, err)) < 0 ||
+		    (r = hv_json_get_u64(ac, "cmdline_load_gpa", "arch_config", UINT64_MAX, true,
+					 &x->cmdline_load_gpa, err)) < 0)
 			return r;
 		r = add_inline_image(cfg, HV_IMAGE_X86_CMDLINE, "arch_config.cmdline",
 				     "arch_config.cmdline_load_hpa", cmdline, hpa, err);
@@ -1080,17 +833,17 @@ static int parse_x86_64(json_object *ac, struct hv_zone_config *cfg, struct hv_e
 	}
 
 	/* indexes into memory_regions[] (64 entries) */
-	if ((r = get_u64(ac, "rsdp_memory_region_id", "arch_config",
-			 HV_CONFIG_MAX_MEMORY_REGIONS - 1, true, &x->rsdp_memory_region_id, err)) <
-		    0 ||
-	    (r = get_u64(ac, "acpi_memory_region_id", "arch_config",
-			 HV_CONFIG_MAX_MEMORY_REGIONS - 1, true, &x->acpi_memory_region_id, err)) <
-		    0 ||
-	    (r = get_u64(ac, "uefi_memory_region_id", "arch_config",
-			 HV_CONFIG_MAX_MEMORY_REGIONS - 1, true, &x->uefi_memory_region_id, err)) <
-		    0 ||
-	    (r = get_u64(ac, "screen_base", "arch_config", UINT64_MAX, true, &x->screen_base,
-			 err)) < 0)
+	if ((r = hv_json_get_u64(ac, "rsdp_memory_region_id", "arch_config",
+				 HV_CONFIG_MAX_MEMORY_REGIONS - 1, true, &x->rsdp_memory_region_id,
+				 err)) < 0 ||
+	    (r = hv_json_get_u64(ac, "acpi_memory_region_id", "arch_config",
+				 HV_CONFIG_MAX_MEMORY_REGIONS - 1, true, &x->acpi_memory_region_id,
+				 err)) < 0 ||
+	    (r = hv_json_get_u64(ac, "uefi_memory_region_id", "arch_config",
+				 HV_CONFIG_MAX_MEMORY_REGIONS - 1, true, &x->uefi_memory_region_id,
+				 err)) < 0 ||
+	    (r = hv_json_get_u64(ac, "screen_base", "arch_config", UINT64_MAX, true,
+				 &x->screen_base, err)) < 0)
 		return r;
 	return 0;
 }
@@ -1135,9 +888,10 @@ static int parse_pci_bus(json_object *o, const char *path, struct hv_cfg_pci_bus
 		if (r < 0)
 			return r;
 	}
-	if ((r = get_u32(o, "bus_range_begin", path, UINT32_MAX, true, &b->bus_range_begin, err)) <
-		    0 ||
-	    (r = get_u32(o, "bus_range_end", path, UINT32_MAX, true, &b->bus_range_end, err)) < 0 ||
+	if ((r = hv_json_get_u32(o, "bus_range_begin", path, UINT32_MAX, true, &b->bus_range_begin,
+				 err)) < 0 ||
+	    (r = hv_json_get_u32(o, "bus_range_end", path, UINT32_MAX, true, &b->bus_range_end,
+				 err)) < 0 ||
 	    (r = get_u8(o, "domain", path, UINT8_MAX, true, &b->domain, err)) < 0)
 		return r;
 	return 0;
@@ -1152,7 +906,7 @@ static int parse_pci_dev(json_object *o, const char *path, struct hv_cfg_pci_dev
 	    (r = get_u8(o, "bus", path, UINT8_MAX, true, &d->bus, err)) < 0 ||
 	    (r = get_u8(o, "device", path, 31, true, &d->device, err)) < 0 ||
 	    (r = get_u8(o, "function", path, 7, true, &d->function, err)) < 0 ||
-	    (r = get_u32(o, "dev_type", path, UINT32_MAX, true, &d->dev_type, err)) < 0)
+	    (r = hv_json_get_u32(o, "dev_type", path, UINT32_MAX, true, &d->dev_type, err)) < 0)
 		return r;
 	/* No upstream example sets a virtual BDF; its intent is "same as the
 	 * physical one", which is what an absent key gives here. */
@@ -1179,14 +933,14 @@ static int parse_pci(json_object *root, struct hv_zone_config *cfg, struct hv_er
 	size_t n;
 	int r;
 
-	r = get_array(root, "pci_config", HV_CONFIG_MAX_PCI_BUS, false, &arr, err);
+	r = hv_json_get_array(root, "pci_config", "", HV_CONFIG_MAX_PCI_BUS, false, &arr, err);
 	if (r < 0)
 		return r;
 	if (r == 0)
 		add_warning(cfg, "pci_config: missing, the zone gets no PCI bus");
 	n = r > 0 ? json_object_array_length(arr) : 0;
 	for (size_t i = 0; i < n; i++) {
-		r = array_object(arr, "pci_config", i, path, sizeof(path), &o, err);
+		r = hv_json_array_object(arr, "pci_config", i, path, sizeof(path), &o, err);
 		if (r < 0)
 			return r;
 		r = parse_pci_bus(o, path, &cfg->pci_bus[i], err);
@@ -1195,12 +949,12 @@ static int parse_pci(json_object *root, struct hv_zone_config *cfg, struct hv_er
 		cfg->n_pci_bus = (uint32_t)i + 1;
 	}
 
-	r = get_array(root, "alloc_pci_devs", HV_CONFIG_MAX_PCI_DEVS, false, &arr, err);
+	r = hv_json_get_array(root, "alloc_pci_devs", "", HV_CONFIG_MAX_PCI_DEVS, false, &arr, err);
 	if (r <= 0)
 		return r;
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
-		r = array_object(arr, "alloc_pci_devs", i, path, sizeof(path), &o, err);
+		r = hv_json_array_object(arr, "alloc_pci_devs", i, path, sizeof(path), &o, err);
 		if (r < 0)
 			return r;
 		r = parse_pci_dev(o, path, &cfg->pci_devs[i], &defaulted, err);
@@ -1250,7 +1004,7 @@ static void warn_unknown_keys(json_object *root, struct hv_zone_config *cfg)
 				add_warning(cfg, "'%s' only applies to x86_64, ignored", key);
 			continue;
 		}
-		add_warning(cfg, "unknown key '%s' ignored", printable(key, buf, sizeof(buf)));
+		add_warning(cfg, "unknown key '%s' ignored", hv_printable(key, buf, sizeof(buf)));
 	}
 }
 
@@ -1293,86 +1047,15 @@ int hv_zone_config_parse(json_object *root, enum hv_arch arch, struct hv_zone_co
 	return 0;
 }
 
-static void offset_to_line_col(const char *text, size_t off, unsigned *line, unsigned *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else
-			(*col)++;
-	}
-}
-
 int hv_zone_config_parse_string(const char *text, size_t len, enum hv_arch arch,
 				struct hv_zone_config **ret, struct hv_error *err)
 {
-	struct json_tokener *tok;
-	enum json_tokener_error jerr;
 	json_object *root;
-	unsigned line, col;
-	size_t end;
 	int r;
 
-	if (!text) {
-		hv_error_set(err, "", "no config text");
-		return -EINVAL;
-	}
-	if (len > CONFIG_MAX_TEXT) {
-		hv_error_set(err, "", "the config is larger than %d bytes", CONFIG_MAX_TEXT);
-		return -EINVAL;
-	}
-	/* json-c would stop at a NUL and ignore the rest */
-	if (memchr(text, '\0', len)) {
-		hv_error_set(err, "", "the config contains a NUL byte");
-		return -EINVAL;
-	}
-
-	tok = json_tokener_new_ex(CONFIG_MAX_DEPTH);
-	if (!tok) {
-		hv_error_set(err, "", "out of memory");
-		return -ENOMEM;
-	}
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (jerr == json_tokener_continue && !root) {
-		/* A NUL terminates a pending top-level number or literal. */
-		root = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-		if (jerr == json_tokener_continue || (jerr != json_tokener_success && !root)) {
-			hv_error_set(err, "", "JSON syntax error: unexpected end of input");
-			json_object_put(root);
-			json_tokener_free(tok);
-			return -EINVAL;
-		}
-		end = len;
-	}
-	if (jerr != json_tokener_success) {
-		offset_to_line_col(text, MIN(end, len), &line, &col);
-		hv_error_set(err, "", "JSON syntax error at line %u, column %u: %s", line, col,
-			     json_tokener_error_desc(jerr));
-		json_object_put(root);
-		json_tokener_free(tok);
-		return -EINVAL;
-	}
-	json_tokener_free(tok);
-
-	for (; end < len; end++)
-		if (text[end] != ' ' && text[end] != '\t' && text[end] != '\n' && text[end] != '\r')
-			break;
-	if (end < len) {
-		offset_to_line_col(text, end, &line, &col);
-		hv_error_set(err, "",
-			     "JSON syntax error at line %u, column %u: unexpected data "
-			     "after the JSON document",
-			     line, col);
-		json_object_put(root);
-		return -EINVAL;
-	}
-
+	r = hv_json_parse_text(text, len, CONFIG_MAX_TEXT, CONFIG_MAX_DEPTH, &root, err);
+	if (r < 0)
+		return r;
 	r = hv_zone_config_parse(root, arch, ret, err);
 	json_object_put(root);
 	return r;
@@ -1463,7 +1146,7 @@ static int visit_file(json_object *obj, const char *key, const char *full_key,
 
 	if (!json_object_object_get_ex(obj, key, &v))
 		return 0;
-	r = value_string(v, full_key, HV_CONFIG_MAX_STRING - 1, &s, err);
+	r = hv_json_value_string(v, full_key, HV_CONFIG_MAX_STRING - 1, &s, err);
 	if (r < 0)
 		return r;
 	if (s[0] == '\0' || strcmp(s, "null") == 0)
@@ -1491,14 +1174,14 @@ int hv_zone_config_foreach_file(json_object *root,
 		return r;
 
 	/* Bounded as in the parser: each file becomes an fd in one message. */
-	r = get_array(root, "modules", HV_CONFIG_MAX_MODULES, false, &modules, err);
+	r = hv_json_get_array(root, "modules", "", HV_CONFIG_MAX_MODULES, false, &modules, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; r > 0 && i < json_object_array_length(modules); i++) {
 		json_object *m;
 		int k;
 
-		k = array_object(modules, "modules", i, key, sizeof(key), &m, err);
+		k = hv_json_array_object(modules, "modules", i, key, sizeof(key), &m, err);
 		if (k < 0)
 			return k;
 		fmt(key, sizeof(key), "modules[%zu].filepath", i);

@@ -149,11 +149,71 @@ static const char zone_idl[] =
 	"# A RAM region of the config overlaps RAM of zone owner.\n"
 	"error MemoryOverlap (owner: int, start: int, size: int, message: string)\n";
 
+static const char virtio_idl[] =
+	"# Virtio devices of zones, served by one hvisor-virtiod per running zone.\n"
+	"interface org.hvisor.Virtio\n"
+	"\n"
+	"# A device: type blk, net or console; addr/len its MMIO window, irq its\n"
+	"# interrupt; blk: img, readonly, serial, aio; net: tap, mac (docs/devices.md).\n"
+	"type Device (\n"
+	"  type: string,\n"
+	"  addr: int,\n"
+	"  len: int,\n"
+	"  irq: int,\n"
+	"  img: ?string,\n"
+	"  readonly: ?bool,\n"
+	"  serial: ?string,\n"
+	"  aio: ?string,\n"
+	"  tap: ?string,\n"
+	"  mac: ?string\n"
+	")\n"
+	"\n"
+	"# Where a zone's RAM is (upstream virtio_cfg.json memory_region), for a zone\n"
+	"# this hvisord did not start.\n"
+	"type Memory (zone0_ipa: int, zonex_ipa: int, size: int)\n"
+	"\n"
+	"# What List reports per device. state: running (served), pending (its zone\n"
+	"# is not running), restarting or failed (the backend). Counters and device\n"
+	"# facts come from the backend while it runs.\n"
+	"type Info (\n"
+	"  zone_id: int,\n"
+	"  type: string,\n"
+	"  addr: int,\n"
+	"  len: int,\n"
+	"  irq: int,\n"
+	"  backing: string,\n"
+	"  state: string,\n"
+	"  pty: ?string,\n"
+	"  console: ?string,\n"
+	"  readonly: ?bool,\n"
+	"  mac: ?string,\n"
+	"  requests: ?int,\n"
+	"  errors: ?int,\n"
+	"  notifies: ?int,\n"
+	"  interrupts: ?int,\n"
+	"  driver_status: ?int,\n"
+	"  needs_reset: ?bool\n"
+	")\n"
+	"\n"
+	"# Register a device of zone_id. A blk image is passed as a file descriptor\n"
+	"# (files: {\"img\": index}); hvisord opens the tap and creates the console's\n"
+	"# pty itself. A running zone gets the device at once; otherwise when it\n"
+	"# starts.\n"
+	"method Add(zone_id: int, device: Device, memory: ?[]Memory, files: ?[string]int) -> (\n"
+	"  device: Info,\n"
+	"  warnings: []string\n"
+	")\n"
+	"\n"
+	"method Remove(zone_id: int, addr: int) -> ()\n"
+	"\n"
+	"method List(zone_id: ?int) -> (devices: []Info)\n"
+	"\n"
+	"error NotFound (zone_id: int, addr: int, message: string)\n";
+
 const struct vl_interface vl_interfaces[] = {
-	{VL_IFACE_SERVICE, service_idl},
-	{"org.hvisor", hvisor_idl},
-	{VL_IFACE_MANAGER, manager_idl},
-	{VL_IFACE_ZONE, zone_idl},
+	{VL_IFACE_SERVICE, service_idl}, {"org.hvisor", hvisor_idl},
+	{VL_IFACE_MANAGER, manager_idl}, {VL_IFACE_ZONE, zone_idl},
+	{VL_IFACE_VIRTIO, virtio_idl},
 };
 const size_t vl_n_interfaces = sizeof(vl_interfaces) / sizeof(vl_interfaces[0]);
 

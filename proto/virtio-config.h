@@ -29,6 +29,9 @@
 #define HV_VIRTIO_SERIAL_LEN	      20 /* VIRTIO_BLK_ID_BYTES */
 #define HV_VIRTIO_MIN_LEN	      0x200 /* registers + config space */
 #define HV_VIRTIO_IFNAMSIZ	      16
+/* Size of the state memfd hvisord gives hvisor-virtiod (device transport
+ * state kept across backend restarts). */
+#define HV_VIRTIOD_STATE_BYTES	      (64u * 1024u)
 
 /* Device types carry their virtio device ids. */
 enum hv_virtio_type {

@@ -46,7 +46,19 @@ def count(build):
 
 def main():
     total = [0, 0, 0]
-    for b in sys.argv[1:]:
+    args = sys.argv[1:]
+    while args:
+        b = args.pop(0)
+        if b == "--extra":
+            # a file with "passed failed" (e.g. the fuzz runs)
+            path = args.pop(0)
+            try:
+                p, f = (int(x) for x in open(path).read().split()[:2])
+            except (OSError, ValueError):
+                p, f = 0, 1
+            print(f"{path}: {p} passed, {f} failed")
+            total = [total[0] + p, total[1] + f, total[2]]
+            continue
         p, f, s = count(b)
         print(f"{b}: {p} passed, {f} failed, {s} skipped")
         total = [total[0] + p, total[1] + f, total[2] + s]

@@ -32,6 +32,7 @@
 #define SIM_GUEST_OUT_MAX    4096 /* a guest that leaves more unread is dropped */
 #define SIM_LOG_BURST	     10
 #define SIM_MAX_CPUS	     HV_CONFIG_MAX_CPUS
+#define SIM_MAX_PENDING	     64 /* owners attached to zones not running yet */
 
 struct sim;
 
@@ -83,6 +84,16 @@ struct sim_zone {
 
 struct sim_conn;
 
+/* A ZONE_ATTACH for a zone that is not running yet: the channel waits here
+ * and becomes the zone's owner when ZONE_START creates that zone id. */
+struct sim_pending_owner {
+	LIST_ENTRY(sim_pending_owner) link;
+	struct sim *sim;
+	uint32_t zone_id;
+	int fd;
+	struct event *rd; /* only to notice a hang-up */
+};
+
 struct sim {
 	struct event_base *base;
 	enum hv_arch arch;
@@ -99,6 +110,9 @@ struct sim {
 	unsigned n_zones;
 	TAILQ_HEAD(, sim_conn) conns;
 	unsigned n_conns;
+	/* zero-initialised LIST_HEAD is a valid empty list */
+	LIST_HEAD(, sim_pending_owner) pending_owners;
+	unsigned n_pending_owners;
 };
 
 /* sim-zones.c */
@@ -118,6 +132,12 @@ bool sim_ram_in_use(struct sim *sim, uint64_t addr, uint64_t size, uint32_t *ret
  * or -errno. */
 int sim_channel_attach_owner(struct sim_zone *z);
 int sim_channel_attach_guest(struct sim_zone *z);
+/* ZONE_ATTACH for a zone id that is not running: a pending owner (client's
+ * channel end or -errno: -EINVAL zone 0, -EBUSY one is pending already). */
+int sim_channel_attach_pending(struct sim *sim, uint32_t zone_id);
+/* ZONE_START created z: a pending owner for its id becomes its owner. */
+void sim_channel_adopt_pending(struct sim_zone *z);
+void sim_channel_pending_free_all(struct sim *sim);
 /* Closes both channels of a zone (zone shutdown / sim exit). */
 void sim_channel_close_all(struct sim_zone *z);
 

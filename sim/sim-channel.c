@@ -505,10 +505,27 @@ static int new_channel(struct sim_zone *z, int *ret_mine)
 	return sv[1];
 }
 
-int sim_channel_attach_owner(struct sim_zone *z)
+/* Makes `mine` (our end of a channel) the zone's owner; closes it on failure. */
+static int owner_install(struct sim_zone *z, int mine)
 {
 	struct event_base *base = z->sim->base;
-	int mine, theirs;
+
+	z->owner_rd = event_new(base, mine, EV_READ | EV_PERSIST, owner_on_readable, z);
+	z->owner_wr = event_new(base, mine, EV_WRITE | EV_PERSIST, owner_on_writable, z);
+	if (!z->owner_rd || !z->owner_wr || event_add(z->owner_rd, NULL) < 0) {
+		event_freep(&z->owner_rd);
+		event_freep(&z->owner_wr);
+		close(mine);
+		return -ENOMEM;
+	}
+	z->owner_fd = mine;
+	z->q_head = z->q_len = 0;
+	return 0;
+}
+
+int sim_channel_attach_owner(struct sim_zone *z)
+{
+	int mine, theirs, r;
 
 	if (z->id == 0)
 		return -EINVAL; /* the root zone is the backend side, it has no channel */
@@ -517,19 +534,146 @@ int sim_channel_attach_owner(struct sim_zone *z)
 	theirs = new_channel(z, &mine);
 	if (theirs < 0)
 		return theirs;
-	z->owner_rd = event_new(base, mine, EV_READ | EV_PERSIST, owner_on_readable, z);
-	z->owner_wr = event_new(base, mine, EV_WRITE | EV_PERSIST, owner_on_writable, z);
-	if (!z->owner_rd || !z->owner_wr || event_add(z->owner_rd, NULL) < 0) {
-		event_freep(&z->owner_rd);
-		event_freep(&z->owner_wr);
-		close(mine);
+	r = owner_install(z, mine);
+	if (r < 0) {
 		close(theirs);
-		return -ENOMEM;
+		return r;
 	}
-	z->owner_fd = mine;
-	z->q_head = z->q_len = 0;
 	log_info("zone %u: channel owner attached", z->id);
 	return theirs;
+}
+
+/* --- pending owners (attached before ZONE_START) --------------------------- */
+
+static struct sim_pending_owner *pending_find(struct sim *sim, uint32_t zone_id)
+{
+	struct sim_pending_owner *p;
+
+	LIST_FOREACH (p, &sim->pending_owners, link)
+		if (p->zone_id == zone_id)
+			return p;
+	return NULL;
+}
+
+static void pending_free(struct sim_pending_owner *p)
+{
+	LIST_REMOVE(p, link);
+	p->sim->n_pending_owners--;
+	event_freep(&p->rd);
+	safe_close(p->fd);
+	free(p);
+}
+
+/* Nothing can be owed before the zone exists: records are discarded; only
+ * a hang-up matters (the pending owner is then forgotten). Returns false
+ * when the owner has gone. */
+static bool pending_drain(struct sim_pending_owner *p, int max_packets)
+{
+	for (int pkt = 0; pkt < max_packets; pkt++) {
+		struct hvisor_iocomp rx[16];
+		int fds[HV_MAX_FDS_PER_MSG];
+		size_t n_fds = 0;
+		ssize_t k;
+
+		k = recv_with_fds(p->fd, rx, sizeof(rx), fds, ARRAY_SIZE(fds), &n_fds,
+				  MSG_DONTWAIT | MSG_TRUNC);
+		close_many(fds, n_fds);
+		if (k == -EAGAIN || k == -EWOULDBLOCK)
+			return true;
+		if (k == -EMSGSIZE)
+			continue;
+		if (k <= 0)
+			return false;
+		log_debug("zone %u: pending owner sent %zd bytes before the zone started, ignored",
+			  p->zone_id, k);
+	}
+	return true;
+}
+
+static void pending_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_pending_owner *p = arg;
+
+	if (!pending_drain(p, 64)) {
+		log_info("zone %u: pending channel owner detached before the zone started",
+			 p->zone_id);
+		pending_free(p);
+	}
+}
+
+int sim_channel_attach_pending(struct sim *sim, uint32_t zone_id)
+{
+	struct sim_pending_owner *p;
+	int sv[2], r;
+
+	if (zone_id == 0)
+		return -EINVAL;
+	if (pending_find(sim, zone_id))
+		return -EBUSY;
+	if (sim->n_pending_owners >= SIM_MAX_PENDING) {
+		log_warn("zone %u: %u channel owners already wait for their zones, refusing one",
+			 zone_id, sim->n_pending_owners);
+		return -ENOSPC;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = negative_errno();
+		free(p);
+		return r;
+	}
+	r = fd_set_nonblock(sv[0], true);
+	p->sim = sim;
+	p->zone_id = zone_id;
+	p->fd = sv[0];
+	if (r == 0) {
+		p->rd = event_new(sim->base, p->fd, EV_READ | EV_PERSIST, pending_on_readable, p);
+		r = p->rd && event_add(p->rd, NULL) == 0 ? 0 : -ENOMEM;
+	}
+	LIST_INSERT_HEAD(&sim->pending_owners, p, link);
+	sim->n_pending_owners++;
+	if (r < 0) {
+		pending_free(p);
+		close(sv[1]);
+		return r;
+	}
+	log_info("zone %u: channel owner attached; it takes over when the zone starts", zone_id);
+	return sv[1];
+}
+
+void sim_channel_adopt_pending(struct sim_zone *z)
+{
+	struct sim_pending_owner *p = pending_find(z->sim, z->id);
+	int mine;
+
+	if (!p || z->owner_fd >= 0)
+		return;
+	/* what it sent while the zone did not exist was for nobody (and the
+	 * read event may not have run yet): dropped, not delivered late */
+	if (!pending_drain(p, 1024)) {
+		log_info("zone %u: pending channel owner detached before the zone started", z->id);
+		pending_free(p);
+		return;
+	}
+	mine = p->fd;
+	p->fd = -1;
+	pending_free(p);
+	if (owner_install(z, mine) < 0) {
+		log_warn(
+			"zone %u: cannot install the pending channel owner; the sim answers the zone's accesses",
+			z->id);
+		return;
+	}
+	log_info("zone %u: the pending channel owner now owns the zone", z->id);
+}
+
+void sim_channel_pending_free_all(struct sim *sim)
+{
+	struct sim_pending_owner *p;
+
+	while ((p = LIST_FIRST(&sim->pending_owners)))
+		pending_free(p);
 }
 
 int sim_channel_attach_guest(struct sim_zone *z)

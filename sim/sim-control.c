@@ -40,6 +40,7 @@ struct reply {
 	union {
 		struct hvsim_hello hello;
 		struct hvisor_zone_info zones[SIM_LIST_MAX];
+		struct hv_cfg_memory_region regions[HV_CONFIG_MAX_MEMORY_REGIONS];
 	} payload;
 	size_t payload_len;
 	int fds[2];
@@ -192,16 +193,28 @@ static int op_attach(struct sim_conn *c, const struct hvsim_msg *req, struct rep
 	struct sim_zone *z = sim_zone_find(c->sim, req->zone_id);
 	int fd;
 
-	if (!z)
-		return -ENOENT;
-	fd = req->op == HVSIM_OP_ZONE_ATTACH ? sim_channel_attach_owner(z)
-					     : sim_channel_attach_guest(z);
+	if (req->op == HVSIM_OP_ZONE_ATTACH)
+		/* a backend may get ready before its zone boots */
+		fd = z ? sim_channel_attach_owner(z)
+		       : sim_channel_attach_pending(c->sim, req->zone_id);
+	else if (z)
+		fd = sim_channel_attach_guest(z);
+	else
+		fd = -ENOENT;
 	if (fd < 0)
 		return fd;
 	rep->fds[0] = fd;
 	rep->close_fd[0] = true;
 	rep->fds[1] = c->sim->phys_fd;
 	rep->n_fds = 2;
+	if (req->op == HVSIM_OP_GUEST_ATTACH) {
+		/* the guest's view of its machine: which vCPUs it may play and
+		 * where its RAM is */
+		rep->hdr.arg[0] = z->cpus;
+		rep->hdr.arg[1] = z->n_regions;
+		memcpy(rep->payload.regions, z->regions, sizeof(z->regions[0]) * z->n_regions);
+		rep->payload_len = sizeof(z->regions[0]) * z->n_regions;
+	}
 	return 0;
 }
 

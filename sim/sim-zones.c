@@ -82,6 +82,7 @@ void sim_zones_free(struct sim *sim)
 
 	while ((z = TAILQ_FIRST(&sim->zones)))
 		zone_free(sim, z);
+	sim_channel_pending_free_all(sim);
 }
 
 struct sim_zone *sim_zone_find(struct sim *sim, uint32_t id)
@@ -235,6 +236,8 @@ int sim_zone_start(struct sim *sim, const void *cfg, size_t size)
 			  region_type_name(m->type), (unsigned long long)m->physical_start,
 			  (unsigned long long)m->virtual_start, (unsigned long long)m->size);
 	}
+	/* a backend that attached early sees the zone's first access */
+	sim_channel_adopt_pending(z);
 	r = 0;
 out:
 	free(h);

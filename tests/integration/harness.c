@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <endian.h>
 #include <ftw.h>
 #include <grp.h>
 #include <poll.h>
@@ -25,6 +27,7 @@
 #include "util.h"
 
 static const char *path_hvisord, *path_hvctl, *path_hvisor_link, *source_dir;
+static const char *path_virtiod, *path_guest;
 static struct ih *live; /* instances not stopped yet */
 
 /* Absolute (children may change directory), malloc'd; NULL if not given. */
@@ -63,6 +66,8 @@ void ih_init(int argc, char **argv)
 	path_hvisord = arg_or_env(argc, argv, 2, "HVISORD");
 	path_hvctl = arg_or_env(argc, argv, 3, "HVCTL");
 	path_hvisor_link = arg_or_env(argc, argv, 4, "HVISOR_LINK");
+	path_virtiod = arg_or_env(argc, argv, 5, "HVISOR_VIRTIOD");
+	path_guest = arg_or_env(argc, argv, 6, "HVSIM_GUEST");
 	source_dir = getenv("HV_SOURCE_DIR");
 	if (!path_hvisord || !path_hvctl || !path_hvisor_link || !source_dir) {
 		printf("1..0 # SKIP pass hvisor-sim, hvisord, hvctl and the hvisor link "
@@ -95,6 +100,25 @@ const char *ih_bin_hvisor_link(void)
 const char *ih_source_dir(void)
 {
 	return source_dir;
+}
+
+const char *ih_bin_virtiod(void)
+{
+	return path_virtiod;
+}
+
+const char *ih_bin_guest(void)
+{
+	return path_guest;
+}
+
+void ih_need_virtio(void)
+{
+	if (!path_virtiod || !path_guest || access(path_virtiod, X_OK) < 0 ||
+	    access(path_guest, X_OK) < 0) {
+		printf("1..0 # SKIP pass hvisor-virtiod and hvsim-guest too\n");
+		exit(77);
+	}
 }
 
 /* ---- time and processes ------------------------------------------------ */
@@ -256,6 +280,11 @@ pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, cons
 	argv[n++] = h->backend;
 	argv[n++] = "--runtime-dir";
 	argv[n++] = h->dir;
+	if (path_virtiod) {
+		/* before the test's own arguments, which may override it */
+		argv[n++] = "--virtiod";
+		argv[n++] = path_virtiod;
+	}
 	for (size_t i = 0; args && args[i]; i++) {
 		assert_true(n < ARRAY_SIZE(argv) - 1);
 		argv[n++] = args[i];
@@ -416,10 +445,13 @@ void ih_stop_sig(struct ih *h, int sig)
 {
 	bool activated = strncmp(h->sock, h->dir, strlen(h->dir)) != 0 ||
 			 strcmp(h->sock + strlen(h->dir), "/hvisord.sock") != 0;
-	char own_sock[320];
-	int status, r;
+	char own_sock[320], *bg;
+	pid_t virtiods[64];
+	int status, r, n_virtiods;
 
 	assert_true(h->pid > 0);
+	/* its backends, which must not outlive it */
+	n_virtiods = ih_children_named(h->pid, IH_VIRTIOD_COMM, virtiods, 64);
 	assert_int_equal(kill(h->pid, sig), 0);
 	status = ih_waitpid(h->pid, IH_TIMEOUT_MS);
 	h->pid = -1;
@@ -428,6 +460,11 @@ void ih_stop_sig(struct ih *h, int sig)
 		dump_log("hvisord log", h->log);
 		fail_msg("hvisord did not exit 0 after signal %d (status 0x%x)", sig, status);
 	}
+	for (int i = 0; i < n_virtiods; i++)
+		if (ih_pid_alive(virtiods[i], IH_VIRTIOD_COMM)) {
+			dump_log("hvisord log", h->log);
+			fail_msg("hvisor-virtiod pid %d outlived hvisord", (int)virtiods[i]);
+		}
 	/* its socket is gone (an activated socket belongs to the manager) */
 	snprintf(own_sock, sizeof(own_sock), "%s/hvisord.sock", h->dir);
 	if (access(own_sock, F_OK) == 0)
@@ -439,6 +476,10 @@ void ih_stop_sig(struct ih *h, int sig)
 	if (r != 1)
 		fail_msg("no STOPPING=1 from hvisord (notes: %s)", h->notes);
 	ih_assert_log_clean(h->log);
+	/* background clients (hvctl events, hvsim-guest) */
+	bg = ih_path(h, "bg.log");
+	ih_assert_log_clean(bg);
+	free(bg);
 
 	if (h->sim_running) {
 		status = simh_stop(&h->sim);
@@ -595,7 +636,7 @@ void ih_json_set(json_object *root, const char *path, json_object *val)
 	free(copy);
 }
 
-static void make_image(struct ih *h, const char *rel, size_t size)
+char *ih_make_image(struct ih *h, const char *rel, size_t size)
 {
 	char *path = ih_path(h, rel), *buf = malloc(size ? size : 1);
 
@@ -603,7 +644,12 @@ static void make_image(struct ih *h, const char *rel, size_t size)
 	ih_fill(buf, size, rel);
 	ih_write_file(path, buf, size, 0644);
 	free(buf);
-	free(path);
+	return path;
+}
+
+static void make_image(struct ih *h, const char *rel, size_t size)
+{
+	free(ih_make_image(h, rel, size));
 }
 
 char *ih_make_zone(struct ih *h, const char *example, size_t kernel_size, size_t dtb_size)
@@ -942,6 +988,8 @@ void ih_assert_closed(int fd, struct vl_framer *frm)
 
 static void child_setup(const struct ih *h, const struct ih_exec *x)
 {
+	if (x && x->stdin_fd > 0)
+		dup2(x->stdin_fd, 0);
 	if (h && !(x && x->no_socket_env))
 		setenv("HVISOR_SOCKET", h->sock, 1);
 	for (size_t i = 0; x && x->env && x->env[i]; i++) {
@@ -1096,10 +1144,11 @@ void ih_out_free(struct ih_out *out)
 pid_t ih_spawn_bg(const struct ih *h, const char *const *argv, int *ret_stdout)
 {
 	char *errlog = ih_path(h, "bg.log");
-	int po[2], lf;
+	int po[2] = {-1, -1}, lf;
 	pid_t pid;
 
-	assert_int_equal(pipe2(po, O_CLOEXEC), 0);
+	if (ret_stdout)
+		assert_int_equal(pipe2(po, O_CLOEXEC), 0);
 	lf = open(errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	free(errlog);
 	assert_true(lf >= 0);
@@ -1108,15 +1157,17 @@ pid_t ih_spawn_bg(const struct ih *h, const char *const *argv, int *ret_stdout)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(po[1], 1);
+		dup2(ret_stdout ? po[1] : lf, 1);
 		dup2(lf, 2);
 		child_setup(h, NULL);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(lf);
-	close(po[1]);
-	*ret_stdout = po[0];
+	if (ret_stdout) {
+		close(po[1]);
+		*ret_stdout = po[0];
+	}
 	return pid;
 }
 
@@ -1148,4 +1199,409 @@ ssize_t ih_read_line(struct ih_lines *l, char *out, size_t size, int timeout_ms)
 			return -EPIPE;
 		l->len += (size_t)k;
 	}
+}
+
+/* ---- virtio ---------------------------------------------------------------------- */
+
+void ih_zone_start(struct ih *h, const char *example)
+{
+	char *cfg = ih_make_zone(h, example, 64 * 1024, 4096);
+	struct ih_out o;
+
+	if (ih_hvctl(h, &o, "zone", "start", cfg, NULL) != 0)
+		fail_msg("hvctl zone start %s: %s", cfg, o.err);
+	ih_out_free(&o);
+	free(cfg);
+}
+
+json_object *ih_zone_virtio(const struct ih *h, uint32_t zone_id)
+{
+	struct vl_client *c = ih_client(h);
+	char params[64];
+	json_object *reply, *z, *v = NULL;
+
+	snprintf(params, sizeof(params), "{\"zone_id\": %u}", zone_id);
+	reply = ih_call(c, "org.hvisor.Zone.Info", params);
+	vl_client_free(c);
+	assert_true(json_object_object_get_ex(ih_ok(reply), "zone", &z));
+	if (json_object_object_get_ex(z, "virtio", &v))
+		json_object_get(v);
+	json_object_put(reply);
+	return v;
+}
+
+pid_t ih_virtiod_pid(const struct ih *h, uint32_t zone_id)
+{
+	json_object *v = ih_zone_virtio(h, zone_id), *b, *p;
+	pid_t pid = 0;
+
+	if (v && json_object_object_get_ex(v, "backend", &b) &&
+	    strcmp(json_object_get_string(b), "running") == 0 &&
+	    json_object_object_get_ex(v, "pid", &p))
+		pid = (pid_t)json_object_get_int64(p);
+	json_object_put(v);
+	return pid;
+}
+
+pid_t ih_wait_virtiod(const struct ih *h, uint32_t zone_id, pid_t not_pid)
+{
+	int64_t deadline = now_ms() + IH_TIMEOUT_MS;
+
+	for (;;) {
+		pid_t pid = ih_virtiod_pid(h, zone_id);
+
+		if (pid > 0 && pid != not_pid)
+			return pid;
+		if (now_ms() >= deadline)
+			fail_msg("zone %u's hvisor-virtiod is not running (other than pid %d)",
+				 zone_id, (int)not_pid);
+		poll(NULL, 0, 10);
+	}
+}
+
+json_object *ih_virtio_list(const struct ih *h, uint32_t zone_id)
+{
+	struct vl_client *c = ih_client(h);
+	char params[64];
+	json_object *reply, *devs;
+
+	snprintf(params, sizeof(params), "{\"zone_id\": %u}", zone_id);
+	reply = ih_call(c, "org.hvisor.Virtio.List", zone_id ? params : NULL);
+	vl_client_free(c);
+	assert_true(json_object_object_get_ex(ih_ok(reply), "devices", &devs));
+	assert_true(json_object_is_type(devs, json_type_array));
+	json_object_get(devs);
+	json_object_put(reply);
+	return devs;
+}
+
+json_object *ih_virtio_device(const struct ih *h, uint32_t zone_id, uint64_t addr)
+{
+	json_object *devs = ih_virtio_list(h, zone_id), *found = NULL;
+
+	for (size_t i = 0; i < json_object_array_length(devs) && !found; i++) {
+		json_object *d = json_object_array_get_idx(devs, i), *a;
+
+		if (json_object_object_get_ex(d, "addr", &a) && json_object_get_uint64(a) == addr)
+			found = json_object_get(d);
+	}
+	json_object_put(devs);
+	return found;
+}
+
+int64_t ih_virtio_counter(const struct ih *h, uint32_t zone_id, uint64_t addr, const char *key)
+{
+	json_object *d = ih_virtio_device(h, zone_id, addr), *v;
+	int64_t r = -1;
+
+	if (d && json_object_object_get_ex(d, key, &v))
+		r = json_object_get_int64(v);
+	json_object_put(d);
+	return r;
+}
+
+struct vl_client *ih_subscribe(const struct ih *h)
+{
+	struct vl_client *c = ih_client(h);
+	json_object *msg = vl_call_new("org.hvisor.Manager.Subscribe", NULL, true), *reply = NULL;
+	json_object *e, *v;
+
+	assert_int_equal(vl_client_send(c, msg, NULL, 0), 0);
+	json_object_put(msg);
+	assert_int_equal(ih_recv(c, IH_TIMEOUT_MS, &reply), 1);
+	assert_true(json_object_object_get_ex(ih_ok(reply), "event", &e));
+	assert_true(json_object_object_get_ex(e, "event", &v));
+	assert_string_equal(json_object_get_string(v), "Subscribed");
+	json_object_put(reply);
+	return c;
+}
+
+json_object *ih_wait_event(struct vl_client *sub, const char *name, int64_t zone_id,
+			   int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	char seen[2048] = "";
+
+	for (;;) {
+		json_object *reply = NULL, *e, *v;
+		int r = ih_recv(sub, remaining_ms(deadline), &reply);
+
+		if (r != 1)
+			fail_msg("no event %s within %d ms (%s); seen: %s", name, timeout_ms,
+				 strerror(-r), seen);
+		assert_true(json_object_object_get_ex(ih_ok(reply), "event", &e));
+		assert_true(json_object_object_get_ex(e, "event", &v));
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s ",
+			 json_object_get_string(v));
+		if (strcmp(json_object_get_string(v), name) == 0 &&
+		    (zone_id < 0 || (json_object_object_get_ex(e, "zone_id", &v) &&
+				     json_object_get_int64(v) == zone_id))) {
+			json_object_get(e);
+			json_object_put(reply);
+			return e;
+		}
+		json_object_put(reply);
+	}
+}
+
+/* argv of hvsim-guest for zone/addr/irq plus the caller's arguments */
+static void guest_argv(const struct ih *h, const char **argv, size_t max, char bufs[3][32],
+		       uint32_t zone, uint64_t addr, uint32_t irq, va_list ap)
+{
+	size_t n = 0;
+	const char *a;
+
+	assert_non_null(path_guest);
+	snprintf(bufs[0], 32, "%u", zone);
+	snprintf(bufs[1], 32, "0x%llx", (unsigned long long)addr);
+	snprintf(bufs[2], 32, "%u", irq);
+	argv[n++] = path_guest;
+	argv[n++] = "--sim";
+	argv[n++] = h->sim.sock;
+	argv[n++] = "--zone";
+	argv[n++] = bufs[0];
+	argv[n++] = "--device";
+	argv[n++] = bufs[1];
+	argv[n++] = "--irq";
+	argv[n++] = bufs[2];
+	while ((a = va_arg(ap, const char *))) {
+		assert_true(n < max - 1);
+		argv[n++] = a;
+	}
+	argv[n] = NULL;
+}
+
+int ih_guest(const struct ih *h, struct ih_out *out, uint32_t zone, uint64_t addr, uint32_t irq,
+	     ...)
+{
+	const char *argv[48];
+	char bufs[3][32];
+	va_list ap;
+
+	va_start(ap, irq);
+	guest_argv(h, argv, ARRAY_SIZE(argv), bufs, zone, addr, irq, ap);
+	va_end(ap);
+	return ih_run(h, NULL, out, argv);
+}
+
+pid_t ih_guest_bg(const struct ih *h, int *ret_stdout, uint32_t zone, uint64_t addr,
+		  uint32_t irq, ...)
+{
+	const char *argv[48];
+	char bufs[3][32];
+	va_list ap;
+
+	va_start(ap, irq);
+	guest_argv(h, argv, ARRAY_SIZE(argv), bufs, zone, addr, irq, ap);
+	va_end(ap);
+	return ih_spawn_bg(h, argv, ret_stdout);
+}
+
+int ih_wait_bg(const struct ih *h, pid_t pid, int timeout_ms)
+{
+	int status = ih_waitpid(pid, timeout_ms);
+	char bg[400];
+
+	snprintf(bg, sizeof(bg), "%s/bg.log", h->dir);
+	if (status == -1) {
+		dump_log("background log", bg);
+		fail_msg("pid %d did not finish within %d ms", (int)pid, timeout_ms);
+	}
+	ih_assert_log_clean(bg);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+/* /proc/PID/stat: comm (in parentheses, may contain anything), state, ppid */
+static bool proc_stat(pid_t pid, char *comm, size_t size, char *state, pid_t *ppid)
+{
+	char path[64], buf[1024], *open_, *close_;
+	int fd, p = 0;
+	ssize_t k;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	k = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (k <= 0)
+		return false;
+	buf[k] = '\0';
+	open_ = strchr(buf, '(');
+	close_ = strrchr(buf, ')');
+	if (!open_ || !close_ || close_ < open_ ||
+	    sscanf(close_ + 1, " %c %d", state, &p) != 2)
+		return false;
+	snprintf(comm, size, "%.*s", (int)(close_ - open_ - 1), open_ + 1);
+	*ppid = p;
+	return true;
+}
+
+int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(dir);
+	while ((de = readdir(dir))) {
+		char c[64], state;
+		pid_t pid = (pid_t)atoi(de->d_name), ppid;
+
+		if (pid <= 0 || !proc_stat(pid, c, sizeof(c), &state, &ppid))
+			continue;
+		if (ppid == parent && strcmp(c, comm) == 0 && state != 'Z' && n < max)
+			pids[n++] = pid;
+	}
+	closedir(dir);
+	return n;
+}
+
+bool ih_pid_alive(pid_t pid, const char *comm)
+{
+	char c[64], state;
+	pid_t ppid;
+
+	if (pid <= 0 || !proc_stat(pid, c, sizeof(c), &state, &ppid))
+		return false;
+	return state != 'Z' && (!comm || strcmp(c, comm) == 0);
+}
+
+/* ---- the test as a virtio-blk guest ----------------------------------------------- */
+
+void ih_gblk_open(const struct ih *h, uint32_t zone, uint64_t addr, uint32_t irq, unsigned qd,
+		  uint32_t max_len, struct ih_gblk *b)
+{
+	uint64_t negotiated = 0;
+	uint32_t lo = 0, hi = 0;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	r = hvg_sim_open(h->sim.sock, zone, -1, 0, 0, &b->t);
+	if (r < 0)
+		fail_msg("cannot attach to zone %u as its guest: %s", zone, strerror(-r));
+	r = hvg_dev_probe(b->t, addr, irq, &b->d);
+	if (r < 0)
+		fail_msg("no virtio device at 0x%llx: %s", (unsigned long long)addr, strerror(-r));
+	assert_int_equal(hvg_dev_id(b->d), 2); /* block */
+	b->features = hvg_dev_features(b->d);
+	assert_int_equal(hvg_dev_negotiate(b->d, 0, &negotiated), 0);
+	/* capacity: config offset 0, a 64-bit field read as two words */
+	assert_int_equal(hvg_dev_config_read(b->d, 0, &lo, 4), 0);
+	assert_int_equal(hvg_dev_config_read(b->d, 4, &hi, 4), 0);
+	b->capacity = (uint64_t)le32toh(hi) << 32 | le32toh(lo);
+	assert_int_equal(hvg_vq_setup(b->d, 0, 0, &b->vq), 0);
+	assert_int_equal(hvg_dev_driver_ok(b->d), 0);
+	b->qd = MIN(qd, hvg_vq_free_descs(b->vq) / 3);
+	assert_true(b->qd >= 1);
+	b->max_len = max_len;
+	b->reqs = calloc(b->qd, sizeof(*b->reqs));
+	assert_non_null(b->reqs);
+	for (unsigned i = 0; i < b->qd; i++) {
+		struct ih_gblk_req *q = &b->reqs[i];
+
+		q->hdr_gpa = hvg_alloc(b->t, 32, 16);
+		q->data_gpa = hvg_alloc(b->t, max_len, 4096);
+		assert_true(q->hdr_gpa && q->data_gpa);
+		q->hdr = hvg_ptr(b->t, q->hdr_gpa, 32);
+		q->data = hvg_ptr(b->t, q->data_gpa, max_len);
+		assert_true(q->hdr && q->data);
+		q->status = q->hdr + 16;
+	}
+}
+
+void ih_gblk_close(struct ih_gblk *b)
+{
+	if (b->d) {
+		(void)hvg_dev_reset(b->d);
+		hvg_dev_free(b->d);
+	}
+	if (b->t)
+		hvg_transport_close(b->t);
+	free(b->reqs);
+	memset(b, 0, sizeof(*b));
+}
+
+struct ih_gblk_req *ih_gblk_submit(struct ih_gblk *b, uint32_t type, uint64_t sector,
+				   uint32_t len, const void *data, uint64_t tag)
+{
+	/* IN (0) and GET_ID (8) fill the data buffer */
+	bool writable = type == 0 || type == 8;
+	struct hvg_buf bufs[3];
+	struct ih_gblk_req *q = NULL;
+	unsigned n = 0;
+	uint32_t v;
+	uint64_t s64;
+
+	for (unsigned i = 0; i < b->qd && !q; i++)
+		if (!b->reqs[i].busy)
+			q = &b->reqs[i];
+	if (!q)
+		return NULL;
+	assert_true(len <= b->max_len);
+	v = htole32(type);
+	memcpy(q->hdr, &v, 4);
+	memset(q->hdr + 4, 0, 4);
+	s64 = htole64(sector);
+	memcpy(q->hdr + 8, &s64, 8);
+	*q->status = 0xff; /* not written by the device (yet) */
+	if (data)
+		memcpy(q->data, data, len);
+	bufs[n++] = (struct hvg_buf){.gpa = q->hdr_gpa, .len = 16};
+	if (len)
+		bufs[n++] = (struct hvg_buf){.gpa = q->data_gpa, .len = len, .writable = writable};
+	bufs[n++] = (struct hvg_buf){.gpa = q->hdr_gpa + 16, .len = 1, .writable = true};
+	assert_int_equal(hvg_vq_add(b->vq, bufs, n, false, q), 0);
+	q->busy = true;
+	q->type = type;
+	q->sector = sector;
+	q->len = len;
+	q->tag = tag;
+	b->inflight++;
+	hvg_vq_kick(b->vq);
+	return q;
+}
+
+struct ih_gblk_req *ih_gblk_reap(struct ih_gblk *b, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		void *token = NULL;
+		uint32_t used = 0;
+		int r = hvg_vq_get(b->vq, &token, &used);
+
+		assert_true(r >= 0);
+		if (r == 1) {
+			struct ih_gblk_req *q = token;
+
+			assert_true(q >= b->reqs && q < b->reqs + b->qd && q->busy);
+			q->busy = false;
+			b->inflight--;
+			return q;
+		}
+		if (now_ms() >= deadline)
+			return NULL;
+		/* interrupts can be lost while a backend restarts: short slices */
+		r = hvg_dev_wait(b->d, MIN(remaining_ms(deadline), 20), NULL);
+		assert_true(r >= 0);
+	}
+}
+
+uint8_t ih_gblk_sync(struct ih_gblk *b, uint32_t type, uint64_t sector, uint32_t len, void *buf)
+{
+	bool out = !(type == 0 || type == 8);
+	struct ih_gblk_req *q = ih_gblk_submit(b, type, sector, len, out ? buf : NULL, 0), *done;
+
+	assert_non_null(q);
+	done = ih_gblk_reap(b, IH_TIMEOUT_MS);
+	if (!done)
+		fail_msg("request type %u sector %llu not completed", type,
+			 (unsigned long long)sector);
+	assert_ptr_equal(done, q);
+	if (!out && buf)
+		memcpy(buf, q->data, len);
+	return *q->status;
 }

@@ -7,7 +7,10 @@
  *
  * Binaries come from the test's arguments (meson passes them)
  *   argv[1] hvisor-sim  argv[2] hvisord  argv[3] hvctl  argv[4] hvisor link
- * or from $HVISOR_SIM, $HVISORD, $HVCTL, $HVISOR_LINK when run by hand.
+ *   argv[5] hvisor-virtiod  argv[6] hvsim-guest (the virtio tests)
+ * or from $HVISOR_SIM, $HVISORD, $HVCTL, $HVISOR_LINK, $HVISOR_VIRTIOD,
+ * $HVSIM_GUEST when run by hand. hvisord always gets --virtiod when the
+ * backend is known.
  *
  * Readiness is hvisord's sd_notify READY=1 on a datagram socket in the
  * runtime dir; teardown SIGTERMs hvisord and asserts exit status 0,
@@ -24,6 +27,7 @@
 
 #include <json-c/json.h>
 
+#include "hvguest.h"
 #include "sim-harness.h"
 #include "varlink.h"
 
@@ -61,6 +65,11 @@ const char *ih_bin_hvisord(void);
 const char *ih_bin_hvctl(void);
 const char *ih_bin_hvisor_link(void);
 const char *ih_source_dir(void);
+/* hvisor-virtiod and hvsim-guest, or NULL when not given. */
+const char *ih_bin_virtiod(void);
+const char *ih_bin_guest(void);
+/* For the virtio tests, after ih_init: exits 77 (skip) without them. */
+void ih_need_virtio(void);
 
 /* Fixture: kills whatever a failed test left running. */
 int ih_reap(void **state);
@@ -168,6 +177,7 @@ struct ih_exec {
 	const gid_t *groups;
 	size_t n_groups;
 	const char *cwd;
+	int stdin_fd; /* > 0: the child's stdin (else /dev/null) */
 };
 /* Runs argv (argv[0] = path) with HVISOR_SOCKET=h->sock (h may be NULL),
  * stdin /dev/null, capturing stdout and stderr; returns the exit code. */
@@ -178,7 +188,8 @@ int ih_hvctl(const struct ih *h, struct ih_out *out, ...) __attribute__((sentine
 int ih_hvisor(const struct ih *h, struct ih_out *out, ...) __attribute__((sentinel));
 void ih_out_free(struct ih_out *out);
 /* Starts argv in the background (HVISOR_SOCKET=h->sock) with stdout on a
- * pipe (*ret_stdout) and stderr appended to dir/bg.log. */
+ * pipe (*ret_stdout; NULL: stdout goes to bg.log too) and stderr appended
+ * to dir/bg.log. */
 pid_t ih_spawn_bg(const struct ih *h, const char *const *argv, int *ret_stdout);
 /* Line reader over a pipe. */
 struct ih_lines {
@@ -189,5 +200,96 @@ struct ih_lines {
 /* Next line (without its newline) into out within the timeout; returns its
  * length, -ETIMEDOUT, or -EPIPE at end of file. */
 ssize_t ih_read_line(struct ih_lines *l, char *out, size_t size, int timeout_ms);
+
+/* ---- virtio ------------------------------------------------------------------ */
+
+/* A file of `size` deterministic bytes (ih_fill seeded by name) in the
+ * runtime dir; returns its path (malloc'd). */
+char *ih_make_image(struct ih *h, const char *name, size_t size);
+/* Copies conf/examples/sim/<example>.json with its images and starts it
+ * with hvctl (asserts success). */
+void ih_zone_start(struct ih *h, const char *example);
+/* Zone.Info's "virtio" object (a reference the caller puts), or NULL. */
+json_object *ih_zone_virtio(const struct ih *h, uint32_t zone_id);
+/* Its pid while the backend runs, else 0. */
+pid_t ih_virtiod_pid(const struct ih *h, uint32_t zone_id);
+/* Waits until the zone's backend runs with a pid other than not_pid;
+ * returns the pid (asserts it happens within IH_TIMEOUT_MS). */
+pid_t ih_wait_virtiod(const struct ih *h, uint32_t zone_id, pid_t not_pid);
+/* Virtio.List's devices (a reference the caller puts). zone_id 0: all. */
+json_object *ih_virtio_list(const struct ih *h, uint32_t zone_id);
+/* One device's Info from Virtio.List (a reference), or NULL. */
+json_object *ih_virtio_device(const struct ih *h, uint32_t zone_id, uint64_t addr);
+/* An integer field of a device's Info (-1 if absent). */
+int64_t ih_virtio_counter(const struct ih *h, uint32_t zone_id, uint64_t addr, const char *key);
+
+/* A Manager.Subscribe connection (the Subscribed reply consumed). */
+struct vl_client *ih_subscribe(const struct ih *h);
+/* Skips events until one named `name` (for zone_id if >= 0) arrives;
+ * returns it (the caller puts). Fails after timeout_ms. */
+json_object *ih_wait_event(struct vl_client *sub, const char *name, int64_t zone_id,
+			   int timeout_ms);
+
+/* hvsim-guest as the guest of `zone`, device at addr with irq, then the
+ * workload and its options, NULL-ended. ih_guest runs it to its end
+ * (exit code, output in out); ih_guest_bg starts it in the background with
+ * stdout on a pipe (*ret_stdout, may be NULL: /dev/null). */
+int ih_guest(const struct ih *h, struct ih_out *out, uint32_t zone, uint64_t addr, uint32_t irq,
+	     ...) __attribute__((sentinel));
+pid_t ih_guest_bg(const struct ih *h, int *ret_stdout, uint32_t zone, uint64_t addr,
+		  uint32_t irq, ...) __attribute__((sentinel));
+/* Waits for a background process: its exit code (128 + signal if killed).
+ * Fails the test if it is still running after timeout_ms (it is killed),
+ * or if dir/bg.log has a sanitizer report. */
+int ih_wait_bg(const struct ih *h, pid_t pid, int timeout_ms);
+
+/* Processes whose parent is `parent` and whose comm is `comm` (at most
+ * max pids into pids); returns how many. */
+int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max);
+/* pid exists and is not a zombie (and, if comm, has that comm). */
+bool ih_pid_alive(pid_t pid, const char *comm);
+#define IH_VIRTIOD_COMM "hvisor-virtio" /* hvisor-virtiod's PR_SET_NAME */
+
+/* The test process as the guest of a zone (libhvguest over the sim's
+ * GUEST_ATTACH): a minimal virtio-blk driver with up to qd requests in
+ * flight. Only VERSION_1 is negotiated (no EVENT_IDX, no indirect): every
+ * completion interrupts, and waits poll the used ring in short slices so a
+ * lost interrupt (a backend restarting) costs a slice, not a hang. */
+struct ih_gblk_req {
+	bool busy;
+	uint32_t type;
+	uint64_t sector;
+	uint32_t len;
+	uint64_t tag; /* the caller's */
+	uint64_t hdr_gpa;
+	uint8_t *hdr, *status; /* 16-byte header; the status byte after it */
+	uint64_t data_gpa;
+	uint8_t *data; /* max_len bytes */
+};
+
+struct ih_gblk {
+	struct hvg_transport *t;
+	struct hvg_dev *d;
+	struct hvg_vq *vq;
+	uint64_t capacity; /* sectors */
+	uint64_t features; /* offered */
+	unsigned qd, inflight;
+	uint32_t max_len;
+	struct ih_gblk_req *reqs;
+};
+
+void ih_gblk_open(const struct ih *h, uint32_t zone, uint64_t addr, uint32_t irq, unsigned qd,
+		  uint32_t max_len, struct ih_gblk *b);
+void ih_gblk_close(struct ih_gblk *b);
+/* Queues and kicks one request (data: the bytes of a write, or NULL);
+ * NULL when all qd slots are busy. */
+struct ih_gblk_req *ih_gblk_submit(struct ih_gblk *b, uint32_t type, uint64_t sector,
+				   uint32_t len, const void *data, uint64_t tag);
+/* The next completed request (its status in *req->status, its data in
+ * req->data), or NULL when none completed within timeout_ms. */
+struct ih_gblk_req *ih_gblk_reap(struct ih_gblk *b, int timeout_ms);
+/* One request, waited for (asserts it completes): its status. buf: data
+ * in (write) or out (read, GET_ID). */
+uint8_t ih_gblk_sync(struct ih_gblk *b, uint32_t type, uint64_t sector, uint32_t len, void *buf);
 
 #endif

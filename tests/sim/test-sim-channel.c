@@ -73,6 +73,11 @@ static int setup_no_owner(void **state)
 	return setup_common(state, false, true);
 }
 
+static int setup_no_owner_no_guest(void **state)
+{
+	return setup_common(state, false, false);
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -477,14 +482,14 @@ static void test_shutdown_closes_channels(void **state)
 	assert_int_equal(simh_op(f->sim.ctl, HVSIM_OP_ZONE_SHUTDOWN, 1, 0, 0, 0), 0);
 	assert_int_equal(simh_owner_recv(f->owner, r, 2, SIMH_TIMEOUT_MS), -1);
 	assert_int_equal(simh_guest_recv(f->guest, &m, SIMH_TIMEOUT_MS), -1);
-	/* the zone is gone */
-	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 1, &f->owner, NULL),
-			 -ENOENT);
-	/* and may start again, with fresh channels */
-	assert_int_equal(start_zone(&f->sim), 0);
+	/* the zone is gone: no guest can attach */
 	close(f->owner);
 	close(f->guest);
 	f->owner = f->guest = -1;
+	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_GUEST_ATTACH, 1, &f->guest, NULL),
+			 -ENOENT);
+	/* and may start again, with fresh channels */
+	assert_int_equal(start_zone(&f->sim), 0);
 	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 1, &f->owner, NULL), 0);
 	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_GUEST_ATTACH, 1, &f->guest, NULL), 0);
 	simh_guest_access(f->guest, 2, VIRTIO0 + 0x10, 4, 0, false);
@@ -712,6 +717,136 @@ static void test_backpressure(void **state)
 	assert_int_equal(done, total);
 }
 
+/* --- owners attached before the zone starts, GUEST_ATTACH reply ----------- */
+
+static int setup_bare(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->owner = f->guest = -1;
+	simh_start(&f->sim, NULL);
+	*state = f;
+	return 0;
+}
+
+static void test_pending_owner(void **state)
+{
+	struct fixture *f = *state;
+	struct hvisor_iocomp early = {.type = HVISOR_IOCOMP_IRQ, .value = IRQ_OK};
+	struct hvisor_ioreq r[2];
+	struct hvsim_guest_msg m;
+	int o2 = -1;
+
+	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 1, &f->owner, NULL), 0);
+	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 1, &o2, NULL), -EBUSY);
+	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 0, &o2, NULL), -EINVAL);
+	/* nothing is owed before the zone exists: this record is dropped */
+	assert_int_equal(send(f->owner, &early, sizeof(early), 0), (ssize_t)sizeof(early));
+	assert_int_equal(start_zone(&f->sim), 0);
+	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 1, &o2, NULL), -EBUSY);
+	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_GUEST_ATTACH, 1, &f->guest, NULL), 0);
+	no_guest_msg(f->guest);
+	/* the very first access goes to the early owner */
+	simh_guest_access(f->guest, 2, VIRTIO0 + 0x0, 4, 0, false);
+	r[0] = owner_one(f->owner);
+	assert_true(r[0].address == VIRTIO0 && r[0].cpu == 2 && r[0].zone_id == 1);
+	simh_owner_complete(f->owner, 2, r[0].id, 0x74726976);
+	m = simh_guest_done(f->guest);
+	assert_int_equal(m.status, 0);
+	assert_true(m.value == 0x74726976);
+	simh_owner_irq(f->owner, IRQ_OK);
+	assert_int_equal(simh_guest_recv(f->guest, &m, SIMH_TIMEOUT_MS), 1);
+	assert_int_equal(m.type, HVSIM_GUEST_IRQ);
+	/* shutdown ends it like any owner */
+	assert_int_equal(simh_op(f->sim.ctl, HVSIM_OP_ZONE_SHUTDOWN, 1, 0, 0, 0), 0);
+	assert_int_equal(simh_owner_recv(f->owner, r, 2, SIMH_TIMEOUT_MS), -1);
+}
+
+static void test_pending_owner_hangup(void **state)
+{
+	struct fixture *f = *state;
+	struct hvsim_guest_msg m;
+	int64_t r = -EBUSY;
+
+	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 1, &f->owner, NULL), 0);
+	close(f->owner);
+	f->owner = -1;
+	/* forgotten once the sim sees the hang-up: the id is free again */
+	for (int i = 0; i < 200 && r == -EBUSY; i++) {
+		r = simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 1, &f->owner, NULL);
+		if (r == -EBUSY)
+			usleep(5000);
+	}
+	assert_int_equal(r, 0);
+	close(f->owner);
+	f->owner = -1;
+	/* whether or not the sim noticed the second hang-up before the zone
+	 * starts, the guest is answered by the sim itself */
+	assert_int_equal(start_zone(&f->sim), 0);
+	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_GUEST_ATTACH, 1, &f->guest, NULL), 0);
+	simh_guest_access(f->guest, 2, VIRTIO0 + 0x10, 4, 0, false);
+	m = simh_guest_done(f->guest);
+	assert_int_equal(m.status, 0);
+	assert_true(m.value == 0);
+	/* and a real owner can still attach */
+	r = -EBUSY;
+	for (int i = 0; i < 200 && r == -EBUSY; i++) {
+		r = simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 1, &f->owner, NULL);
+		if (r == -EBUSY)
+			usleep(5000);
+	}
+	assert_int_equal(r, 0);
+}
+
+static void test_pending_owner_limit(void **state)
+{
+	struct fixture *f = *state;
+	int fds[64];
+	int o = -1;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(fds); i++)
+		assert_int_equal(
+			simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 100 + i, &fds[i], NULL), 0);
+	assert_int_equal(simh_attach(f->sim.ctl, HVSIM_OP_ZONE_ATTACH, 99, &o, NULL), -ENOSPC);
+	close_many(fds, ARRAY_SIZE(fds));
+}
+
+static void test_guest_attach_reply(void **state)
+{
+	struct fixture *f = *state;
+	struct hvsim_msg req = {.op = HVSIM_OP_GUEST_ATTACH, .zone_id = 1}, rep;
+	struct hv_cfg_memory_region regs[HV_CONFIG_MAX_MEMORY_REGIONS];
+	int rfds[2] = {-1, -1};
+	size_t rlen = 0, n = 0;
+
+	assert_int_equal(simh_rpc(f->sim.ctl, &req, NULL, 0, NULL, 0, &rep, regs, sizeof(regs),
+				  &rlen, rfds, 2, &n),
+			 0);
+	assert_int_equal(n, 2);
+	f->guest = rfds[0];
+	close(rfds[1]);
+	assert_true(rep.arg[0] == 0xc);
+	assert_true(rep.arg[1] == 3);
+	assert_int_equal(rlen, 3 * sizeof(regs[0]));
+	assert_int_equal(regs[0].type, HV_MEM_TYPE_RAM);
+	assert_true(regs[0].physical_start == RAM && regs[0].virtual_start == RAM);
+	assert_true(regs[0].size == 16u << 20);
+	assert_int_equal(regs[1].type, HV_MEM_TYPE_VIRTIO);
+	assert_true(regs[1].physical_start == VIRTIO0 && regs[1].size == 0x200);
+	assert_int_equal(regs[2].type, HV_MEM_TYPE_VIRTIO);
+	assert_true(regs[2].physical_start == VIRTIO1);
+	/* a refused attach carries nothing */
+	rlen = 99;
+	n = 99;
+	assert_int_equal(simh_rpc(f->sim.ctl, &req, NULL, 0, NULL, 0, &rep, regs, sizeof(regs),
+				  &rlen, rfds, 2, &n),
+			 -EBUSY);
+	assert_int_equal(n, 0);
+	assert_int_equal(rlen, 0);
+	assert_true(rep.arg[0] == 0 && rep.arg[1] == 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -730,6 +865,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_guest_close_with_outstanding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_zones, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_owner, setup_bare, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_owner_hangup, setup_bare, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_owner_limit, setup_bare, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_attach_reply, setup_no_owner_no_guest,
+						teardown),
 	};
 
 	sim_harness_init(argc, argv);

@@ -536,10 +536,13 @@ static void test_attach_rules(void **state)
 	int o = -1, o2 = -1, g = -1, g2 = -1, mem = -1;
 	int64_t r = -1;
 
-	assert_int_equal(simh_attach(h->ctl, HVSIM_OP_ZONE_ATTACH, 1, &o, NULL), -ENOENT);
+	/* no guest for a zone that does not run; nobody owns the root zone */
 	assert_int_equal(simh_attach(h->ctl, HVSIM_OP_GUEST_ATTACH, 1, &g, NULL), -ENOENT);
-	assert_int_equal(simh_zone_start(h->ctl, cfg, 6), 0);
+	assert_int_equal(simh_attach(h->ctl, HVSIM_OP_ZONE_ATTACH, 0, &o, NULL), -EINVAL);
+	/* an owner may attach before its zone starts (pending), only one */
 	assert_int_equal(simh_attach(h->ctl, HVSIM_OP_ZONE_ATTACH, 1, &o, &mem), 0);
+	assert_int_equal(simh_attach(h->ctl, HVSIM_OP_ZONE_ATTACH, 1, &o2, NULL), -EBUSY);
+	assert_int_equal(simh_zone_start(h->ctl, cfg, 6), 0);
 	assert_int_equal(simh_attach(h->ctl, HVSIM_OP_ZONE_ATTACH, 1, &o2, NULL), -EBUSY);
 	assert_int_equal(simh_attach(h->ctl, HVSIM_OP_GUEST_ATTACH, 1, &g, NULL), 0);
 	assert_int_equal(simh_attach(h->ctl, HVSIM_OP_GUEST_ATTACH, 1, &g2, NULL), -EBUSY);

@@ -1540,6 +1540,9 @@ static int count_json(const char *path, const struct stat *st, int type, struct 
 	rel = strstr(path, "conf/examples/");
 	assert_non_null(rel);
 	rel += strlen("conf/examples/");
+	/* virtio configs, covered by test-virtio-config */
+	if (strcmp(path + len - strlen("virtio_cfg.json"), "virtio_cfg.json") == 0)
+		return 0;
 	for (size_t i = 0; i < ARRAY_SIZE(examples); i++)
 		listed |= strcmp(rel, examples[i].file) == 0;
 	if (!listed)

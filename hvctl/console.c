@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* hvctl console ZONE: attach the terminal to a zone's virtio-console pty.
+ * Ctrl-] detaches; the console device keeps running. Without a terminal
+ * (scripts), stdin is sent until EOF and output printed until then. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "hvctl.h"
+#include "util.h"
+
+#define ESCAPE 0x1d /* Ctrl-] */
+
+/* The pty of the zone's console (first, or the one at addr). */
+static int find_pty(struct hvctl *h, uint32_t zone, bool have_addr, uint64_t addr, char *buf,
+		    size_t size)
+{
+	json_object *params = json_object_new_object(), *reply = NULL, *devs;
+	int r;
+
+	json_object_object_add(params, "zone_id", json_object_new_int64(zone));
+	r = hvctl_call1(h, VL_IFACE_VIRTIO ".List", params, NULL, 0, &reply);
+	if (r != EXIT_OK)
+		return r;
+	r = EXIT_FAILED;
+	if (json_object_object_get_ex(vl_reply_parameters(reply), "devices", &devs))
+		for (size_t i = 0; i < json_object_array_length(devs); i++) {
+			json_object *d = json_object_array_get_idx(devs, i);
+			const char *type = json_str(d, "type"), *pty = json_str(d, "pty");
+
+			if (!type || strcmp(type, "console") || !pty ||
+			    (have_addr && json_u64(d, "addr") != addr))
+				continue;
+			snprintf(buf, size, "%s", pty);
+			r = EXIT_OK;
+			break;
+		}
+	if (r != EXIT_OK)
+		fprintf(stderr, "%s: zone %u has no virtio console%s\n", h->prog, zone,
+			have_addr ? " at that address" : "");
+	json_object_put(reply);
+	return r;
+}
+
+static int copy(int from, int to)
+{
+	char buf[4096];
+	ssize_t k = read(from, buf, sizeof(buf));
+
+	if (k <= 0)
+		return k == 0 || errno == EIO ? 0 : (errno == EAGAIN || errno == EINTR ? 1 : -1);
+	return write_full(to, buf, (size_t)k) < 0 ? -1 : (int)k;
+}
+
+static int cmd_console(struct hvctl *h, int argc, char **argv);
+
+const struct command console_commands[] = {
+	{"console", "ZONE [ADDR]", "attach to a zone's virtio console (Ctrl-] detaches)",
+	 "ADDR picks one of several consoles. Needs read/write access to the pty\n"
+	 "(root or group hvisor).\n",
+	 cmd_console},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
+static int cmd_console(struct hvctl *h, int argc, char **argv)
+{
+	struct termios saved, raw;
+	bool tty = isatty(STDIN_FILENO), stdin_open = true;
+	char *pos[2], pty[64];
+	uint64_t addr = 0;
+	uint32_t zone;
+	int n = command_args(h, &console_commands[0], argc, argv, pos, 1, 2), fd, r;
+
+	if (n < 0)
+		return n == -1 ? EXIT_OK : EXIT_USAGE;
+	if (parse_zone_id(h, pos[0], &zone) != EXIT_OK)
+		return EXIT_USAGE;
+	if (n == 2 && parse_u64(pos[1], UINT64_MAX, &addr) < 0) {
+		fprintf(stderr, "%s: '%s' is not an address\n", h->prog, pos[1]);
+		return EXIT_USAGE;
+	}
+	r = find_pty(h, zone, n == 2, addr, pty, sizeof(pty));
+	if (r != EXIT_OK)
+		return r;
+	fd = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		fprintf(stderr, "%s: cannot open %s: %m\n", h->prog, pty);
+		return EXIT_FAILED;
+	}
+	if (tty) {
+		fprintf(stderr, "Connected to zone %u's console (%s). Detach with Ctrl-].\r\n",
+			zone, pty);
+		tcgetattr(STDIN_FILENO, &saved);
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	}
+	r = EXIT_OK;
+	for (;;) {
+		struct pollfd p[2] = {{fd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+		int k = poll(p, stdin_open ? 2 : 1, stdin_open ? -1 : 200);
+
+		if (k < 0 && errno != EINTR)
+			break;
+		if (k == 0)
+			break; /* stdin closed and the console quiet: done */
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			if (copy(fd, STDOUT_FILENO) < 0)
+				break;
+		}
+		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP))) {
+			char buf[4096];
+			ssize_t m = read(STDIN_FILENO, buf, sizeof(buf));
+			char *esc;
+
+			if (m <= 0) {
+				stdin_open = false; /* print what is still coming, then leave */
+				continue;
+			}
+			esc = tty ? memchr(buf, ESCAPE, (size_t)m) : NULL;
+			if (esc)
+				m = esc - buf;
+			/* the pty is non-blocking: wait for room rather than drop */
+			for (ssize_t off = 0; off < m;) {
+				ssize_t w = write(fd, buf + off, (size_t)(m - off));
+
+				if (w < 0 && errno == EAGAIN) {
+					struct pollfd o = {fd, POLLOUT, 0};
+
+					poll(&o, 1, 100);
+					continue;
+				}
+				if (w < 0) {
+					r = EXIT_FAILED;
+					goto out;
+				}
+				off += w;
+			}
+			if (esc)
+				break;
+		}
+	}
+out:
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		fprintf(stderr, "\nDetached from zone %u's console.\n", zone);
+	}
+	close(fd);
+	return r;
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Reading the JSON files hvctl is given, and paths relative to them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hvctl.h"
+#include "util.h"
+
+#define CONFIG_MAX_SIZE (1u << 20)
+
+int read_json_file(struct hvctl *h, const char *path, json_object **ret)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	struct json_tokener *tok;
+	struct stat st;
+	json_object *o;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "%s: cannot read %s: %m\n", h->prog, path);
+		return EXIT_FAILED;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_SIZE) {
+		fprintf(stderr, "%s: %s: not a regular file of at most %u bytes\n", h->prog, path,
+			CONFIG_MAX_SIZE);
+		return EXIT_FAILED;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return EXIT_FAILED;
+	n = read_full(fd, buf, (size_t)st.st_size);
+	if (n < 0) {
+		fprintf(stderr, "%s: cannot read %s: %s\n", h->prog, path, strerror((int)-n));
+		return EXIT_FAILED;
+	}
+	buf[n] = '\0';
+	tok = json_tokener_new_ex(VL_MAX_DEPTH - 4); /* it travels inside a call */
+	o = json_tokener_parse_ex(tok, buf, (int)n);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
+		enum json_tokener_error e = json_tokener_get_error(tok);
+
+		fprintf(stderr, "%s: %s: invalid JSON at byte %zu: %s\n", h->prog, path,
+			json_tokener_get_parse_end(tok),
+			e == json_tokener_success ? "incomplete document"
+						  : json_tokener_error_desc(e));
+		json_object_put(o);
+		json_tokener_free(tok);
+		return EXIT_FAILED;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(o, json_type_object)) {
+		fprintf(stderr, "%s: %s: the top level must be a JSON object\n", h->prog, path);
+		json_object_put(o);
+		return EXIT_FAILED;
+	}
+	*ret = o;
+	return EXIT_OK;
+}
+
+void file_dir(const char *path, char *buf, size_t size)
+{
+	char *slash;
+
+	snprintf(buf, size, "%s", path);
+	slash = strrchr(buf, '/');
+	if (slash)
+		slash[slash == buf ? 1 : 0] = '\0';
+	else
+		buf[0] = '\0';
+}
+
+int resolve_path(const char *dir, const char *path, char *buf, size_t size)
+{
+	int k;
+
+	if (path[0] == '/' || !dir || !dir[0])
+		k = snprintf(buf, size, "%s", path);
+	else
+		k = snprintf(buf, size, "%s/%s", dir, path);
+	return k < 0 || (size_t)k >= size ? -ENAMETOOLONG : 0;
+}

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * org.hvisor.Virtiod: hvisord's requests over the control socketpair
+ * (SOCK_SEQPACKET: one varlink message per packet, its fds with it).
+ * hvisord is trusted more than a guest but still checked: a bad request is
+ * answered with an error, never half-applied.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "util.h"
+#include "varlink.h"
+#include "virtiod.h"
+
+#define IFACE "org.hvisor.Virtiod."
+
+static void reply(struct virtiod *v, json_object *msg)
+{
+	size_t len;
+	const char *s = vl_message_serialize(msg, &len);
+
+	if (send(v->control_fd, s, len, MSG_NOSIGNAL) < 0)
+		log_warn("control: reply lost: %m");
+	json_object_put(msg);
+}
+
+static void reply_error(struct virtiod *v, const char *error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_error(struct virtiod *v, const char *error, const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_warn("control: %s", buf);
+	reply(v, vl_error_newf(error, "%s", buf));
+}
+
+static void reply_invalid(struct virtiod *v, const struct hv_error *err)
+{
+	char buf[400];
+
+	hv_error_format(err, buf, sizeof(buf));
+	reply_error(v, VL_ERROR_INVALID_PARAMETER, "%s", buf);
+}
+
+static int parse_ram(json_object *ram, struct gmem_region *r, unsigned *ret_n, struct hv_error *err)
+{
+	size_t n = json_object_array_length(ram);
+
+	if (n == 0 || n > GMEM_MAX_REGIONS) {
+		hv_error_set(err, "ram", "expected 1..%d regions", GMEM_MAX_REGIONS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(ram, i), *gpa, *size, *offset;
+		const struct vl_param spec[] = {
+			{"gpa", json_type_int, true, &gpa},
+			{"size", json_type_int, true, &size},
+			{"offset", json_type_int, true, &offset},
+		};
+
+		if (!json_object_is_type(o, json_type_object) ||
+		    vl_params_parse(o, spec, ARRAY_SIZE(spec), err) < 0) {
+			hv_error_set(err, "ram", "region %zu: expected {gpa, size, offset}", i);
+			return -EINVAL;
+		}
+		r[i] = (struct gmem_region){
+			.gpa = json_object_get_uint64(gpa),
+			.size = json_object_get_uint64(size),
+			.offset = json_object_get_uint64(offset),
+		};
+	}
+	*ret_n = (unsigned)n;
+	return 0;
+}
+
+static void do_setup(struct virtiod *v, json_object *params, int *fds, size_t n_fds)
+{
+	json_object *zone, *ram, *user;
+	const struct vl_param spec[] = {
+		{"zone_id", json_type_int, true, &zone},
+		{"ram", json_type_array, true, &ram},
+		{"user", json_type_string, false, &user},
+	};
+	struct gmem_region regions[GMEM_MAX_REGIONS];
+	struct hv_error err;
+	unsigned n;
+	struct stat st;
+	void *state;
+	int r;
+
+	if (v->setup_done)
+		return reply_error(v, VL_ERROR_BUSY, "already set up");
+	if (vl_params_parse(params, spec, ARRAY_SIZE(spec), &err) < 0 ||
+	    parse_ram(ram, regions, &n, &err) < 0)
+		return reply_invalid(v, &err);
+	if (n_fds != 3)
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER,
+				   "Setup needs 3 descriptors (channel, memory, state), got %zu",
+				   n_fds);
+	/* refuse before anything is set up, not after */
+	if (user && geteuid() == 0 && strcmp(json_object_get_string(user), "root") != 0 &&
+	    json_object_get_string_len(user) > 0 && !getpwnam(json_object_get_string(user)))
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER, "user: no user '%.64s'",
+				   json_object_get_string(user));
+	if (fstat(fds[2], &st) < 0 || (uint64_t)st.st_size < VIRTIOD_STATE_SIZE)
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER,
+				   "state memfd smaller than %zu bytes", VIRTIOD_STATE_SIZE);
+	state = mmap(NULL, VIRTIOD_STATE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[2], 0);
+	if (state == MAP_FAILED)
+		return reply_error(v, VL_ERROR_INTERNAL, "cannot map the state memfd: %m");
+	r = gmem_map(&v->mem, fds[1], regions, n);
+	if (r < 0) {
+		munmap(state, VIRTIOD_STATE_SIZE);
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER, "cannot map zone RAM: %s",
+				   strerror(-r));
+	}
+	r = channel_start(v, fds[0]);
+	if (r < 0) {
+		gmem_unmap(&v->mem);
+		munmap(state, VIRTIOD_STATE_SIZE);
+		return reply_error(v, VL_ERROR_INTERNAL, "cannot serve the channel: %s",
+				   strerror(-r));
+	}
+	v->zone_id = (uint32_t)json_object_get_int64(zone);
+	v->state = state;
+	v->mem_fd = TAKE_FD(fds[1]);
+	v->state_fd = TAKE_FD(fds[2]);
+	fds[0] = -1; /* the channel's now */
+	if (user)
+		v->user = strdup(json_object_get_string(user));
+	/* Everything privileged is done: from here on only the guest's
+	 * requests and hvisord's fds. */
+	r = virtiod_drop_privileges(v->user);
+	if (r < 0)
+		return reply_error(v, VL_ERROR_INTERNAL, "cannot drop privileges to '%s': %s",
+				   v->user ? v->user : "", strerror(-r));
+	v->setup_done = true;
+	log_info("serving zone %u (%u RAM regions)", v->zone_id, n);
+	reply(v, vl_reply_new(NULL, false));
+}
+
+static json_object *describe(struct vdev *vd)
+{
+	struct virtio_dev *d = vd->dev;
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "slot", json_object_new_int((int)vd->slot));
+	json_object_object_add(o, "type",
+			       json_object_new_string(hv_virtio_type_to_string(vd->type)));
+	json_object_object_add(o, "addr", json_object_new_uint64(d->base));
+	json_object_object_add(o, "len", json_object_new_uint64(d->len));
+	json_object_object_add(o, "irq", json_object_new_int64(d->irq));
+	json_object_object_add(o, "driver_status", json_object_new_int64(d->st->status));
+	json_object_object_add(o, "driver_features",
+			       json_object_new_uint64(d->st->driver_features));
+	json_object_object_add(o, "needs_reset", json_object_new_boolean(d->needs_reset));
+	json_object_object_add(o, "requests", json_object_new_uint64(d->n_requests));
+	json_object_object_add(o, "errors", json_object_new_uint64(d->n_errors));
+	json_object_object_add(o, "notifies", json_object_new_uint64(d->n_notifies));
+	json_object_object_add(o, "interrupts", json_object_new_uint64(d->n_interrupts));
+	if (d->ops->describe)
+		d->ops->describe(d, o);
+	return o;
+}
+
+static void do_add(struct virtiod *v, json_object *params, int *fds, size_t n_fds)
+{
+	json_object *slot, *device, *p;
+	const struct vl_param spec[] = {
+		{"slot", json_type_int, true, &slot},
+		{"device", json_type_object, true, &device},
+	};
+	struct hv_virtio_device dev = {0};
+	struct hv_error err;
+	struct vdev *vd;
+	int r;
+
+	if (!v->setup_done)
+		return reply_error(v, VL_ERROR_BUSY, "not set up");
+	if (vl_params_parse(params, spec, ARRAY_SIZE(spec), &err) < 0)
+		return reply_invalid(v, &err);
+	if (hv_virtio_device_from_json(device, &dev, &err) < 0)
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER, "device.%.100s: %.200s", err.path,
+				   err.message);
+	if (n_fds != 1) {
+		hv_virtio_device_clear(&dev);
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER,
+				   "AddDevice needs the backing descriptor, got %zu", n_fds);
+	}
+	r = virtiod_add(v, (unsigned)json_object_get_int64(slot), &dev, fds[0], &vd);
+	fds[0] = -1; /* taken (also on failure) */
+	hv_virtio_device_clear(&dev);
+	if (r < 0)
+		return reply_error(v, r == -EBUSY ? VL_ERROR_BUSY : VL_ERROR_INVALID_PARAMETER,
+				   "cannot add the device: %s", strerror(-r));
+	p = json_object_new_object();
+	json_object_object_add(p, "info", describe(vd));
+	reply(v, vl_reply_new(p, false));
+}
+
+static void do_remove(struct virtiod *v, json_object *params)
+{
+	json_object *addr;
+	const struct vl_param spec[] = {{"addr", json_type_int, true, &addr}};
+	struct hv_error err;
+
+	if (vl_params_parse(params, spec, ARRAY_SIZE(spec), &err) < 0)
+		return reply_invalid(v, &err);
+	if (virtiod_remove(v, json_object_get_uint64(addr)) < 0)
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER, "no device at 0x%llx",
+				   (unsigned long long)json_object_get_uint64(addr));
+	reply(v, vl_reply_new(NULL, false));
+}
+
+static void do_list(struct virtiod *v, json_object *params)
+{
+	json_object *arr = json_object_new_array(), *p;
+	struct hv_error err;
+
+	if (vl_params_parse(params, NULL, 0, &err) < 0) {
+		json_object_put(arr);
+		return reply_invalid(v, &err);
+	}
+	for (unsigned i = 0; i < v->n_devs; i++)
+		json_object_array_add(arr, describe(&v->devs[i]));
+	p = json_object_new_object();
+	json_object_object_add(p, "devices", arr);
+	json_object_object_add(p, "ioreqs", json_object_new_uint64(v->n_ioreqs));
+	reply(v, vl_reply_new(p, false));
+}
+
+static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds)
+{
+	struct vl_call call;
+	char err[256];
+
+	if (vl_call_parse(msg, &call, err, sizeof(err)) < 0)
+		return reply_error(v, VL_ERROR_PROTOCOL, "%s", err);
+	if (strcmp(call.method, IFACE "Setup") == 0)
+		return do_setup(v, call.parameters, fds, n_fds);
+	if (strcmp(call.method, IFACE "AddDevice") == 0)
+		return do_add(v, call.parameters, fds, n_fds);
+	if (n_fds)
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER, "%s takes no descriptors",
+				   call.method);
+	if (strcmp(call.method, IFACE "RemoveDevice") == 0)
+		return do_remove(v, call.parameters);
+	if (strcmp(call.method, IFACE "List") == 0)
+		return do_list(v, call.parameters);
+	reply_error(v, VL_ERROR_METHOD_NOT_FOUND, "no method %.100s", call.method);
+}
+
+static void control_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct virtiod *v = arg;
+	int fds[HV_MAX_FDS_PER_MSG];
+	size_t n_fds = 0;
+	struct vl_framer f;
+	json_object *msg = NULL;
+	char *buf;
+	ssize_t k;
+
+	buf = malloc(VL_MAX_MESSAGE_SIZE);
+	if (!buf)
+		return;
+	k = recv_with_fds(fd, buf, VL_MAX_MESSAGE_SIZE, fds, ARRAY_SIZE(fds), &n_fds, MSG_DONTWAIT);
+	if (k == -EAGAIN) {
+		free(buf);
+		return;
+	}
+	if (k <= 0) {
+		/* hvisord is gone. The guest keeps its devices: we go on until
+		 * the zone goes away or we are told to stop. */
+		if (k < 0)
+			log_errno(LOG_WARNING, (int)k, "control socket");
+		log_notice("hvisord closed the control socket; serving on");
+		event_del(v->ev_control);
+		free(buf);
+		return;
+	}
+	vl_framer_init(&f, VL_MAX_MESSAGE_SIZE);
+	if (vl_framer_feed(&f, buf, (size_t)k) < 0 || vl_framer_next(&f, &msg, NULL) != 1 ||
+	    !vl_framer_empty(&f))
+		reply_error(v, VL_ERROR_PROTOCOL, "expected one message per packet");
+	else if (v->draining)
+		reply_error(v, VL_ERROR_BUSY, "shutting down");
+	else
+		dispatch(v, msg, fds, n_fds);
+	json_object_put(msg);
+	vl_framer_done(&f);
+	close_many(fds, n_fds); /* whatever was not taken */
+	free(buf);
+}
+
+int control_start(struct virtiod *v, int fd)
+{
+	v->control_fd = fd;
+	v->ev_control = event_new(v->base, fd, EV_READ | EV_PERSIST, control_read_cb, v);
+	if (!v->ev_control)
+		return -ENOMEM;
+	event_add(v->ev_control, NULL);
+	return 0;
+}
+
+void control_stop(struct virtiod *v)
+{
+	if (v->ev_control)
+		event_free(v->ev_control);
+	v->ev_control = NULL;
+	v->control_fd = safe_close(v->control_fd);
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * hvisor-virtiod: the virtio backends of one zone, in one process that
+ * hvisord starts, feeds and supervises. It never opens /dev/hvisor: hvisord
+ * hands it, over the control socket (fd --control-fd), the zone channel,
+ * the memory fd, the state memfd and each device's backing fd.
+ *   main.c     options, the loop, privilege drop, SIGTERM: drain and exit
+ *   control.c  the private protocol with hvisord (org.hvisor.Virtiod)
+ *   channel.c  trapped register accesses in, completions and IRQs out
+ *   mem.c virtqueue.c mmio.c blk*.c net.c console.c  the device side
+ *
+ * org.hvisor.Virtiod (varlink framing over the control socketpair):
+ *   Setup(zone_id, ram: [{gpa, size, offset}], user: ?string)
+ *       fds: [channel, memory, state]    -> ()
+ *   AddDevice(slot: int, device: <proto/virtio-config wire form>)
+ *       fds: [backing] (image, tap or pty master; none for nothing) -> (info: object)
+ *   RemoveDevice(addr: int) -> ()
+ *   List() -> (devices: []object)
+ * The state memfd holds VIRTIOD_STATE_SLOTS struct virtio_mmio_state;
+ * a device's slot survives a restart of this process, so the guest's setup
+ * is restored instead of lost.
+ */
+#ifndef VIRTIOD_H
+#define VIRTIOD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "mem.h"
+#include "mmio.h"
+#include "uapi/hvisor.h"
+#include "virtio-config.h"
+
+#define VIRTIOD_STATE_SLOTS HV_VIRTIO_MAX_DEVICES
+#define VIRTIOD_STATE_SIZE  (VIRTIOD_STATE_SLOTS * sizeof(struct virtio_mmio_state))
+_Static_assert(VIRTIOD_STATE_SIZE <= HV_VIRTIOD_STATE_BYTES, "state memfd too small");
+#define VIRTIOD_MAX_BATCH  64	/* ioreqs read, iocomps written per call */
+#define VIRTIOD_OUT_MAX	   4096 /* iocomp records queued when the channel is full */
+#define VIRTIOD_DRAIN_MSEC 1800 /* SIGTERM: give up draining after this */
+
+struct vdev {
+	struct virtio_dev *dev;
+	enum hv_virtio_type type;
+	unsigned slot;
+	struct hv_virtio_device spec;
+};
+
+struct virtiod {
+	struct event_base *base;
+	uint32_t zone_id;
+	bool setup_done;
+	char *user; /* drop to this user after Setup (if root) */
+
+	/* control socket to hvisord */
+	int control_fd;
+	struct event *ev_control;
+	void *control; /* control.c's framing state */
+
+	/* the zone channel */
+	int channel_fd;
+	struct event *ev_channel, *ev_channel_out, *ev_flush;
+	struct hvisor_iocomp *out; /* completions and IRQs not yet written */
+	unsigned n_out;
+	uint64_t n_ioreqs, n_unclaimed;
+
+	struct gmem mem;
+	int mem_fd;
+	struct virtio_mmio_state *state; /* VIRTIOD_STATE_SLOTS, shared with hvisord */
+	int state_fd;
+
+	struct vdev devs[HV_VIRTIO_MAX_DEVICES];
+	unsigned n_devs; /* sorted by base address */
+
+	bool draining;
+	uint64_t drain_deadline_usec;
+	struct event *ev_drain;
+	struct event *ev_signals[2];
+	int exit_code;
+};
+
+/* channel.c */
+int channel_start(struct virtiod *v, int fd);
+void channel_stop(struct virtiod *v);
+/* The interrupt callback given to every device (virtio_irq_fn). */
+void channel_raise_irq(void *ctx, uint32_t irq);
+/* Writes what is queued (called after every batch and at exit). */
+void channel_flush(struct virtiod *v);
+
+/* control.c */
+int control_start(struct virtiod *v, int fd);
+void control_stop(struct virtiod *v);
+
+/* main.c: the device table */
+struct vdev *virtiod_find(struct virtiod *v, uint64_t addr);
+int virtiod_add(struct virtiod *v, unsigned slot, const struct hv_virtio_device *spec, int fd,
+		struct vdev **ret);
+int virtiod_remove(struct virtiod *v, uint64_t addr);
+void virtiod_begin_drain(struct virtiod *v, const char *why);
+/* setgroups/setgid/setuid to `user` if root (and it is not "root"), then
+ * PR_SET_NO_NEW_PRIVS. -ESRCH: no such user. */
+int virtiod_drop_privileges(const char *user);
+
+#endif

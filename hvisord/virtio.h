@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* hvisord's data plane bookkeeping, shared by virtio.c (org.hvisor.Virtio,
+ * devices and their backing resources) and backend.c (one hvisor-virtiod
+ * per zone: spawn, feed, supervise, restart). */
+#ifndef HVISORD_VIRTIO_H
+#define HVISORD_VIRTIO_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hvisord.h"
+#include "virtio-config.h"
+
+#define ZVIRT_MAX_RAM 64
+
+/* A device registered with hvisord. Its backing resource stays open here,
+ * so a restarted backend gets the same image, tap or console. */
+struct vdevice {
+	TAILQ_ENTRY(vdevice) entry;
+	struct hv_virtio_device spec;
+	unsigned slot;		/* in the zone's state memfd */
+	int fd;			/* image, tap, or pty master */
+	int pty_slave;		/* console: held so the pty never hangs up */
+	char pty[64];		/* console: /dev/pts/N */
+	char link[PATH_MAX];	/* console: the symlink we published, or "" */
+	char backing[PATH_MAX]; /* for display */
+};
+
+enum backend_state {
+	BACKEND_NONE, /* no process (zone not running, or no devices) */
+	BACKEND_RUNNING,
+	BACKEND_RESTART,  /* died; restart scheduled */
+	BACKEND_FAILED,	  /* died too often; given up */
+	BACKEND_STOPPING, /* we asked it to exit */
+};
+
+struct zvirt {
+	TAILQ_ENTRY(zvirt) entry;
+	struct daemon *d;
+	uint32_t zone_id;
+	TAILQ_HEAD(, vdevice) devices;
+	unsigned n_devices;
+
+	/* the guest's RAM as hvisor-virtiod maps it */
+	unsigned n_ram;
+	struct {
+		uint64_t gpa, size, offset;
+	} ram[ZVIRT_MAX_RAM];
+	bool ram_known;
+
+	/* the backend */
+	enum backend_state state;
+	pid_t pid;
+	int ctl_fd;   /* control socketpair (SOCK_SEQPACKET) */
+	int state_fd; /* transport state, kept across restarts of one zone run */
+	struct event *ev_restart;
+	unsigned restarts, quick_failures;
+	uint64_t started_usec;
+	char last_exit[64];
+};
+
+/* backend.c */
+/* Attach the zone's channel, start hvisor-virtiod, Setup and add every
+ * device. errbuf gets the reason on failure (nothing left running). */
+int backend_start(struct zvirt *zv, char *errbuf, size_t errsize);
+/* SIGTERM, wait up to 2.5 s (then SIGKILL). The state memfd is kept
+ * unless forget_state (the zone run is over). */
+void backend_stop(struct zvirt *zv, bool forget_state);
+/* Control calls on a running backend (blocking, bounded by a timeout). */
+int backend_add_device(struct zvirt *zv, struct vdevice *dev, json_object **ret_info, char *errbuf,
+		       size_t errsize);
+int backend_remove_device(struct zvirt *zv, uint64_t addr);
+int backend_list(struct zvirt *zv, json_object **ret_devices);
+void backend_sigchld(struct daemon *d);
+const char *backend_state_name(enum backend_state s);
+
+#endif
