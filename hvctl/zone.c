@@ -214,6 +214,27 @@ static int cmd_list(struct hvctl *h, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The zone's virtio backend (hvisor-virtiod), if it has devices. */
+static void print_virtio(json_object *z)
+{
+	json_object *v;
+	uint64_t n, restarts;
+
+	if (!json_object_object_get_ex(z, "virtio", &v))
+		return;
+	n = json_u64(v, "devices");
+	restarts = json_u64(v, "restarts");
+	printf("  Virtio:       %llu device%s, backend %s", (unsigned long long)n,
+	       n == 1 ? "" : "s", json_str(v, "backend") ?: "?");
+	if (json_object_object_get_ex(v, "pid", NULL))
+		printf(" (pid %llu)", (unsigned long long)json_u64(v, "pid"));
+	if (restarts)
+		printf(", %llu restart%s", (unsigned long long)restarts, restarts == 1 ? "" : "s");
+	if (json_str(v, "last_exit"))
+		printf(", last exit: %s", json_str(v, "last_exit"));
+	printf("\n");
+}
+
 static void print_info(json_object *z)
 {
 	json_object *cpus = NULL, *regions, *irqs, *images;
@@ -229,6 +250,7 @@ static void print_info(json_object *z)
 	printf("  CPUs:         %s\n", buf);
 	if (!managed) {
 		printf("  Managed:      no (not started through this hvisord; details unknown)\n");
+		print_virtio(z);
 		return;
 	}
 	format_time_usec(json_u64(z, "started_usec"), started, sizeof(started));
@@ -262,6 +284,7 @@ static void print_info(json_object *z)
 			       (unsigned long long)json_u64(m, "size"), json_str(m, "path") ?: "");
 		}
 	}
+	print_virtio(z);
 }
 
 static int cmd_info(struct hvctl *h, int argc, char **argv)

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <json-c/json.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
@@ -40,6 +41,12 @@
 /* sectors per DISCARD/WRITE_ZEROES range: 2 GiB keeps one fallocate short */
 #define BLK_MAX_ZERO_SECT (1u << 22)
 #define BLK_LOG_BURST	  16u
+/* The sync engine runs requests in the event loop thread, where the zone's
+ * register accesses are answered too (a trapped vCPU spins until then). So
+ * one loop turn takes at most this much, pushes it (the guest can reap and
+ * refill meanwhile) and comes back after the loop has looked at the channel. */
+#define BLK_TURN_REQS  32u
+#define BLK_TURN_BYTES (1u << 20)
 /* what the guest may read: up to and including write_zeroes_may_unmap */
 #define BLK_CONFIG_SIZE offsetof(struct virtio_blk_config, max_secure_erase_sectors)
 
@@ -69,6 +76,8 @@ struct blk {
 	bool resetting; /* completions are dropped, not pushed */
 	bool draining;	/* no new requests */
 	bool processing;
+	bool turn_limit;       /* the engine runs requests inline (sync) */
+	struct event *ev_more; /* the rest of the queue, next loop turn */
 	unsigned n_done;
 	struct virtq_elem *done[BLK_QUEUE_MAX];
 	uint32_t done_len[BLK_QUEUE_MAX];
@@ -137,6 +146,11 @@ static void blk_io_complete(void *ctx, struct blk_io_req *io)
 }
 
 static void blk_process(struct blk *b);
+
+static void blk_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	blk_process(arg);
+}
 
 static void blk_io_flush(void *ctx)
 {
@@ -398,22 +412,31 @@ static bool blk_may_take(struct blk *b)
 
 /* Takes requests until the queue is empty or the engine is full; stays
  * deaf to kicks while doing so. When the engine is full, completions
- * bring us back here (blk_io_flush). */
+ * bring us back here (blk_io_flush). With the sync engine a turn ends
+ * after BLK_TURN_REQS/BLK_TURN_BYTES: kicks stay off and ev_more brings
+ * us back once the loop has served what else is waiting. */
 static void blk_process(struct blk *b)
 {
 	struct virtq *vq = &b->dev.vq[0];
+	unsigned n = 0;
+	uint64_t bytes = 0;
 
 	if (b->processing || !blk_may_take(b))
 		return;
 	b->processing = true;
 	for (;;) {
-		bool full;
+		bool full, more = false;
 
 		virtq_disable_notify(vq);
 		while (b->inflight < vq->num) {
 			struct virtq_elem *e;
-			int r = virtq_pop(vq, &e);
+			int r;
 
+			if (b->turn_limit && (n >= BLK_TURN_REQS || bytes >= BLK_TURN_BYTES)) {
+				more = virtq_has_avail(vq);
+				break;
+			}
+			r = virtq_pop(vq, &e);
 			if (r == 0)
 				break;
 			if (r < 0) {
@@ -421,6 +444,8 @@ static void blk_process(struct blk *b)
 								      : "out of memory");
 				goto out;
 			}
+			n++;
+			bytes += (uint64_t)e->in_len + e->out_len;
 			b->inflight++;
 			b->dev.n_requests++;
 			blk_handle(b, e);
@@ -428,6 +453,11 @@ static void blk_process(struct blk *b)
 		full = b->inflight >= vq->num;
 		blk_io_kick(b->io);
 		blk_flush_done(b);
+		if (more) {
+			/* a zero timeout runs after the loop's next poll */
+			event_add(b->ev_more, &(struct timeval){0, 0});
+			break;
+		}
 		if (full && b->inflight >= vq->num)
 			break; /* the engine's completions call us again */
 		if (!full && !virtq_enable_notify(vq))
@@ -503,6 +533,8 @@ static void blk_destroy(struct virtio_dev *d)
 	struct blk *b = d->priv;
 
 	blk_forget_all(b);
+	if (b->ev_more)
+		event_free(b->ev_more);
 	blk_io_destroy(b->io);
 	safe_close(b->fd);
 	free(b);
@@ -614,6 +646,13 @@ int blk_create(const struct vdev_params *p, const struct blk_params *bp, struct 
 	if (r < 0) {
 		free(b);
 		return log_errno(LOG_ERR, r, "blk@0x%" PRIx64 ": I/O engine", p->base);
+	}
+	b->turn_limit = blk_io_kind(b->io) == HV_AIO_SYNC;
+	b->ev_more = evtimer_new(p->evbase, blk_more_cb, b);
+	if (!b->ev_more) {
+		blk_io_destroy(b->io);
+		free(b);
+		return -ENOMEM;
 	}
 	virtio_dev_init(&b->dev, &blk_ops, b, VIRTIO_ID_BLOCK, p, blk_features(b), 1, BLK_QUEUE_MAX,
 			BLK_CONFIG_SIZE);

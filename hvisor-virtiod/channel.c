@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -111,34 +112,79 @@ void channel_flush(struct virtiod *v)
 		event_del(v->ev_channel_out);
 }
 
+/* Up to VIRTIOD_READ_PKTS packets of the sim in one call; fewer means none
+ * is left, so no read ends in EAGAIN. Returns bytes per packet in len[]. */
+#define VIRTIOD_READ_PKTS 8
+
+static int channel_recv(struct virtiod *v, struct hvisor_ioreq (*bufs)[VIRTIOD_MAX_BATCH],
+			size_t *len)
+{
+	struct mmsghdr mm[VIRTIOD_READ_PKTS];
+	struct iovec iov[VIRTIOD_READ_PKTS];
+	int n;
+
+	if (!v->channel_is_socket) {
+		/* hvisor.ko: one read returns every record queued (up to the
+		 * buffer), so a short read is the end */
+		ssize_t k = read(v->channel_fd, bufs[0], sizeof(bufs[0]));
+
+		if (k < 0)
+			return negative_errno();
+		len[0] = (size_t)k;
+		return 1;
+	}
+	for (int i = 0; i < VIRTIOD_READ_PKTS; i++) {
+		iov[i] = (struct iovec){bufs[i], sizeof(bufs[i])};
+		mm[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+	}
+	n = recvmmsg(v->channel_fd, mm, VIRTIOD_READ_PKTS, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return negative_errno();
+	if (n == 0) {
+		len[0] = 0; /* end of file */
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		len[i] = mm[i].msg_len;
+	return n;
+}
+
 static void channel_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct hvisor_ioreq reqs[VIRTIOD_MAX_BATCH];
+	static struct hvisor_ioreq bufs[VIRTIOD_READ_PKTS][VIRTIOD_MAX_BATCH];
+	size_t len[VIRTIOD_READ_PKTS];
 	struct virtiod *v = arg;
 
-	/* a few reads per wake-up: requests come in bursts */
+	/* a few calls per wake-up: requests come in bursts */
 	for (int round = 0; round < 8; round++) {
-		ssize_t k = read(fd, reqs, sizeof(reqs));
+		int n = channel_recv(v, bufs, len);
+		bool drained;
 
-		if (k < 0) {
-			if (errno == EINTR)
+		if (n < 0) {
+			if (n == -EINTR)
 				continue;
-			if (errno != EAGAIN)
-				log_errno(LOG_ERR, negative_errno(), "reading the zone channel");
-			if (errno != EAGAIN)
+			if (n != -EAGAIN) {
+				log_errno(LOG_ERR, n, "reading the zone channel");
 				virtiod_begin_drain(v, "the zone channel failed");
+			}
 			break;
 		}
-		if (k == 0) {
+		if (len[0] == 0) {
 			log_info("zone channel closed (zone %u shut down)", v->zone_id);
 			event_del(v->ev_channel);
 			virtiod_begin_drain(v, "the zone is gone");
 			break;
 		}
-		if ((size_t)k % sizeof(reqs[0]))
-			log_warn("zone channel: %zd bytes is not a whole number of records", k);
-		for (size_t i = 0; i < (size_t)k / sizeof(reqs[0]); i++)
-			handle(v, &reqs[i]);
+		drained = v->channel_is_socket ? n < VIRTIOD_READ_PKTS : len[0] < sizeof(bufs[0]);
+		for (int p = 0; p < n; p++) {
+			if (len[p] % sizeof(bufs[p][0]))
+				log_warn("zone channel: %zu bytes is not a whole number of records",
+					 len[p]);
+			for (size_t i = 0; i < len[p] / sizeof(bufs[p][0]); i++)
+				handle(v, &bufs[p][i]);
+		}
+		if (drained)
+			break;
 	}
 	channel_flush(v);
 }
@@ -166,6 +212,13 @@ int channel_start(struct virtiod *v, int fd)
 	if (!v->out || !v->ev_channel || !v->ev_channel_out || !v->ev_flush)
 		return -ENOMEM;
 	v->channel_fd = fd;
+	{
+		int type;
+		socklen_t sl = sizeof(type);
+
+		v->channel_is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) == 0 &&
+				       type == SOCK_SEQPACKET;
+	}
 	event_add(v->ev_channel, NULL);
 	return 0;
 }

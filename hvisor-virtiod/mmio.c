@@ -149,6 +149,7 @@ static int enable_queue(struct virtio_dev *d, unsigned q, bool resume)
 	vq->desc_gpa = d->st->q[q].desc;
 	vq->avail_gpa = d->st->q[q].avail;
 	vq->used_gpa = d->st->q[q].used;
+	vq->ps = &d->st->q[q].ring;
 	return resume ? virtq_resume(vq, d->mem, event_idx, indirect)
 		      : virtq_enable(vq, d->mem, event_idx, indirect);
 }

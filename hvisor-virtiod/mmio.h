@@ -94,6 +94,7 @@ struct virtio_mmio_state {
 		uint32_t num;
 		uint32_t ready;
 		uint64_t desc, avail, used;
+		struct virtq_persist ring; /* the queue's progress (virtqueue.h) */
 	} q[VIRTIO_MAX_QUEUES];
 };
 

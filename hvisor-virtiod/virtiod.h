@@ -61,6 +61,7 @@ struct virtiod {
 	/* the zone channel */
 	int channel_fd;
 	struct event *ev_channel, *ev_channel_out, *ev_flush;
+	bool channel_is_socket;	   /* hvisor-sim's SOCK_SEQPACKET, not hvisor.ko's fd */
 	struct hvisor_iocomp *out; /* completions and IRQs not yet written */
 	unsigned n_out;
 	uint64_t n_ioreqs, n_unclaimed;

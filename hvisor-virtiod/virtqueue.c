@@ -37,10 +37,31 @@ static size_t used_size(uint16_t num)
 	return 6 + 8 * (size_t)num;
 }
 
+/* Stores to the persistent record stay in program order, so a process
+ * killed between two of them leaves a state virtq_resume() understands. */
+#define persist_barrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+static void bit_set(uint64_t *map, uint16_t i)
+{
+	map[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+static void bit_clear(uint64_t *map, uint16_t i)
+{
+	map[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+static bool bit_test(const uint64_t *map, uint16_t i)
+{
+	return map[i / 64] & (UINT64_C(1) << (i % 64));
+}
+
 void virtq_reset(struct virtq *vq)
 {
 	uint16_t num_max = vq->num_max;
 
+	if (vq->ps)
+		memset(vq->ps, 0, sizeof(*vq->ps));
 	*vq = (struct virtq){.num_max = num_max};
 }
 
@@ -62,7 +83,9 @@ static int map_rings(struct virtq *vq, const struct gmem *mem)
 	return 0;
 }
 
-int virtq_enable(struct virtq *vq, const struct gmem *mem, bool event_idx, bool indirect)
+static int avail_pending(struct virtq *vq);
+
+static int start(struct virtq *vq, const struct gmem *mem, bool event_idx, bool indirect)
 {
 	int r = map_rings(vq, mem);
 
@@ -76,21 +99,72 @@ int virtq_enable(struct virtq *vq, const struct gmem *mem, bool event_idx, bool 
 	vq->inflight = 0;
 	vq->signalled_used = 0;
 	vq->signalled_used_valid = false; /* the first interrupt is never suppressed */
+	memset(vq->redo, 0, sizeof(vq->redo));
+	vq->n_redo = 0;
+	return 0;
+}
+
+int virtq_enable(struct virtq *vq, const struct gmem *mem, bool event_idx, bool indirect)
+{
+	int r = start(vq, mem, event_idx, indirect);
+
+	if (r < 0)
+		return r;
+	if (vq->ps) {
+		memset(vq->ps, 0, sizeof(*vq->ps));
+		vq->ps->valid = 1;
+	}
 	vq->ready = true;
 	return 0;
 }
 
 int virtq_resume(struct virtq *vq, const struct gmem *mem, bool event_idx, bool indirect)
 {
-	int r = virtq_enable(vq, mem, event_idx, indirect);
+	struct virtq_persist *ps = vq->ps;
+	uint16_t guest_used, k;
+	int r = start(vq, mem, event_idx, indirect);
 
 	if (r < 0)
 		return r;
-	/* Whatever the guest saw completed stays completed; what was taken
-	 * but not completed before the restart is taken again. */
-	vq->used_idx = ring_get16(&vq->used->idx);
-	vq->last_avail = vq->used_idx;
-	vq->signalled_used = vq->used_idx;
+	vq->ready = true;
+	guest_used = ring_get16(&vq->used->idx);
+	if (!ps || ps->valid != 1) {
+		/* no record: assume in-order completion */
+		vq->used_idx = vq->last_avail = vq->signalled_used = guest_used;
+		return 0;
+	}
+	/* A batch the dead process published (used->idx moved) but had not
+	 * recorded yet: its requests are complete. More than a ring's worth
+	 * means the guest wrote used->idx itself; our record stands. */
+	k = (uint16_t)(guest_used - ps->used_idx);
+	if (k <= vq->num) {
+		for (uint16_t i = 0; i < k; i++) {
+			uint16_t slot = (uint16_t)(ps->used_idx + i) & (vq->num - 1);
+			uint32_t id = le32toh(READ_ONCE(vq->used->ring[slot].id));
+
+			if (id < vq->num)
+				bit_clear(ps->inflight, (uint16_t)id);
+		}
+		ps->used_idx = guest_used;
+	}
+	vq->used_idx = vq->signalled_used = ps->used_idx;
+	vq->last_avail = ps->last_avail;
+	/* killed inside virtq_pop: the head was marked, last_avail not yet
+	 * advanced; it is taken again from the avail ring, not redone (the
+	 * driver cannot have re-posted a head still in flight) */
+	if (avail_pending(vq) > 0) {
+		uint16_t head = ring_get16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
+
+		if (head < vq->num)
+			bit_clear(ps->inflight, head);
+	}
+	for (uint16_t i = 0; i < vq->num; i++)
+		if (bit_test(ps->inflight, i)) {
+			bit_set(vq->redo, i);
+			vq->n_redo++;
+		}
+	/* bits beyond the queue size are not ours to redo */
+	memcpy(ps->inflight, vq->redo, sizeof(vq->redo));
 	return 0;
 }
 
@@ -110,7 +184,7 @@ bool virtq_has_avail(struct virtq *vq)
 	if (!vq->ready || vq->broken)
 		return false;
 	/* a corrupt index counts as "something to look at": pop reports it */
-	return avail_pending(vq) != 0;
+	return vq->n_redo || avail_pending(vq) != 0;
 }
 
 /* Buffers of one chain while it is walked; copied into the element. */
@@ -213,20 +287,28 @@ int virtq_pop(struct virtq *vq, struct virtq_elem **ret)
 	struct virtq_elem *e;
 	uint16_t head, i;
 	unsigned seen = 0;
+	bool redo = false;
 	int pending;
 
 	if (!vq->ready || vq->broken)
 		return 0;
-	pending = avail_pending(vq);
-	if (pending == 0)
-		return 0;
-	if (pending < 0)
-		goto corrupt;
-	/* the ring entry and the descriptors were written before avail->idx */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	head = ring_get16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
-	if (head >= vq->num)
-		goto corrupt;
+	if (vq->n_redo) {
+		/* taken by the backend before a restart: again, before anything new */
+		for (head = 0; !bit_test(vq->redo, head); head++)
+			;
+		redo = true;
+	} else {
+		pending = avail_pending(vq);
+		if (pending == 0)
+			return 0;
+		if (pending < 0)
+			goto corrupt;
+		/* the ring entry and the descriptors were written before avail->idx */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		head = ring_get16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
+		if (head >= vq->num)
+			goto corrupt;
+	}
 
 	/* the loop thread pops; a per-thread scratch chain avoids an 8 KiB
 	 * allocation per request (only its counters need resetting) */
@@ -275,8 +357,18 @@ int virtq_pop(struct virtq *vq, struct virtq_elem **ret)
 	memcpy(e->iov, ch->out, ch->n_out * sizeof(struct iovec));
 	memcpy(e->iov + ch->n_out, ch->in, ch->n_in * sizeof(struct iovec));
 	e->in = e->iov + ch->n_out;
-	vq->last_avail++;
 	vq->inflight++;
+	if (redo) {
+		bit_clear(vq->redo, head);
+		vq->n_redo--;
+	} else {
+		vq->last_avail++;
+		if (vq->ps) {
+			bit_set(vq->ps->inflight, head);
+			persist_barrier();
+			vq->ps->last_avail = vq->last_avail;
+		}
+	}
 	*ret = e;
 	return 1;
 
@@ -288,8 +380,19 @@ corrupt:
 void virtq_unpop(struct virtq *vq, uint16_t n)
 {
 	n = MIN(n, vq->inflight);
+	for (uint16_t k = 1; k <= n && vq->ps; k++) {
+		uint16_t head = ring_get16(&vq->avail->ring[(uint16_t)(vq->last_avail - k) &
+							     (vq->num - 1)]);
+
+		if (head < vq->num)
+			bit_clear(vq->ps->inflight, head);
+	}
 	vq->last_avail -= n;
 	vq->inflight -= n;
+	if (vq->ps) {
+		persist_barrier();
+		vq->ps->last_avail = vq->last_avail;
+	}
 }
 
 static void put_used(struct virtq *vq, uint16_t head, uint32_t len)
@@ -310,12 +413,26 @@ static void publish_used(struct virtq *vq)
 	ring_put16(&vq->used->idx, vq->used_idx);
 }
 
+/* After publishing: the requests are no longer ours. Killed before the
+ * record's used_idx moves, virtq_resume() finds the batch in the used
+ * ring and clears the same bits. */
+static void persist_completed(struct virtq *vq, struct virtq_elem *const *elems, unsigned n)
+{
+	if (!vq->ps)
+		return;
+	persist_barrier();
+	for (unsigned i = 0; i < n; i++)
+		if (elems[i]->head < vq->num)
+			bit_clear(vq->ps->inflight, elems[i]->head);
+	persist_barrier();
+	vq->ps->used_idx = vq->used_idx;
+}
+
 void virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t len)
 {
-	if (!vq->ready || !vq->used)
-		return;
-	put_used(vq, elem->head, len);
-	publish_used(vq);
+	struct virtq_elem *const one[1] = {(struct virtq_elem *)elem};
+
+	virtq_push_batch(vq, one, &len, 1);
 }
 
 void virtq_push_batch(struct virtq *vq, struct virtq_elem *const *elems, const uint32_t *lens,
@@ -326,6 +443,7 @@ void virtq_push_batch(struct virtq *vq, struct virtq_elem *const *elems, const u
 	for (unsigned i = 0; i < n; i++)
 		put_used(vq, elems[i]->head, lens[i]);
 	publish_used(vq);
+	persist_completed(vq, elems, n);
 }
 
 bool virtq_should_interrupt(struct virtq *vq)

@@ -36,6 +36,18 @@
 /* Largest queue any device offers. */
 #define VIRTQ_MAX_SIZE 1024
 
+/* What a restarted backend needs to continue a queue exactly where the
+ * dead one stopped, kept in memory that outlives the process (the state
+ * memfd): where it was in the avail ring, the used index it last
+ * published, and which requests (by head) it had taken and not completed.
+ * Plain integers; checked like guest input when read back. */
+struct virtq_persist {
+	uint16_t last_avail;
+	uint16_t used_idx;
+	uint32_t valid; /* 1: written by this scheme since the queue was enabled */
+	uint64_t inflight[VIRTQ_MAX_SIZE / 64];
+};
+
 struct virtq {
 	/* set by the transport from the driver's register writes */
 	uint16_t num;	  /* queue size chosen by the driver */
@@ -58,6 +70,13 @@ struct virtq {
 	uint16_t signalled_used; /* used_idx when we last interrupted */
 	bool signalled_used_valid;
 	uint16_t inflight; /* popped, not yet pushed */
+
+	/* NULL, or where the queue's progress survives a crash (see above) */
+	struct virtq_persist *ps;
+	/* after virtq_resume(): requests the dead backend had taken, to be
+	 * returned by virtq_pop() before anything new */
+	uint64_t redo[VIRTQ_MAX_SIZE / 64];
+	uint16_t n_redo;
 };
 
 /* One request: the descriptor chain, copied and translated. Readable
@@ -78,13 +97,16 @@ struct virtq_elem {
 	struct iovec iov[]; /* n_out + n_in entries */
 };
 
-/* Clears all state (device reset). */
+/* Clears all state (device reset); vq->ps is cleared too and detached. */
 void virtq_reset(struct virtq *vq);
 /* Checks size and ring placement against mem and enables the queue.
  * -EINVAL if anything is wrong (the queue stays disabled). */
 int virtq_enable(struct virtq *vq, const struct gmem *mem, bool event_idx, bool indirect);
-/* After a restart of the backend: continue from what the guest sees as
- * completed (used->idx); requests taken but not completed are taken again. */
+/* After a restart of the backend: continue from vq->ps, the progress the
+ * dead backend recorded; the requests it had taken and not completed
+ * (whatever order it completed the others in) are taken again, nothing it
+ * completed is repeated. Without vq->ps: continue from used->idx (exact
+ * only when requests completed in order). */
 int virtq_resume(struct virtq *vq, const struct gmem *mem, bool event_idx, bool indirect);
 
 /* Is a request waiting? (false for a disabled or broken queue) */

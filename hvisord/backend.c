@@ -360,7 +360,8 @@ static void backend_died(struct zvirt *zv, int status)
 	log_warn("zone %u: %s", zv->zone_id, msg);
 	daemon_event_emit_zone(zv->d, "VirtiodExited", zv->zone_id, msg);
 	zv->quick_failures = quick ? zv->quick_failures + 1 : 1;
-	if (zv->quick_failures > MAX_QUICK_FAILURES) {
+	/* the 5th quick death in a row is the last (docs/devices.md) */
+	if (zv->quick_failures >= MAX_QUICK_FAILURES) {
 		log_err("zone %u: hvisor-virtiod keeps dying; not restarting it", zv->zone_id);
 		zv->state = BACKEND_FAILED;
 		daemon_event_emit_zone(zv->d, "VirtiodFailed", zv->zone_id, msg);

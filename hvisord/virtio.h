@@ -55,6 +55,9 @@ struct zvirt {
 	pid_t pid;
 	int ctl_fd;   /* control socketpair (SOCK_SEQPACKET) */
 	int state_fd; /* transport state, kept across restarts of one zone run */
+	/* slots of state_fd that still hold the guest's setup of a device
+	 * removed while no backend ran to clear it */
+	uint32_t stale_slots;
 	struct event *ev_restart;
 	unsigned restarts, quick_failures;
 	uint64_t started_usec;

@@ -21,7 +21,7 @@ if [ ! -f "$B/build.ninja" ]; then
 fi
 ninja -C "$B" >/dev/null || { echo "fuzz build failed"; echo "0 1" >"$B/fuzz-results"; exit 1; }
 
-targets=${*:-$(cd "$B/tests/fuzz" && ls fuzz-* 2>/dev/null | grep -v '\.p$')}
+targets=${*:-$(cd "$B/tests/fuzz" && find . -maxdepth 1 -type f -perm -u+x -name 'fuzz-*' | sed 's|^\./||' | sort)}
 n=0 passed=0 failed=0
 echo "1..$(echo $targets | wc -w)"
 for t in $targets; do

@@ -79,15 +79,19 @@ static int recv_msg(struct simt *s, int timeout_ms, struct hvsim_guest_msg *m)
 			int64_t now = mono_ms();
 
 			left = now >= deadline ? 0 : (int)MIN(deadline - now, (int64_t)INT32_MAX);
+			r = poll(&p, 1, left);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return negative_errno();
+			if (r == 0)
+				return 0;
 		}
-		r = poll(&p, 1, left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return negative_errno();
-		if (r == 0)
-			return 0;
-		k = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		/* no deadline (a vCPU waiting for its access): one blocking
+		 * recv, no poll before it. (Spinning like hvisor's vCPU was
+		 * tried: on 2 CPUs it takes the CPU the sim or the backend
+		 * needs and doubles the round trip.) */
+		k = recv(s->fd, buf, sizeof(buf), (deadline >= 0 ? MSG_DONTWAIT : 0) | MSG_TRUNC);
 		if (k < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
 		if (k < 0)

@@ -50,6 +50,64 @@ static void zone_complain(struct sim_zone *z, const char *fmt, ...)
 	log_warn("zone %u: %s", z->id, buf);
 }
 
+/* Several packets per recvmmsg(): one call per wake-up instead of one per
+ * packet plus one that ends in EAGAIN. Descriptors a peer attaches are
+ * closed; len[i] is the packet's real length (MSG_TRUNC), -EMSGSIZE if its
+ * descriptors did not fit, and fds[i] tells whether it carried any. */
+#define SIM_RX_PKTS 8
+
+struct sim_rx {
+	struct mmsghdr mm[SIM_RX_PKTS];
+	struct iovec iov[SIM_RX_PKTS];
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int) * HV_MAX_FDS_PER_MSG)];
+	} ctl[SIM_RX_PKTS];
+	ssize_t len[SIM_RX_PKTS];
+	bool fds[SIM_RX_PKTS];
+};
+
+static int rx_batch(int fd, struct sim_rx *rx, void *bufs, size_t size, unsigned n)
+{
+	int k;
+
+	n = MIN(n, (unsigned)SIM_RX_PKTS);
+	for (unsigned i = 0; i < n; i++) {
+		rx->iov[i] = (struct iovec){(char *)bufs + i * size, size};
+		rx->mm[i] = (struct mmsghdr){.msg_hdr = {
+						     .msg_iov = &rx->iov[i],
+						     .msg_iovlen = 1,
+						     .msg_control = rx->ctl[i].buf,
+						     .msg_controllen = sizeof(rx->ctl[i].buf),
+					     }};
+	}
+	do
+		k = recvmmsg(fd, rx->mm, n, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC, NULL);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return negative_errno();
+	for (int i = 0; i < k; i++) {
+		struct msghdr *m = &rx->mm[i].msg_hdr;
+
+		rx->len[i] = rx->mm[i].msg_len;
+		rx->fds[i] = false;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t j = 0; j < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); j++) {
+				int f;
+
+				memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof(f));
+				close(f);
+			}
+			rx->fds[i] = true;
+		}
+		if (m->msg_flags & MSG_CTRUNC)
+			rx->len[i] = -EMSGSIZE;
+	}
+	return k;
+}
+
 static void event_freep(struct event **ev)
 {
 	if (*ev) {
@@ -299,58 +357,66 @@ static void owner_irq(struct sim_zone *z, uint64_t irq)
 	guest_send(z, &m);
 }
 
+static void owner_packet(struct sim_zone *z, const struct hvisor_iocomp *rx, ssize_t k, bool fds)
+{
+	size_t n;
+
+	if (k == -EMSGSIZE) {
+		zone_complain(z, "owner packet with too many file descriptors ignored");
+		return;
+	}
+	if (fds)
+		zone_complain(z, "owner sent file descriptors, closed them");
+	if ((size_t)k > SIM_OWNER_RX_RECORDS * sizeof(rx[0]) || (size_t)k % sizeof(rx[0]) != 0) {
+		zone_complain(
+			z,
+			"owner packet of %zd bytes is not whole iocomp records (at most %u), ignored",
+			k, SIM_OWNER_RX_RECORDS);
+		return;
+	}
+	n = (size_t)k / sizeof(rx[0]);
+	for (size_t i = 0; i < n; i++) {
+		switch (rx[i].type) {
+		case HVISOR_IOCOMP_COMPLETE:
+			owner_complete(z, &rx[i]);
+			break;
+		case HVISOR_IOCOMP_IRQ:
+			owner_irq(z, rx[i].value);
+			break;
+		default:
+			zone_complain(z, "iocomp record of unknown type %u ignored", rx[i].type);
+			break;
+		}
+	}
+}
+
+#define OWNER_RX_PKTS 4
+
 static void owner_on_readable(evutil_socket_t fd, short what, void *arg)
 {
-	static struct hvisor_iocomp rx[SIM_OWNER_RX_RECORDS];
+	static struct hvisor_iocomp rx[OWNER_RX_PKTS][SIM_OWNER_RX_RECORDS];
+	static struct sim_rx b;
 	struct sim_zone *z = arg;
 
 	/* a bounded number of packets per wake-up, for fairness */
-	for (int pkt = 0; pkt < 64 && z->owner_fd >= 0; pkt++) {
-		int fds[HV_MAX_FDS_PER_MSG];
-		size_t n_fds = 0, n;
-		ssize_t k;
+	for (int round = 0; round < 16 && z->owner_fd >= 0; round++) {
+		int k = rx_batch(z->owner_fd, &b, rx, sizeof(rx[0]), OWNER_RX_PKTS);
 
-		k = recv_with_fds(z->owner_fd, rx, sizeof(rx), fds, ARRAY_SIZE(fds), &n_fds,
-				  MSG_DONTWAIT | MSG_TRUNC);
-		close_many(fds, n_fds);
 		if (k == -EAGAIN || k == -EWOULDBLOCK)
 			return;
-		if (k == -EMSGSIZE) {
-			zone_complain(z, "owner packet with too many file descriptors ignored");
-			continue;
-		}
 		if (k < 0) {
-			owner_close(z, strerror((int)-k));
+			owner_close(z, strerror(-k));
 			return;
 		}
-		if (k == 0) {
-			owner_close(z, "end of file");
-			return;
-		}
-		if (n_fds > 0)
-			zone_complain(z, "owner sent %zu file descriptors, closed them", n_fds);
-		if ((size_t)k > sizeof(rx) || (size_t)k % sizeof(rx[0]) != 0) {
-			zone_complain(
-				z,
-				"owner packet of %zd bytes is not whole iocomp records (at most %u), ignored",
-				k, SIM_OWNER_RX_RECORDS);
-			continue;
-		}
-		n = (size_t)k / sizeof(rx[0]);
-		for (size_t i = 0; i < n; i++) {
-			switch (rx[i].type) {
-			case HVISOR_IOCOMP_COMPLETE:
-				owner_complete(z, &rx[i]);
-				break;
-			case HVISOR_IOCOMP_IRQ:
-				owner_irq(z, rx[i].value);
-				break;
-			default:
-				zone_complain(z, "iocomp record of unknown type %u ignored",
-					      rx[i].type);
-				break;
+		for (int i = 0; i < k && z->owner_fd >= 0; i++) {
+			if (b.len[i] == 0) {
+				owner_close(z, "end of file");
+				return;
 			}
+			owner_packet(z, rx[i], b.len[i], b.fds[i]);
 		}
+		if (k < OWNER_RX_PKTS)
+			return; /* nothing is left */
 	}
 }
 
@@ -457,32 +523,38 @@ static void guest_access(struct sim_zone *z, const void *data, size_t len)
 
 static void guest_on_readable(evutil_socket_t fd, short what, void *arg)
 {
+	static uint8_t buf[SIM_RX_PKTS][sizeof(struct hvsim_guest_msg) + 1];
+	static struct sim_rx b;
 	struct sim_zone *z = arg;
 
-	for (int pkt = 0; pkt < 64 && guest_wants_input(z); pkt++) {
-		uint8_t buf[sizeof(struct hvsim_guest_msg) + 1];
-		int fds[HV_MAX_FDS_PER_MSG];
-		size_t n_fds = 0;
-		ssize_t k;
+	for (int round = 0; round < 8 && guest_wants_input(z); round++) {
+		/* each packet may queue one ioreq and one DONE: no more than
+		 * there is room for */
+		unsigned room =
+			MIN(SIM_QUEUE_MAX - z->q_len, SIM_GUEST_OUT_PAUSE - z->guest_out_len);
+		int k = rx_batch(z->guest_fd, &b, buf, sizeof(buf[0]), MIN(room, SIM_RX_PKTS));
 
-		k = recv_with_fds(z->guest_fd, buf, sizeof(buf), fds, ARRAY_SIZE(fds), &n_fds,
-				  MSG_DONTWAIT | MSG_TRUNC);
-		close_many(fds, n_fds);
 		if (k == -EAGAIN || k == -EWOULDBLOCK)
 			return;
-		if (k == -EMSGSIZE) {
-			guest_done(z, 0, 0, 0, -EINVAL);
-			continue;
-		}
 		if (k < 0) {
-			guest_close(z, strerror((int)-k));
+			guest_close(z, strerror(-k));
 			return;
 		}
-		if (k == 0) {
-			guest_close(z, "end of file");
-			return;
+		for (int i = 0; i < k; i++) {
+			if (z->guest_fd < 0)
+				return;
+			if (b.len[i] == -EMSGSIZE) {
+				guest_done(z, 0, 0, 0, -EINVAL);
+				continue;
+			}
+			if (b.len[i] == 0) {
+				guest_close(z, "end of file");
+				return;
+			}
+			guest_access(z, buf[i], (size_t)b.len[i]);
 		}
-		guest_access(z, buf, (size_t)k);
+		if ((unsigned)k < MIN(room, SIM_RX_PKTS))
+			return; /* nothing is left */
 	}
 }
 

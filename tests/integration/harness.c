@@ -5,7 +5,12 @@
 #include <endian.h>
 #include <ftw.h>
 #include <grp.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1298,6 +1304,120 @@ int64_t ih_virtio_counter(const struct ih *h, uint32_t zone_id, uint64_t addr, c
 		r = json_object_get_int64(v);
 	json_object_put(d);
 	return r;
+}
+
+/* ---- network ------------------------------------------------------------------ */
+
+int ih_netns_private(void)
+{
+	static const char *const v6[] = {
+		"/proc/sys/net/ipv6/conf/default/disable_ipv6",
+		"/proc/sys/net/ipv6/conf/all/disable_ipv6",
+	};
+
+	if (geteuid() != 0)
+		return -EPERM;
+	if (access("/dev/net/tun", R_OK | W_OK) < 0)
+		return -errno;
+	if (unshare(CLONE_NEWNET) < 0)
+		return -errno;
+	/* best effort: a kernel without IPv6 has nothing to turn off */
+	for (size_t i = 0; i < ARRAY_SIZE(v6); i++) {
+		int fd = open(v6[i], O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			(void)!write(fd, "1", 1);
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+static int tap_open(const char *name)
+{
+	struct ifreq ifr = {0};
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+void ih_tap_create(const char *name)
+{
+	int fd = tap_open(name);
+
+	if (fd < 0)
+		fail_msg("cannot create tap %s: %s", name, strerror(-fd));
+	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
+	close(fd);
+	assert_true(ih_if_index(name) > 0);
+}
+
+void ih_tap_delete(const char *name)
+{
+	int fd;
+
+	if (ih_if_index(name) == 0)
+		return;
+	fd = tap_open(name);
+	if (fd < 0)
+		fail_msg("cannot attach to tap %s to delete it: %s", name, strerror(-fd));
+	assert_int_equal(ioctl(fd, TUNSETPERSIST, 0), 0);
+	close(fd);
+	assert_true(ih_wait_if(name, false, IH_TIMEOUT_MS));
+}
+
+void ih_if_up(const char *name, const char *addr, unsigned prefix)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+
+	assert_true(s >= 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (addr) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+
+		assert_true(prefix >= 1 && prefix <= 32);
+		sin->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, addr, &sin->sin_addr), 1);
+		if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
+			fail_msg("%s: SIOCSIFADDR %s: %s", name, addr, strerror(errno));
+		sin->sin_addr.s_addr = htonl(~0u << (32 - prefix));
+		if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
+			fail_msg("%s: SIOCSIFNETMASK /%u: %s", name, prefix, strerror(errno));
+	}
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		fail_msg("%s: SIOCGIFFLAGS: %s", name, strerror(errno));
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		fail_msg("%s: SIOCSIFFLAGS: %s", name, strerror(errno));
+	close(s);
+}
+
+unsigned ih_if_index(const char *name)
+{
+	return if_nametoindex(name);
+}
+
+bool ih_wait_if(const char *name, bool exists, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		if ((ih_if_index(name) > 0) == exists)
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		poll(NULL, 0, 10);
+	}
 }
 
 struct vl_client *ih_subscribe(const struct ih *h)

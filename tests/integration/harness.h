@@ -223,6 +223,25 @@ json_object *ih_virtio_device(const struct ih *h, uint32_t zone_id, uint64_t add
 /* An integer field of a device's Info (-1 if absent). */
 int64_t ih_virtio_counter(const struct ih *h, uint32_t zone_id, uint64_t addr, const char *key);
 
+/* ---- network (virtio-net) ----------------------------------------------------- */
+
+/* Moves this process, and so every child it starts afterwards (hvisor-sim,
+ * hvisord, hvisor-virtiod, ping), into a network namespace of its own, with
+ * IPv6 off for interfaces created in it (no router solicitations or MLD
+ * reports on the taps). 0, or -errno when that is impossible (not root, no
+ * namespaces, no /dev/net/tun): the caller skips what needs it. */
+int ih_netns_private(void);
+/* A persistent tap, as `ip tuntap add dev NAME mode tap` makes it. */
+void ih_tap_create(const char *name);
+/* Removes a persistent tap (no-op if it is gone). */
+void ih_tap_delete(const char *name);
+/* Brings an interface up, with addr/prefix unless addr is NULL. */
+void ih_if_up(const char *name, const char *addr, unsigned prefix);
+/* The interface's index, 0 if there is none of that name. */
+unsigned ih_if_index(const char *name);
+/* Polls until the interface exists (exists) or is gone (!exists). */
+bool ih_wait_if(const char *name, bool exists, int timeout_ms);
+
 /* A Manager.Subscribe connection (the Subscribed reply consumed). */
 struct vl_client *ih_subscribe(const struct ih *h);
 /* Skips events until one named `name` (for zone_id if >= 0) arrives;

@@ -1214,7 +1214,12 @@ static void test_reset_inflight(void **state)
 	for (unsigned i = 0; i < 4; i++)
 		submit(f, VIRTIO_BLK_T_OUT, i * 24576, b, 6, true);
 	kick(f);
-	assert_int_equal(f->d->n_requests, 4); /* all taken */
+	/* all taken; the sync engine runs them inline, at most 1 MiB per
+	 * loop turn (these are 12 MiB each) */
+	if (f->aio != HV_AIO_SYNC)
+		assert_int_equal(f->d->n_requests, 4);
+	else
+		assert_true(f->d->n_requests >= 1);
 	used_before = le16toh(used(f)->idx);
 	/* reset at once, without running the loop */
 	wr(f, VIRTIO_MMIO_STATUS, 0);

@@ -517,6 +517,140 @@ static void test_resume(void **state)
 	assert_int_equal(used(f)->idx, 3);
 }
 
+/* The queue, re-enabled with a persistent record. */
+static void attach_record(struct fx *f, struct virtq_persist *ps)
+{
+	f->vq.ps = ps;
+	assert_int_equal(virtq_enable(&f->vq, &f->mem, false, true), 0);
+	assert_int_equal(ps->valid, 1);
+}
+
+/* What a new process has: the rings and the record, nothing else. */
+static void virtq_reset_keep_record(struct fx *f, struct virtq_persist *ps)
+{
+	f->vq = (struct virtq){.num_max = 256,
+			       .num = NUM,
+			       .desc_gpa = DESC,
+			       .avail_gpa = AVAIL,
+			       .used_gpa = USED,
+			       .ps = ps};
+}
+/* A new backend continuing from the persistent record after a crash. */
+static void crash_and_resume(struct fx *f, struct virtq_persist *ps)
+{
+	virtq_reset_keep_record(f, ps);
+	assert_int_equal(virtq_resume(&f->vq, &f->mem, false, true), 0);
+}
+
+/* Out-of-order completion before the crash: exactly the requests not
+ * completed are taken again, none of the completed ones. */
+static void test_resume_out_of_order(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_persist ps = {0};
+	struct virtq_elem *e[4], *x;
+	uint32_t lens[2] = {0, 0};
+
+	attach_record(f, &ps);
+	for (unsigned i = 0; i < 4; i++) {
+		set_desc(f, i, BUF + 16 * i, 16, VRING_DESC_F_WRITE, 0);
+		offer(f, (uint16_t)i);
+	}
+	for (unsigned i = 0; i < 4; i++)
+		e[i] = pop_ok(f);
+	/* 2 and 3 complete first, 0 and 1 are in flight at the crash */
+	virtq_push_batch(&f->vq, &e[2], lens, 2);
+	for (unsigned i = 0; i < 4; i++)
+		free(e[i]);
+	assert_int_equal(ps.last_avail, 4);
+	assert_int_equal(ps.used_idx, 2);
+
+	crash_and_resume(f, &ps);
+	assert_true(virtq_has_avail(&f->vq));
+	e[0] = pop_ok(f);
+	e[1] = pop_ok(f);
+	assert_int_equal(e[0]->head, 0);
+	assert_int_equal(e[1]->head, 1);
+	assert_int_equal(virtq_pop(&f->vq, &x), 0); /* 2 and 3 are not repeated */
+	virtq_push_batch(&f->vq, e, lens, 2);
+	assert_int_equal(used(f)->idx, 4);
+	free(e[0]);
+	free(e[1]);
+
+	/* new requests go on from where the avail ring was */
+	set_desc(f, 5, BUF, 16, VRING_DESC_F_WRITE, 0);
+	offer(f, 5);
+	x = pop_ok(f);
+	assert_int_equal(x->head, 5);
+	free(x);
+}
+
+/* Killed between publishing a batch and recording it: the batch counts
+ * as completed; killed inside virtq_pop after marking the head: that
+ * head is taken from the avail ring once, not twice. */
+static void test_resume_torn_record(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_persist ps = {0};
+	struct virtq_elem *e[3], *x;
+	uint32_t len = 0;
+
+	attach_record(f, &ps);
+	for (unsigned i = 0; i < 3; i++) {
+		set_desc(f, i, BUF + 16 * i, 16, VRING_DESC_F_WRITE, 0);
+		offer(f, (uint16_t)i);
+	}
+	e[0] = pop_ok(f);
+	e[1] = pop_ok(f);
+	virtq_push_batch(&f->vq, &e[1], &len, 1);
+	/* as if killed right after used->idx was published */
+	ps.inflight[0] |= 1u << 1;
+	ps.used_idx = 0;
+	/* and as if killed inside the pop of head 2 */
+	ps.inflight[0] |= 1u << 2;
+	free(e[0]);
+	free(e[1]);
+
+	crash_and_resume(f, &ps);
+	assert_int_equal(f->vq.used_idx, 1);
+	assert_int_equal(ps.used_idx, 1);
+	e[0] = pop_ok(f);
+	assert_int_equal(e[0]->head, 0); /* redone */
+	e[2] = pop_ok(f);
+	assert_int_equal(e[2]->head, 2); /* from the avail ring */
+	assert_int_equal(virtq_pop(&f->vq, &x), 0);
+	virtq_push(&f->vq, e[0], 0);
+	virtq_push(&f->vq, e[2], 0);
+	assert_int_equal(used(f)->idx, 3);
+	assert_int_equal(ps.inflight[0], 0);
+	free(e[0]);
+	free(e[2]);
+}
+
+/* A record the guest could not have produced is bounded by the queue. */
+static void test_resume_bad_record(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_persist ps = {0};
+	struct virtq_elem *x;
+
+	attach_record(f, &ps);
+	ps.inflight[0] = ~0ull; /* bits beyond the 8 entries */
+	ps.inflight[15] = ~0ull;
+	used(f)->idx = 1000; /* the guest wrote used->idx */
+	crash_and_resume(f, &ps);
+	assert_int_equal(f->vq.n_redo, NUM);
+	assert_int_equal(ps.inflight[15], 0);
+	for (unsigned i = 0; i < NUM; i++)
+		set_desc(f, i, BUF, 16, VRING_DESC_F_WRITE, 0);
+	for (unsigned i = 0; i < NUM; i++) {
+		x = pop_ok(f);
+		assert_int_equal(x->head, i);
+		free(x);
+	}
+	assert_int_equal(virtq_pop(&f->vq, &x), 0);
+}
+
 static void test_gmem(void **state)
 {
 	struct fx *f = *state;
@@ -562,6 +696,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_out_of_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_torn_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_bad_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gmem, setup, teardown),
 	};
 
