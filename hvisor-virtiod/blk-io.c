@@ -266,7 +266,7 @@ const char *blk_io_kind_name(enum hv_blk_aio kind)
 	return "default";
 }
 
-/* docs/devices-blk.md, "Engines", has the figures (tests/bench/blk-engines):
+/* docs/devices.md §3.2, "Engines", has the figures (tests/bench/blk-engines):
  * on a disk io_uring overlaps reads the others serialise (QD32 cold: 3.9x
  * sync) and keeps up with sync on cached data; on memory-backed images
  * nothing ever waits for a device, and sync is fastest by far (io_uring

@@ -3,7 +3,7 @@
  * virtio-blk's backing store: what the image (regular file or block
  * device) is and can do, and the I/O engines that run requests on it.
  *
- * Engines (docs/devices-blk.md has the measurements behind the default):
+ * Engines (docs/devices.md §3.2 has the measurements behind the default):
  *   sync      every request runs in the caller (the event loop thread);
  *   threads   a small pool of worker threads; completions come back to the
  *             loop thread through an eventfd on the event base;

@@ -84,12 +84,10 @@ struct blk {
 	unsigned n_io_logged;
 };
 
+/* counted as an error when the request completes with its status */
 static void blk_complain(struct blk *b, struct virtq_elem *e, const char *what)
 {
-	if (++b->dev.n_complaints > BLK_LOG_BURST)
-		return;
-	log_warn("%s: request %u: %s%s", b->dev.name, e->head, what,
-		 b->dev.n_complaints == BLK_LOG_BURST ? " (further complaints not logged)" : "");
+	virtio_dev_complain(&b->dev, "request %u: %s", e->head, what);
 }
 
 /* ---- completion ---- */

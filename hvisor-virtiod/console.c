@@ -45,7 +45,6 @@
 #define CON_CONFIG_SIZE	 sizeof(struct virtio_console_config)
 #define CON_EMERG_OFF	 offsetof(struct virtio_console_config, emerg_wr)
 #define CON_HUP_RETRY_MS 1000
-#define CON_LOG_BURST	 16
 
 #define BIT(b) (UINT64_C(1) << (b))
 
@@ -78,21 +77,6 @@ struct console {
 
 static void con_rx(struct console *c);
 static void con_tx(struct console *c);
-
-static void con_complain(struct console *c, const char *fmt, ...) _printf_(2, 3);
-static void con_complain(struct console *c, const char *fmt, ...)
-{
-	char buf[200];
-	va_list ap;
-
-	c->dev.n_errors++;
-	if (++c->dev.n_complaints > CON_LOG_BURST)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_warn("%s: %s", c->dev.name, buf);
-}
 
 /* ---- completions ------------------------------------------------------ */
 
@@ -216,8 +200,9 @@ static void con_rx(struct console *c)
 				break;
 			}
 			if (c->rx_cur->error || c->rx_cur->n_out || !c->rx_cur->n_in) {
-				con_complain(c, "receive buffer unusable (error %d, %u readable)",
-					     c->rx_cur->error, c->rx_cur->n_out);
+				virtio_dev_error(&c->dev,
+						 "receive buffer unusable (error %d, %u readable)",
+						 c->rx_cur->error, c->rx_cur->n_out);
 				done_add(c, CON_RXQ, TAKE_PTR(c->rx_cur), 0);
 				n++;
 				continue;
@@ -306,8 +291,8 @@ static void con_tx(struct console *c)
 			}
 			c->tx_off = 0;
 			if (c->tx_cur->error) {
-				con_complain(c, "transmit request unusable (error %d)",
-					     c->tx_cur->error);
+				virtio_dev_error(&c->dev, "transmit request unusable (error %d)",
+						 c->tx_cur->error);
 				done_add(c, CON_TXQ, TAKE_PTR(c->tx_cur), 0);
 				n++;
 				continue;

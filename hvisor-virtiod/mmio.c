@@ -12,18 +12,13 @@
 #include "log.h"
 #include "mmio.h"
 
-/* Complaints about a misbehaving guest, per device: the first few, then
- * only counted (a guest must not be able to flood the log). */
 #define GUEST_LOG_BURST 16
 
-static void guest_log(struct virtio_dev *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void guest_log(struct virtio_dev *d, const char *fmt, ...)
+void virtio_dev_complain(struct virtio_dev *d, const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
 
-	d->n_errors++;
 	if (++d->n_complaints > GUEST_LOG_BURST)
 		return;
 	va_start(ap, fmt);
@@ -124,12 +119,13 @@ static void device_reset(struct virtio_dev *d)
 static int accept_features(struct virtio_dev *d, uint64_t f)
 {
 	if (f & ~d->host_features) {
-		guest_log(d, "driver features 0x%llx not all offered (0x%llx)",
-			  (unsigned long long)f, (unsigned long long)d->host_features);
+		virtio_dev_error(d, "driver features 0x%llx not all offered (0x%llx)",
+				 (unsigned long long)f, (unsigned long long)d->host_features);
 		return -EINVAL;
 	}
 	if (!(f & (UINT64_C(1) << VIRTIO_F_VERSION_1))) {
-		guest_log(d, "driver did not accept VERSION_1 (legacy drivers are not supported)");
+		virtio_dev_error(
+			d, "driver did not accept VERSION_1 (legacy drivers are not supported)");
 		return -EINVAL;
 	}
 	if (d->ops->features_ok && d->ops->features_ok(d, f) < 0)
@@ -164,7 +160,7 @@ static void write_status(struct virtio_dev *d, uint32_t v)
 	}
 	/* Only the device clears bits (by a reset); NEEDS_RESET is ours. */
 	if (old & ~v & ~VIRTIO_CONFIG_S_NEEDS_RESET)
-		guest_log(d, "status 0x%x clears bits of 0x%x; ignored", v, old);
+		virtio_dev_error(d, "status 0x%x clears bits of 0x%x; ignored", v, old);
 	v = (v | old) & ~VIRTIO_CONFIG_S_NEEDS_RESET;
 	v |= old & VIRTIO_CONFIG_S_NEEDS_RESET;
 	set = v & ~old;
@@ -173,7 +169,7 @@ static void write_status(struct virtio_dev *d, uint32_t v)
 			v &= ~VIRTIO_CONFIG_S_FEATURES_OK; /* the driver reads it back */
 	}
 	if ((set & VIRTIO_CONFIG_S_DRIVER_OK) && !(v & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		guest_log(d, "DRIVER_OK without FEATURES_OK; ignored");
+		virtio_dev_error(d, "DRIVER_OK without FEATURES_OK; ignored");
 		v &= ~VIRTIO_CONFIG_S_DRIVER_OK;
 		set &= ~VIRTIO_CONFIG_S_DRIVER_OK;
 	}
@@ -195,8 +191,8 @@ static void write_queue_reg(struct virtio_dev *d, uint64_t off, uint32_t v)
 	unsigned q = d->st->queue_sel;
 
 	if (q >= d->num_queues) {
-		guest_log(d, "queue register 0x%llx written for queue %u (has %u)",
-			  (unsigned long long)off, q, d->num_queues);
+		virtio_dev_error(d, "queue register 0x%llx written for queue %u (has %u)",
+				 (unsigned long long)off, q, d->num_queues);
 		return;
 	}
 	if (off == VIRTIO_MMIO_QUEUE_READY) {
@@ -216,7 +212,7 @@ static void write_queue_reg(struct virtio_dev *d, uint64_t off, uint32_t v)
 	}
 	/* A queue's layout is frozen while it is in use. */
 	if (d->st->q[q].ready) {
-		guest_log(d, "queue %u reconfigured while ready; ignored", q);
+		virtio_dev_error(d, "queue %u reconfigured while ready; ignored", q);
 		return;
 	}
 	switch (off) {
@@ -265,7 +261,8 @@ uint64_t virtio_mmio_read(struct virtio_dev *d, uint64_t offset, unsigned size)
 		return le64toh(val) & mask(size);
 	}
 	if (size != 4) {
-		guest_log(d, "%u-byte read of register 0x%llx", size, (unsigned long long)offset);
+		virtio_dev_error(d, "%u-byte read of register 0x%llx", size,
+				 (unsigned long long)offset);
 		return 0;
 	}
 	switch (offset) {
@@ -325,7 +322,7 @@ void virtio_mmio_write(struct virtio_dev *d, uint64_t offset, unsigned size, uin
 		uint64_t val = htole64(value & mask(size));
 
 		if (off >= d->config_size || size > d->config_size - off) {
-			guest_log(d, "config write beyond its %u bytes", d->config_size);
+			virtio_dev_error(d, "config write beyond its %u bytes", d->config_size);
 			return;
 		}
 		if (d->ops->config_write && d->ops->config_write(d, (uint32_t)off, &val, size) == 0)
@@ -333,7 +330,8 @@ void virtio_mmio_write(struct virtio_dev *d, uint64_t offset, unsigned size, uin
 		return;
 	}
 	if (size != 4) {
-		guest_log(d, "%u-byte write of register 0x%llx", size, (unsigned long long)offset);
+		virtio_dev_error(d, "%u-byte write of register 0x%llx", size,
+				 (unsigned long long)offset);
 		return;
 	}
 	switch (offset) {
@@ -342,7 +340,7 @@ void virtio_mmio_write(struct virtio_dev *d, uint64_t offset, unsigned size, uin
 		break;
 	case VIRTIO_MMIO_DRIVER_FEATURES:
 		if (st->status & VIRTIO_CONFIG_S_FEATURES_OK)
-			guest_log(d, "features written after FEATURES_OK; ignored");
+			virtio_dev_error(d, "features written after FEATURES_OK; ignored");
 		else if (st->drv_features_sel <= 1)
 			set_half(&st->driver_features, st->drv_features_sel == 1, v);
 		break;
@@ -365,7 +363,7 @@ void virtio_mmio_write(struct virtio_dev *d, uint64_t offset, unsigned size, uin
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		d->n_notifies++;
 		if (v >= d->num_queues) {
-			guest_log(d, "notify of queue %u (has %u)", v, d->num_queues);
+			virtio_dev_error(d, "notify of queue %u (has %u)", v, d->num_queues);
 			break;
 		}
 		if (!d->vq[v].ready || d->vq[v].broken)
@@ -380,8 +378,8 @@ void virtio_mmio_write(struct virtio_dev *d, uint64_t offset, unsigned size, uin
 		write_status(d, v);
 		break;
 	default:
-		guest_log(d, "write of read-only or unknown register 0x%llx",
-			  (unsigned long long)offset);
+		virtio_dev_error(d, "write of read-only or unknown register 0x%llx",
+				 (unsigned long long)offset);
 		break;
 	}
 }

@@ -163,6 +163,12 @@ void virtio_dev_config_changed(struct virtio_dev *d);
 /* The device cannot go on (ring corruption): DEVICE_NEEDS_RESET, queues
  * stopped, configuration interrupt. Logged once. */
 void virtio_dev_fail(struct virtio_dev *d, const char *why);
+/* Guest misbehaviour: logged the first 16 times per device, then only
+ * counted (a guest must not be able to flood the log). virtio_dev_complain()
+ * only logs, for callers that count the error elsewhere. */
+void virtio_dev_complain(struct virtio_dev *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define virtio_dev_error(d, ...) ((d)->n_errors++, virtio_dev_complain((d), __VA_ARGS__))
 
 static inline bool virtio_dev_has(const struct virtio_dev *d, unsigned bit)
 {

@@ -65,7 +65,6 @@
 #define NET_RX_IOV	1023
 #define NET_DONE_MAX	(2 * NET_QUEUE_MAX)
 #define NET_CONFIG_SIZE offsetof(struct virtio_net_config, max_virtqueue_pairs)
-#define NET_LOG_BURST	16
 
 #define BIT(b) (UINT64_C(1) << (b))
 #define NET_OFFLOAD_FEATURES                                                                   \
@@ -112,22 +111,6 @@ static uint8_t rx_overflow[NET_HDR_LEN + NET_MAX_FRAME];
 
 static void net_rx(struct net *n);
 static void net_tx(struct net *n);
-
-/* Guest mistakes: counted always, logged a few times per device. */
-static void net_complain(struct net *n, const char *fmt, ...) _printf_(2, 3);
-static void net_complain(struct net *n, const char *fmt, ...)
-{
-	char buf[200];
-	va_list ap;
-
-	n->dev.n_errors++;
-	if (++n->dev.n_complaints > NET_LOG_BURST)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_warn("%s: %s", n->dev.name, buf);
-}
 
 static bool has(const struct net *n, unsigned bit)
 {
@@ -345,8 +328,8 @@ static void rx_drop_bad_front(struct net *n)
 	while (k < n->n_rx_held && !rx_elem_ok(n->rx_held[k])) {
 		struct virtq_elem *e = n->rx_held[k++];
 
-		net_complain(n, "RX buffer unusable (error %d, %u readable, %u bytes)", e->error,
-			     e->n_out, e->in_len);
+		virtio_dev_error(&n->dev, "RX buffer unusable (error %d, %u readable, %u bytes)",
+				 e->error, e->n_out, e->in_len);
 		done_add(n, NET_RXQ, e, 0);
 	}
 	rx_release_front(n, k);
@@ -436,7 +419,8 @@ static int rx_read(struct net *n)
 	if (r == 0 && (!n->is_sock || fd_hung_up(n)))
 		return -EPIPE;
 	if ((uint64_t)r < NET_HDR_LEN) {
-		net_complain(n, "%zd-byte record from the tap, shorter than its header", r);
+		virtio_dev_error(&n->dev, "%zd-byte record from the tap, shorter than its header",
+				 r);
 		return 1; /* the buffers stay for the next frame */
 	}
 	if ((uint64_t)r > cap) {
@@ -445,8 +429,9 @@ static int rx_read(struct net *n)
 		n->rx_truncated++;
 		n->rx_need = (uint32_t)MIN(MAX((uint64_t)r, (uint64_t)n->rx_need),
 					   NET_HDR_LEN + NET_MAX_FRAME);
-		net_complain(n, "%zd-byte frame does not fit the %llu bytes of RX buffers", r,
-			     (unsigned long long)cap);
+		virtio_dev_error(&n->dev,
+				 "%zd-byte frame does not fit the %llu bytes of RX buffers", r,
+				 (unsigned long long)cap);
 		return 1;
 	}
 	/* r <= cap: the frame ends inside the first k buffers */
@@ -525,7 +510,8 @@ static int tx_send(struct net *n, struct virtq_elem *e)
 	ssize_t r;
 
 	if (e->error || e->out_len < NET_HDR_LEN || e->out_len > NET_HDR_LEN + NET_MAX_FRAME) {
-		net_complain(n, "TX request refused (error %d, %u bytes)", e->error, e->out_len);
+		virtio_dev_error(&n->dev, "TX request refused (error %d, %u bytes)", e->error,
+				 e->out_len);
 		return 0;
 	}
 	if (!n->link_up) {
@@ -539,7 +525,8 @@ static int tx_send(struct net *n, struct virtq_elem *e)
 		/* the kernel refused the frame (bad vnet header, runt,
 		 * interface down, no memory), or the fd is gone */
 		n->tx_dropped++;
-		net_complain(n, "TX frame of %u bytes not sent: %s", e->out_len, strerror((int)-r));
+		virtio_dev_error(&n->dev, "TX frame of %u bytes not sent: %s", e->out_len,
+				 strerror((int)-r));
 		if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN || r == -EBADFD ||
 		    r == -EBADF)
 			net_link_down(n, (int)r);
@@ -627,12 +614,12 @@ static int net_features_ok(struct virtio_dev *d, uint64_t f)
 	/* §5.1.3.1 feature dependencies */
 	if ((f & (BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6))) &&
 	    !(f & BIT(VIRTIO_NET_F_GUEST_CSUM))) {
-		net_complain(n, "GUEST_TSO without GUEST_CSUM refused");
+		virtio_dev_error(&n->dev, "GUEST_TSO without GUEST_CSUM refused");
 		return -EINVAL;
 	}
 	if ((f & (BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6))) &&
 	    !(f & BIT(VIRTIO_NET_F_CSUM))) {
-		net_complain(n, "HOST_TSO without CSUM refused");
+		virtio_dev_error(&n->dev, "HOST_TSO without CSUM refused");
 		return -EINVAL;
 	}
 	return tap_apply(n, f);

@@ -381,8 +381,8 @@ void virtq_unpop(struct virtq *vq, uint16_t n)
 {
 	n = MIN(n, vq->inflight);
 	for (uint16_t k = 1; k <= n && vq->ps; k++) {
-		uint16_t head = ring_get16(&vq->avail->ring[(uint16_t)(vq->last_avail - k) &
-							     (vq->num - 1)]);
+		uint16_t head = ring_get16(
+			&vq->avail->ring[(uint16_t)(vq->last_avail - k) & (vq->num - 1)]);
 
 		if (head < vq->num)
 			bit_clear(vq->ps->inflight, head);

@@ -359,7 +359,8 @@ static void backend_died(struct zvirt *zv, int status)
 	snprintf(msg, sizeof(msg), "hvisor-virtiod %s", zv->last_exit);
 	log_warn("zone %u: %s", zv->zone_id, msg);
 	daemon_event_emit_zone(zv->d, "VirtiodExited", zv->zone_id, msg);
-	zv->quick_failures = quick ? zv->quick_failures + 1 : 1;
+	/* a backend that ran for QUICK_FAILURE_SEC starts a new streak */
+	zv->quick_failures = quick ? zv->quick_failures + 1 : 0;
 	/* the 5th quick death in a row is the last (docs/devices.md) */
 	if (zv->quick_failures >= MAX_QUICK_FAILURES) {
 		log_err("zone %u: hvisor-virtiod keeps dying; not restarting it", zv->zone_id);
@@ -368,7 +369,8 @@ static void backend_died(struct zvirt *zv, int status)
 		return;
 	}
 	delay = MIN((unsigned)RESTART_MAX_MSEC,
-		    (unsigned)RESTART_MIN_MSEC << MIN(zv->quick_failures - 1, 16u));
+		    (unsigned)RESTART_MIN_MSEC
+			    << MIN(zv->quick_failures - !!zv->quick_failures, 16u));
 	tv = (struct timeval){.tv_sec = delay / 1000, .tv_usec = (delay % 1000) * 1000};
 	zv->state = BACKEND_RESTART;
 	if (!zv->ev_restart)

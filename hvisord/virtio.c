@@ -493,8 +493,7 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 			r = backend_start(zv, ebuf, sizeof(ebuf));
 			if (r == 0)
 				daemon_event_emit_zone(d, "VirtiodStarted", zone_id, NULL);
-		}
-		else {
+		} else {
 			snprintf(ebuf, sizeof(ebuf), "zone %u's backend is %s", zone_id,
 				 backend_state_name(zv->state));
 			r = -EBUSY;

@@ -850,7 +850,7 @@ static int parse_x86_64(json_object *ac, struct hv_zone_config *cfg, struct hv_e
 
 static int parse_arch_config(json_object *root, struct hv_zone_config *cfg, struct hv_error *err)
 {
-	json_object *ac;
+	json_object *ac = NULL;
 	int r;
 
 	/* upstream does not read arch_config on LoongArch at all */

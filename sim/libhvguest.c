@@ -174,8 +174,8 @@ static int read_features(struct hvg_dev *d, uint64_t *ret)
 		r = reg_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
 	if (!r)
 		r = reg_read(d, VIRTIO_MMIO_DEVICE_FEATURES, &hi);
-	if (r < 0)
-		return r;
+	if (r)
+		return r < 0 ? r : -EIO;
 	*ret = (uint64_t)hi << 32 | lo;
 	return 0;
 }
@@ -513,8 +513,8 @@ int hvg_vq_setup(struct hvg_dev *d, unsigned index, uint16_t size, struct hvg_vq
 		r = reg_read(d, VIRTIO_MMIO_QUEUE_READY, &ready);
 	if (!r)
 		r = reg_read(d, VIRTIO_MMIO_QUEUE_NUM_MAX, &max);
-	if (r < 0)
-		return r;
+	if (r)
+		return r < 0 ? r : -EIO;
 	if (ready)
 		return -EBUSY; /* §4.2.3.2: the queue must not be in use */
 	if (max == 0)

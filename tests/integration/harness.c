@@ -1436,8 +1436,7 @@ struct vl_client *ih_subscribe(const struct ih *h)
 	return c;
 }
 
-json_object *ih_wait_event(struct vl_client *sub, const char *name, int64_t zone_id,
-			   int timeout_ms)
+json_object *ih_wait_event(struct vl_client *sub, const char *name, int64_t zone_id, int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	char seen[2048] = "";
@@ -1504,8 +1503,8 @@ int ih_guest(const struct ih *h, struct ih_out *out, uint32_t zone, uint64_t add
 	return ih_run(h, NULL, out, argv);
 }
 
-pid_t ih_guest_bg(const struct ih *h, int *ret_stdout, uint32_t zone, uint64_t addr,
-		  uint32_t irq, ...)
+pid_t ih_guest_bg(const struct ih *h, int *ret_stdout, uint32_t zone, uint64_t addr, uint32_t irq,
+		  ...)
 {
 	const char *argv[48];
 	char bufs[3][32];
@@ -1551,8 +1550,7 @@ static bool proc_stat(pid_t pid, char *comm, size_t size, char *state, pid_t *pp
 	buf[k] = '\0';
 	open_ = strchr(buf, '(');
 	close_ = strrchr(buf, ')');
-	if (!open_ || !close_ || close_ < open_ ||
-	    sscanf(close_ + 1, " %c %d", state, &p) != 2)
+	if (!open_ || !close_ || close_ < open_ || sscanf(close_ + 1, " %c %d", state, &p) != 2)
 		return false;
 	snprintf(comm, size, "%.*s", (int)(close_ - open_ - 1), open_ + 1);
 	*ppid = p;
@@ -1644,8 +1642,8 @@ void ih_gblk_close(struct ih_gblk *b)
 	memset(b, 0, sizeof(*b));
 }
 
-struct ih_gblk_req *ih_gblk_submit(struct ih_gblk *b, uint32_t type, uint64_t sector,
-				   uint32_t len, const void *data, uint64_t tag)
+struct ih_gblk_req *ih_gblk_submit(struct ih_gblk *b, uint32_t type, uint64_t sector, uint32_t len,
+				   const void *data, uint64_t tag)
 {
 	/* IN (0) and GET_ID (8) fill the data buffer */
 	bool writable = type == 0 || type == 8;

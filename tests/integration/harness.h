@@ -125,7 +125,7 @@ int ih_sim_zone_ids(struct ih *h, uint32_t *ids, size_t max);
 /* Raw varlink. */
 struct vl_client *ih_client(const struct ih *h);
 struct vl_client *ih_client_at(const char *sock);
-/* 1 and *ret, 0 on timeout, -errno (-ECONNRESET at EOF). */
+/* 1 and *ret, -ETIMEDOUT on timeout, -errno (-ECONNRESET at EOF). */
 int ih_recv(struct vl_client *c, int timeout_ms, json_object **ret);
 /* Sends a call (params: JSON text or NULL) and returns its reply (asserts
  * one arrives). The caller puts it. */
@@ -255,8 +255,8 @@ json_object *ih_wait_event(struct vl_client *sub, const char *name, int64_t zone
  * stdout on a pipe (*ret_stdout, may be NULL: /dev/null). */
 int ih_guest(const struct ih *h, struct ih_out *out, uint32_t zone, uint64_t addr, uint32_t irq,
 	     ...) __attribute__((sentinel));
-pid_t ih_guest_bg(const struct ih *h, int *ret_stdout, uint32_t zone, uint64_t addr,
-		  uint32_t irq, ...) __attribute__((sentinel));
+pid_t ih_guest_bg(const struct ih *h, int *ret_stdout, uint32_t zone, uint64_t addr, uint32_t irq,
+		  ...) __attribute__((sentinel));
 /* Waits for a background process: its exit code (128 + signal if killed).
  * Fails the test if it is still running after timeout_ms (it is killed),
  * or if dir/bg.log has a sanitizer report. */
@@ -302,8 +302,8 @@ void ih_gblk_open(const struct ih *h, uint32_t zone, uint64_t addr, uint32_t irq
 void ih_gblk_close(struct ih_gblk *b);
 /* Queues and kicks one request (data: the bytes of a write, or NULL);
  * NULL when all qd slots are busy. */
-struct ih_gblk_req *ih_gblk_submit(struct ih_gblk *b, uint32_t type, uint64_t sector,
-				   uint32_t len, const void *data, uint64_t tag);
+struct ih_gblk_req *ih_gblk_submit(struct ih_gblk *b, uint32_t type, uint64_t sector, uint32_t len,
+				   const void *data, uint64_t tag);
 /* The next completed request (its status in *req->status, its data in
  * req->data), or NULL when none completed within timeout_ms. */
 struct ih_gblk_req *ih_gblk_reap(struct ih_gblk *b, int timeout_ms);

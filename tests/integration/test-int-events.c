@@ -77,7 +77,7 @@ static void hvctl_ok(struct ih *h, const char *a, const char *b, const char *c)
 	struct ih_out o;
 
 	if (ih_hvctl(h, &o, a, b, c, NULL) != 0)
-		fail_msg("hvctl %s %s %s: %s", a, b, c, o.err);
+		fail_msg("hvctl %s %s %s: %s", a, b, c ? c : "", o.err);
 	ih_out_free(&o);
 }
 
