@@ -14,7 +14,7 @@
  * -c drops the image's pages from the page cache before each run
  * (posix_fadvise DONTNEED, this file only), so reads of an image on a disk
  * go to the disk.
- * docs/devices-blk.md records the figures behind blk_default_aio().
+ * docs/devices.md §3.2 records the figures behind blk_default_aio().
  */
 #include <endian.h>
 #include <errno.h>
@@ -30,6 +30,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ring.h>
 
+#include "bench-common.h"
 #include "devices.h"
 #include "log.h"
 #include "util.h"
@@ -47,15 +48,6 @@ struct bench {
 	uint64_t nsect;
 	uint64_t rng;
 };
-
-static uint64_t rnd(uint64_t *s)
-{
-	/* xorshift64 */
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static void wr(struct bench *b, uint64_t off, uint32_t v)
 {

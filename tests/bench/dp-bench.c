@@ -33,7 +33,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -44,7 +43,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,8 +53,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/un.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,16 +61,13 @@
 #include <liburing.h>
 #endif
 
+#include "bench-common.h"
 #include "util.h"
 #include "varlink.h"
 #include "virtio-config.h"
 
-#define MIB (1024.0 * 1024.0)
-
 /* the zone and its devices */
-#define ZONE_RAM    0x50000000ull
 #define ZONE_RAMSZ  0x10000000ull
-#define KERNEL_PA   0x50400000ull
 #define BLK_ADDR    "0xa003c00"
 #define BLK_IRQ	    "78"
 #define BLK2_REGION "0xa003000" /* a region shared with nothing, but not at its start */
@@ -89,11 +82,12 @@
 #define TAP_NETMASK "255.255.255.128"
 #define VNET_HDR    12u /* struct virtio_net_hdr_v1: what hvisor-virtiod sets */
 
+const char bench_name[] = "dp-bench";
+
 static struct {
-	const char *sim, *hvisord, *virtiod, *guest, *tmpdir, *image_dir, *aio;
+	const char *guest, *image_dir, *aio;
 	double secs, notify_secs, idle_window;
 	unsigned image_mib, reg_count;
-	bool keep_logs;
 } opt = {
 	.image_dir = "/dev/shm",
 	.secs = 5,
@@ -103,275 +97,11 @@ static struct {
 	.reg_count = 20000,
 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "dp-bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = {.tv_sec = (time_t)s,
-			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	/* xorshift64 */
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of a sorted array. */
-static uint64_t pct(const uint64_t *v, size_t n, double q)
-{
-	size_t k = (size_t)ceil(q * (double)n);
-
-	return v[k ? k - 1 : 0];
-}
-
-/* --- processes --------------------------------------------------------------- */
-
-struct env {
-	char dir[256];
-	char notify[300], sim_sock[300], rundir[300], hvisord_sock[320];
-	pid_t sim_pid, hvisord_pid;
-	int notify_fd;
-};
-
-static int unix_listen_dgram(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
-		die("notify socket: %m");
-	strcpy(sa.sun_path, path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("bind %s: %m", path);
-	return fd;
-}
-
-static pid_t spawn(const char *const *argv, const struct env *e, const char *log)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid < 0)
-		die("fork: %m");
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		setenv("NOTIFY_SOCKET", e->notify, 1);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static void wait_ready(struct env *e, pid_t pid, const char *what)
-{
-	uint64_t deadline = now_ns() + 10ull * 1000000000u;
-
-	for (;;) {
-		struct pollfd p = {.fd = e->notify_fd, .events = POLLIN};
-		char buf[512];
-		int status;
-		ssize_t k;
-
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			die("%s exited during start-up (status 0x%x), see its log in %s", what,
-			    status, e->dir);
-		if (now_ns() > deadline)
-			die("%s did not become ready", what);
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		k = recv(e->notify_fd, buf, sizeof(buf) - 1, 0);
-		if (k <= 0)
-			continue;
-		buf[k] = '\0';
-		if (strstr(buf, "READY=1"))
-			return;
-	}
-}
-
-static void env_start(struct env *e)
-{
-	char log[400];
-
-	memset(e, 0, sizeof(*e));
-	snprintf(e->dir, sizeof(e->dir), "%s/dp-bench.XXXXXX",
-		 opt.tmpdir	    ? opt.tmpdir
-		 : getenv("TMPDIR") ? getenv("TMPDIR")
-				    : "/tmp");
-	if (!mkdtemp(e->dir))
-		die("mkdtemp %s: %m", e->dir);
-	snprintf(e->notify, sizeof(e->notify), "%s/notify.sock", e->dir);
-	snprintf(e->sim_sock, sizeof(e->sim_sock), "%s/sim.sock", e->dir);
-	snprintf(e->rundir, sizeof(e->rundir), "%s/run", e->dir);
-	snprintf(e->hvisord_sock, sizeof(e->hvisord_sock), "%s/hvisord.sock", e->rundir);
-	e->notify_fd = unix_listen_dgram(e->notify);
-	{
-		const char *argv[] = {opt.sim,	"--socket", e->sim_sock,   "--arch",  "aarch64",
-				      "--cpus", "4",	    "--log-level", "warning", NULL};
-
-		snprintf(log, sizeof(log), "%s/hvisor-sim.log", e->dir);
-		e->sim_pid = spawn(argv, e, log);
-		wait_ready(e, e->sim_pid, "hvisor-sim");
-	}
-	{
-		char backend[320];
-		const char *argv[] = {opt.hvisord, "--backend",	  backend,   "--runtime-dir",
-				      e->rundir,   "--log-level", "warning", "--virtiod",
-				      opt.virtiod, NULL};
-
-		snprintf(backend, sizeof(backend), "sim:%s", e->sim_sock);
-		snprintf(log, sizeof(log), "%s/hvisord.log", e->dir);
-		e->hvisord_pid = spawn(argv, e, log);
-		wait_ready(e, e->hvisord_pid, "hvisord");
-	}
-}
-
-static void stop_pid(pid_t pid)
-{
-	int status;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return;
-		sleep_s(0.01);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-}
-
-static void env_stop(struct env *e)
-{
-	static const char *const files[] = {"notify.sock",    "sim.sock",    "run/hvisord.sock",
-					    "hvisor-sim.log", "hvisord.log", "kernel.bin"};
-	char path[400];
-
-	stop_pid(e->hvisord_pid);
-	stop_pid(e->sim_pid);
-	close(e->notify_fd);
-	if (opt.keep_logs) {
-		printf("  (logs kept in %s)\n", e->dir);
-		return;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", e->dir, files[i]);
-		unlink(path);
-	}
-	rmdir(e->rundir);
-	rmdir(e->dir);
-}
-
 /* --- /proc ------------------------------------------------------------------- */
-
-static long long status_field(const char *path, const char *key)
-{
-	char line[256];
-	size_t kl = strlen(key);
-	long long v = -1;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-			v = strtoll(line + kl + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
-static long long proc_kb(pid_t pid, const char *key)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	return status_field(path, key);
-}
-
-/* Sum over all threads of a per-thread value: CPU ns (schedstat) or
- * voluntary + nonvoluntary context switches. */
-static long long proc_threads_sum(pid_t pid, bool ctxt)
-{
-	char path[300];
-	long long sum = 0;
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (ctxt) {
-			snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid,
-				 de->d_name);
-			sum += status_field(path, "voluntary_ctxt_switches") +
-			       status_field(path, "nonvoluntary_ctxt_switches");
-		} else {
-			long long v = 0;
-			FILE *f;
-
-			snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid,
-				 de->d_name);
-			f = fopen(path, "re");
-			if (f && fscanf(f, "%lld", &v) == 1)
-				sum += v;
-			if (f)
-				fclose(f);
-		}
-	}
-	closedir(d);
-	return sum;
-}
 
 static long long proc_cpu_ns(pid_t pid)
 {
-	return proc_threads_sum(pid, false);
+	return proc_threads_sum(pid, false, NULL);
 }
 
 /* The child of `parent` whose comm is `comm`, or 0. */
@@ -460,39 +190,16 @@ static bool smaps_split(pid_t pid, const char *guest_name, struct smaps_split *s
 
 /* --- hvisord ------------------------------------------------------------------- */
 
-static struct vl_client *connect_hvisord(const struct env *e)
-{
-	struct vl_client *c;
-	int r = vl_client_connect(e->hvisord_sock, &c);
-
-	if (r < 0)
-		die("connect %s: %s", e->hvisord_sock, strerror(-r));
-	return c;
-}
-
-static json_object *call_ok(struct vl_client *c, const char *method, json_object *params,
-			    const int *fds, size_t n_fds)
-{
-	json_object *reply = NULL;
-	int r = vl_client_call(c, method, params, fds, n_fds, &reply);
-
-	if (r < 0)
-		die("%s: %s", method, strerror(-r));
-	if (vl_reply_error(reply))
-		die("%s: %s: %s", method, vl_reply_error(reply), vl_reply_error_message(reply));
-	return reply;
-}
-
-/* Zone 1 for hvisor-sim --arch aarch64: CPU 2, 256 MiB of RAM at
- * 0x50000000, a 64 KiB kernel, one virtio region per device (as the
- * zcu102/NXP configs do). hvisor posts a QueueNotify only at offset 0x50 of
- * a region: with one region for all devices (the QEMU example) every kick
- * would be a blocking request, the vCPU waiting until the backend has run
- * the queue. */
+/* Zone 1 "dpbench": 256 MiB of RAM, a 64 KiB kernel, one virtio region per
+ * device (as the zcu102/NXP configs do). hvisor posts a QueueNotify only at
+ * offset 0x50 of a region: with one region for all devices (the QEMU
+ * example) every kick would be a blocking request, the vCPU waiting until
+ * the backend has run the queue. */
 static void zone_start(struct vl_client *c, const struct env *e)
 {
-	char text[2048], kernel[400];
-	json_object *p = json_object_new_object(), *files = json_object_new_object();
+	static const char regions[] = VIRTIO_REGION(NET_ADDR, "0x200")
+		VIRTIO_REGION(BLK_ADDR, "0x200") VIRTIO_REGION(BLK2_REGION, "0x400");
+	char kernel[400];
 	uint64_t k[8192];
 	int fd;
 
@@ -501,31 +208,8 @@ static void zone_start(struct vl_client *c, const struct env *e)
 	memset(k, 0xa5, sizeof(k));
 	if (fd < 0 || write_full(fd, k, sizeof(k)) < 0)
 		die("%s: %m", kernel);
-	snprintf(
-		text, sizeof(text),
-		"{\"name\": \"dpbench\", \"zone_id\": 1, \"cpus\": [2],"
-		" \"memory_regions\": ["
-		"  {\"type\": \"ram\", \"physical_start\": \"0x%llx\", \"virtual_start\": \"0x%llx\", \"size\": \"0x%llx\"},"
-		"  {\"type\": \"virtio\", \"physical_start\": \"" NET_ADDR
-		"\", \"virtual_start\": \"" NET_ADDR "\", \"size\": \"0x200\"},"
-		"  {\"type\": \"virtio\", \"physical_start\": \"" BLK_ADDR
-		"\", \"virtual_start\": \"" BLK_ADDR "\", \"size\": \"0x200\"},"
-		"  {\"type\": \"virtio\", \"physical_start\": \"" BLK2_REGION
-		"\", \"virtual_start\": \"" BLK2_REGION "\", \"size\": \"0x400\"}],"
-		" \"interrupts\": [76, 77, 78, 79], \"ivc_configs\": [],"
-		" \"kernel_filepath\": \"kernel.bin\", \"dtb_filepath\": \"null\","
-		" \"kernel_load_paddr\": \"0x%llx\", \"dtb_load_paddr\": \"0x50000000\","
-		" \"entry_point\": \"0x%llx\","
-		" \"arch_config\": {\"gic_version\": \"v3\", \"gicd_base\": \"0x8000000\", \"gicd_size\": \"0x10000\","
-		"  \"gicr_base\": \"0x80a0000\", \"gicr_size\": \"0xf60000\", \"gits_base\": \"0x8080000\","
-		"  \"gits_size\": \"0x20000\", \"is_aarch32\": false},"
-		" \"pci_config\": []}",
-		ZONE_RAM, ZONE_RAM, ZONE_RAMSZ, KERNEL_PA, KERNEL_PA);
-	json_object_object_add(files, "kernel_filepath", json_object_new_int(0));
-	json_object_object_add(p, "config", json_tokener_parse(text));
-	json_object_object_add(p, "files", files);
-	json_object_object_add(p, "source", json_object_new_string("dp-bench"));
-	json_object_put(call_ok(c, VL_IFACE_ZONE ".Start", p, &fd, 1));
+	json_object_put(call_ok(c, VL_IFACE_ZONE ".Start",
+				zone_start_params("dpbench", ZONE_RAMSZ, regions), &fd, 1));
 	close(fd);
 }
 
@@ -682,11 +366,6 @@ static struct row *row_add(const char *name)
 	return r;
 }
 
-static const char *yes(bool ok)
-{
-	return ok ? "yes" : "NO";
-}
-
 /* --- blk -------------------------------------------------------------------------- */
 
 static int img_fd;
@@ -702,13 +381,7 @@ static void image_create(char *path, size_t size)
 	if (img_fd < 0)
 		die("mkstemp %s: %m", path);
 	for (size_t off = 0; off < size; off += 1 << 20) {
-		for (size_t i = 0; i < (1 << 20) / 8; i++) {
-			uint64_t z = (x += 0x9e3779b97f4a7c15ull);
-
-			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-			z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-			buf[i] = z ^ (z >> 31);
-		}
+		fill_random(&x, buf, (1 << 20) / 8);
 		if (pwrite(img_fd, buf, 1 << 20, (off_t)off) != 1 << 20)
 			die("writing %s: %m", path);
 	}
@@ -1471,10 +1144,10 @@ static void bench_rss(void)
 	snprintf(r->met, sizeof(r->met), "%s", yes(rest <= 4));
 
 	sleep_s(1);
-	c0 = proc_threads_sum(virtiod_pid, true);
+	c0 = proc_threads_sum(virtiod_pid, true, NULL);
 	t0 = proc_cpu_ns(virtiod_pid);
 	sleep_s(opt.idle_window);
-	c1 = proc_threads_sum(virtiod_pid, true);
+	c1 = proc_threads_sum(virtiod_pid, true, NULL);
 	t1 = proc_cpu_ns(virtiod_pid);
 	printf("    idle: %lld context switches, %.3f ms CPU in %g s\n", c1 - c0, (t1 - t0) / 1e6,
 	       opt.idle_window);
@@ -1486,38 +1159,6 @@ static void bench_rss(void)
 }
 
 /* --- main ---------------------------------------------------------------------- */
-
-static void machine(void)
-{
-	char line[256], model[200] = "?";
-	struct utsname u;
-	time_t now = time(NULL);
-	FILE *f = fopen("/proc/cpuinfo", "re");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "model name", 10) == 0) {
-			char *p = strchr(line, ':');
-
-			if (p) {
-				snprintf(model, sizeof(model), "%s", p + 2);
-				model[strcspn(model, "\n")] = '\0';
-			}
-			break;
-		}
-	if (f)
-		fclose(f);
-	uname(&u);
-	strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
-	printf("dp-bench %s: %s; %ld CPUs (nproc), %s, kernel %s %s; load average ", HV_VERSION,
-	       line, sysconf(_SC_NPROCESSORS_ONLN), model, u.release, u.machine);
-	f = fopen("/proc/loadavg", "re");
-	if (f && fgets(line, sizeof(line), f))
-		printf("%s", line);
-	else
-		printf("?\n");
-	if (f)
-		fclose(f);
-}
 
 static void usage(FILE *f)
 {
@@ -1549,9 +1190,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum {
-		O_SIM = 0x100,
-		O_HVISORD,
-		O_VIRTIOD,
+		O_VIRTIOD = BENCH_O_OWN,
 		O_GUEST,
 		O_SECS,
 		O_NSECS,
@@ -1559,13 +1198,10 @@ int main(int argc, char **argv)
 		O_MIB,
 		O_IDIR,
 		O_IDLE,
-		O_TMPDIR,
-		O_KEEP,
 		O_AIO
 	};
 	static const struct option options[] = {
-		{"sim", required_argument, NULL, O_SIM},
-		{"hvisord", required_argument, NULL, O_HVISORD},
+		BENCH_OPTIONS,
 		{"virtiod", required_argument, NULL, O_VIRTIOD},
 		{"guest", required_argument, NULL, O_GUEST},
 		{"seconds", required_argument, NULL, O_SECS},
@@ -1574,8 +1210,6 @@ int main(int argc, char **argv)
 		{"image-mib", required_argument, NULL, O_MIB},
 		{"image-dir", required_argument, NULL, O_IDIR},
 		{"idle-window", required_argument, NULL, O_IDLE},
-		{"tmpdir", required_argument, NULL, O_TMPDIR},
-		{"keep-logs", no_argument, NULL, O_KEEP},
 		{"aio", required_argument, NULL, O_AIO},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -1590,14 +1224,8 @@ int main(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
 		switch (ch) {
-		case O_SIM:
-			opt.sim = optarg;
-			break;
-		case O_HVISORD:
-			opt.hvisord = optarg;
-			break;
 		case O_VIRTIOD:
-			opt.virtiod = optarg;
+			bench_opt.virtiod = optarg;
 			break;
 		case O_GUEST:
 			opt.guest = optarg;
@@ -1623,12 +1251,6 @@ int main(int argc, char **argv)
 		case O_IDIR:
 			opt.image_dir = optarg;
 			break;
-		case O_TMPDIR:
-			opt.tmpdir = optarg;
-			break;
-		case O_KEEP:
-			opt.keep_logs = true;
-			break;
 		case O_AIO:
 			opt.aio = optarg;
 			break;
@@ -1636,11 +1258,13 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
+			if (bench_option(ch, optarg))
+				break;
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!opt.sim || !opt.hvisord || !opt.virtiod || !opt.guest) {
+	if (!bench_opt.sim || !bench_opt.hvisord || !bench_opt.virtiod || !opt.guest) {
 		usage(stderr);
 		return 2;
 	}

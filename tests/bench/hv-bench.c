@@ -18,40 +18,32 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
-#include <dirent.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench-common.h"
 #include "sim.h"
 #include "util.h"
 #include "varlink.h"
 
-#define MIB (1024.0 * 1024.0)
+const char bench_name[] = "hv-bench";
 
 static struct {
-	const char *sim, *hvisord, *tmpdir, *image_dir;
+	const char *image_dir;
 	unsigned runs, calls, warmup;
 	double idle_settle, idle_window;
 	unsigned image_mib;
 	bool strace;
-	bool keep_logs;
 } opt = {
-	.tmpdir = NULL,
 	.image_dir = "/dev/shm",
 	.runs = 5,
 	.calls = 10000,
@@ -61,263 +53,7 @@ static struct {
 	.image_mib = 256,
 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "hv-bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = {.tv_sec = (time_t)s,
-			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of a sorted array. */
-static uint64_t pct(const uint64_t *v, size_t n, double q)
-{
-	size_t k = (size_t)ceil(q * (double)n);
-
-	return v[k ? k - 1 : 0];
-}
-
-static uint64_t median(uint64_t *v, size_t n)
-{
-	uint64_t *s = malloc(n * sizeof(*s));
-	uint64_t m;
-
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_u64);
-	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-	free(s);
-	return m;
-}
-
-/* --- processes --------------------------------------------------------------- */
-
-struct env {
-	char dir[256];
-	char notify[300], sim_sock[300], rundir[300], hvisord_sock[320];
-	pid_t sim_pid, hvisord_pid;
-	int notify_fd;
-};
-
-static int unix_listen_dgram(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
-		die("notify socket: %m");
-	strcpy(sa.sun_path, path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("bind %s: %m", path);
-	return fd;
-}
-
-static pid_t spawn(const char *const *argv, const struct env *e, const char *log)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid < 0)
-		die("fork: %m");
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		setenv("NOTIFY_SOCKET", e->notify, 1);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Waits for READY=1 from pid on the notify socket. */
-static void wait_ready(struct env *e, pid_t pid, const char *what)
-{
-	uint64_t deadline = now_ns() + 10ull * 1000000000u;
-
-	for (;;) {
-		struct pollfd p = {.fd = e->notify_fd, .events = POLLIN};
-		char buf[512];
-		int status;
-		ssize_t k;
-
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			die("%s exited during start-up (status 0x%x), see its log in %s", what,
-			    status, e->dir);
-		if (now_ns() > deadline)
-			die("%s did not become ready", what);
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		k = recv(e->notify_fd, buf, sizeof(buf) - 1, 0);
-		if (k <= 0)
-			continue;
-		buf[k] = '\0';
-		if (strstr(buf, "READY=1"))
-			return;
-	}
-}
-
-static void env_start(struct env *e)
-{
-	char log[400];
-
-	memset(e, 0, sizeof(*e));
-	snprintf(e->dir, sizeof(e->dir), "%s/hv-bench.XXXXXX",
-		 opt.tmpdir	    ? opt.tmpdir
-		 : getenv("TMPDIR") ? getenv("TMPDIR")
-				    : "/tmp");
-	if (!mkdtemp(e->dir))
-		die("mkdtemp %s: %m", e->dir);
-	snprintf(e->notify, sizeof(e->notify), "%s/notify.sock", e->dir);
-	snprintf(e->sim_sock, sizeof(e->sim_sock), "%s/sim.sock", e->dir);
-	snprintf(e->rundir, sizeof(e->rundir), "%s/run", e->dir);
-	snprintf(e->hvisord_sock, sizeof(e->hvisord_sock), "%s/hvisord.sock", e->rundir);
-	e->notify_fd = unix_listen_dgram(e->notify);
-
-	{
-		const char *argv[] = {opt.sim,	"--socket", e->sim_sock,   "--arch",  "aarch64",
-				      "--cpus", "4",	    "--log-level", "warning", NULL};
-
-		snprintf(log, sizeof(log), "%s/hvisor-sim.log", e->dir);
-		e->sim_pid = spawn(argv, e, log);
-		wait_ready(e, e->sim_pid, "hvisor-sim");
-	}
-	{
-		char backend[320];
-		const char *argv[] = {opt.hvisord, "--backend",	  backend,   "--runtime-dir",
-				      e->rundir,   "--log-level", "warning", NULL};
-
-		snprintf(backend, sizeof(backend), "sim:%s", e->sim_sock);
-		snprintf(log, sizeof(log), "%s/hvisord.log", e->dir);
-		e->hvisord_pid = spawn(argv, e, log);
-		wait_ready(e, e->hvisord_pid, "hvisord");
-	}
-}
-
-static void stop_pid(pid_t pid)
-{
-	int status;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return;
-		sleep_s(0.01);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-}
-
-static void env_stop(struct env *e)
-{
-	static const char *const files[] = {"notify.sock", "sim.sock", "run/hvisord.sock",
-					    "hvisor-sim.log", "hvisord.log"};
-	char path[400];
-
-	stop_pid(e->hvisord_pid);
-	stop_pid(e->sim_pid);
-	close(e->notify_fd);
-	if (opt.keep_logs) {
-		printf("  (logs kept in %s)\n", e->dir);
-		return;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", e->dir, files[i]);
-		unlink(path);
-	}
-	rmdir(e->rundir);
-	rmdir(e->dir);
-}
-
 /* --- /proc ------------------------------------------------------------------- */
-
-/* A "Key:   123 kB" or "Key: 123" field of /proc/PID[/task/TID]/status; -1 if absent. */
-static long long status_field(const char *path, const char *key)
-{
-	char line[256];
-	size_t kl = strlen(key);
-	long long v = -1;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-			v = strtoll(line + kl + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
-static long long proc_kb(pid_t pid, const char *key)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	return status_field(path, key);
-}
-
-/* voluntary + nonvoluntary context switches over all threads; *threads */
-static long long proc_ctxt(pid_t pid, int *threads)
-{
-	char path[300];
-	long long sum = 0;
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	*threads = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, de->d_name);
-		sum += status_field(path, "voluntary_ctxt_switches") +
-		       status_field(path, "nonvoluntary_ctxt_switches");
-		(*threads)++;
-	}
-	closedir(d);
-	return sum;
-}
 
 /* utime + stime in clock ticks */
 static long long proc_cpu_ticks(pid_t pid)
@@ -362,67 +98,13 @@ static long long proc_cpu_ns(pid_t pid)
 
 /* --- varlink client helpers ---------------------------------------------------- */
 
-static struct vl_client *connect_hvisord(const struct env *e)
-{
-	struct vl_client *c;
-	int r = vl_client_connect(e->hvisord_sock, &c);
-
-	if (r < 0)
-		die("connect %s: %s", e->hvisord_sock, strerror(-r));
-	return c;
-}
-
-/* Fails loudly on an error reply. Takes parameters. */
-static json_object *call_ok(struct vl_client *c, const char *method, json_object *params,
-			    const int *fds, size_t n_fds)
-{
-	json_object *reply = NULL;
-	int r = vl_client_call(c, method, params, fds, n_fds, &reply);
-
-	if (r < 0)
-		die("%s: %s", method, strerror(-r));
-	if (vl_reply_error(reply))
-		die("%s: %s: %s", method, vl_reply_error(reply), vl_reply_error_message(reply));
-	return reply;
-}
-
-/* A zone 1 config for hvisor-sim --arch aarch64: CPU 2, 512 MiB of RAM at
- * 0x50000000, the kernel at 0x50400000, no dtb. */
-#define ZONE_RAM   0x50000000ull
+/* Zone 1 "bench1": 512 MiB of RAM (the kernel image goes at KERNEL_PA), one
+ * virtio region. */
 #define ZONE_RAMSZ 0x20000000ull
-#define KERNEL_PA  0x50400000ull
-
-static json_object *zone_config(void)
-{
-	char text[2048];
-
-	snprintf(
-		text, sizeof(text),
-		"{\"name\": \"bench1\", \"zone_id\": 1, \"cpus\": [2],"
-		" \"memory_regions\": ["
-		"  {\"type\": \"ram\", \"physical_start\": \"0x%llx\", \"virtual_start\": \"0x%llx\", \"size\": \"0x%llx\"},"
-		"  {\"type\": \"virtio\", \"physical_start\": \"0xa000000\", \"virtual_start\": \"0xa000000\", \"size\": \"0x4000\"}],"
-		" \"interrupts\": [76, 77, 78, 79], \"ivc_configs\": [],"
-		" \"kernel_filepath\": \"kernel.bin\", \"dtb_filepath\": \"null\","
-		" \"kernel_load_paddr\": \"0x%llx\", \"dtb_load_paddr\": \"0x50000000\","
-		" \"entry_point\": \"0x%llx\","
-		" \"arch_config\": {\"gic_version\": \"v3\", \"gicd_base\": \"0x8000000\", \"gicd_size\": \"0x10000\","
-		"  \"gicr_base\": \"0x80a0000\", \"gicr_size\": \"0xf60000\", \"gits_base\": \"0x8080000\","
-		"  \"gits_size\": \"0x20000\", \"is_aarch32\": false},"
-		" \"pci_config\": []}",
-		ZONE_RAM, ZONE_RAM, ZONE_RAMSZ, KERNEL_PA, KERNEL_PA);
-	return json_tokener_parse(text);
-}
 
 static json_object *start_params(void)
 {
-	json_object *p = json_object_new_object(), *files = json_object_new_object();
-
-	json_object_object_add(files, "kernel_filepath", json_object_new_int(0));
-	json_object_object_add(p, "config", zone_config());
-	json_object_object_add(p, "files", files);
-	json_object_object_add(p, "source", json_object_new_string("hv-bench"));
-	return p;
+	return zone_start_params("bench1", ZONE_RAMSZ, VIRTIO_REGION("0xa000000", "0x4000"));
 }
 
 static void zone_shutdown(struct vl_client *c, uint32_t id)
@@ -457,20 +139,14 @@ struct results {
 
 static struct results res;
 
-/* splitmix64: fast, incompressible "random" data, reproducible. */
-static void fill_random(uint64_t *p, size_t n)
+/* splitmix64 from a fresh seed: incompressible data, new every run. */
+static void fill_new_random(uint64_t *p, size_t n)
 {
 	uint64_t x;
 
 	if (getrandom(&x, sizeof(x), 0) != sizeof(x))
 		x = now_ns();
-	for (size_t i = 0; i < n; i++) {
-		uint64_t z = (x += 0x9e3779b97f4a7c15ull);
-
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		p[i] = z ^ (z >> 31);
-	}
+	fill_random(&x, p, n);
 }
 
 /* FNV-1a over 64-bit words: a cheap fingerprint to print; the check itself is memcmp. */
@@ -570,7 +246,7 @@ static void bench_load(void)
 	img = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ifd, 0);
 	if (img == MAP_FAILED)
 		die("mmap image: %m");
-	fill_random((uint64_t *)img, size / 8);
+	fill_new_random((uint64_t *)img, size / 8);
 	h_img = hash64(img, size);
 	close(ifd);
 	ifd = open(image, O_RDONLY | O_CLOEXEC);
@@ -763,7 +439,7 @@ static void bench_list(void)
 	{
 		uint64_t k[8192];
 
-		fill_random(k, ARRAY_SIZE(k));
+		fill_new_random(k, ARRAY_SIZE(k));
 		write_all(ifd, k, sizeof(k));
 	}
 	json_object_put(call_ok(c, VL_IFACE_ZONE ".Start", start_params(), &ifd, 1));
@@ -902,10 +578,10 @@ static void bench_idle(void)
 	       opt.idle_window, opt.idle_settle);
 	env_start(&e);
 	sleep_s(opt.idle_settle);
-	ctxt0 = proc_ctxt(e.hvisord_pid, &threads);
+	ctxt0 = proc_threads_sum(e.hvisord_pid, true, &threads);
 	ticks0 = proc_cpu_ticks(e.hvisord_pid);
 	sleep_s(opt.idle_window);
-	ctxt1 = proc_ctxt(e.hvisord_pid, &threads);
+	ctxt1 = proc_threads_sum(e.hvisord_pid, true, &threads);
 	ticks1 = proc_cpu_ticks(e.hvisord_pid);
 
 	res.have_idle = true;
@@ -930,43 +606,6 @@ static void bench_idle(void)
 }
 
 /* --- main ---------------------------------------------------------------------- */
-
-static void machine(void)
-{
-	char line[256], model[200] = "?";
-	struct utsname u;
-	time_t now = time(NULL);
-	FILE *f = fopen("/proc/cpuinfo", "re");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "model name", 10) == 0) {
-			char *p = strchr(line, ':');
-
-			if (p) {
-				snprintf(model, sizeof(model), "%s", p + 2);
-				model[strcspn(model, "\n")] = '\0';
-			}
-			break;
-		}
-	if (f)
-		fclose(f);
-	uname(&u);
-	strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
-	printf("hv-bench %s: %s; %ld CPUs (nproc), %s, kernel %s %s; load average ", HV_VERSION,
-	       line, sysconf(_SC_NPROCESSORS_ONLN), model, u.release, u.machine);
-	f = fopen("/proc/loadavg", "re");
-	if (f && fgets(line, sizeof(line), f))
-		printf("%s", line);
-	else
-		printf("?\n");
-	if (f)
-		fclose(f);
-}
-
-static const char *yes(bool ok)
-{
-	return ok ? "yes" : "NO";
-}
 
 static void summary(void)
 {
@@ -1020,28 +659,21 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum {
-		O_SIM = 0x100,
-		O_HVISORD,
-		O_RUNS,
+		O_RUNS = BENCH_O_OWN,
 		O_IMAGE_MIB,
 		O_IMAGE_DIR,
 		O_CALLS,
 		O_IDLE,
 		O_STRACE,
-		O_TMPDIR,
-		O_KEEP
 	};
 	static const struct option options[] = {
-		{"sim", required_argument, NULL, O_SIM},
-		{"hvisord", required_argument, NULL, O_HVISORD},
+		BENCH_OPTIONS,
 		{"runs", required_argument, NULL, O_RUNS},
 		{"image-mib", required_argument, NULL, O_IMAGE_MIB},
 		{"image-dir", required_argument, NULL, O_IMAGE_DIR},
 		{"calls", required_argument, NULL, O_CALLS},
 		{"idle-window", required_argument, NULL, O_IDLE},
 		{"strace", no_argument, NULL, O_STRACE},
-		{"tmpdir", required_argument, NULL, O_TMPDIR},
-		{"keep-logs", no_argument, NULL, O_KEEP},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -1049,16 +681,10 @@ int main(int argc, char **argv)
 	uint64_t v;
 	int c;
 
-	opt.sim = getenv("HVISOR_SIM");
-	opt.hvisord = getenv("HVISORD");
+	bench_opt.sim = getenv("HVISOR_SIM");
+	bench_opt.hvisord = getenv("HVISORD");
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
 		switch (c) {
-		case O_SIM:
-			opt.sim = optarg;
-			break;
-		case O_HVISORD:
-			opt.hvisord = optarg;
-			break;
 		case O_RUNS:
 		case O_IMAGE_MIB:
 		case O_CALLS:
@@ -1082,21 +708,17 @@ int main(int argc, char **argv)
 		case O_STRACE:
 			opt.strace = true;
 			break;
-		case O_TMPDIR:
-			opt.tmpdir = optarg;
-			break;
-		case O_KEEP:
-			opt.keep_logs = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
+			if (bench_option(c, optarg))
+				break;
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!opt.sim || !opt.hvisord) {
+	if (!bench_opt.sim || !bench_opt.hvisord) {
 		usage(stderr);
 		return 2;
 	}

@@ -10,12 +10,8 @@
 # e.g. --runs 9, --calls 20000, --idle-window 30, --strace.
 set -eu
 
-src=$(cd "$(dirname "$0")/../.." && pwd)
-build=$src/build
-if [ $# -gt 0 ] && [ -d "$1" ]; then
-	build=$1
-	shift
-fi
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 ninja -C "$build" tests/bench/hv-bench sim/hvisor-sim hvisord/hvisord >/dev/null
 exec "$build/tests/bench/hv-bench" --sim "$build/sim/hvisor-sim" \
 	--hvisord "$build/hvisord/hvisord" "$@"

@@ -13,12 +13,8 @@
 # lists the options, e.g. --seconds 10, --reg-count 50000, --aio threads.
 set -eu
 
-src=$(cd "$(dirname "$0")/../.." && pwd)
-build=$src/build
-if [ $# -gt 0 ] && [ -d "$1" ]; then
-	build=$1
-	shift
-fi
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 ninja -C "$build" tests/bench/dp-bench sim/hvisor-sim sim/hvsim-guest hvisord/hvisord \
 	hvisor-virtiod/hvisor-virtiod >/dev/null
 exec "$build/tests/bench/dp-bench" --sim "$build/sim/hvisor-sim" \
