@@ -24,25 +24,17 @@
 
 #include "devices.h"
 #include "log.h"
-#include "vtest.h"
+#include "fuzz-common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Rings, headers and buffers live in the first 64 KiB of guest RAM so the
- * input can hit them; descriptors may still point anywhere. */
-#define WINDOW	  0x10000u
-#define RING_BASE VTEST_RAM_GPA
-#define DESC	  (RING_BASE + 0x0000)
-#define AVAIL	  (RING_BASE + 0x1000)
-#define USED	  (RING_BASE + 0x2000)
-#define HDRS	  (RING_BASE + 0x3000) /* 32 bytes per request slot */
-#define BUFS	  (RING_BASE + 0x8000)
-#define IMG_SIZE  (1u << 20)
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
+/* Headers and buffers share the window with the one queue's rings (laid
+ * out as fuzz_quick_setup() does queue 0's). */
+#define DESC	 FUZZ_DESC(0)
+#define AVAIL	 FUZZ_AVAIL(0)
+#define HDRS	 (FUZZ_RING_BASE + 0x3000) /* 32 bytes per request slot */
+#define BUFS	 (FUZZ_RING_BASE + 0x8000)
+#define IMG_SIZE (1u << 20)
 
 struct fz {
 	struct vtest t;
@@ -51,73 +43,33 @@ struct fz {
 	uint16_t num, avail_idx;
 };
 
-static uint64_t get(struct in *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->n; i++, in->p++, in->n--)
-		v |= (uint64_t)*in->p << (8 * i);
-	return v;
-}
-
-static uint64_t guest_addr(struct in *in)
-{
-	/* mostly inside the window; sometimes anything at all */
-	if (get(in, 1) & 0x80)
-		return get(in, 8);
-	return RING_BASE + get(in, 2);
-}
-
-static void mem_write(struct fz *f, uint64_t off, const void *src, size_t len)
-{
-	if (off >= WINDOW)
-		return;
-	len = len < WINDOW - off ? len : WINDOW - off;
-	memcpy((uint8_t *)vtest_host(&f->t, RING_BASE) + off, src, len);
-}
-
 static void set_desc(struct fz *f, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
 {
 	struct vring_desc d = {addr, len, flags, next};
 
-	mem_write(f, DESC - RING_BASE + (i % 256) * sizeof(d), &d, sizeof(d));
+	fuzz_mem_write(&f->t, DESC + (i % 256) * sizeof(d), &d, sizeof(d));
 }
 
 static void avail_add(struct fz *f, uint16_t head)
 {
 	uint16_t idx;
 
-	mem_write(f, AVAIL - RING_BASE + 4 + 2 * (f->avail_idx & (f->num - 1)), &head, 2);
+	fuzz_mem_write(&f->t, AVAIL + 4 + 2 * (f->avail_idx & (f->num - 1)), &head, 2);
 	idx = ++f->avail_idx;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	mem_write(f, AVAIL - RING_BASE + 2, &idx, 2);
+	fuzz_mem_write(&f->t, AVAIL + 2, &idx, 2);
 }
 
-/* A well-behaved driver's setup; it only shortens the way to deep states. */
-static void quick_setup(struct fz *f, struct in *in)
+static void quick_setup(struct fz *f, struct fuzz_in *in)
 {
-	struct vtest *t = &f->t;
-	uint64_t features = get(in, 4) | (1ull << VIRTIO_F_VERSION_1) |
-			    ((get(in, 1) & 3) << VIRTIO_RING_F_INDIRECT_DESC);
+	uint64_t features = fuzz_get(in, 4) | (1ull << VIRTIO_F_VERSION_1) |
+			    ((fuzz_get(in, 1) & 3) << VIRTIO_RING_F_INDIRECT_DESC);
 
-	f->num = (uint16_t)(1u << (get(in, 1) % 9));
+	f->num = (uint16_t)(1u << (fuzz_get(in, 1) % 9));
 	f->avail_idx = 0;
-	memset(vtest_host(t, RING_BASE), 0, 0x3000);
-	vtest_write(t, 0, VIRTIO_MMIO_STATUS, 4, 0);
-	vtest_write(t, 0, VIRTIO_MMIO_STATUS, 4, 3);
-	vtest_write(t, 0, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 4, 0);
-	vtest_write(t, 0, VIRTIO_MMIO_DRIVER_FEATURES, 4, (uint32_t)features);
-	vtest_write(t, 0, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 4, 1);
-	vtest_write(t, 0, VIRTIO_MMIO_DRIVER_FEATURES, 4, (uint32_t)(features >> 32));
-	vtest_write(t, 0, VIRTIO_MMIO_STATUS, 4, 11);
-	vtest_write(t, 0, VIRTIO_MMIO_QUEUE_SEL, 4, 0);
-	vtest_write(t, 0, VIRTIO_MMIO_QUEUE_NUM, 4, f->num);
-	vtest_write(t, 0, VIRTIO_MMIO_QUEUE_DESC_LOW, 4, (uint32_t)DESC);
-	vtest_write(t, 0, VIRTIO_MMIO_QUEUE_AVAIL_LOW, 4, (uint32_t)AVAIL);
-	vtest_write(t, 0, VIRTIO_MMIO_QUEUE_USED_LOW, 4, (uint32_t)USED);
-	vtest_write(t, 0, VIRTIO_MMIO_QUEUE_READY, 4, 1);
-	vtest_write(t, 0, VIRTIO_MMIO_STATUS, 4, 15);
+	memset(vtest_host(&f->t, FUZZ_RING_BASE), 0, 0x3000);
+	fuzz_quick_setup(&f->t, features, f->num, 1);
 }
 
 static const uint32_t types[] = {
@@ -128,26 +80,27 @@ static const uint32_t types[] = {
 
 /* A blk request in slot s (descriptors 3s..3s+2, header at HDRS + 32s),
  * every field from the input, sizes and directions included. */
-static void blk_request(struct fz *f, struct in *in)
+static void blk_request(struct fz *f, struct fuzz_in *in)
 {
-	unsigned s = (unsigned)get(in, 1) % 80;
-	uint8_t sel = (uint8_t)get(in, 1);
+	unsigned s = (unsigned)fuzz_get(in, 1) % 80;
+	uint8_t sel = (uint8_t)fuzz_get(in, 1);
 	struct virtio_blk_outhdr h = {0};
-	uint64_t hdr = HDRS + 32ull * s, data = BUFS + (get(in, 2) % 0x7000);
-	uint32_t len = (uint32_t)get(in, 2), hlen = sel & 0x40 ? (uint32_t)get(in, 1) : 16;
-	uint16_t dflags = (uint16_t)(sel & 0x80 ? get(in, 2) : 0);
+	uint64_t hdr = HDRS + 32ull * s, data = BUFS + (fuzz_get(in, 2) % 0x7000);
+	uint32_t len = (uint32_t)fuzz_get(in, 2),
+		 hlen = sel & 0x40 ? (uint32_t)fuzz_get(in, 1) : 16;
+	uint16_t dflags = (uint16_t)(sel & 0x80 ? fuzz_get(in, 2) : 0);
 
-	h.type = sel & 0x10 ? (uint32_t)get(in, 4) : types[sel % 9];
-	h.sector = sel & 0x20 ? get(in, 8) : get(in, 2);
-	mem_write(f, hdr - RING_BASE, &h, sizeof(h));
+	h.type = sel & 0x10 ? (uint32_t)fuzz_get(in, 4) : types[sel % 9];
+	h.sector = sel & 0x20 ? fuzz_get(in, 8) : fuzz_get(in, 2);
+	fuzz_mem_write(&f->t, hdr, &h, sizeof(h));
 	if (h.type == VIRTIO_BLK_T_DISCARD || h.type == VIRTIO_BLK_T_WRITE_ZEROES) {
 		struct virtio_blk_discard_write_zeroes z = {
-			.sector = get(in, 2),
-			.num_sectors = (uint32_t)get(in, 2),
-			.flags = (uint32_t)get(in, 1) & 3,
+			.sector = fuzz_get(in, 2),
+			.num_sectors = (uint32_t)fuzz_get(in, 2),
+			.flags = (uint32_t)fuzz_get(in, 1) & 3,
 		};
 
-		mem_write(f, data - RING_BASE, &z, sizeof(z));
+		fuzz_mem_write(&f->t, data, &z, sizeof(z));
 	}
 	/* IN wants writable data, the others readable: the flags decide */
 	if (h.type != VIRTIO_BLK_T_OUT && h.type != VIRTIO_BLK_T_DISCARD &&
@@ -207,9 +160,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const enum hv_blk_aio aio[] = {HV_AIO_SYNC, HV_AIO_THREADS, HV_AIO_IO_URING,
 					      HV_AIO_DEFAULT};
 	static const unsigned sizes[] = {1, 2, 4, 8};
-	struct in in = {data, size};
+	struct fuzz_in in = {data, size};
 	struct fz *f = calloc(1, sizeof(*f));
-	uint8_t mode = (uint8_t)get(&in, 1);
+	uint8_t mode = (uint8_t)fuzz_get(&in, 1);
 	unsigned ops = 0;
 
 	if (!f)
@@ -230,53 +183,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 
 	while (in.n && ops++ < 4096 && f->t.devs[0]) {
-		switch (get(&in, 1) % 13) {
+		switch (fuzz_get(&in, 1) % 13) {
 		case 0: {
-			uint64_t off = get(&in, 2) % VTEST_DEV_LEN;
-			unsigned sz = sizes[get(&in, 1) & 3];
+			uint64_t off = fuzz_get(&in, 2) % VTEST_DEV_LEN;
+			unsigned sz = sizes[fuzz_get(&in, 1) & 3];
 
-			vtest_write(&f->t, 0, off, sz, get(&in, 8));
+			vtest_write(&f->t, 0, off, sz, fuzz_get(&in, 8));
 			break;
 		}
 		case 1: {
-			uint64_t off = get(&in, 2) % VTEST_DEV_LEN;
+			uint64_t off = fuzz_get(&in, 2) % VTEST_DEV_LEN;
 
-			(void)vtest_read(&f->t, 0, off, sizes[get(&in, 1) & 3]);
+			(void)vtest_read(&f->t, 0, off, sizes[fuzz_get(&in, 1) & 3]);
 			break;
 		}
-		case 2: {
-			uint64_t off = get(&in, 2);
-			size_t len = (size_t)get(&in, 1);
-
-			len = len < in.n ? len : in.n;
-			mem_write(f, off, in.p, len);
-			in.p += len;
-			in.n -= len;
+		case 2:
+			fuzz_mem_op(&f->t, &in);
 			break;
-		}
 		case 3: {
-			unsigned i = (unsigned)get(&in, 1);
-			uint64_t addr = guest_addr(&in);
-			uint32_t len = (uint32_t)get(&in, 4);
-			uint16_t flags = (uint16_t)get(&in, 1), next = (uint16_t)get(&in, 2);
+			unsigned i = (unsigned)fuzz_get(&in, 1);
+			uint64_t addr = fuzz_guest_addr(&in);
+			uint32_t len = (uint32_t)fuzz_get(&in, 4);
+			uint16_t flags = (uint16_t)fuzz_get(&in, 1),
+				 next = (uint16_t)fuzz_get(&in, 2);
 
 			set_desc(f, i, addr, len, flags, next);
 			break;
 		}
 		case 4:
-			avail_add(f, (uint16_t)get(&in, 2));
+			avail_add(f, (uint16_t)fuzz_get(&in, 2));
 			break;
 		case 5: {
-			uint16_t idx = (uint16_t)get(&in, 2);
+			uint16_t idx = (uint16_t)fuzz_get(&in, 2);
 
-			mem_write(f, AVAIL - RING_BASE + 2, &idx, 2);
+			fuzz_mem_write(&f->t, AVAIL + 2, &idx, 2);
 			break;
 		}
 		case 6:
-			vtest_write(&f->t, 0, VIRTIO_MMIO_QUEUE_NOTIFY, 4, get(&in, 1) & 1);
+			vtest_write(&f->t, 0, VIRTIO_MMIO_QUEUE_NOTIFY, 4, fuzz_get(&in, 1) & 1);
 			break;
 		case 7:
-			vtest_poll(&f->t, (int)(get(&in, 1) & 1));
+			vtest_poll(&f->t, (int)(fuzz_get(&in, 1) & 1));
 			break;
 		case 8:
 			quick_setup(f, &in);

@@ -122,25 +122,9 @@ static void wr(struct fx *f, uint64_t off, uint64_t v)
 	vtest_write(&f->t, 0, off, 4, v);
 }
 
-static uint32_t dev_status(struct fx *f)
-{
-	return (uint32_t)rd(f, VIRTIO_MMIO_STATUS);
-}
-
 static bool needs_reset(struct fx *f)
 {
-	return dev_status(f) & VIRTIO_CONFIG_S_NEEDS_RESET;
-}
-
-static uint64_t offered(struct fx *f)
-{
-	uint64_t lo, hi;
-
-	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	lo = rd(f, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	hi = rd(f, VIRTIO_MMIO_DEVICE_FEATURES);
-	return lo | hi << 32;
+	return vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET;
 }
 
 static struct virtio_blk_config config(struct fx *f)
@@ -188,17 +172,9 @@ static uint8_t status_of(struct fx *f, uint16_t head)
 /* Reset, negotiate `features` (& offered), set up the queue, DRIVER_OK. */
 static void drv_init(struct fx *f, uint64_t features)
 {
-	wr(f, VIRTIO_MMIO_STATUS, 0);
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	features = (features & offered(f)) | V1;
+	features = (features & vtest_offered(&f->t, 0)) | V1;
 	f->features = features;
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(f, VIRTIO_MMIO_STATUS,
-	   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
-	assert_true(dev_status(f) & VIRTIO_CONFIG_S_FEATURES_OK);
+	assert_true(vtest_negotiate(&f->t, 0, features));
 
 	memset(vtest_host(&f->t, f->desc_gpa), 0, 16 * QN);
 	memset(vtest_host(&f->t, f->avail_gpa), 0, 6 + 2 * QN);
@@ -211,18 +187,8 @@ static void drv_init(struct fx *f, uint64_t features)
 	f->n_submitted = f->n_completed = f->n_order = 0;
 	wr(f, VIRTIO_MMIO_QUEUE_SEL, 0);
 	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), QN);
-	wr(f, VIRTIO_MMIO_QUEUE_NUM, QN);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)f->desc_gpa);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(f->desc_gpa >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)f->avail_gpa);
-	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(f->avail_gpa >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)f->used_gpa);
-	wr(f, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(f->used_gpa >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr(f, VIRTIO_MMIO_STATUS,
-	   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
-		   VIRTIO_CONFIG_S_DRIVER_OK);
-	assert_true(dev_status(f) & VIRTIO_CONFIG_S_DRIVER_OK);
+	vtest_queue_setup(&f->t, 0, 0, QN, f->desc_gpa, f->avail_gpa, f->used_gpa);
+	assert_true(vtest_driver_ok(&f->t, 0));
 }
 
 static void create(struct fx *f, int img, bool readonly, const char *serial)
@@ -277,7 +243,7 @@ static void kick(struct fx *f)
 /* A chain of bufs, direct or through one indirect table; returns head. */
 static uint16_t add_bufs(struct fx *f, const struct tbuf *b, unsigned n, bool indirect)
 {
-	uint16_t idx[MAX_CHAIN];
+	uint16_t idx[MAX_CHAIN] = {0};
 
 	assert_true(n > 0 && n <= MAX_CHAIN);
 	assert_int_equal(reserve(f, indirect ? 1 : n, idx), 0);
@@ -323,7 +289,7 @@ static uint16_t submit(struct fx *f, uint32_t type, uint64_t sector, const struc
 		b[1 + i] = data[i];
 	b[ndata + 1] = (struct tbuf){0, 1, true};
 	{
-		uint16_t idx[MAX_CHAIN];
+		uint16_t idx[MAX_CHAIN] = {0};
 
 		/* peek at the head the chain will get */
 		assert_int_equal(reserve(f, 1, idx), 0);
@@ -468,7 +434,7 @@ static void test_identity(void **state)
 
 	start(f);
 	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_ID), 2);
-	feat = offered(f);
+	feat = vtest_offered(&f->t, 0);
 	assert_true(feat & F(VIRTIO_BLK_F_SEG_MAX));
 	assert_true(feat & F(VIRTIO_BLK_F_BLK_SIZE));
 	assert_true(feat & F(VIRTIO_BLK_F_FLUSH));
@@ -754,7 +720,7 @@ static void test_readonly(void **state)
 
 	create(f, ro, true, NULL);
 	close(ro);
-	feat = offered(f);
+	feat = vtest_offered(&f->t, 0);
 	assert_true(feat & F(VIRTIO_BLK_F_RO));
 	assert_false(feat & F(VIRTIO_BLK_F_DISCARD));
 	assert_false(feat & F(VIRTIO_BLK_F_WRITE_ZEROES));
@@ -821,7 +787,7 @@ static void test_discard_write_zeroes(void **state)
 
 	f->img = img_tmpfile(IMG_SIZE);
 	create(f, f->img, false, NULL);
-	feat = offered(f);
+	feat = vtest_offered(&f->t, 0);
 	if (!(feat & F(VIRTIO_BLK_F_DISCARD)) || !(feat & F(VIRTIO_BLK_F_WRITE_ZEROES))) {
 		/* (cmocka's TAP "not ok # SKIP" reads as a failure to meson) */
 		print_message("# /tmp cannot punch holes and zero ranges: not tested\n");
@@ -887,7 +853,7 @@ static void test_write_zeroes_not_offered(void **state)
 	uint8_t before[4096], after[4096];
 
 	start(f);
-	assert_false(offered(f) & F(VIRTIO_BLK_F_WRITE_ZEROES));
+	assert_false(vtest_offered(&f->t, 0) & F(VIRTIO_BLK_F_WRITE_ZEROES));
 	img_read(f, 0, before, sizeof(before));
 	assert_int_equal(zero_req(f, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 0, 1), VIRTIO_BLK_S_UNSUPP);
 	img_read(f, 0, after, sizeof(after));

@@ -35,23 +35,16 @@
 #define V1	   (1ull << VIRTIO_F_VERSION_1)
 #define F(b)	   (1ull << (b))
 
-struct dq {
-	unsigned q;
-	uint16_t num;
-	uint64_t desc, avail, used;
-	uint16_t next_desc, avail_idx, used_seen;
-};
-
 struct fx {
 	struct vtest t;
 	struct virtio_dev *d;
 	int master; /* owned by the device */
 	int slave;
 	char slave_path[64];
-	struct dq rx, tx;
+	struct vtest_vq rx, tx;
 };
 
-/* ---- the little driver ---------------------------------------------- */
+/* ---- the little driver (vtest's, on slot 0) ---------------------------- */
 
 static uint64_t rd(struct fx *f, uint64_t off)
 {
@@ -63,156 +56,35 @@ static void wr(struct fx *f, uint64_t off, uint64_t v)
 	vtest_write(&f->t, 0, off, 4, v);
 }
 
-static uint32_t status(struct fx *f)
-{
-	return (uint32_t)rd(f, VIRTIO_MMIO_STATUS);
-}
-
-static uint64_t offered(struct fx *f)
-{
-	uint64_t v;
-
-	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	v = rd(f, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return v | rd(f, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-}
-
-static bool negotiate(struct fx *f, uint64_t features)
-{
-	wr(f, VIRTIO_MMIO_STATUS, 0);
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(f, VIRTIO_MMIO_STATUS, status(f) | VIRTIO_CONFIG_S_FEATURES_OK);
-	return status(f) & VIRTIO_CONFIG_S_FEATURES_OK;
-}
-
-static void queue_setup(struct fx *f, struct dq *dq, unsigned q, uint16_t num)
-{
-	*dq = (struct dq){.q = q, .num = num};
-	dq->desc = vtest_alloc(&f->t, 16 * num, 16);
-	dq->avail = vtest_alloc(&f->t, 6 + 2 * num, 4);
-	dq->used = vtest_alloc(&f->t, 6 + 8 * num, 4);
-	wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(f, VIRTIO_MMIO_QUEUE_NUM, num);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)dq->desc);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(dq->desc >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)dq->avail);
-	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(dq->avail >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)dq->used);
-	wr(f, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(dq->used >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
 static void start(struct fx *f, uint64_t features)
 {
-	assert_true(negotiate(f, V1 | features));
-	queue_setup(f, &f->rx, RXQ, QSIZE);
-	queue_setup(f, &f->tx, TXQ, QSIZE);
-	wr(f, VIRTIO_MMIO_STATUS, status(f) | VIRTIO_CONFIG_S_DRIVER_OK);
-	assert_true(status(f) & VIRTIO_CONFIG_S_DRIVER_OK);
-}
-
-static struct vring_desc *desc(struct fx *f, struct dq *dq, unsigned i)
-{
-	return (struct vring_desc *)vtest_host(&f->t, dq->desc) + i;
-}
-
-static struct vring_avail *avail(struct fx *f, struct dq *dq)
-{
-	return vtest_host(&f->t, dq->avail);
-}
-
-static struct vring_used *used(struct fx *f, struct dq *dq)
-{
-	return vtest_host(&f->t, dq->used);
-}
-
-struct buf {
-	uint64_t gpa;
-	uint32_t len;
-	bool w;
-};
-
-static uint16_t chain(struct fx *f, struct dq *dq, const struct buf *b, unsigned n)
-{
-	uint16_t head = dq->next_desc % dq->num;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t me = dq->next_desc++ % dq->num;
-
-		*desc(f, dq, me) = (struct vring_desc){
-			.addr = b[i].gpa,
-			.len = b[i].len,
-			.flags = (b[i].w ? VRING_DESC_F_WRITE : 0) |
-				 (i + 1 < n ? VRING_DESC_F_NEXT : 0),
-			.next = (uint16_t)(dq->next_desc % dq->num),
-		};
-	}
-	return head;
-}
-
-static void publish(struct fx *f, struct dq *dq, uint16_t head)
-{
-	struct vring_avail *a = avail(f, dq);
-
-	a->ring[dq->avail_idx % dq->num] = head;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	a->idx = ++dq->avail_idx;
-}
-
-static void kick(struct fx *f, struct dq *dq)
-{
-	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, dq->q);
-}
-
-static void run(struct fx *f)
-{
-	for (int i = 0; i < 4; i++)
-		vtest_poll(&f->t, 0);
-}
-
-static bool get_used(struct fx *f, struct dq *dq, uint32_t *id, uint32_t *len)
-{
-	struct vring_used *u = used(f, dq);
-
-	if (u->idx == dq->used_seen)
-		return false;
-	*id = u->ring[dq->used_seen % dq->num].id;
-	*len = u->ring[dq->used_seen % dq->num].len;
-	dq->used_seen++;
-	return true;
-}
-
-static uint16_t used_idx(struct fx *f, struct dq *dq)
-{
-	return used(f, dq)->idx;
+	assert_true(vtest_negotiate(&f->t, 0, V1 | features));
+	vtest_vq_setup(&f->t, &f->rx, 0, RXQ, QSIZE);
+	vtest_vq_setup(&f->t, &f->tx, 0, TXQ, QSIZE);
+	assert_true(vtest_driver_ok(&f->t, 0));
 }
 
 static uint64_t post_rx(struct fx *f, uint32_t len)
 {
-	struct buf b = {vtest_alloc(&f->t, len, 8), len, true};
+	struct vtest_buf b = {vtest_alloc(&f->t, len, 8), len, true};
 
-	publish(f, &f->rx, chain(f, &f->rx, &b, 1));
+	vtest_vq_publish(&f->rx, vtest_vq_chain(&f->rx, &b, 1));
 	return b.gpa;
 }
 
 /* Guest output; split into buffers of at most `piece` bytes. */
 static uint16_t post_tx(struct fx *f, const void *data, uint32_t len, uint32_t piece)
 {
-	struct buf b[16];
+	struct vtest_buf b[16];
 	unsigned n = 0;
 	uint64_t g = vtest_alloc(&f->t, len, 8);
 	uint16_t head;
 
 	memcpy(vtest_host(&f->t, g), data, len);
 	for (uint32_t off = 0; off < len; off += piece)
-		b[n++] = (struct buf){g + off, MIN(piece, len - off), false};
-	head = chain(f, &f->tx, b, n);
-	publish(f, &f->tx, head);
+		b[n++] = (struct vtest_buf){g + off, MIN(piece, len - off), false};
+	head = vtest_vq_chain(&f->tx, b, n);
+	vtest_vq_publish(&f->tx, head);
 	return head;
 }
 
@@ -299,7 +171,7 @@ static int teardown(void **state)
 static void test_identity_and_config(void **state)
 {
 	struct fx *f = *state;
-	uint64_t feat = offered(f);
+	uint64_t feat = vtest_offered(&f->t, 0);
 	struct json_object *o;
 
 	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
@@ -320,8 +192,9 @@ static void test_identity_and_config(void **state)
 	/* cols/rows are read-only */
 	vtest_write(&f->t, 0, VIRTIO_MMIO_CONFIG, 2, 132);
 	assert_int_equal(vtest_read(&f->t, 0, VIRTIO_MMIO_CONFIG, 2), 80);
-	assert_false(negotiate(f, V1 | F(VIRTIO_CONSOLE_F_MULTIPORT)));
-	assert_true(negotiate(f, V1 | F(VIRTIO_CONSOLE_F_SIZE) | F(VIRTIO_CONSOLE_F_EMERG_WRITE)));
+	assert_false(vtest_negotiate(&f->t, 0, V1 | F(VIRTIO_CONSOLE_F_MULTIPORT)));
+	assert_true(vtest_negotiate(
+		&f->t, 0, V1 | F(VIRTIO_CONSOLE_F_SIZE) | F(VIRTIO_CONSOLE_F_EMERG_WRITE)));
 
 	o = json_object_new_object();
 	f->d->ops->describe(f->d, o);
@@ -347,11 +220,11 @@ static void test_tx_to_pty(void **state)
 	start(f, 0);
 	post_tx(f, msg, (uint32_t)strlen(msg), 5);
 	post_tx(f, "second", 6, 100);
-	kick(f, &f->tx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->tx), 2);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->tx), 2);
 	assert_int_equal(f->t.irqs_raised, 1);
-	assert_true(get_used(f, &f->tx, &id, &len));
+	assert_true(vtest_vq_get_used(&f->tx, &id, &len));
 	assert_int_equal(len, 0);
 	assert_int_equal(slave_wait_read(f, buf, strlen(msg) + 6), strlen(msg) + 6);
 	assert_memory_equal(buf, msg, strlen(msg));
@@ -366,13 +239,13 @@ static void test_rx_from_pty(void **state)
 
 	start(f, 0);
 	g = post_rx(f, 64);
-	kick(f, &f->rx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	assert_int_equal(write(f->slave, "typed", 5), 5);
 	vtest_poll(&f->t, 50);
-	run(f);
-	assert_true(get_used(f, &f->rx, &id, &len));
+	vtest_run(&f->t);
+	assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 	assert_int_equal(len, 5);
 	assert_memory_equal(vtest_host(&f->t, g), "typed", 5);
 	assert_int_equal(f->t.irqs_raised, 1);
@@ -393,18 +266,18 @@ static void test_rx_waits_for_buffers(void **state)
 	start(f, F(VIRTIO_RING_F_EVENT_IDX));
 	assert_int_equal(write(f->slave, all, sizeof(all)), sizeof(all));
 	vtest_poll(&f->t, 30);
-	run(f);
+	vtest_run(&f->t);
 	assert_int_equal(poll(&p, 1, 1000), 1); /* still in the pty */
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	/* small buffers, a few at a time: every byte arrives, in order */
 	while (got < sizeof(all)) {
 		assert_true(posted < 200);
 		for (unsigned i = 0; i < 4; i++, posted++)
 			g[posted % QSIZE] = post_rx(f, 100);
-		kick(f, &f->rx);
+		vtest_vq_kick(&f->rx);
 		vtest_poll(&f->t, 5);
-		run(f);
-		while (get_used(f, &f->rx, &id, &len)) {
+		vtest_run(&f->t);
+		while (vtest_vq_get_used(&f->rx, &id, &len)) {
 			assert_true(len > 0 && len <= 100);
 			assert_memory_equal(vtest_host(&f->t, g[id % QSIZE]), all + got, len);
 			got += len;
@@ -435,7 +308,8 @@ static void test_tx_slow_reader(void **state)
 		assert_true(now_usec() < deadline);
 		rounds++;
 		/* three descriptors per request: at most QSIZE / 4 in flight */
-		while (sent < SLOW_TOTAL && (uint16_t)(posted - used_idx(f, &f->tx)) < QSIZE / 4) {
+		while (sent < SLOW_TOTAL &&
+		       (uint16_t)(posted - vtest_vq_used_idx(&f->tx)) < QSIZE / 4) {
 			uint32_t n = (uint32_t)MIN((size_t)SLOW_CHUNK, SLOW_TOTAL - sent);
 
 			post_tx(f, data + sent, n, 700);
@@ -443,14 +317,14 @@ static void test_tx_slow_reader(void **state)
 			sent += n;
 			posted++;
 		}
-		kick(f, &f->tx);
-		run(f);
-		while (get_used(f, &f->tx, &id, &len))
+		vtest_vq_kick(&f->tx);
+		vtest_run(&f->t);
+		while (vtest_vq_get_used(&f->tx, &id, &len))
 			completed += sizes[(f->tx.used_seen - 1) % 1024];
 		/* completed bytes were written: the reader has them or the
 		 * pty holds them */
 		assert_true(completed <= sent);
-		if (used_idx(f, &f->tx) < posted && rcvd == 0)
+		if (vtest_vq_used_idx(&f->tx) < posted && rcvd == 0)
 			saw_full = true;
 		/* read a little, slowly */
 		if (rounds % 3 == 0) {
@@ -464,7 +338,7 @@ static void test_tx_slow_reader(void **state)
 	}
 	assert_true(saw_full);
 	assert_memory_equal(got, data, SLOW_TOTAL);
-	assert_int_equal(used_idx(f, &f->tx), posted);
+	assert_int_equal(vtest_vq_used_idx(&f->tx), posted);
 	assert_int_equal(f->d->n_errors, 0);
 }
 
@@ -487,7 +361,7 @@ static void test_emergency_write(void **state)
 
 static void expect_needs_reset(struct fx *f)
 {
-	assert_true(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_true(vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
 }
 
@@ -496,59 +370,59 @@ static void test_malicious(void **state)
 {
 	struct fx *f = *state;
 	uint64_t g = vtest_alloc(&f->t, 4096, 16);
-	struct buf b;
+	struct vtest_buf b;
 	char buf[64];
 	uint32_t id, len;
 
 	start(f, 0);
 	/* TX: outside RAM, wrapping, zero length, indirect not negotiated */
-	b = (struct buf){VTEST_RAM_GPA + VTEST_RAM_SIZE - 4, 64, false};
-	publish(f, &f->tx, chain(f, &f->tx, &b, 1));
-	b = (struct buf){UINT64_MAX - 8, 64, false};
-	publish(f, &f->tx, chain(f, &f->tx, &b, 1));
-	b = (struct buf){g, 0, false};
-	publish(f, &f->tx, chain(f, &f->tx, &b, 1));
-	*desc(f, &f->tx, f->tx.next_desc % QSIZE) =
+	b = (struct vtest_buf){VTEST_RAM_GPA + VTEST_RAM_SIZE - 4, 64, false};
+	vtest_vq_publish(&f->tx, vtest_vq_chain(&f->tx, &b, 1));
+	b = (struct vtest_buf){UINT64_MAX - 8, 64, false};
+	vtest_vq_publish(&f->tx, vtest_vq_chain(&f->tx, &b, 1));
+	b = (struct vtest_buf){g, 0, false};
+	vtest_vq_publish(&f->tx, vtest_vq_chain(&f->tx, &b, 1));
+	*vtest_vq_desc(&f->tx, f->tx.next_desc % QSIZE) =
 		(struct vring_desc){.addr = g, .len = 32, .flags = VRING_DESC_F_INDIRECT};
-	publish(f, &f->tx, f->tx.next_desc++ % QSIZE);
+	vtest_vq_publish(&f->tx, f->tx.next_desc++ % QSIZE);
 	post_tx(f, "ok", 2, 10);
-	kick(f, &f->tx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->tx), 5);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->tx), 5);
 	for (unsigned i = 0; i < 5; i++) {
-		assert_true(get_used(f, &f->tx, &id, &len));
+		assert_true(vtest_vq_get_used(&f->tx, &id, &len));
 		assert_int_equal(len, 0);
 	}
 	assert_int_equal(slave_wait_read(f, buf, 2), 2);
 	/* RX: a readable buffer, and a buffer past RAM */
-	b = (struct buf){g, 64, false};
-	publish(f, &f->rx, chain(f, &f->rx, &b, 1));
-	b = (struct buf){VTEST_RAM_GPA + VTEST_RAM_SIZE - 4, 64, true};
-	publish(f, &f->rx, chain(f, &f->rx, &b, 1));
-	kick(f, &f->rx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 2);
-	assert_false(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	b = (struct vtest_buf){g, 64, false};
+	vtest_vq_publish(&f->rx, vtest_vq_chain(&f->rx, &b, 1));
+	b = (struct vtest_buf){VTEST_RAM_GPA + VTEST_RAM_SIZE - 4, 64, true};
+	vtest_vq_publish(&f->rx, vtest_vq_chain(&f->rx, &b, 1));
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 2);
+	assert_false(vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET);
 
 	/* descriptor loop */
 	start(f, 0);
-	*desc(f, &f->tx, 0) = (struct vring_desc){g, 8, VRING_DESC_F_NEXT, 1};
-	*desc(f, &f->tx, 1) = (struct vring_desc){g, 8, VRING_DESC_F_NEXT, 0};
-	publish(f, &f->tx, 0);
-	kick(f, &f->tx);
-	run(f);
+	*vtest_vq_desc(&f->tx, 0) = (struct vring_desc){g, 8, VRING_DESC_F_NEXT, 1};
+	*vtest_vq_desc(&f->tx, 1) = (struct vring_desc){g, 8, VRING_DESC_F_NEXT, 0};
+	vtest_vq_publish(&f->tx, 0);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
 	expect_needs_reset(f);
 	/* head >= size */
 	start(f, 0);
-	publish(f, &f->rx, QSIZE);
-	kick(f, &f->rx);
-	run(f);
+	vtest_vq_publish(&f->rx, QSIZE);
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
 	expect_needs_reset(f);
 	/* avail jump */
 	start(f, 0);
-	avail(f, &f->tx)->idx = 1000;
-	kick(f, &f->tx);
-	run(f);
+	vtest_vq_avail(&f->tx)->idx = 1000;
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
 	expect_needs_reset(f);
 	/* nested indirect */
 	start(f, F(VIRTIO_RING_F_INDIRECT_DESC));
@@ -556,14 +430,14 @@ static void test_malicious(void **state)
 		struct vring_desc *t = vtest_host(&f->t, g);
 
 		t[0] = (struct vring_desc){.addr = g, .len = 16, .flags = VRING_DESC_F_INDIRECT};
-		*desc(f, &f->tx, 0) =
+		*vtest_vq_desc(&f->tx, 0) =
 			(struct vring_desc){.addr = g, .len = 16, .flags = VRING_DESC_F_INDIRECT};
-		publish(f, &f->tx, 0);
-		kick(f, &f->tx);
-		run(f);
-		assert_true(get_used(f, &f->tx, &id, &len));
+		vtest_vq_publish(&f->tx, 0);
+		vtest_vq_kick(&f->tx);
+		vtest_run(&f->t);
+		assert_true(vtest_vq_get_used(&f->tx, &id, &len));
 		assert_int_equal(len, 0);
-		assert_false(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
+		assert_false(vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	}
 }
 
@@ -577,26 +451,26 @@ static void test_reset_in_flight(void **state)
 	memset(big, 'z', sizeof(big));
 	start(f, 0);
 	post_rx(f, 64);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	for (unsigned i = 0; i < 4; i++)
 		post_tx(f, big + i * 16000, 16000, 16000);
-	kick(f, &f->tx);
-	run(f);
-	assert_true(used_idx(f, &f->tx) < 4);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
+	assert_true(vtest_vq_used_idx(&f->tx) < 4);
 	wr(f, VIRTIO_MMIO_STATUS, 0);
 	while (slave_read(f, buf, sizeof(buf)) > 0)
 		;
 	assert_int_equal(write(f->slave, "x", 1), 1);
 	vtest_poll(&f->t, 20);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	/* a new driver gets the byte */
 	start(f, 0);
 	post_rx(f, 64);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	vtest_poll(&f->t, 20);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 1);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 1);
 }
 
 /* drain() finishes the output it took. */
@@ -612,8 +486,8 @@ static void test_drain(void **state)
 	start(f, 0);
 	post_tx(f, big, sizeof(big), 4000);
 	post_tx(f, big, 100, 100);
-	kick(f, &f->tx);
-	run(f);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
 	assert_int_equal(f->d->ops->drain(f->d), 1);
 	while (f->d->ops->drain(f->d) > 0) {
 		ssize_t r;
@@ -632,7 +506,7 @@ static void test_drain(void **state)
 		rcvd += (size_t)r;
 	}
 	assert_int_equal(rcvd, sizeof(big));
-	assert_int_equal(used_idx(f, &f->tx), 1); /* the second was not taken */
+	assert_int_equal(vtest_vq_used_idx(&f->tx), 1); /* the second was not taken */
 }
 
 /* Nobody holds the slave: no busy loop, nothing lost; a new reader gets the
@@ -646,25 +520,26 @@ static void test_hangup(void **state)
 
 	start(f, 0);
 	g = post_rx(f, 64);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	close(f->slave);
 	f->slave = -1;
 	vtest_poll(&f->t, 20);
-	run(f);
+	vtest_run(&f->t);
 	post_tx(f, "kept", 4, 4);
-	kick(f, &f->tx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	assert_int_equal(open_slave(f), 0);
 	assert_int_equal(write(f->slave, "back", 4), 4);
 	/* the device looks again within a second */
 	deadline = now_usec() + 3000000;
-	while ((used_idx(f, &f->rx) == 0 || used_idx(f, &f->tx) == 0) && now_usec() < deadline)
+	while ((vtest_vq_used_idx(&f->rx) == 0 || vtest_vq_used_idx(&f->tx) == 0) &&
+	       now_usec() < deadline)
 		vtest_poll(&f->t, 10);
-	assert_true(get_used(f, &f->rx, &id, &len));
+	assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 	assert_int_equal(len, 4);
 	assert_memory_equal(vtest_host(&f->t, g), "back", 4);
-	assert_int_equal(used_idx(f, &f->tx), 1);
+	assert_int_equal(vtest_vq_used_idx(&f->tx), 1);
 	assert_int_equal(slave_wait_read(f, buf, 4), 4);
 	assert_memory_equal(buf, "kept", 4);
 }

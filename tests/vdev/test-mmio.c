@@ -132,18 +132,6 @@ static uint32_t status(struct fx *f)
 	return (uint32_t)rd(f, VIRTIO_MMIO_STATUS, 4);
 }
 
-static void negotiate(struct fx *f, uint64_t features)
-{
-	wr(f, VIRTIO_MMIO_STATUS, 0);
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(f, VIRTIO_MMIO_STATUS,
-	   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
-}
-
 #define V1 (1ull << VIRTIO_F_VERSION_1)
 
 /* Rings of queue q at a fixed place in the tests' memory. */
@@ -161,15 +149,7 @@ static struct ring setup_queue(struct fx *f, unsigned q, uint32_t num)
 	r.used = vtest_alloc(&f->t, 4096, 4096);
 	r.buf = vtest_alloc(&f->t, 65536, 4096);
 	r.idx = 0;
-	wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(f, VIRTIO_MMIO_QUEUE_NUM, num);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)r.desc);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(r.desc >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)r.avail);
-	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(r.avail >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)r.used);
-	wr(f, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(r.used >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
+	vtest_queue_setup(&f->t, 0, q, num, r.desc, r.avail, r.used);
 	return r;
 }
 
@@ -245,17 +225,17 @@ static void test_features(void **state)
 	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES, 4), 0);
 
 	/* not offered -> FEATURES_OK stays clear */
-	negotiate(f, V1 | (1ull << 7));
+	vtest_negotiate(&f->t, 0, V1 | (1ull << 7));
 	assert_false(status(f) & VIRTIO_CONFIG_S_FEATURES_OK);
 	/* legacy driver (no VERSION_1) */
-	negotiate(f, 1ull << F_ECHO_X);
+	vtest_negotiate(&f->t, 0, 1ull << F_ECHO_X);
 	assert_false(status(f) & VIRTIO_CONFIG_S_FEATURES_OK);
 	/* the device model refuses */
 	f->e->refuse = true;
-	negotiate(f, V1);
+	vtest_negotiate(&f->t, 0, V1);
 	assert_false(status(f) & VIRTIO_CONFIG_S_FEATURES_OK);
 	f->e->refuse = false;
-	negotiate(f, V1 | (1ull << F_ECHO_X));
+	vtest_negotiate(&f->t, 0, V1 | (1ull << F_ECHO_X));
 	assert_true(status(f) & VIRTIO_CONFIG_S_FEATURES_OK);
 	assert_true(virtio_dev_has(&f->e->dev, F_ECHO_X));
 	/* frozen after FEATURES_OK */
@@ -276,7 +256,7 @@ static void test_status_rules(void **state)
 	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER_OK);
 	assert_false(status(f) & VIRTIO_CONFIG_S_DRIVER_OK);
 	assert_int_equal(f->e->driver_ok_calls, 0);
-	negotiate(f, V1);
+	vtest_negotiate(&f->t, 0, V1);
 	wr(f, VIRTIO_MMIO_STATUS, status(f) | VIRTIO_CONFIG_S_DRIVER_OK);
 	assert_true(status(f) & VIRTIO_CONFIG_S_DRIVER_OK);
 	assert_int_equal(f->e->driver_ok_calls, 1);
@@ -318,13 +298,13 @@ static void test_bad_queue_setup(void **state)
 	struct fx *f = *state;
 	struct ring r;
 
-	negotiate(f, V1);
+	vtest_negotiate(&f->t, 0, V1);
 	r = setup_queue(f, 0, 6); /* not a power of two */
 	assert_true(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY, 4), 0);
 	/* a reset recovers */
 	wr(f, VIRTIO_MMIO_STATUS, 0);
-	negotiate(f, V1);
+	vtest_negotiate(&f->t, 0, V1);
 	r = setup_queue(f, 0, QSIZE);
 	assert_false(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY, 4), 1);
@@ -338,7 +318,7 @@ static void test_bad_queue_setup(void **state)
 
 	/* rings outside guest RAM */
 	wr(f, VIRTIO_MMIO_STATUS, 0);
-	negotiate(f, V1);
+	vtest_negotiate(&f->t, 0, V1);
 	wr(f, VIRTIO_MMIO_QUEUE_SEL, 1);
 	wr(f, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
 	wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
@@ -346,7 +326,7 @@ static void test_bad_queue_setup(void **state)
 	assert_true(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	/* too big */
 	wr(f, VIRTIO_MMIO_STATUS, 0);
-	negotiate(f, V1);
+	vtest_negotiate(&f->t, 0, V1);
 	setup_queue(f, 0, QSIZE * 2);
 	assert_true(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
@@ -356,9 +336,9 @@ static void test_echo_and_interrupts(void **state)
 	struct fx *f = *state;
 	struct ring r;
 
-	negotiate(f, V1);
+	vtest_negotiate(&f->t, 0, V1);
 	r = setup_queue(f, 1, QSIZE);
-	wr(f, VIRTIO_MMIO_STATUS, status(f) | VIRTIO_CONFIG_S_DRIVER_OK);
+	vtest_driver_ok(&f->t, 0);
 	submit(f, &r, 1, "ping");
 	assert_int_equal(used(f, &r)->idx, 1);
 	assert_int_equal(used(f, &r)->ring[0].len, 4);
@@ -392,8 +372,8 @@ static void test_config_change(void **state)
 	virtio_dev_config_changed(&f->e->dev);
 	assert_int_equal(rd(f, VIRTIO_MMIO_CONFIG_GENERATION, 4), gen + 1);
 	assert_int_equal(f->t.irqs_raised, 0);
-	negotiate(f, V1);
-	wr(f, VIRTIO_MMIO_STATUS, status(f) | VIRTIO_CONFIG_S_DRIVER_OK);
+	vtest_negotiate(&f->t, 0, V1);
+	vtest_driver_ok(&f->t, 0);
 	virtio_dev_config_changed(&f->e->dev);
 	assert_int_equal(f->t.irqs_raised, 1);
 	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS, 4), VIRTIO_MMIO_INT_CONFIG);
@@ -405,9 +385,9 @@ static void test_corrupt_ring_needs_reset(void **state)
 	struct vring_avail *a;
 	struct ring r;
 
-	negotiate(f, V1);
+	vtest_negotiate(&f->t, 0, V1);
 	r = setup_queue(f, 0, QSIZE);
-	wr(f, VIRTIO_MMIO_STATUS, status(f) | VIRTIO_CONFIG_S_DRIVER_OK);
+	vtest_driver_ok(&f->t, 0);
 	a = vtest_host(&f->t, r.avail);
 	a->ring[0] = 200; /* head out of range */
 	a->idx = 1;
@@ -428,9 +408,9 @@ static void test_restore(void **state)
 	struct fx *f = *state;
 	struct ring r;
 
-	negotiate(f, V1 | (1ull << F_ECHO_X));
+	vtest_negotiate(&f->t, 0, V1 | (1ull << F_ECHO_X));
 	r = setup_queue(f, 1, QSIZE);
-	wr(f, VIRTIO_MMIO_STATUS, status(f) | VIRTIO_CONFIG_S_DRIVER_OK);
+	vtest_driver_ok(&f->t, 0);
 	submit(f, &r, 1, "one");
 	assert_int_equal(used(f, &r)->idx, 1);
 

@@ -43,23 +43,15 @@
 
 static const uint8_t test_mac[6] = {0x02, 0x16, 0x3e, 0x10, 0x20, 0x30};
 
-/* The driver's view of one queue. */
-struct dq {
-	unsigned q;
-	uint16_t num;
-	uint64_t desc, avail, used;
-	uint16_t next_desc, avail_idx, used_seen;
-};
-
 struct fx {
 	struct vtest t;
 	struct virtio_dev *d;
 	int fd;	  /* the device's end (owned by the device) */
 	int peer; /* the "network" */
-	struct dq rx, tx;
+	struct vtest_vq rx, tx;
 };
 
-/* ---- the little driver ---------------------------------------------- */
+/* ---- the little driver (vtest's, on slot 0) ---------------------------- */
 
 static uint64_t rd(struct fx *f, uint64_t off)
 {
@@ -71,152 +63,28 @@ static void wr(struct fx *f, uint64_t off, uint64_t v)
 	vtest_write(&f->t, 0, off, 4, v);
 }
 
-static uint32_t status(struct fx *f)
-{
-	return (uint32_t)rd(f, VIRTIO_MMIO_STATUS);
-}
-
-static uint64_t offered(struct fx *f)
-{
-	uint64_t v;
-
-	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	v = rd(f, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return v | rd(f, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-}
-
-/* true if FEATURES_OK stuck */
-static bool negotiate(struct fx *f, uint64_t features)
-{
-	wr(f, VIRTIO_MMIO_STATUS, 0);
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(f, VIRTIO_MMIO_STATUS, status(f) | VIRTIO_CONFIG_S_FEATURES_OK);
-	return status(f) & VIRTIO_CONFIG_S_FEATURES_OK;
-}
-
-static void queue_setup(struct fx *f, struct dq *dq, unsigned q, uint16_t num)
-{
-	*dq = (struct dq){.q = q, .num = num};
-	dq->desc = vtest_alloc(&f->t, 16 * num, 16);
-	dq->avail = vtest_alloc(&f->t, 6 + 2 * num, 4);
-	dq->used = vtest_alloc(&f->t, 6 + 8 * num, 4);
-	wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(f, VIRTIO_MMIO_QUEUE_NUM, num);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)dq->desc);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(dq->desc >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)dq->avail);
-	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(dq->avail >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)dq->used);
-	wr(f, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(dq->used >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
 /* negotiate, both queues, DRIVER_OK */
 static void start(struct fx *f, uint64_t features, uint16_t num)
 {
-	assert_true(negotiate(f, V1 | features));
-	queue_setup(f, &f->rx, RXQ, num);
-	queue_setup(f, &f->tx, TXQ, num);
-	wr(f, VIRTIO_MMIO_STATUS, status(f) | VIRTIO_CONFIG_S_DRIVER_OK);
-	assert_true(status(f) & VIRTIO_CONFIG_S_DRIVER_OK);
-}
-
-static struct vring_desc *desc(struct fx *f, struct dq *dq, unsigned i)
-{
-	return (struct vring_desc *)vtest_host(&f->t, dq->desc) + i;
-}
-
-static struct vring_avail *avail(struct fx *f, struct dq *dq)
-{
-	return vtest_host(&f->t, dq->avail);
-}
-
-static struct vring_used *used(struct fx *f, struct dq *dq)
-{
-	return vtest_host(&f->t, dq->used);
-}
-
-struct buf {
-	uint64_t gpa;
-	uint32_t len;
-	bool w;
-};
-
-/* A chain of descriptors (slots taken round-robin); returns its head. */
-static uint16_t chain(struct fx *f, struct dq *dq, const struct buf *b, unsigned n)
-{
-	uint16_t head = dq->next_desc % dq->num;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t me = dq->next_desc++ % dq->num;
-
-		*desc(f, dq, me) = (struct vring_desc){
-			.addr = b[i].gpa,
-			.len = b[i].len,
-			.flags = (b[i].w ? VRING_DESC_F_WRITE : 0) |
-				 (i + 1 < n ? VRING_DESC_F_NEXT : 0),
-			.next = (uint16_t)(dq->next_desc % dq->num),
-		};
-	}
-	return head;
-}
-
-static void publish(struct fx *f, struct dq *dq, uint16_t head)
-{
-	struct vring_avail *a = avail(f, dq);
-
-	a->ring[dq->avail_idx % dq->num] = head;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	a->idx = ++dq->avail_idx;
-}
-
-static void kick(struct fx *f, struct dq *dq)
-{
-	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, dq->q);
-}
-
-static void run(struct fx *f)
-{
-	for (int i = 0; i < 4; i++)
-		vtest_poll(&f->t, 0);
-}
-
-/* Next used element: true with id and len. */
-static bool get_used(struct fx *f, struct dq *dq, uint32_t *id, uint32_t *len)
-{
-	struct vring_used *u = used(f, dq);
-
-	if (u->idx == dq->used_seen)
-		return false;
-	*id = u->ring[dq->used_seen % dq->num].id;
-	*len = u->ring[dq->used_seen % dq->num].len;
-	dq->used_seen++;
-	return true;
-}
-
-static uint16_t used_idx(struct fx *f, struct dq *dq)
-{
-	return used(f, dq)->idx;
+	assert_true(vtest_negotiate(&f->t, 0, V1 | features));
+	vtest_vq_setup(&f->t, &f->rx, 0, RXQ, num);
+	vtest_vq_setup(&f->t, &f->tx, 0, TXQ, num);
+	assert_true(vtest_driver_ok(&f->t, 0));
 }
 
 /* One writable RX buffer per call. */
 static uint64_t post_rx(struct fx *f, uint32_t len)
 {
-	struct buf b = {vtest_alloc(&f->t, len, 64), len, true};
+	struct vtest_buf b = {vtest_alloc(&f->t, len, 64), len, true};
 
-	publish(f, &f->rx, chain(f, &f->rx, &b, 1));
+	vtest_vq_publish(&f->rx, vtest_vq_chain(&f->rx, &b, 1));
 	return b.gpa;
 }
 
 /* A TX frame: header (split in two buffers if split) + data. */
 static uint16_t post_tx(struct fx *f, const void *frame, uint32_t len, bool split)
 {
-	struct buf b[3];
+	struct vtest_buf b[3];
 	unsigned n = 0;
 	uint64_t h = vtest_alloc(&f->t, HDR, 16);
 	uint64_t data = vtest_alloc(&f->t, len, 16);
@@ -225,13 +93,13 @@ static uint16_t post_tx(struct fx *f, const void *frame, uint32_t len, bool spli
 	memset(vtest_host(&f->t, h), 0, HDR);
 	memcpy(vtest_host(&f->t, data), frame, len);
 	if (split) {
-		b[n++] = (struct buf){h, 5, false};
-		b[n++] = (struct buf){h + 5, HDR - 5, false};
+		b[n++] = (struct vtest_buf){h, 5, false};
+		b[n++] = (struct vtest_buf){h + 5, HDR - 5, false};
 	} else
-		b[n++] = (struct buf){h, HDR, false};
-	b[n++] = (struct buf){data, len, false};
-	head = chain(f, &f->tx, b, n);
-	publish(f, &f->tx, head);
+		b[n++] = (struct vtest_buf){h, HDR, false};
+	b[n++] = (struct vtest_buf){data, len, false};
+	head = vtest_vq_chain(&f->tx, b, n);
+	vtest_vq_publish(&f->tx, head);
 	return head;
 }
 
@@ -303,7 +171,7 @@ static int teardown(void **state)
 static void test_identity_and_config(void **state)
 {
 	struct fx *f = *state;
-	uint64_t feat = offered(f);
+	uint64_t feat = vtest_offered(&f->t, 0);
 	struct json_object *o;
 
 	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
@@ -354,7 +222,7 @@ static void test_no_mac_multicast_mac(void **state)
 	vtest_remove(&f->t, 0);
 	close(f->peer);
 	assert_int_equal(create(f, NULL), 0);
-	assert_false(offered(f) & F(VIRTIO_NET_F_MAC));
+	assert_false(vtest_offered(&f->t, 0) & F(VIRTIO_NET_F_MAC));
 }
 
 static void test_feature_rules(void **state)
@@ -362,7 +230,7 @@ static void test_feature_rules(void **state)
 	struct fx *f = *state;
 
 	/* offloads are not offered on a socket */
-	assert_false(negotiate(f, V1 | F(VIRTIO_NET_F_GUEST_CSUM)));
+	assert_false(vtest_negotiate(&f->t, 0, V1 | F(VIRTIO_NET_F_GUEST_CSUM)));
 	/* the dependency checks themselves */
 	assert_true(f->d->ops->features_ok(f->d, V1 | F(VIRTIO_NET_F_GUEST_TSO4)) < 0);
 	assert_true(f->d->ops->features_ok(f->d, V1 | F(VIRTIO_NET_F_GUEST_TSO6)) < 0);
@@ -375,9 +243,10 @@ static void test_feature_rules(void **state)
 		f->d->ops->features_ok(f->d, V1 | F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO6)),
 		0);
 	/* legacy drivers are refused */
-	assert_false(negotiate(f, MRG));
-	assert_true(negotiate(f, V1 | MRG | EVIDX | INDIRECT | F(VIRTIO_NET_F_MAC) |
-					 F(VIRTIO_NET_F_STATUS)));
+	assert_false(vtest_negotiate(&f->t, 0, MRG));
+	assert_true(vtest_negotiate(&f->t, 0,
+				    V1 | MRG | EVIDX | INDIRECT | F(VIRTIO_NET_F_MAC) |
+					    F(VIRTIO_NET_F_STATUS)));
 }
 
 static void check_rx_frame(struct fx *f, uint64_t gpa, const uint8_t *frame, size_t len,
@@ -403,16 +272,16 @@ static void test_rx_sizes(void **state)
 	start(f, 0, QSIZE);
 	for (unsigned i = 0; i < 4; i++)
 		gpa[i] = post_rx(f, HDR + 1514);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	for (unsigned i = 0; i < 4; i++) {
 		make_frame(frame, sizes[i], i);
 		peer_send(f, frame, sizes[i]);
 	}
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 4);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 4);
 	assert_int_equal(f->t.irqs_raised, 1); /* one batch, one interrupt */
 	for (unsigned i = 0; i < 4; i++) {
-		assert_true(get_used(f, &f->rx, &id, &len));
+		assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 		assert_int_equal(id, i);
 		assert_int_equal(len, HDR + sizes[i]);
 		make_frame(frame, sizes[i], i);
@@ -433,14 +302,14 @@ static void test_rx_mergeable(void **state)
 	start(f, MRG, QSIZE);
 	for (unsigned i = 0; i < 8; i++)
 		gpa[i] = post_rx(f, 512);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	make_frame(frame, 1514, 7);
 	peer_send(f, frame, 1514);
-	run(f);
+	vtest_run(&f->t);
 	/* 12 + 1514 = 1526 bytes: 512 + 512 + 502 */
-	assert_int_equal(used_idx(f, &f->rx), 3);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 3);
 	for (unsigned i = 0; i < 3; i++) {
-		assert_true(get_used(f, &f->rx, &id, &len));
+		assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 		assert_int_equal(id, i);
 		assert_int_equal(len, i < 2 ? 512 : 1526 - 1024);
 	}
@@ -453,9 +322,9 @@ static void test_rx_mergeable(void **state)
 	/* a small frame takes the next buffer */
 	make_frame(frame, 60, 8);
 	peer_send(f, frame, 60);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 4);
-	assert_true(get_used(f, &f->rx, &id, &len));
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 4);
+	assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 	assert_int_equal(id, 3);
 	assert_int_equal(len, HDR + 60);
 	check_rx_frame(f, gpa[3], frame, 60, 1);
@@ -472,27 +341,27 @@ static void test_rx_no_buffer_no_read(void **state)
 	start(f, MRG | EVIDX, QSIZE);
 	make_frame(frame, 200, 1);
 	peer_send(f, frame, 200);
-	run(f);
+	vtest_run(&f->t);
 	vtest_poll(&f->t, 20);
 	/* still in the socket */
 	assert_int_equal(recv(f->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT), HDR + 200);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 
 	/* with MRG_RXBUF, too little room for a full frame is not enough
 	 * either: 256 bytes < 12 + 1518 */
 	post_rx(f, 256);
-	kick(f, &f->rx);
-	run(f);
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
 	assert_int_equal(recv(f->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT), HDR + 200);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	/* EVENT_IDX: the device asked to be kicked at the next buffer */
-	assert_int_equal(*(uint16_t *)&used(f, &f->rx)->ring[QSIZE], 1);
+	assert_int_equal(*(uint16_t *)&vtest_vq_used(&f->rx)->ring[QSIZE], 1);
 
 	gpa = post_rx(f, 2048);
-	kick(f, &f->rx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 1);
-	assert_true(get_used(f, &f->rx, &id, &len));
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 1);
+	assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 	assert_int_equal(id, 0);
 	assert_int_equal(len, 212);
 	(void)gpa;
@@ -520,9 +389,9 @@ static void test_rx_many_frames_few_buffers(void **state)
 
 		for (unsigned i = 0; i < 7; i++)
 			gpa[(base + i) % QSIZE] = post_rx(f, HDR + 1514);
-		kick(f, &f->rx);
-		run(f);
-		while (get_used(f, &f->rx, &id, &len)) {
+		vtest_vq_kick(&f->rx);
+		vtest_run(&f->t);
+		while (vtest_vq_get_used(&f->rx, &id, &len)) {
 			make_frame(frame, 100 + got, got);
 			assert_int_equal(len, HDR + 100 + got);
 			check_rx_frame(f, gpa[got % QSIZE], frame, 100 + got, 1);
@@ -543,16 +412,16 @@ static void test_rx_truncated(void **state)
 
 	start(f, 0, QSIZE);
 	gpa = post_rx(f, HDR + 100);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	make_frame(frame, 1000, 3);
 	peer_send(f, frame, 1000);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	assert_int_equal(f->d->n_errors, 1);
 	make_frame(frame, 80, 4);
 	peer_send(f, frame, 80);
-	run(f);
-	assert_true(get_used(f, &f->rx, &id, &len));
+	vtest_run(&f->t);
+	assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 	assert_int_equal(len, HDR + 80);
 	check_rx_frame(f, gpa, frame, 80, 1);
 }
@@ -569,23 +438,23 @@ static void test_rx_mergeable_learns(void **state)
 	start(f, MRG, QSIZE);
 	gpa[0] = post_rx(f, 1024);
 	gpa[1] = post_rx(f, 1024);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	make_frame(frame, 3000, 1);
 	peer_send(f, frame, 3000);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	assert_int_equal(f->d->n_errors, 1);
 	/* 2048 bytes posted are no longer enough: the frame waits */
 	peer_send(f, frame, 3000);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	assert_int_equal(f->d->n_errors, 1);
 	gpa[2] = post_rx(f, 1024);
-	kick(f, &f->rx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 3);
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 3);
 	for (unsigned i = 0; i < 3; i++) {
-		assert_true(get_used(f, &f->rx, &id, &len));
+		assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 		assert_int_equal(id, i);
 		assert_int_equal(len, i < 2 ? 1024 : 3012 - 2048);
 	}
@@ -607,12 +476,12 @@ static void test_tx_order(void **state)
 		make_frame(frame, 60 + i * 50, 100 + i);
 		post_tx(f, frame, 60 + i * 50, i % 2);
 	}
-	kick(f, &f->tx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->tx), 20);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->tx), 20);
 	assert_int_equal(f->t.irqs_raised, 1);
 	for (unsigned i = 0; i < 20; i++) {
-		assert_true(get_used(f, &f->tx, &id, &len));
+		assert_true(vtest_vq_get_used(&f->tx, &id, &len));
 		assert_int_equal(len, 0);
 		assert_int_equal(peer_recv(f, got, sizeof(got)), HDR + 60 + i * 50);
 		make_frame(frame, 60 + i * 50, 100 + i);
@@ -636,18 +505,19 @@ static void test_tx_backpressure(void **state)
 	while (received < total) {
 		assert_true(++rounds < 10000);
 		/* keep the ring full */
-		while (posted < total && (uint16_t)(posted - used_idx(f, &f->tx)) < QSIZE / 4) {
+		while (posted < total &&
+		       (uint16_t)(posted - vtest_vq_used_idx(&f->tx)) < QSIZE / 4) {
 			make_frame(frame, sizeof(frame), posted);
 			post_tx(f, frame, sizeof(frame), false);
 			posted++;
 		}
-		kick(f, &f->tx);
-		run(f);
+		vtest_vq_kick(&f->tx);
+		vtest_run(&f->t);
 		/* completed == written: the socket holds exactly the frames
 		 * completed and not yet received */
 		{
 			int queued = 0;
-			uint16_t done = used_idx(f, &f->tx);
+			uint16_t done = vtest_vq_used_idx(&f->tx);
 
 			while (peer_recv(f, got, sizeof(got)) > 0) {
 				make_frame(frame, sizeof(frame), received);
@@ -663,7 +533,7 @@ static void test_tx_backpressure(void **state)
 		}
 		vtest_poll(&f->t, 1);
 	}
-	assert_int_equal(used_idx(f, &f->tx), total);
+	assert_int_equal(vtest_vq_used_idx(&f->tx), total);
 	assert_int_equal(f->d->n_errors, 0);
 }
 
@@ -673,42 +543,42 @@ static void test_tx_bad_requests(void **state)
 	struct fx *f = *state;
 	uint8_t frame[100], got[HDR + 200];
 	uint64_t g = vtest_alloc(&f->t, 256, 16);
-	struct buf b;
+	struct vtest_buf b;
 	uint32_t id, len;
 	uint64_t errors;
 
 	start(f, 0, QSIZE);
 	errors = f->d->n_errors;
 	/* header too short */
-	b = (struct buf){g, 8, false};
-	publish(f, &f->tx, chain(f, &f->tx, &b, 1));
+	b = (struct vtest_buf){g, 8, false};
+	vtest_vq_publish(&f->tx, vtest_vq_chain(&f->tx, &b, 1));
 	/* buffer past RAM */
-	b = (struct buf){VTEST_RAM_GPA + VTEST_RAM_SIZE - 8, 64, false};
-	publish(f, &f->tx, chain(f, &f->tx, &b, 1));
+	b = (struct vtest_buf){VTEST_RAM_GPA + VTEST_RAM_SIZE - 8, 64, false};
+	vtest_vq_publish(&f->tx, vtest_vq_chain(&f->tx, &b, 1));
 	/* address + length wrapping */
-	b = (struct buf){UINT64_MAX - 16, 64, false};
-	publish(f, &f->tx, chain(f, &f->tx, &b, 1));
+	b = (struct vtest_buf){UINT64_MAX - 16, 64, false};
+	vtest_vq_publish(&f->tx, vtest_vq_chain(&f->tx, &b, 1));
 	/* zero-length buffer */
-	b = (struct buf){g, 0, false};
-	publish(f, &f->tx, chain(f, &f->tx, &b, 1));
+	b = (struct vtest_buf){g, 0, false};
+	vtest_vq_publish(&f->tx, vtest_vq_chain(&f->tx, &b, 1));
 	/* indirect not negotiated */
-	*desc(f, &f->tx, f->tx.next_desc % QSIZE) =
+	*vtest_vq_desc(&f->tx, f->tx.next_desc % QSIZE) =
 		(struct vring_desc){.addr = g, .len = 32, .flags = VRING_DESC_F_INDIRECT};
-	publish(f, &f->tx, f->tx.next_desc++ % QSIZE);
+	vtest_vq_publish(&f->tx, f->tx.next_desc++ % QSIZE);
 	/* then a good frame */
 	make_frame(frame, 100, 9);
 	post_tx(f, frame, 100, false);
-	kick(f, &f->tx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->tx), 6);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->tx), 6);
 	for (unsigned i = 0; i < 6; i++) {
-		assert_true(get_used(f, &f->tx, &id, &len));
+		assert_true(vtest_vq_get_used(&f->tx, &id, &len));
 		assert_int_equal(len, 0);
 	}
 	assert_int_equal(f->d->n_errors, errors + 5);
 	assert_int_equal(peer_recv(f, got, sizeof(got)), HDR + 100);
 	assert_memory_equal(got + HDR, frame, 100);
-	assert_false(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_false(vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
 /* Nested indirect tables, and a good indirect one. */
@@ -727,26 +597,26 @@ static void test_tx_indirect(void **state)
 	memcpy(vtest_host(&f->t, data), frame, 300);
 	t[0] = (struct vring_desc){.addr = h, .len = HDR, .flags = VRING_DESC_F_NEXT, .next = 1};
 	t[1] = (struct vring_desc){.addr = data, .len = 300};
-	*desc(f, &f->tx, 0) =
+	*vtest_vq_desc(&f->tx, 0) =
 		(struct vring_desc){.addr = tbl, .len = 32, .flags = VRING_DESC_F_INDIRECT};
 	f->tx.next_desc = 1;
-	publish(f, &f->tx, 0);
-	kick(f, &f->tx);
-	run(f);
+	vtest_vq_publish(&f->tx, 0);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
 	assert_int_equal(peer_recv(f, got, sizeof(got)), HDR + 300);
 	assert_memory_equal(got + HDR, frame, 300);
 
 	/* nested: an indirect descriptor inside the table */
 	t[2] = (struct vring_desc){.addr = tbl, .len = 32, .flags = VRING_DESC_F_INDIRECT};
-	*desc(f, &f->tx, 1) =
+	*vtest_vq_desc(&f->tx, 1) =
 		(struct vring_desc){.addr = tbl + 32, .len = 16, .flags = VRING_DESC_F_INDIRECT};
 	f->tx.next_desc = 2;
-	publish(f, &f->tx, 1);
-	kick(f, &f->tx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->tx), 2);
-	assert_true(get_used(f, &f->tx, &id, &len));
-	assert_true(get_used(f, &f->tx, &id, &len));
+	vtest_vq_publish(&f->tx, 1);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->tx), 2);
+	assert_true(vtest_vq_get_used(&f->tx, &id, &len));
+	assert_true(vtest_vq_get_used(&f->tx, &id, &len));
 	assert_int_equal(id, 1);
 	assert_int_equal(len, 0);
 	assert_int_equal(peer_recv(f, got, sizeof(got)), -1);
@@ -754,7 +624,7 @@ static void test_tx_indirect(void **state)
 
 static void expect_needs_reset(struct fx *f)
 {
-	assert_true(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_true(vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
 }
 
@@ -769,47 +639,47 @@ static void test_corrupt_rings(void **state)
 
 	/* descriptor loop on TX */
 	start(f, 0, QSIZE);
-	*desc(f, &f->tx, 0) = (struct vring_desc){g, HDR, VRING_DESC_F_NEXT, 1};
-	*desc(f, &f->tx, 1) = (struct vring_desc){g + 64, 64, VRING_DESC_F_NEXT, 0};
-	publish(f, &f->tx, 0);
-	kick(f, &f->tx);
-	run(f);
+	*vtest_vq_desc(&f->tx, 0) = (struct vring_desc){g, HDR, VRING_DESC_F_NEXT, 1};
+	*vtest_vq_desc(&f->tx, 1) = (struct vring_desc){g + 64, 64, VRING_DESC_F_NEXT, 0};
+	vtest_vq_publish(&f->tx, 0);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
 	expect_needs_reset(f);
 
 	/* head index >= queue size on RX */
 	start(f, MRG, QSIZE);
-	publish(f, &f->rx, QSIZE + 3);
-	kick(f, &f->rx);
-	run(f);
+	vtest_vq_publish(&f->rx, QSIZE + 3);
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
 	expect_needs_reset(f);
 
 	/* next index >= queue size */
 	start(f, 0, QSIZE);
-	*desc(f, &f->tx, 0) = (struct vring_desc){g, HDR, VRING_DESC_F_NEXT, 999};
-	publish(f, &f->tx, 0);
-	kick(f, &f->tx);
-	run(f);
+	*vtest_vq_desc(&f->tx, 0) = (struct vring_desc){g, HDR, VRING_DESC_F_NEXT, 999};
+	vtest_vq_publish(&f->tx, 0);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
 	expect_needs_reset(f);
 
 	/* avail index jumps past the ring */
 	start(f, 0, QSIZE);
-	avail(f, &f->rx)->idx = QSIZE + 1;
-	kick(f, &f->rx);
-	run(f);
+	vtest_vq_avail(&f->rx)->idx = QSIZE + 1;
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
 	expect_needs_reset(f);
 	/* a notify after the failure does nothing */
-	kick(f, &f->rx);
-	kick(f, &f->tx);
+	vtest_vq_kick(&f->rx);
+	vtest_vq_kick(&f->tx);
 
 	/* reset, and everything works again */
 	start(f, 0, QSIZE);
 	post_rx(f, HDR + 100);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	peer_send(f, frame, 64);
-	run(f);
-	assert_true(get_used(f, &f->rx, &id, &len));
+	vtest_run(&f->t);
+	assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 	assert_int_equal(len, HDR + 64);
-	assert_false(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_false(vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
 /* Bad RX buffers (readable, too small for the header, outside RAM) are
@@ -819,32 +689,32 @@ static void test_rx_bad_buffers(void **state)
 	struct fx *f = *state;
 	uint8_t frame[100];
 	uint64_t g = vtest_alloc(&f->t, 4096, 16), good;
-	struct buf b;
+	struct vtest_buf b;
 	uint32_t id, len;
 
 	start(f, MRG, QSIZE);
-	b = (struct buf){g, 2048, false}; /* readable */
-	publish(f, &f->rx, chain(f, &f->rx, &b, 1));
-	b = (struct buf){g, 4, true}; /* smaller than the header */
-	publish(f, &f->rx, chain(f, &f->rx, &b, 1));
-	b = (struct buf){VTEST_RAM_GPA + VTEST_RAM_SIZE - 100, 2048, true}; /* past RAM */
-	publish(f, &f->rx, chain(f, &f->rx, &b, 1));
+	b = (struct vtest_buf){g, 2048, false}; /* readable */
+	vtest_vq_publish(&f->rx, vtest_vq_chain(&f->rx, &b, 1));
+	b = (struct vtest_buf){g, 4, true}; /* smaller than the header */
+	vtest_vq_publish(&f->rx, vtest_vq_chain(&f->rx, &b, 1));
+	b = (struct vtest_buf){VTEST_RAM_GPA + VTEST_RAM_SIZE - 100, 2048, true}; /* past RAM */
+	vtest_vq_publish(&f->rx, vtest_vq_chain(&f->rx, &b, 1));
 	good = post_rx(f, 2048);
-	kick(f, &f->rx);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 3);
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 3);
 	for (unsigned i = 0; i < 3; i++) {
-		assert_true(get_used(f, &f->rx, &id, &len));
+		assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 		assert_int_equal(len, 0);
 	}
 	make_frame(frame, 100, 2);
 	peer_send(f, frame, 100);
-	run(f);
-	assert_true(get_used(f, &f->rx, &id, &len));
+	vtest_run(&f->t);
+	assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 	assert_int_equal(id, 3);
 	assert_int_equal(len, HDR + 100);
 	check_rx_frame(f, good, frame, 100, 1);
-	assert_false(status(f) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_false(vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
 /* Reset with RX buffers held and TX blocked: nothing completed afterwards,
@@ -860,34 +730,34 @@ static void test_reset_in_flight(void **state)
 	start(f, MRG, QSIZE);
 	for (unsigned i = 0; i < 8; i++)
 		post_rx(f, 1024);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	for (unsigned i = 0; i < 30; i++) {
 		make_frame(frame, sizeof(frame), i);
 		post_tx(f, frame, sizeof(frame), false);
 	}
-	kick(f, &f->tx);
-	run(f);
-	assert_true(used_idx(f, &f->tx) < 30);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
+	assert_true(vtest_vq_used_idx(&f->tx) < 30);
 	wr(f, VIRTIO_MMIO_STATUS, 0);
 	/* the peer drains: nothing may be pushed into the old rings */
 	{
 		uint8_t got[HDR + 1400];
-		uint16_t before = used_idx(f, &f->tx);
+		uint16_t before = vtest_vq_used_idx(&f->tx);
 
 		while (peer_recv(f, got, sizeof(got)) > 0)
 			;
 		peer_send(f, frame, 100);
 		vtest_poll(&f->t, 10);
-		run(f);
-		assert_int_equal(used_idx(f, &f->tx), before);
-		assert_int_equal(used_idx(f, &f->rx), 0);
+		vtest_run(&f->t);
+		assert_int_equal(vtest_vq_used_idx(&f->tx), before);
+		assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	}
 	/* new driver */
 	start(f, 0, QSIZE);
 	post_rx(f, HDR + 1514);
-	kick(f, &f->rx);
-	run(f);
-	assert_true(get_used(f, &f->rx, &id, &len));
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
+	assert_true(vtest_vq_get_used(&f->rx, &id, &len));
 	assert_int_equal(len, HDR + 100);
 }
 
@@ -901,20 +771,20 @@ static void test_link_down(void **state)
 
 	start(f, 0, QSIZE);
 	post_rx(f, HDR + 1514);
-	kick(f, &f->rx);
-	run(f);
+	vtest_vq_kick(&f->rx);
+	vtest_run(&f->t);
 	wr(f, VIRTIO_MMIO_INTERRUPT_ACK, 3);
 	close(f->peer);
 	f->peer = -1;
 	vtest_poll(&f->t, 10);
-	run(f);
+	vtest_run(&f->t);
 	assert_int_equal(vtest_read(&f->t, 0, VIRTIO_MMIO_CONFIG + 6, 2), 0);
 	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	post_tx(f, frame, 100, false);
-	kick(f, &f->tx);
-	run(f);
-	assert_true(get_used(f, &f->tx, &id, &len));
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
+	assert_true(vtest_vq_get_used(&f->tx, &id, &len));
 	o = json_object_new_object();
 	f->d->ops->describe(f->d, o);
 	assert_string_equal(json_object_get_string(json_object_object_get(o, "link")), "down");
@@ -932,13 +802,13 @@ static void test_drain(void **state)
 	assert_int_equal(setsockopt(f->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
 	start(f, 0, QSIZE);
 	post_rx(f, HDR + 1514);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	for (unsigned i = 0; i < 20; i++) {
 		make_frame(frame, sizeof(frame), i);
 		post_tx(f, frame, sizeof(frame), false);
 	}
-	kick(f, &f->tx);
-	run(f);
+	vtest_vq_kick(&f->tx);
+	vtest_run(&f->t);
 	assert_int_equal(f->d->ops->drain(f->d), 1);
 	/* the device takes nothing new */
 	while (f->d->ops->drain(f->d) > 0) {
@@ -949,12 +819,12 @@ static void test_drain(void **state)
 	}
 	while (peer_recv(f, got, sizeof(got)) > 0)
 		n++;
-	assert_int_equal(n, used_idx(f, &f->tx));
+	assert_int_equal(n, vtest_vq_used_idx(&f->tx));
 	assert_true(n < 20);
 	/* RX is not read any more */
 	peer_send(f, frame, 100);
-	run(f);
-	assert_int_equal(used_idx(f, &f->rx), 0);
+	vtest_run(&f->t);
+	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 }
 
 /* The real driver (libhvguest) against the device: negotiation, config,
@@ -1143,17 +1013,18 @@ static void test_real_tap(void **state)
 	vtest_add(&f->t, 0, f->d);
 	f->fd = fd;
 
-	feat = offered(f);
+	feat = vtest_offered(&f->t, 0);
 	assert_true(feat & csum);
 	assert_true(feat & gcsum);
 	assert_true(feat & F(VIRTIO_NET_F_HOST_TSO4));
 	assert_true(feat & F(VIRTIO_NET_F_GUEST_TSO6));
 	/* illegal combinations: FEATURES_OK stays clear */
-	assert_false(negotiate(f, V1 | F(VIRTIO_NET_F_GUEST_TSO4)));
-	assert_false(
-		negotiate(f, V1 | gcsum | F(VIRTIO_NET_F_GUEST_TSO6) | F(VIRTIO_NET_F_HOST_TSO4)));
-	assert_true(negotiate(f, V1 | csum | gcsum | F(VIRTIO_NET_F_GUEST_TSO4) |
-					 F(VIRTIO_NET_F_HOST_TSO4)));
+	assert_false(vtest_negotiate(&f->t, 0, V1 | F(VIRTIO_NET_F_GUEST_TSO4)));
+	assert_false(vtest_negotiate(
+		&f->t, 0, V1 | gcsum | F(VIRTIO_NET_F_GUEST_TSO6) | F(VIRTIO_NET_F_HOST_TSO4)));
+	assert_true(vtest_negotiate(&f->t, 0,
+				    V1 | csum | gcsum | F(VIRTIO_NET_F_GUEST_TSO4) |
+					    F(VIRTIO_NET_F_HOST_TSO4)));
 
 	/* ARP through the kernel: the tap answers our request */
 	errors = f->d->n_errors; /* the refusals above */
@@ -1163,16 +1034,16 @@ static void test_real_tap(void **state)
 	/* GUEST_TSO4: read only once 12 + 65550 bytes are posted */
 	for (unsigned i = 0; i < 20; i++)
 		gpa[i] = post_rx(f, 4096);
-	kick(f, &f->rx);
+	vtest_vq_kick(&f->rx);
 	post_tx(f, frame, (uint32_t)arp_request(frame), false);
-	kick(f, &f->tx);
+	vtest_vq_kick(&f->tx);
 	for (int i = 0; i < 100 && !got_reply; i++) {
 		uint32_t id, len;
 
 		vtest_poll(&f->t, 10);
-		while (get_used(f, &f->tx, &id, &len))
+		while (vtest_vq_get_used(&f->tx, &id, &len))
 			;
-		while (get_used(f, &f->rx, &id, &len)) {
+		while (vtest_vq_get_used(&f->rx, &id, &len)) {
 			const uint8_t *e = (uint8_t *)vtest_host(&f->t, gpa[id]) + HDR;
 
 			assert_true(len >= HDR + 14);
@@ -1189,16 +1060,16 @@ static void test_real_tap(void **state)
 	 * counted */
 	{
 		uint16_t head = post_tx(f, frame, 60, false);
-		struct vring_desc *d = desc(f, &f->tx, head);
+		struct vring_desc *d = vtest_vq_desc(&f->tx, head);
 		struct virtio_net_hdr_v1 *h = vtest_host(&f->t, d->addr);
 		uint32_t id, len;
 
 		errors = f->d->n_errors;
 		h->gso_type = 0x55;
 		h->gso_size = 1;
-		kick(f, &f->tx);
-		run(f);
-		assert_true(get_used(f, &f->tx, &id, &len));
+		vtest_vq_kick(&f->tx);
+		vtest_run(&f->t);
+		assert_true(vtest_vq_get_used(&f->tx, &id, &len));
 		assert_int_equal(id, head);
 		assert_int_equal(f->d->n_errors, errors + 1);
 	}

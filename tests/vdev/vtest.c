@@ -175,7 +175,8 @@ void vtest_poll(struct vtest *t, int timeout_ms)
 		return;
 	}
 	{
-		struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+		struct timeval tv = {.tv_sec = timeout_ms / 1000,
+				     .tv_usec = (timeout_ms % 1000) * 1000};
 
 		event_base_loopexit(t->evbase, &tv);
 		/* 1: no events registered at all; do not spin */
@@ -219,4 +220,135 @@ void vtest_write(struct vtest *t, unsigned slot, uint64_t off, unsigned size, ui
 	if (slot >= VTEST_MAX_DEVS || !t->devs[slot])
 		die("no device in slot");
 	virtio_mmio_write(t->devs[slot], off, size, val);
+}
+
+void vtest_run(struct vtest *t)
+{
+	for (int i = 0; i < 4; i++)
+		vtest_poll(t, 0);
+}
+
+uint32_t vtest_status(struct vtest *t, unsigned slot)
+{
+	return (uint32_t)vtest_read(t, slot, VIRTIO_MMIO_STATUS, 4);
+}
+
+uint64_t vtest_offered(struct vtest *t, unsigned slot)
+{
+	uint64_t lo, hi;
+
+	vtest_write(t, slot, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 4, 0);
+	lo = vtest_read(t, slot, VIRTIO_MMIO_DEVICE_FEATURES, 4);
+	vtest_write(t, slot, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 4, 1);
+	hi = vtest_read(t, slot, VIRTIO_MMIO_DEVICE_FEATURES, 4);
+	return lo | hi << 32;
+}
+
+bool vtest_negotiate(struct vtest *t, unsigned slot, uint64_t features)
+{
+	const uint32_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+
+	vtest_write(t, slot, VIRTIO_MMIO_STATUS, 4, 0);
+	vtest_write(t, slot, VIRTIO_MMIO_STATUS, 4, s);
+	vtest_write(t, slot, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 4, 0);
+	vtest_write(t, slot, VIRTIO_MMIO_DRIVER_FEATURES, 4, (uint32_t)features);
+	vtest_write(t, slot, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 4, 1);
+	vtest_write(t, slot, VIRTIO_MMIO_DRIVER_FEATURES, 4, (uint32_t)(features >> 32));
+	vtest_write(t, slot, VIRTIO_MMIO_STATUS, 4, s | VIRTIO_CONFIG_S_FEATURES_OK);
+	return vtest_status(t, slot) & VIRTIO_CONFIG_S_FEATURES_OK;
+}
+
+bool vtest_driver_ok(struct vtest *t, unsigned slot)
+{
+	vtest_write(t, slot, VIRTIO_MMIO_STATUS, 4,
+		    vtest_status(t, slot) | VIRTIO_CONFIG_S_DRIVER_OK);
+	return vtest_status(t, slot) & VIRTIO_CONFIG_S_DRIVER_OK;
+}
+
+void vtest_queue_setup(struct vtest *t, unsigned slot, unsigned q, uint32_t num, uint64_t desc,
+		       uint64_t avail, uint64_t used)
+{
+	vtest_write(t, slot, VIRTIO_MMIO_QUEUE_SEL, 4, q);
+	vtest_write(t, slot, VIRTIO_MMIO_QUEUE_NUM, 4, num);
+	vtest_write(t, slot, VIRTIO_MMIO_QUEUE_DESC_LOW, 4, (uint32_t)desc);
+	vtest_write(t, slot, VIRTIO_MMIO_QUEUE_DESC_HIGH, 4, (uint32_t)(desc >> 32));
+	vtest_write(t, slot, VIRTIO_MMIO_QUEUE_AVAIL_LOW, 4, (uint32_t)avail);
+	vtest_write(t, slot, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 4, (uint32_t)(avail >> 32));
+	vtest_write(t, slot, VIRTIO_MMIO_QUEUE_USED_LOW, 4, (uint32_t)used);
+	vtest_write(t, slot, VIRTIO_MMIO_QUEUE_USED_HIGH, 4, (uint32_t)(used >> 32));
+	vtest_write(t, slot, VIRTIO_MMIO_QUEUE_READY, 4, 1);
+}
+
+void vtest_vq_setup(struct vtest *t, struct vtest_vq *vq, unsigned slot, unsigned q, uint16_t num)
+{
+	*vq = (struct vtest_vq){.t = t, .slot = slot, .q = q, .num = num};
+	vq->desc = vtest_alloc(t, 16 * num, 16);
+	vq->avail = vtest_alloc(t, 6 + 2 * num, 4);
+	vq->used = vtest_alloc(t, 6 + 8 * num, 4);
+	vtest_queue_setup(t, slot, q, num, vq->desc, vq->avail, vq->used);
+}
+
+struct vring_desc *vtest_vq_desc(struct vtest_vq *vq, unsigned i)
+{
+	return (struct vring_desc *)vtest_host(vq->t, vq->desc) + i;
+}
+
+struct vring_avail *vtest_vq_avail(struct vtest_vq *vq)
+{
+	return vtest_host(vq->t, vq->avail);
+}
+
+struct vring_used *vtest_vq_used(struct vtest_vq *vq)
+{
+	return vtest_host(vq->t, vq->used);
+}
+
+uint16_t vtest_vq_chain(struct vtest_vq *vq, const struct vtest_buf *b, unsigned n)
+{
+	uint16_t head = vq->next_desc % vq->num;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t me = vq->next_desc++ % vq->num;
+
+		*vtest_vq_desc(vq, me) = (struct vring_desc){
+			.addr = b[i].gpa,
+			.len = b[i].len,
+			.flags = (b[i].w ? VRING_DESC_F_WRITE : 0) |
+				 (i + 1 < n ? VRING_DESC_F_NEXT : 0),
+			.next = (uint16_t)(vq->next_desc % vq->num),
+		};
+	}
+	return head;
+}
+
+void vtest_vq_publish(struct vtest_vq *vq, uint16_t head)
+{
+	struct vring_avail *a = vtest_vq_avail(vq);
+
+	a->ring[vq->avail_idx % vq->num] = head;
+	/* the entry before the index that exposes it */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	a->idx = ++vq->avail_idx;
+}
+
+void vtest_vq_kick(struct vtest_vq *vq)
+{
+	vtest_write(vq->t, vq->slot, VIRTIO_MMIO_QUEUE_NOTIFY, 4, vq->q);
+}
+
+bool vtest_vq_get_used(struct vtest_vq *vq, uint32_t *id, uint32_t *len)
+{
+	struct vring_used *u = vtest_vq_used(vq);
+
+	if (u->idx == vq->used_seen)
+		return false;
+	*id = u->ring[vq->used_seen % vq->num].id;
+	*len = u->ring[vq->used_seen % vq->num].len;
+	vq->used_seen++;
+	return true;
+}
+
+uint16_t vtest_vq_used_idx(struct vtest_vq *vq)
+{
+	return vtest_vq_used(vq)->idx;
 }
