@@ -160,6 +160,13 @@ static int sim_load(struct hv *hv, uint64_t paddr, size_t len)
 	return sim_call(hv, &m, NULL, 0, NULL, 0, NULL, 0, NULL);
 }
 
+static int sim_load_file(struct hv *hv, uint64_t paddr, int fd, uint64_t off, size_t len)
+{
+	struct hvsim_msg m = {.op = HVSIM_OP_LOAD_FILE, .arg = {paddr, len, off}};
+
+	return sim_call(hv, &m, NULL, 0, &fd, 1, NULL, 0, NULL);
+}
+
 static int sim_zone_start(struct hv *hv, const void *config, size_t size)
 {
 	struct hvsim_msg m = {.op = HVSIM_OP_ZONE_START};
@@ -213,6 +220,7 @@ const struct hv_ops hv_sim_ops = {
 	.close = sim_close,
 	.config_check = sim_config_check,
 	.load = sim_load,
+	.load_file = sim_load_file,
 	.zone_start = sim_zone_start,
 	.zone_shutdown = sim_zone_shutdown,
 	.zone_list = sim_zone_list,

@@ -15,6 +15,8 @@
 /* How much zone start copies per LOAD_IMAGE: bounds hvisord's memory use
  * and how long one event-loop step takes. */
 #define HV_LOAD_CHUNK (1u << 20)
+/* What one event-loop turn of a zone start copies, at most. */
+#define HV_LOAD_STEP (8u * HV_LOAD_CHUNK)
 
 struct hv;
 
@@ -25,6 +27,12 @@ struct hv_ops {
 	int (*config_check)(struct hv *hv, uint64_t *ret_magic);
 	/* Copies len (<= HV_LOAD_CHUNK) bytes from hv->load_buf to paddr. */
 	int (*load)(struct hv *hv, uint64_t paddr, size_t len);
+	/* Optional: copies len (<= HV_LOAD_STEP) bytes at offset off of the
+	 * file fd to paddr without passing them through hvisord (the sim
+	 * reads the file itself: one round trip per step instead of one per
+	 * chunk). -EOPNOTSUPP: not for this file, use load(); -ENODATA: the
+	 * file is shorter than off + len. */
+	int (*load_file)(struct hv *hv, uint64_t paddr, int fd, uint64_t off, size_t len);
 	int (*zone_start)(struct hv *hv, const void *config, size_t size);
 	int (*zone_shutdown)(struct hv *hv, uint32_t zone_id);
 	/* Returns the number of entries written (<= cap). */

@@ -9,9 +9,6 @@
 #include "log.h"
 #include "util.h"
 
-/* Bytes copied per event-loop turn before yielding to other clients. */
-#define LOAD_STEP_BYTES (8u * HV_LOAD_CHUNK)
-
 struct load_job {
 	struct daemon *d;
 	const struct load_item *items;
@@ -21,6 +18,7 @@ struct load_job {
 	void *userdata;
 	struct event *ev;
 	uint64_t start_usec, total;
+	bool by_chunks;	       /* the backend cannot take the file itself */
 	struct load_job *next; /* in jobs */
 };
 
@@ -52,11 +50,37 @@ static void load_finish(struct load_job *j, int r, const char *key, bool file_er
 	done(r, key, file_error, message, userdata);
 }
 
+/* Through the chunk buffer: read (or copy inline data) into load_buf, then
+ * LOAD_IMAGE. Returns the backend's result, or 1 if the job was finished
+ * with a file error. */
+static int load_chunk(struct load_job *j, const struct load_item *it, size_t len)
+{
+	struct hv *hv = j->d->hv;
+	char msg[256];
+
+	if (it->fd >= 0) {
+		ssize_t k = pread_full(it->fd, hv->load_buf, len, (off_t)j->done_bytes);
+
+		if (k < 0) {
+			snprintf(msg, sizeof(msg), "reading the file failed: %s",
+				 strerror((int)-k));
+			load_finish(j, (int)k, it->key, true, msg);
+			return 1;
+		}
+		if ((size_t)k != len) {
+			load_finish(j, -EIO, it->key, true, "the file shrank while it was loaded");
+			return 1;
+		}
+	} else
+		memcpy(hv->load_buf, it->data + j->done_bytes, len);
+	return hv->ops->load(hv, it->paddr + j->done_bytes, len);
+}
+
 static void load_step(evutil_socket_t fd, short what, void *arg)
 {
 	struct load_job *j = arg;
 	struct hv *hv = j->d->hv;
-	uint64_t budget = LOAD_STEP_BYTES;
+	uint64_t budget = HV_LOAD_STEP;
 	char msg[256];
 
 	while (j->cur < j->n && budget > 0) {
@@ -70,23 +94,25 @@ static void load_step(evutil_socket_t fd, short what, void *arg)
 			j->done_bytes = 0;
 			continue;
 		}
-		if (it->fd >= 0) {
-			ssize_t k = pread_full(it->fd, hv->load_buf, len, (off_t)j->done_bytes);
-
-			if (k < 0) {
-				snprintf(msg, sizeof(msg), "reading the file failed: %s",
-					 strerror((int)-k));
-				load_finish(j, (int)k, it->key, true, msg);
+		if (it->fd >= 0 && !j->by_chunks && hv->ops->load_file) {
+			/* one copy, from the page cache, none through load_buf */
+			len = (size_t)MIN(left, budget);
+			r = hv->ops->load_file(hv, it->paddr + j->done_bytes, it->fd, j->done_bytes,
+					       len);
+			if (r == -EOPNOTSUPP) {
+				j->by_chunks = true;
+				continue;
+			}
+			if (r == -ENODATA) {
+				load_finish(j, -EIO, it->key, true,
+					    "the file shrank while it was loaded");
 				return;
 			}
-			if ((size_t)k != len) {
-				snprintf(msg, sizeof(msg), "the file shrank while it was loaded");
-				load_finish(j, -EIO, it->key, true, msg);
-				return;
-			}
-		} else
-			memcpy(hv->load_buf, it->data + j->done_bytes, len);
-		r = hv->ops->load(hv, it->paddr + j->done_bytes, len);
+		} else {
+			r = load_chunk(j, it, len);
+			if (r == 1)
+				return; /* finished with an error */
+		}
 		if (r < 0) {
 			snprintf(msg, sizeof(msg), "LOAD_IMAGE of %zu bytes at 0x%llx failed: %s",
 				 len, (unsigned long long)(it->paddr + j->done_bytes),

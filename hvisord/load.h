@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Copies zone images into zone memory through the backend's LOAD_IMAGE,
- * HV_LOAD_CHUNK bytes at a time and a few chunks per event-loop turn, so a
- * 256 MiB kernel neither needs 256 MiB of memory nor stalls other clients. */
+/* Copies zone images into zone memory, at most HV_LOAD_STEP bytes per
+ * event-loop turn: through the backend's load_file when it has one (the
+ * sim reads the file itself), else HV_LOAD_CHUNK bytes at a time through
+ * LOAD_IMAGE. A 256 MiB kernel neither needs 256 MiB of memory nor stalls
+ * other clients. */
 #ifndef HVISORD_LOAD_H
 #define HVISORD_LOAD_H
 

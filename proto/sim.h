@@ -72,6 +72,12 @@ enum hvsim_op {
 	HVSIM_OP_GUEST_ATTACH = 9,
 	/* -> fd[0] = physical memory memfd (read-only use by tests) */
 	HVSIM_OP_PHYS_MEMFD = 10,
+	/* fd[0] = a regular file or block device: copy arg[1] bytes
+	 * (<= HVSIM_MAX_LOAD_BUFFER) at its offset arg[2] to physical address
+	 * arg[0], with LOAD_IMAGE's rules (-EPERM, -EFAULT); -ENODATA if the
+	 * file is shorter, -EOPNOTSUPP for other kinds of file (use
+	 * LOAD_BUFFER + LOAD_IMAGE). */
+	HVSIM_OP_LOAD_FILE = 11,
 };
 
 struct hvsim_msg {

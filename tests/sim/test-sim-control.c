@@ -461,6 +461,65 @@ static void test_load_image_rules(void **state)
 	free(cfg);
 }
 
+static int load_file(int ctl, int fd, uint64_t paddr, uint64_t size, uint64_t off)
+{
+	struct hvsim_msg req = {.op = HVSIM_OP_LOAD_FILE, .arg = {paddr, size, off}}, rep;
+
+	return (int)simh_rpc(ctl, &req, NULL, 0, &fd, fd >= 0 ? 1 : 0, &rep, NULL, 0, NULL, NULL, 0,
+			     NULL);
+}
+
+static void test_load_file(void **state)
+{
+	struct simh *h = *state;
+	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0x4, "a", GiB);
+	const size_t size = (3u << 20) + 4096 + 123; /* several bounce buffers, a ragged end */
+	const uint64_t phys = UINT64_C(1) << 40;
+	uint8_t *data = malloc(size), *back = malloc(size);
+	int fd, pfd, pipefd[2];
+
+	for (size_t i = 0; i < size; i++)
+		data[i] = (uint8_t)(i * 13 + 5);
+	fd = simh_memfd_with(data, size);
+
+	/* bytes [4096 + 7, size) of the file to 0x80001000: any offset */
+	assert_int_equal(load_file(h->ctl, fd, 0x80001000, size - 4103, 4103), 0);
+	pfd = phys_memfd(h->ctl);
+	assert_int_equal(pread_full(pfd, back, size - 4103, 0x80001000), (ssize_t)(size - 4103));
+	assert_memory_equal(back, data + 4103, size - 4103);
+	/* the last byte of physical memory */
+	assert_int_equal(load_file(h->ctl, fd, phys - 1, 1, 0), 0);
+	assert_int_equal(pread_full(pfd, back, 1, (off_t)(phys - 1)), 1);
+	assert_int_equal(back[0], data[0]);
+
+	/* LOAD_IMAGE's rules for the destination */
+	assert_int_equal(load_file(h->ctl, fd, phys - 8, 16, 0), -EFAULT);
+	assert_int_equal(load_file(h->ctl, fd, UINT64_MAX - 7, 16, 0), -EFAULT);
+	assert_int_equal(simh_zone_start(h->ctl, cfg, 6), 0);
+	assert_int_equal(load_file(h->ctl, fd, GiB - 1, 2, 0), -EPERM);
+	assert_int_equal(simh_op(h->ctl, HVSIM_OP_ZONE_SHUTDOWN, 1, 0, 0, 0), 0);
+	/* the file: too much at once, shorter than asked, wrapping, not a file */
+	assert_int_equal(load_file(h->ctl, fd, 0x1000, (uint64_t)HVSIM_MAX_LOAD_BUFFER + 1, 0),
+			 -EINVAL);
+	assert_int_equal(load_file(h->ctl, fd, 0x1000, 16, size - 8), -ENODATA);
+	assert_int_equal(load_file(h->ctl, fd, 0x1000, 16, UINT64_MAX - 7), -EINVAL);
+	assert_int_equal(load_file(h->ctl, -1, 0x1000, 16, 0), -EINVAL);
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(load_file(h->ctl, pipefd[0], 0x1000, 16, 0), -EOPNOTSUPP);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* a file that shrinks behind the sim's back: an error, no crash */
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	assert_int_equal(load_file(h->ctl, fd, 0x1000, size, 0), -ENODATA);
+	assert_int_equal(simh_hello(h->ctl).version, HVSIM_PROTO_VERSION);
+
+	close(pfd);
+	close(fd);
+	free(data);
+	free(back);
+	free(cfg);
+}
+
 /* --- malformed packets ------------------------------------------------------------ */
 
 static void test_malformed_packets(void **state)
@@ -715,6 +774,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_memory_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_image_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_rules, setup, teardown),
 		cmocka_unit_test(test_sigterm_and_sigint),
