@@ -177,10 +177,11 @@ static json_object *describe(struct vdev *vd)
 
 static void do_add(struct virtiod *v, json_object *params, int *fds, size_t n_fds)
 {
-	json_object *slot, *device, *p;
+	json_object *slot, *device, *restore = NULL, *p;
 	const struct vl_param spec[] = {
 		{"slot", json_type_int, true, &slot},
 		{"device", json_type_object, true, &device},
+		{"restore", json_type_boolean, false, &restore},
 	};
 	struct hv_virtio_device dev = {0};
 	struct hv_error err;
@@ -199,7 +200,8 @@ static void do_add(struct virtiod *v, json_object *params, int *fds, size_t n_fd
 		return reply_error(v, VL_ERROR_INVALID_PARAMETER,
 				   "AddDevice needs the backing descriptor, got %zu", n_fds);
 	}
-	r = virtiod_add(v, (unsigned)json_object_get_int64(slot), &dev, fds[0], &vd);
+	r = virtiod_add(v, (unsigned)json_object_get_int64(slot), &dev, fds[0],
+			restore && json_object_get_boolean(restore), &vd);
 	fds[0] = -1; /* taken (also on failure) */
 	hv_virtio_device_clear(&dev);
 	if (r < 0)

@@ -78,7 +78,7 @@ static int create_device(struct virtiod *v, unsigned slot, const struct hv_virti
 }
 
 int virtiod_add(struct virtiod *v, unsigned slot, const struct hv_virtio_device *spec, int fd,
-		struct vdev **ret)
+		bool restore, struct vdev **ret)
 {
 	struct virtio_dev *d;
 	unsigned pos = 0;
@@ -99,6 +99,8 @@ int virtiod_add(struct virtiod *v, unsigned slot, const struct hv_virtio_device 
 		if (o->base < spec->addr)
 			pos = i + 1;
 	}
+	if (!restore)
+		memset(&v->state[slot], 0, sizeof(v->state[0]));
 	r = create_device(v, slot, spec, fd, &d);
 	if (r < 0)
 		return r;
@@ -107,16 +109,6 @@ int virtiod_add(struct virtiod *v, unsigned slot, const struct hv_virtio_device 
 	v->n_devs++;
 	/* a slot with the guest's setup from before a restart */
 	r = virtio_dev_restore(d);
-	if (r > 0 && virtio_dev_running(d)) {
-		/* The guest may have missed an interrupt while no backend ran:
-		 * one the dead process never sent, or one whose InterruptStatus
-		 * it read as 0 meanwhile (reads are answered 0 then), which
-		 * leaves the saved status set, and a set status sends no more.
-		 * Interrupt once now: a spurious one only costs it a look. */
-		d->st->int_status |= VIRTIO_MMIO_INT_VRING;
-		d->n_interrupts++;
-		d->raise_irq(d->irq_ctx, d->irq);
-	}
 	log_info("%s: added (irq %u)%s", d->name, d->irq,
 		 r > 0	 ? ", guest setup restored"
 		 : r < 0 ? ", saved setup dropped"

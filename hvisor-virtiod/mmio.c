@@ -415,8 +415,17 @@ int virtio_dev_restore(struct virtio_dev *d)
 	}
 	log_info("%s: restored (status 0x%x, features 0x%llx)", d->name, st->status,
 		 (unsigned long long)st->driver_features);
-	if (virtio_dev_running(d) && d->ops->resumed)
-		d->ops->resumed(d);
+	if (virtio_dev_running(d)) {
+		/* The guest may have missed an interrupt while no backend ran:
+		 * one the dead process never sent, or one whose InterruptStatus
+		 * it read as 0 meanwhile (reads are answered 0 then), which
+		 * leaves the saved bit set, and a set bit sends no more. So one
+		 * now, set bit or not: a spurious one only costs it a look. */
+		st->int_status &= ~(uint32_t)VIRTIO_MMIO_INT_VRING;
+		raise(d, VIRTIO_MMIO_INT_VRING);
+		if (d->ops->resumed)
+			d->ops->resumed(d);
+	}
 	return 1;
 
 invalid:

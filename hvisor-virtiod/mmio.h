@@ -146,6 +146,7 @@ void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, voi
 		     unsigned num_queues, uint16_t queue_max, uint32_t config_size);
 /* If d->st holds a valid saved state for this device, re-apply it: status,
  * features, and every ready queue (virtq_resume; rings re-validated).
+ * A restored running device interrupts once (one may have been lost).
  * Returns 1 if restored, 0 if there was nothing to restore, -EINVAL if
  * the saved state does not hold up (the device then starts reset and
  * signals DEVICE_NEEDS_RESET if the driver had gone past ACKNOWLEDGE). */

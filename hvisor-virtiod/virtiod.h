@@ -12,7 +12,7 @@
  * org.hvisor.Virtiod (varlink framing over the control socketpair):
  *   Setup(zone_id, ram: [{gpa, size, offset}], user: ?string)
  *       fds: [channel, memory, state]    -> ()
- *   AddDevice(slot: int, device: <proto/virtio-config wire form>)
+ *   AddDevice(slot: int, device: <proto/virtio-config wire form>, restore: ?bool)
  *       fds: [backing] (image, tap or pty master; none for nothing) -> (info: object)
  *   RemoveDevice(addr: int) -> ()
  *   List() -> (devices: []object)
@@ -95,8 +95,10 @@ void control_stop(struct virtiod *v);
 
 /* main.c: the device table */
 struct vdev *virtiod_find(struct virtiod *v, uint64_t addr);
+/* restore: continue the guest's setup saved in the slot (a restart of
+ * this process); else the device starts fresh, whatever the slot holds. */
 int virtiod_add(struct virtiod *v, unsigned slot, const struct hv_virtio_device *spec, int fd,
-		struct vdev **ret);
+		bool restore, struct vdev **ret);
 int virtiod_remove(struct virtiod *v, uint64_t addr);
 void virtiod_begin_drain(struct virtiod *v, const char *why);
 /* setgroups/setgid/setuid to `user` if root (and it is not "root"), then

@@ -377,24 +377,6 @@ corrupt:
 	return -EFAULT;
 }
 
-void virtq_unpop(struct virtq *vq, uint16_t n)
-{
-	n = MIN(n, vq->inflight);
-	for (uint16_t k = 1; k <= n && vq->ps; k++) {
-		uint16_t head = ring_get16(
-			&vq->avail->ring[(uint16_t)(vq->last_avail - k) & (vq->num - 1)]);
-
-		if (head < vq->num)
-			bit_clear(vq->ps->inflight, head);
-	}
-	vq->last_avail -= n;
-	vq->inflight -= n;
-	if (vq->ps) {
-		persist_barrier();
-		vq->ps->last_avail = vq->last_avail;
-	}
-}
-
 static void put_used(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem *u = &vq->used->ring[vq->used_idx & (vq->num - 1)];

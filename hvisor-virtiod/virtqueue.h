@@ -115,10 +115,6 @@ bool virtq_has_avail(struct virtq *vq);
  * virtq_push), 0 if none is waiting, -EFAULT if the ring is corrupt (the
  * queue is then broken), -ENOMEM. */
 int virtq_pop(struct virtq *vq, struct virtq_elem **ret);
-/* Gives back the last n requests taken and not pushed (e.g. RX buffers a
- * frame turned out not to need); they will be taken again. The caller
- * frees those elements. */
-void virtq_unpop(struct virtq *vq, uint16_t n);
 /* Completes a request: used entry {head, len}, then publishes used->idx
  * (with the barriers the spec requires). len is the number of bytes
  * written into the writable buffers. */

@@ -111,10 +111,12 @@ int backend_add_device(struct zvirt *zv, struct vdevice *dev, json_object **ret_
 	}
 	json_object_object_add(params, "slot", json_object_new_int((int)dev->slot));
 	json_object_object_add(params, "device", hv_virtio_device_to_json(&dev->spec));
+	json_object_object_add(params, "restore", json_object_new_boolean(dev->served));
 	r = call_ok(zv, "org.hvisor.Virtiod.AddDevice", params, &fd, 1, &reply, errbuf, errsize);
 	close(fd);
 	if (r < 0)
 		return r;
+	dev->served = true;
 	if (ret_info && json_object_object_get_ex(vl_reply_parameters(reply), "info", &info))
 		*ret_info = json_object_get(info);
 	json_object_put(reply);

@@ -547,15 +547,13 @@ static bool in_group(int fd, const struct ucred *cred)
 	return false;
 }
 
-static void refuse_connection(int fd, const char *error, const char *limit, const char *message)
+/* Answers and closes a connection over a limit, without a struct conn. */
+static void refuse_connection(int fd, const char *limit, const char *message)
 {
-	json_object *p = json_object_new_object(), *msg;
+	json_object *msg = vl_error_limit_new(limit, "%s", message);
 	const char *s;
 	size_t len;
 
-	json_object_object_add(p, "limit", json_object_new_string(limit));
-	json_object_object_add(p, "message", json_object_new_string(message));
-	msg = vl_error_new(error, p);
 	s = vl_message_serialize(msg, &len);
 	(void)!send(fd, s, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	json_object_put(msg);
@@ -591,7 +589,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 	if (d->n_conns >= d->limits.max_connections) {
 		log_warn("refusing connection: %u connections open (limit)", d->n_conns);
-		refuse_connection(fd, VL_ERROR_LIMIT, "connections", "too many connections");
+		refuse_connection(fd, "connections", "too many connections");
 		return;
 	}
 	c = calloc(1, sizeof(*c));

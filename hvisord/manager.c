@@ -146,10 +146,7 @@ static int manager_subscribe(struct conn *c, const struct vl_call *call, int *fd
 		return conn_errorf(c, VL_ERROR_EXPECTED_MORE,
 				   "Subscribe streams events: call it with \"more\": true");
 	if (d->n_subscribers >= d->limits.max_subscribers) {
-		p = json_object_new_object();
-		json_object_object_add(p, "limit", jstr("subscribers"));
-		json_object_object_add(p, "message", jstr("too many subscribers"));
-		return conn_error(c, vl_error_new(VL_ERROR_LIMIT, p));
+		return conn_error(c, vl_error_limit_new("subscribers", "too many subscribers"));
 	}
 	conn_set_subscriber(c);
 	p = json_object_new_object();

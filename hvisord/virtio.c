@@ -143,30 +143,18 @@ static int check_overlap(const struct zvirt *zv, const struct hv_virtio_device *
 	return 0;
 }
 
-_Static_assert(HV_VIRTIO_MAX_DEVICES <= 32, "stale_slots is a 32-bit mask");
-
 static int free_slot(const struct zvirt *zv)
 {
-	int stale = -ENOSPC;
-
 	for (unsigned s = 0; s < HV_VIRTIO_MAX_DEVICES; s++) {
 		const struct vdevice *o;
 		bool used = false;
 
 		TAILQ_FOREACH (o, &zv->devices, entry)
 			used |= o->slot == s;
-		if (used)
-			continue;
-		/* the backend would hand a removed device's guest setup to
-		 * the new one: only if there is no other slot */
-		if (zv->state_fd >= 0 && (zv->stale_slots & (1u << s))) {
-			if (stale < 0)
-				stale = (int)s;
-			continue;
-		}
-		return (int)s;
+		if (!used)
+			return (int)s;
 	}
-	return stale;
+	return -ENOSPC;
 }
 
 static int open_tap(const char *name, struct hv_error *err)
@@ -373,14 +361,8 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 		goto fail_w;
 	}
 	if (zv->n_devices >= HV_VIRTIO_MAX_DEVICES || (slot = free_slot(zv)) < 0) {
-		/* LimitExceeded carries the name of the limit (docs/protocol.md) */
-		json_object *e = json_object_new_object();
-
-		snprintf(ebuf, sizeof(ebuf), "zone %u has %d devices already", zone_id,
-			 HV_VIRTIO_MAX_DEVICES);
-		json_object_object_add(e, "limit", json_object_new_string("devices"));
-		json_object_object_add(e, "message", json_object_new_string(ebuf));
-		conn_error(c, vl_error_new(VL_ERROR_LIMIT, e));
+		conn_error(c, vl_error_limit_new("devices", "zone %u has %d devices already",
+						 zone_id, HV_VIRTIO_MAX_DEVICES));
 		goto fail_w;
 	}
 	dev->slot = (unsigned)slot;
@@ -592,12 +574,10 @@ static int method_remove(struct conn *c, const struct vl_call *call, int *fds, s
 		/* nothing left to serve: the backend ends whatever its state,
 		 * also one waiting for its restart or given up on */
 		backend_stop(zv, false);
-	} else if (zv->state != BACKEND_RUNNING || backend_remove_device(zv, addr) < 0) {
-		/* no backend cleared the device's saved state */
-		zv->stale_slots |= 1u << dev->slot;
-		if (zv->state == BACKEND_RUNNING)
-			log_warn("zone %u: the backend did not remove 0x%llx", zone_id,
-				 (unsigned long long)addr);
+	} else if (zv->state == BACKEND_RUNNING && backend_remove_device(zv, addr) < 0) {
+		/* a device added on its slot later starts fresh all the same */
+		log_warn("zone %u: the backend did not remove 0x%llx", zone_id,
+			 (unsigned long long)addr);
 	}
 	log_info("zone %u: %s device at 0x%llx removed by uid %u", zone_id,
 		 hv_virtio_type_to_string(dev->spec.type), (unsigned long long)addr,
@@ -689,7 +669,6 @@ int virtio_zone_starting(struct conn *c, struct daemon *d, const struct hv_zone_
 	ram_from_config(zv, cfg);
 	/* a new zone run: no saved device state from a previous one */
 	zv->state_fd = safe_close(zv->state_fd);
-	zv->stale_slots = 0;
 	zv->restarts = 0;
 	r = backend_start(zv, ebuf, sizeof(ebuf));
 	if (r < 0) {
@@ -707,7 +686,6 @@ void virtio_zone_stopped(struct daemon *d, uint32_t zone_id)
 	if (!zv)
 		return;
 	backend_stop(zv, true);
-	zv->stale_slots = 0;
 	zvirt_put(zv);
 }
 

@@ -26,6 +26,9 @@ struct vdevice {
 	char pty[64];		/* console: /dev/pts/N */
 	char link[PATH_MAX];	/* console: the symlink we published, or "" */
 	char backing[PATH_MAX]; /* for display */
+	/* a backend has served it in this zone run: the next one restores the
+	 * guest's setup from its slot instead of starting it fresh */
+	bool served;
 };
 
 enum backend_state {
@@ -55,9 +58,6 @@ struct zvirt {
 	pid_t pid;
 	int ctl_fd;   /* control socketpair (SOCK_SEQPACKET) */
 	int state_fd; /* transport state, kept across restarts of one zone run */
-	/* slots of state_fd that still hold the guest's setup of a device
-	 * removed while no backend ran to clear it */
-	uint32_t stale_slots;
 	struct event *ev_restart;
 	unsigned restarts, quick_failures;
 	uint64_t started_usec;

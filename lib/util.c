@@ -163,8 +163,7 @@ ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max_fds,
 		.msg_control = control.buf,
 		.msg_controllen = sizeof(control.buf),
 	};
-	size_t n = 0;
-	bool overflow = false;
+	size_t n;
 	ssize_t k;
 
 	do
@@ -172,8 +171,20 @@ ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max_fds,
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return negative_errno();
+	if (cmsg_take_fds(&msg, fds, max_fds, &n) != (ssize_t)n) {
+		close_many(fds, n);
+		*ret_n_fds = 0;
+		return -EMSGSIZE;
+	}
+	*ret_n_fds = n;
+	return k;
+}
 
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+ssize_t cmsg_take_fds(const struct msghdr *msg, int *fds, size_t max_fds, size_t *ret_n)
+{
+	size_t n = 0, all = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
 		size_t cnt;
 		int *p;
 
@@ -181,25 +192,20 @@ ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max_fds,
 			continue;
 		cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		p = (int *)CMSG_DATA(c);
-		for (size_t i = 0; i < cnt; i++) {
+		for (size_t i = 0; i < cnt; i++, all++) {
 			int fd;
 
 			memcpy(&fd, p + i, sizeof(fd));
 			if (n < max_fds)
 				fds[n++] = fd;
-			else {
+			else
 				close(fd);
-				overflow = true;
-			}
 		}
 	}
-	if (overflow || (msg.msg_flags & MSG_CTRUNC)) {
-		close_many(fds, n);
-		*ret_n_fds = 0;
+	*ret_n = n;
+	if (msg->msg_flags & MSG_CTRUNC)
 		return -EMSGSIZE;
-	}
-	*ret_n_fds = n;
-	return k;
+	return (ssize_t)all;
 }
 
 void close_many(const int *fds, size_t n)

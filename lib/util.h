@@ -39,6 +39,11 @@ ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds, siz
  * -EMSGSIZE. Returns bytes received (0 = EOF) or -errno. */
 ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max_fds, size_t *ret_n_fds,
 		      int flags);
+/* The descriptors of a received message (SCM_RIGHTS): up to max_fds go to
+ * fds[] (*ret_n of them), the rest are closed. Returns how many arrived, or
+ * -EMSGSIZE if the kernel had to drop some (MSG_CTRUNC). */
+struct msghdr;
+ssize_t cmsg_take_fds(const struct msghdr *msg, int *fds, size_t max_fds, size_t *ret_n);
 void close_many(const int *fds, size_t n);
 
 /* Microseconds on CLOCK_MONOTONIC / CLOCK_REALTIME. */

@@ -246,17 +246,38 @@ json_object *vl_error_new(const char *error, json_object *parameters)
 	return m;
 }
 
-json_object *vl_error_newf(const char *error, const char *fmt, ...)
+/* {"message": <fmt, ap>} */
+static json_object *message_params(const char *fmt, va_list ap)
 {
 	json_object *p = json_object_new_object();
 	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	json_object_object_add(p, "message", json_object_new_string(buf));
+	return p;
+}
+
+json_object *vl_error_newf(const char *error, const char *fmt, ...)
+{
+	json_object *p;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	p = message_params(fmt, ap);
 	va_end(ap);
-	json_object_object_add(p, "message", json_object_new_string(buf));
 	return vl_error_new(error, p);
+}
+
+json_object *vl_error_limit_new(const char *limit, const char *fmt, ...)
+{
+	json_object *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	p = message_params(fmt, ap);
+	va_end(ap);
+	json_object_object_add(p, "limit", json_object_new_string(limit));
+	return vl_error_new(VL_ERROR_LIMIT, p);
 }
 
 const char *vl_message_serialize(json_object *msg, size_t *ret_len)

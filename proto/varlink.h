@@ -95,6 +95,10 @@ json_object *vl_error_new(const char *error, json_object *parameters);
 /* An error with just a message (printf style). */
 json_object *vl_error_newf(const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* org.hvisor.LimitExceeded: which limit (docs/protocol.md, Limits), and a
+ * message (printf style). */
+json_object *vl_error_limit_new(const char *limit, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Serialised form (NUL included in *ret_len), owned by msg. */
 const char *vl_message_serialize(json_object *msg, size_t *ret_len);
 

@@ -89,21 +89,11 @@ static int rx_batch(int fd, struct sim_rx *rx, void *bufs, size_t size, unsigned
 	for (int i = 0; i < k; i++) {
 		struct msghdr *m = &rx->mm[i].msg_hdr;
 
-		rx->len[i] = rx->mm[i].msg_len;
-		rx->fds[i] = false;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			for (size_t j = 0; j < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); j++) {
-				int f;
+		size_t none;
+		ssize_t r = cmsg_take_fds(m, NULL, 0, &none); /* all closed */
 
-				memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof(f));
-				close(f);
-			}
-			rx->fds[i] = true;
-		}
-		if (m->msg_flags & MSG_CTRUNC)
-			rx->len[i] = -EMSGSIZE;
+		rx->len[i] = r < 0 ? r : (ssize_t)rx->mm[i].msg_len;
+		rx->fds[i] = r != 0;
 	}
 	return k;
 }

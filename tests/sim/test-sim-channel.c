@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -301,6 +302,28 @@ static void test_notify_coalescing(void **state)
 	assert_true(owner_one(f->owner).value == 7);
 }
 
+/* sendmsg with n copies of fd attached (beyond what send_with_fds allows). */
+static ssize_t send_n_fds(int sock, const void *buf, size_t len, int fd, size_t n)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int) * 64)];
+	} control = {0};
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf};
+	struct cmsghdr *c;
+
+	assert_true(n <= 64);
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	for (size_t i = 0; i < n; i++)
+		memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0);
+}
+
 static void test_refused_accesses(void **state)
 {
 	struct fixture *f = *state;
@@ -354,6 +377,31 @@ static void test_refused_accesses(void **state)
 	assert_int_equal(simh_guest_done(f->guest).status, -EINVAL);
 	assert_int_equal(send(f->guest, raw, 40, 0), 40);
 	assert_int_equal(simh_guest_done(f->guest).status, -EINVAL);
+
+	/* descriptors attached to an access: closed, the access answered; more
+	 * than the sim takes in one packet (32): refused as a whole */
+	{
+		struct hvsim_guest_msg acc = {
+			.type = HVSIM_GUEST_ACCESS, .cpu = 2, .address = RAM + 0x1000, .size = 4};
+		int p[2];
+
+		assert_int_equal(pipe(p), 0);
+		assert_int_equal(send_n_fds(f->guest, &acc, sizeof(acc), p[0], 2),
+				 (ssize_t)sizeof(acc));
+		assert_int_equal(simh_guest_done(f->guest).status, -EFAULT);
+		assert_int_equal(send_n_fds(f->guest, &acc, sizeof(acc), p[0], 40),
+				 (ssize_t)sizeof(acc));
+		assert_int_equal(simh_guest_done(f->guest).status, -EINVAL);
+		close(p[0]);
+		/* the sim kept no copy of the read end: the write end sees EPIPE */
+		{
+			struct pollfd pf = {.fd = p[1], .events = POLLOUT};
+
+			assert_int_equal(poll(&pf, 1, SIMH_TIMEOUT_MS), 1);
+			assert_true(pf.revents & POLLERR);
+		}
+		close(p[1]);
+	}
 
 	/* none of this reached the owner */
 	assert_int_equal(simh_owner_recv(f->owner, r, 4, SIMH_QUIET_MS), 0);
