@@ -589,6 +589,36 @@ void ih_fill(void *buf, size_t len, const char *seed)
 	}
 }
 
+uint64_t ih_file_hash(const char *path)
+{
+	size_t len;
+	char *s = ih_read_file(path, &len);
+	uint64_t x = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++)
+		x = (x ^ (uint8_t)s[i]) * 0x100000001b3ull;
+	free(s);
+	return x;
+}
+
+int64_t ih_jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
+	return json_object_get_int64(v);
+}
+
+const char *ih_jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
+	return json_object_get_string(v);
+}
+
 json_object *ih_json_load(const char *path)
 {
 	json_object *o = json_object_from_file(path);
@@ -1263,6 +1293,16 @@ pid_t ih_wait_virtiod(const struct ih *h, uint32_t zone_id, pid_t not_pid)
 				 zone_id, (int)not_pid);
 		poll(NULL, 0, 10);
 	}
+}
+
+char *ih_virtio_list_str(const struct ih *h, uint32_t zone_id)
+{
+	json_object *l = ih_virtio_list(h, zone_id);
+	char *s = strdup(json_object_to_json_string_ext(l, JSON_C_TO_STRING_PLAIN));
+
+	assert_non_null(s);
+	json_object_put(l);
+	return s;
 }
 
 json_object *ih_virtio_list(const struct ih *h, uint32_t zone_id)

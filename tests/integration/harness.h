@@ -111,6 +111,11 @@ char *ih_make_zone(struct ih *h, const char *example, size_t kernel_size, size_t
 /* Deterministic bytes for an image (seeded by name). */
 void ih_fill(void *buf, size_t len, const char *seed);
 json_object *ih_json_load(const char *path);
+/* A key of a JSON object, failing the test if it is missing. */
+int64_t ih_jint(json_object *o, const char *key);
+const char *ih_jstr(json_object *o, const char *key);
+/* FNV-1a of a whole file, to tell whether it changed. */
+uint64_t ih_file_hash(const char *path);
 void ih_json_save(json_object *o, const char *path); /* does not take o */
 /* json_object_object_add on a dotted path ("memory_regions[0].size"). */
 void ih_json_set(json_object *root, const char *path, json_object *val);
@@ -218,6 +223,9 @@ pid_t ih_virtiod_pid(const struct ih *h, uint32_t zone_id);
 pid_t ih_wait_virtiod(const struct ih *h, uint32_t zone_id, pid_t not_pid);
 /* Virtio.List's devices (a reference the caller puts). zone_id 0: all. */
 json_object *ih_virtio_list(const struct ih *h, uint32_t zone_id);
+/* The same (zone_id 0: every zone) as one string, for before/after
+ * comparisons; the caller frees it. */
+char *ih_virtio_list_str(const struct ih *h, uint32_t zone_id);
 /* One device's Info from Virtio.List (a reference), or NULL. */
 json_object *ih_virtio_device(const struct ih *h, uint32_t zone_id, uint64_t addr);
 /* An integer field of a device's Info (-1 if absent). */

@@ -136,8 +136,7 @@ static void test_blk_guest_precise(void **state)
 	/* the file's contents, read by the guest */
 	file = ih_read_file(img, &flen);
 	assert_int_equal(flen, size);
-	assert_int_equal(ih_gblk_sync(&b, VIRTIO_BLK_T_IN, 100, sizeof(buf), buf),
-			 VIRTIO_BLK_S_OK);
+	assert_int_equal(ih_gblk_sync(&b, VIRTIO_BLK_T_IN, 100, sizeof(buf), buf), VIRTIO_BLK_S_OK);
 	assert_memory_equal(buf, file + 100 * SECTOR, sizeof(buf));
 	assert_int_equal(ih_gblk_sync(&b, VIRTIO_BLK_T_IN, last, SECTOR, buf), VIRTIO_BLK_S_OK);
 	assert_memory_equal(buf, file + last * SECTOR, SECTOR);
@@ -184,26 +183,13 @@ static void test_blk_guest_precise(void **state)
 
 	/* GET_ID: the serial, NUL-padded */
 	memset(id, 0xaa, sizeof(id));
-	assert_int_equal(ih_gblk_sync(&b, VIRTIO_BLK_T_GET_ID, 0, sizeof(id), id),
-			 VIRTIO_BLK_S_OK);
+	assert_int_equal(ih_gblk_sync(&b, VIRTIO_BLK_T_GET_ID, 0, sizeof(id), id), VIRTIO_BLK_S_OK);
 	assert_memory_equal(id, "IT serial 42\0\0\0\0\0\0\0\0", sizeof(id));
 
 	ih_gblk_close(&b);
 	free(file);
 	free(img);
 	ih_stop(h);
-}
-
-static uint64_t file_hash(const char *path)
-{
-	size_t len;
-	char *s = ih_read_file(path, &len);
-	uint64_t x = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++)
-		x = (x ^ (uint8_t)s[i]) * 0x100000001b3ull;
-	free(s);
-	return x;
 }
 
 /* readonly: hvctl opens the image O_RDONLY, the device offers RO and fails
@@ -214,7 +200,7 @@ static void test_blk_readonly(void **state)
 {
 	struct ih *h = ih_start(NULL);
 	char *img = ih_make_image(h, "ro.img", 4 << 20);
-	uint64_t before = file_hash(img);
+	uint64_t before = ih_file_hash(img);
 	json_object *dev, *v;
 	struct ih_out o;
 
@@ -233,7 +219,7 @@ static void test_blk_readonly(void **state)
 	assert_int_equal(ih_guest(h, &o, 1, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", "4", NULL),
 			 1);
 	ih_out_free(&o);
-	assert_true(file_hash(img) == before);
+	assert_true(ih_file_hash(img) == before);
 
 	/* this process as the guest: RO offered, a write refused, reads work */
 	{
@@ -253,7 +239,7 @@ static void test_blk_readonly(void **state)
 		ih_gblk_close(&b);
 		free(file);
 	}
-	assert_true(file_hash(img) == before);
+	assert_true(ih_file_hash(img) == before);
 
 	/* hvisord refuses a read-only descriptor for a read-write device */
 	{
@@ -299,7 +285,7 @@ static void test_blk_readonly(void **state)
 		assert_int_equal(json_object_array_length(devs), 1);
 		json_object_put(devs);
 	}
-	assert_true(file_hash(img) == before);
+	assert_true(ih_file_hash(img) == before);
 	free(img);
 	ih_stop(h);
 }

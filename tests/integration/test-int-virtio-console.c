@@ -104,7 +104,9 @@ static void assert_quiet(int fd)
 /* Bytes written to the pty come back through console-echo. */
 static void test_console_echo(void **state)
 {
-	enum { N = 96 * 1024 };
+	enum {
+		N = 96 * 1024
+	};
 	struct ih *h = ih_start(NULL);
 	char *pty = start_console(h), nbuf[32];
 	uint8_t *out = malloc(N), *in = malloc(N);
@@ -273,7 +275,10 @@ static void test_console_to_guest(void **state)
  * printed. */
 static void test_hvctl_console(void **state)
 {
-	enum { IN = 100000, OUT = 3000 };
+	enum {
+		IN = 100000,
+		OUT = 3000
+	};
 	struct ih *h = ih_start(NULL);
 	char *pty = start_console(h), *in_path = ih_path(h, "stdin.bin");
 	const char *argv[] = {ih_bin_hvctl(), "console", "1", NULL};

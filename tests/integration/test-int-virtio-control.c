@@ -108,17 +108,6 @@ static void hvctl_ok(struct ih *h, const char *const *needles, const char *const
 	expect_run(h, false, 0, needles, args, NULL);
 }
 
-/* Virtio.List of every zone, serialised (for before/after comparisons). */
-static char *list_str(const struct ih *h)
-{
-	json_object *l = ih_virtio_list(h, 0);
-	char *s = strdup(json_object_to_json_string_ext(l, JSON_C_TO_STRING_PLAIN));
-
-	assert_non_null(s);
-	json_object_put(l);
-	return s;
-}
-
 /* The names in a directory, sorted, one per line ("" if it does not exist). */
 static char *dir_str(const char *path)
 {
@@ -142,24 +131,6 @@ static char *dir_str(const char *path)
 	return s;
 }
 
-static int64_t jint(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
-	return json_object_get_int64(v);
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
-	return json_object_get_string(v);
-}
-
 static bool jhas(json_object *o, const char *key)
 {
 	return json_object_object_get_ex(o, key, NULL);
@@ -171,7 +142,7 @@ static json_object *find_dev(json_object *devs, uint32_t zone, uint64_t addr)
 	for (size_t i = 0; i < json_object_array_length(devs); i++) {
 		json_object *d = json_object_array_get_idx(devs, i);
 
-		if (jint(d, "zone_id") == zone && (uint64_t)jint(d, "addr") == addr)
+		if (ih_jint(d, "zone_id") == zone && (uint64_t)ih_jint(d, "addr") == addr)
 			return d;
 	}
 	return NULL;
@@ -303,18 +274,18 @@ static void test_add_list_remove(void **state)
 	}
 	/* the events, in order */
 	e = ih_wait_event(sub, "VirtioDeviceAdded", 1, IH_TIMEOUT_MS);
-	assert_int_equal(jint(e, "addr"), BLK_ADDR);
-	assert_string_equal(jstr(e, "type"), "blk");
+	assert_int_equal(ih_jint(e, "addr"), BLK_ADDR);
+	assert_string_equal(ih_jstr(e, "type"), "blk");
 	json_object_put(e);
 	if (have_net) {
 		e = ih_wait_event(sub, "VirtioDeviceAdded", 1, IH_TIMEOUT_MS);
-		assert_int_equal(jint(e, "addr"), NET_ADDR);
-		assert_string_equal(jstr(e, "type"), "net");
+		assert_int_equal(ih_jint(e, "addr"), NET_ADDR);
+		assert_string_equal(ih_jstr(e, "type"), "net");
 		json_object_put(e);
 	}
 	e = ih_wait_event(sub, "VirtioDeviceAdded", 1, IH_TIMEOUT_MS);
-	assert_int_equal(jint(e, "addr"), CON_ADDR);
-	assert_string_equal(jstr(e, "type"), "console");
+	assert_int_equal(ih_jint(e, "addr"), CON_ADDR);
+	assert_string_equal(ih_jstr(e, "type"), "console");
 	json_object_put(e);
 
 	/* the table */
@@ -353,37 +324,37 @@ static void test_add_list_remove(void **state)
 	assert_int_equal(json_object_array_length(devs), n);
 	for (size_t i = 0; i < n; i++) {
 		d = json_object_array_get_idx(devs, i);
-		assert_int_equal(jint(d, "zone_id"), 1);
-		assert_int_equal(jint(d, "len"), 0x200);
-		assert_string_equal(jstr(d, "state"), "running");
+		assert_int_equal(ih_jint(d, "zone_id"), 1);
+		assert_int_equal(ih_jint(d, "len"), 0x200);
+		assert_string_equal(ih_jstr(d, "state"), "running");
 		/* counters while the backend runs */
-		assert_int_equal(jint(d, "requests"), 0);
-		assert_int_equal(jint(d, "errors"), 0);
+		assert_int_equal(ih_jint(d, "requests"), 0);
+		assert_int_equal(ih_jint(d, "errors"), 0);
 		assert_true(jhas(d, "notifies") && jhas(d, "interrupts"));
 	}
 	d = find_dev(devs, 1, BLK_ADDR);
 	assert_non_null(d);
-	assert_string_equal(jstr(d, "type"), "blk");
-	assert_int_equal(jint(d, "irq"), BLK_IRQ);
-	assert_string_equal(jstr(d, "backing"), img);
+	assert_string_equal(ih_jstr(d, "type"), "blk");
+	assert_int_equal(ih_jint(d, "irq"), BLK_IRQ);
+	assert_string_equal(ih_jstr(d, "backing"), img);
 	assert_false(json_object_get_boolean(json_object_object_get(d, "readonly")));
-	assert_int_equal(jint(d, "capacity_sectors"), (4 << 20) / 512);
+	assert_int_equal(ih_jint(d, "capacity_sectors"), (4 << 20) / 512);
 	assert_false(jhas(d, "pty"));
 	d = find_dev(devs, 1, CON_ADDR);
 	assert_non_null(d);
-	assert_string_equal(jstr(d, "type"), "console");
-	assert_int_equal(jint(d, "irq"), CON_IRQ);
-	assert_string_equal(jstr(d, "backing"), pty);
-	assert_string_equal(jstr(d, "pty"), pty);
-	assert_string_equal(jstr(d, "console"), link);
+	assert_string_equal(ih_jstr(d, "type"), "console");
+	assert_int_equal(ih_jint(d, "irq"), CON_IRQ);
+	assert_string_equal(ih_jstr(d, "backing"), pty);
+	assert_string_equal(ih_jstr(d, "pty"), pty);
+	assert_string_equal(ih_jstr(d, "console"), link);
 	if (have_net) {
 		d = find_dev(devs, 1, NET_ADDR);
 		assert_non_null(d);
-		assert_string_equal(jstr(d, "type"), "net");
-		assert_int_equal(jint(d, "irq"), NET_IRQ);
-		assert_string_equal(jstr(d, "backing"), TAP);
-		assert_string_equal(jstr(d, "mac"), "02:00:00:00:00:07");
-		assert_string_equal(jstr(d, "link"), "up");
+		assert_string_equal(ih_jstr(d, "type"), "net");
+		assert_int_equal(ih_jint(d, "irq"), NET_IRQ);
+		assert_string_equal(ih_jstr(d, "backing"), TAP);
+		assert_string_equal(ih_jstr(d, "mac"), "02:00:00:00:00:07");
+		assert_string_equal(ih_jstr(d, "link"), "up");
 		assert_false(jhas(d, "pty"));
 		assert_true(ih_if_index(TAP) > 0);
 	}
@@ -403,10 +374,10 @@ static void test_add_list_remove(void **state)
 	/* zone info: the backend, as JSON and for people */
 	z = zone_info(h, 1);
 	assert_true(json_object_object_get_ex(z, "virtio", &v));
-	assert_int_equal(jint(v, "devices"), n);
-	assert_string_equal(jstr(v, "backend"), "running");
-	assert_int_equal(jint(v, "pid"), pid);
-	assert_int_equal(jint(v, "restarts"), 0);
+	assert_int_equal(ih_jint(v, "devices"), n);
+	assert_string_equal(ih_jstr(v, "backend"), "running");
+	assert_int_equal(ih_jint(v, "pid"), pid);
+	assert_int_equal(ih_jint(v, "restarts"), 0);
 	json_object_put(z);
 	snprintf(line, sizeof(line), "  Virtio:       %u devices, backend running (pid %d)\n", n,
 		 (int)pid);
@@ -427,8 +398,8 @@ static void test_add_list_remove(void **state)
 	assert_int_equal(n_devices(h), n - 1);
 	assert_int_equal(ih_virtiod_pid(h, 1), pid);
 	e = ih_wait_event(sub, "VirtioDeviceRemoved", 1, IH_TIMEOUT_MS);
-	assert_int_equal(jint(e, "addr"), CON_ADDR);
-	assert_string_equal(jstr(e, "type"), "console");
+	assert_int_equal(ih_jint(e, "addr"), CON_ADDR);
+	assert_string_equal(ih_jstr(e, "type"), "console");
 	json_object_put(e);
 	if (have_net) {
 		/* the tap hvisord created goes with its device */
@@ -444,7 +415,7 @@ static void test_add_list_remove(void **state)
 	assert_int_equal(n_devices(h), 0);
 	z = zone_info(h, 1);
 	assert_false(jhas(z, "virtio"));
-	assert_string_equal(jstr(z, "status"), "running"); /* the zone runs on */
+	assert_string_equal(ih_jstr(z, "status"), "running"); /* the zone runs on */
 	json_object_put(z);
 	expect_run(h, false, 0, NULL, ARGS("zone", "info", "1"), &o);
 	assert_null(strstr(o.out, "Virtio:"));
@@ -496,12 +467,12 @@ static void test_zone_shutdown(void **state)
 	assert_int_equal(n_devices(h), 2);
 	d = ih_virtio_device(h, 1, BLK_ADDR);
 	assert_non_null(d);
-	assert_string_equal(jstr(d, "state"), "pending");
+	assert_string_equal(ih_jstr(d, "state"), "pending");
 	assert_false(jhas(d, "requests"));
 	json_object_put(d);
 	d = ih_virtio_device(h, 1, CON_ADDR);
 	assert_non_null(d);
-	assert_string_equal(jstr(d, "state"), "pending");
+	assert_string_equal(ih_jstr(d, "state"), "pending");
 	json_object_put(d);
 	/* the console's pty and link survive the zone */
 	{
@@ -515,7 +486,7 @@ static void test_zone_shutdown(void **state)
 	pid2 = ih_wait_virtiod(h, 1, 0);
 	assert_int_not_equal(pid2, pid);
 	d = ih_virtio_device(h, 1, BLK_ADDR);
-	assert_string_equal(jstr(d, "state"), "running");
+	assert_string_equal(ih_jstr(d, "state"), "running");
 	json_object_put(d);
 	blk_verify(h, 1, "10");
 	/* and once more, the backend goes with the zone */
@@ -554,7 +525,7 @@ static void test_pending(void **state)
 		 ARGS("virtio", "add", "9", CON_SPEC));
 	d = ih_virtio_device(h, 1, BLK_ADDR);
 	assert_non_null(d);
-	assert_string_equal(jstr(d, "state"), "pending");
+	assert_string_equal(ih_jstr(d, "state"), "pending");
 	assert_false(jhas(d, "requests"));
 	json_object_put(d);
 	assert_no_backend(h);
@@ -584,7 +555,7 @@ static void test_pending(void **state)
 	assert_int_equal(ih_zone_ids(h, ids, 8), 1); /* only the root zone */
 	assert_no_backend(h);
 	d = ih_virtio_device(h, 1, BLK_ADDR);
-	assert_string_equal(jstr(d, "state"), "pending");
+	assert_string_equal(ih_jstr(d, "state"), "pending");
 	json_object_put(d);
 	hvctl_ok(h, NULL, ARGS("virtio", "remove", "1", "0xa003a00"));
 
@@ -593,11 +564,11 @@ static void test_pending(void **state)
 	pid = ih_wait_virtiod(h, 1, 0);
 	assert_true(ih_pid_alive(pid, IH_VIRTIOD_COMM));
 	d = ih_virtio_device(h, 1, BLK_ADDR);
-	assert_string_equal(jstr(d, "state"), "running");
-	assert_int_equal(jint(d, "requests"), 0);
+	assert_string_equal(ih_jstr(d, "state"), "running");
+	assert_int_equal(ih_jint(d, "requests"), 0);
 	json_object_put(d);
 	d = ih_virtio_device(h, 1, CON_ADDR);
-	assert_string_equal(jstr(d, "state"), "running");
+	assert_string_equal(ih_jstr(d, "state"), "running");
 	json_object_put(d);
 	blk_verify(h, 1, "50");
 	/* the console answers the guest too */
@@ -608,14 +579,14 @@ static void test_pending(void **state)
 	ih_out_free(&o);
 	if (have_net) {
 		d = ih_virtio_device(h, 1, NET_ADDR);
-		assert_string_equal(jstr(d, "state"), "running");
-		assert_string_equal(jstr(d, "link"), "up");
+		assert_string_equal(ih_jstr(d, "state"), "running");
+		assert_string_equal(ih_jstr(d, "link"), "up");
 		json_object_put(d);
 	}
 	/* zone 9's device waits on */
 	d = ih_virtio_device(h, 9, CON_ADDR);
 	assert_non_null(d);
-	assert_string_equal(jstr(d, "state"), "pending");
+	assert_string_equal(ih_jstr(d, "state"), "pending");
 	json_object_put(d);
 	free(cfg);
 	free(spec);
@@ -663,7 +634,7 @@ static void assert_no_restart(struct vl_client *sub, int ms)
 			return;
 		assert_int_equal(r, 1);
 		assert_true(json_object_object_get_ex(ih_ok(reply), "event", &e));
-		if (strncmp(jstr(e, "event"), "Virtiod", 7) == 0)
+		if (strncmp(ih_jstr(e, "event"), "Virtiod", 7) == 0)
 			fail_msg("unexpected event after the last device was removed: %s",
 				 json_object_to_json_string(e));
 		json_object_put(reply);
@@ -817,7 +788,7 @@ static void snap(const struct ih *h, struct snapshot *s)
 {
 	char *dir = ih_path(h, "zone1");
 
-	s->list = list_str(h);
+	s->list = ih_virtio_list_str(h, 0);
 	s->dir = dir_str(dir);
 	s->pid = ih_virtiod_pid(h, 1);
 	free(dir);
@@ -1015,8 +986,8 @@ static void test_refusals_varlink(void **state)
 					       cases[i].error, true);
 		json_object *p = vl_reply_parameters(r);
 
-		if (strcmp(jstr(p, "parameter"), cases[i].parameter) != 0)
-			fail_msg("case %zu: parameter %s, expected %s", i, jstr(p, "parameter"),
+		if (strcmp(ih_jstr(p, "parameter"), cases[i].parameter) != 0)
+			fail_msg("case %zu: parameter %s, expected %s", i, ih_jstr(p, "parameter"),
 				 cases[i].parameter);
 		json_object_put(r);
 		assert_unchanged(h, &s);
@@ -1028,13 +999,13 @@ static void test_refusals_varlink(void **state)
 					       "org.hvisor.Virtio.NotFound", true);
 		json_object *p = vl_reply_parameters(r);
 
-		assert_int_equal(jint(p, "zone_id"), 1);
-		assert_int_equal(jint(p, "addr"), 0xa003a00);
+		assert_int_equal(ih_jint(p, "zone_id"), 1);
+		assert_int_equal(ih_jint(p, "addr"), 0xa003a00);
 		json_object_put(r);
 		r = ih_call_error(h, "org.hvisor.Virtio.Remove", "{\"zone_id\": 42, \"addr\": 1}",
 				  "org.hvisor.Virtio.NotFound", true);
 		p = vl_reply_parameters(r);
-		assert_int_equal(jint(p, "zone_id"), 42);
+		assert_int_equal(ih_jint(p, "zone_id"), 42);
 		json_object_put(r);
 		ih_call_error(h, "org.hvisor.Virtio.Remove", "{\"zone_id\": 1}",
 			      "org.hvisor.InvalidParameter", false);
@@ -1116,18 +1087,18 @@ static void test_device_limit(void **state)
 	}
 	vl_client_free(c);
 	assert_int_equal(n_devices(h), 32);
-	before = list_str(h);
+	before = ih_virtio_list_str(h, 0);
 	r = ih_call_error(
 		h, "org.hvisor.Virtio.Add",
 		"{\"zone_id\": 5, \"device\": {\"type\": \"console\", \"addr\": 167788544, "
 		"\"len\": 512, \"irq\": 80}}",
 		"org.hvisor.LimitExceeded", true);
-	assert_string_equal(jstr(vl_reply_parameters(r), "limit"), "devices");
+	assert_string_equal(ih_jstr(vl_reply_parameters(r), "limit"), "devices");
 	json_object_put(r);
 	expect_run(h, false, 1,
 		   NEEDLES("org.hvisor.LimitExceeded", "zone 5 has 32 devices already"),
 		   ARGS("virtio", "add", "5", "console,addr=0xa004000,len=0x200,irq=80"), NULL);
-	after = list_str(h);
+	after = ih_virtio_list_str(h, 0);
 	assert_string_equal(after, before);
 	free(after);
 	hvctl_ok(h, NULL, ARGS("virtio", "remove", "5", "0xa000000"));
@@ -1211,19 +1182,19 @@ static void assert_example_devices(struct ih *h)
 	assert_int_equal(json_object_array_length(devs), 3);
 	d = find_dev(devs, 1, BLK_ADDR);
 	assert_non_null(d);
-	assert_string_equal(jstr(d, "type"), "blk");
-	assert_int_equal(jint(d, "irq"), BLK_IRQ);
-	assert_string_equal(jstr(d, "backing"), "zone1-disk.img"); /* as the file says */
-	assert_string_equal(jstr(d, "state"), "running");
+	assert_string_equal(ih_jstr(d, "type"), "blk");
+	assert_int_equal(ih_jint(d, "irq"), BLK_IRQ);
+	assert_string_equal(ih_jstr(d, "backing"), "zone1-disk.img"); /* as the file says */
+	assert_string_equal(ih_jstr(d, "state"), "running");
 	d = find_dev(devs, 1, CON_ADDR);
 	assert_non_null(d);
-	assert_string_equal(jstr(d, "type"), "console");
-	assert_string_equal(jstr(d, "state"), "running");
+	assert_string_equal(ih_jstr(d, "type"), "console");
+	assert_string_equal(ih_jstr(d, "state"), "running");
 	d = find_dev(devs, 2, CON2_ADDR);
 	assert_non_null(d);
-	assert_string_equal(jstr(d, "type"), "console");
-	assert_int_equal(jint(d, "irq"), CON2_IRQ);
-	assert_string_equal(jstr(d, "state"), "running");
+	assert_string_equal(ih_jstr(d, "type"), "console");
+	assert_int_equal(ih_jint(d, "irq"), CON2_IRQ);
+	assert_string_equal(ih_jstr(d, "state"), "running");
 	assert_null(find_dev(devs, 1, NET_ADDR)); /* "status": "disable" */
 	json_object_put(devs);
 	if (have_net)
@@ -1240,18 +1211,6 @@ static void remove_example_devices(struct ih *h)
 	wait_gone(p1);
 	wait_gone(p2);
 	assert_int_equal(n_devices(h), 0);
-}
-
-static uint64_t file_hash(const char *path)
-{
-	size_t len;
-	char *s = ih_read_file(path, &len);
-	uint64_t x = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++)
-		x = (x ^ (uint8_t)s[i]) * 0x100000001b3ull;
-	free(s);
-	return x;
 }
 
 /* hvctl virtio start / hvisor virtio start with upstream's file: image
@@ -1275,7 +1234,7 @@ static void test_start_file(void **state)
 	j = ih_json_load(src);
 	ih_json_save(j, cfg);
 	disk = ih_make_image(h, "cfg/zone1-disk.img", 4 << 20);
-	before = file_hash(disk);
+	before = ih_file_hash(disk);
 
 	/* hvctl runs elsewhere: the image is found next to the file */
 	hvctl_ok(h,
@@ -1292,7 +1251,7 @@ static void test_start_file(void **state)
 	assert_int_equal(access(con1, F_OK), 0);
 	assert_int_equal(access(con2, F_OK), 0);
 	blk_verify(h, 1, "30");
-	assert_true(file_hash(disk) != before); /* that image, written by the guest */
+	assert_true(ih_file_hash(disk) != before); /* that image, written by the guest */
 	remove_example_devices(h);
 
 	/* the upstream spelling */

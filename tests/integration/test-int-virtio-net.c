@@ -401,24 +401,6 @@ static char *read_all(int fd)
 	return s;
 }
 
-static int64_t jint(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
-	return json_object_get_int64(v);
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
-	return json_object_get_string(v);
-}
-
 /* Waits until the guest's driver has set DRIVER_OK on the device. */
 static void wait_driver_ok(const struct ih *h, uint64_t addr)
 {
@@ -562,13 +544,13 @@ static void test_net_ping(void **state)
 	if (!res)
 		fail_msg("net-echo printed no JSON: %s", out);
 	assert_true(json_object_get_boolean(json_object_object_get(res, "ok")));
-	assert_string_equal(jstr(res, "mac"), MAC_STR);
+	assert_string_equal(ih_jstr(res, "mac"), MAC_STR);
 	assert_true(json_object_get_boolean(json_object_object_get(res, "link_up")));
-	assert_int_equal(jint(res, "answered_icmp"), 3);
-	assert_int_equal(jint(res, "answered_udp"), ARRAY_SIZE(udp_sizes));
-	assert_true(jint(res, "answered_arp") >= 1);
-	assert_int_equal(jint(res, "bad_checksum"), 0);
-	assert_int_equal(jint(res, "rx_bad"), 0);
+	assert_int_equal(ih_jint(res, "answered_icmp"), 3);
+	assert_int_equal(ih_jint(res, "answered_udp"), ARRAY_SIZE(udp_sizes));
+	assert_true(ih_jint(res, "answered_arp") >= 1);
+	assert_int_equal(ih_jint(res, "bad_checksum"), 0);
+	assert_int_equal(ih_jint(res, "rx_bad"), 0);
 	json_object_put(res);
 	free(out);
 
@@ -590,22 +572,23 @@ static void test_net_ping(void **state)
 	assert_true(json_object_object_get_ex(list, "devices", &devs));
 	assert_int_equal(json_object_array_length(devs), 1);
 	dev = json_object_array_get_idx(devs, 0);
-	assert_int_equal(jint(dev, "zone_id"), 1);
-	assert_string_equal(jstr(dev, "type"), "net");
-	assert_int_equal(jint(dev, "addr"), NET_ADDR);
-	assert_int_equal(jint(dev, "irq"), NET_IRQ);
-	assert_string_equal(jstr(dev, "backing"), TAP);
-	assert_string_equal(jstr(dev, "state"), "running");
-	assert_string_equal(jstr(dev, "mac"), MAC_STR);
-	assert_string_equal(jstr(dev, "link"), "up");
+	assert_int_equal(ih_jint(dev, "zone_id"), 1);
+	assert_string_equal(ih_jstr(dev, "type"), "net");
+	assert_int_equal(ih_jint(dev, "addr"), NET_ADDR);
+	assert_int_equal(ih_jint(dev, "irq"), NET_IRQ);
+	assert_string_equal(ih_jstr(dev, "backing"), TAP);
+	assert_string_equal(ih_jstr(dev, "state"), "running");
+	assert_string_equal(ih_jstr(dev, "mac"), MAC_STR);
+	assert_string_equal(ih_jstr(dev, "link"), "up");
 	/* 3 pings, the datagrams and at least one ARP, each way */
-	assert_true(jint(dev, "rx_frames") >= (int64_t)(3 + ARRAY_SIZE(udp_sizes) + 1));
-	assert_true(jint(dev, "tx_frames") >= (int64_t)(3 + ARRAY_SIZE(udp_sizes) + 1));
-	assert_true(jint(dev, "requests") >= jint(dev, "rx_frames") + jint(dev, "tx_frames"));
-	assert_true(jint(dev, "notifies") > 0);
-	assert_true(jint(dev, "interrupts") > 0);
-	assert_int_equal(jint(dev, "errors"), 0);
-	assert_int_equal(jint(dev, "tx_dropped"), 0);
+	assert_true(ih_jint(dev, "rx_frames") >= (int64_t)(3 + ARRAY_SIZE(udp_sizes) + 1));
+	assert_true(ih_jint(dev, "tx_frames") >= (int64_t)(3 + ARRAY_SIZE(udp_sizes) + 1));
+	assert_true(ih_jint(dev, "requests") >=
+		    ih_jint(dev, "rx_frames") + ih_jint(dev, "tx_frames"));
+	assert_true(ih_jint(dev, "notifies") > 0);
+	assert_true(ih_jint(dev, "interrupts") > 0);
+	assert_int_equal(ih_jint(dev, "errors"), 0);
+	assert_int_equal(ih_jint(dev, "tx_dropped"), 0);
 	json_object_put(list);
 	ih_out_free(&o);
 
@@ -639,17 +622,6 @@ static void test_net_ping(void **state)
 	ih_stop(h);
 }
 
-/* Virtio.List of every zone, serialised. */
-static char *list_str(const struct ih *h)
-{
-	json_object *l = ih_virtio_list(h, 0);
-	char *s = strdup(json_object_to_json_string_ext(l, JSON_C_TO_STRING_PLAIN));
-
-	assert_non_null(s);
-	json_object_put(l);
-	return s;
-}
-
 /* One device per tap: a second one on a tap in use is refused with the
  * reason and changes nothing; bad tap names never reach hvisord; removing
  * the device removes the tap hvisord created (and frees the name). */
@@ -661,7 +633,7 @@ static void test_net_tap_in_use(void **state)
 
 	ih_zone_start(h, "zone1");
 	add_net(h, NET_ADDR, NET_IRQ, TAP, ",mac=" MAC_STR);
-	before = list_str(h);
+	before = ih_virtio_list_str(h, 0);
 
 	assert_int_equal(ih_hvctl(h, &o, "virtio", "add", "1",
 				  "net,addr=0xa003400,len=0x200,irq=79,tap=" TAP, NULL),
@@ -690,7 +662,7 @@ static void test_net_tap_in_use(void **state)
 		2);
 	assert_non_null(strstr(o.err, "multicast"));
 	ih_out_free(&o);
-	after = list_str(h);
+	after = ih_virtio_list_str(h, 0);
 	assert_string_equal(after, before);
 	free(after);
 	free(before);
