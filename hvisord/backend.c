@@ -178,6 +178,28 @@ static pid_t spawn(struct daemon *d, int child_fd)
 	_exit(127);
 }
 
+int backend_attach_early(struct zvirt *zv, char *errbuf, size_t errsize)
+{
+	struct daemon *d = zv->d;
+	int r;
+
+	if (zv->early_chan >= 0)
+		return 0;
+	r = d->hv->ops->zone_attach(d->hv, zv->zone_id, &zv->early_chan, &zv->early_mem);
+	if (r < 0) {
+		zv->early_chan = zv->early_mem = -1;
+		snprintf(errbuf, errsize, "cannot attach to zone %u's channel: %s%s", zv->zone_id,
+			 strerror(-r), r == -EBUSY ? " (another backend owns it)" : "");
+	}
+	return r;
+}
+
+static void release_early(struct zvirt *zv)
+{
+	zv->early_chan = safe_close(zv->early_chan);
+	zv->early_mem = safe_close(zv->early_mem);
+}
+
 static void kill_and_reap(struct zvirt *zv)
 {
 	if (zv->pid > 0) {
@@ -200,15 +222,15 @@ int backend_start(struct zvirt *zv, char *errbuf, size_t errsize)
 	if (zv->state == BACKEND_RUNNING)
 		return 0;
 	if (!zv->ram_known) {
+		release_early(zv);
 		snprintf(errbuf, errsize, "the memory map of zone %u is unknown", zv->zone_id);
 		return -EINVAL;
 	}
-	r = d->hv->ops->zone_attach(d->hv, zv->zone_id, &chan, &mem);
-	if (r < 0) {
-		snprintf(errbuf, errsize, "cannot attach to zone %u's channel: %s%s", zv->zone_id,
-			 strerror(-r), r == -EBUSY ? " (another backend owns it)" : "");
+	r = backend_attach_early(zv, errbuf, errsize);
+	if (r < 0)
 		return r;
-	}
+	chan = TAKE_FD(zv->early_chan);
+	mem = TAKE_FD(zv->early_mem);
 	if (zv->state_fd < 0) {
 		zv->state_fd = memfd_create("hvisor-virtiod-state", MFD_CLOEXEC);
 		if (zv->state_fd < 0 || ftruncate(zv->state_fd, HV_VIRTIOD_STATE_BYTES) < 0) {
@@ -298,6 +320,7 @@ void backend_stop(struct zvirt *zv, bool forget_state)
 {
 	int status = 0;
 
+	release_early(zv);
 	if (zv->ev_restart)
 		evtimer_del(zv->ev_restart);
 	if (zv->pid > 0) {

@@ -136,9 +136,14 @@ int zone_is_running(struct daemon *d, uint32_t id);
 int virtio_init(struct daemon *d);
 void virtio_done(struct daemon *d);
 /* Before ZONE_START of cfg: checks the devices registered for the zone
- * against it and gets their backend running (attached before the guest
- * runs). On failure the error reply is sent and nothing is left running. */
+ * against it and attaches the zone's channel, so the guest's first access
+ * waits for its backend. On failure the error reply is sent and nothing
+ * is left attached. */
 int virtio_zone_starting(struct conn *c, struct daemon *d, const struct hv_zone_config *cfg);
+/* After ZONE_START: starts the zone's backend on that channel (it maps
+ * the zone's RAM, which the kernel module allows only once the zone
+ * runs). A failure is reported as a VirtiodFailed event. */
+void virtio_zone_started(struct daemon *d, uint32_t zone_id);
 /* The start failed / the zone is gone: stop its backend; its devices
  * stay registered for the next start. */
 void virtio_zone_stopped(struct daemon *d, uint32_t zone_id);

@@ -54,6 +54,7 @@ static struct zvirt *zvirt_get(struct daemon *d, uint32_t zone_id)
 	zv->zone_id = zone_id;
 	zv->ctl_fd = -1;
 	zv->state_fd = -1;
+	zv->early_chan = zv->early_mem = -1;
 	TAILQ_INIT(&zv->devices);
 	TAILQ_INSERT_TAIL(&d->zvirts, zv, entry);
 	return zv;
@@ -670,13 +671,30 @@ int virtio_zone_starting(struct conn *c, struct daemon *d, const struct hv_zone_
 	/* a new zone run: no saved device state from a previous one */
 	zv->state_fd = safe_close(zv->state_fd);
 	zv->restarts = 0;
-	r = backend_start(zv, ebuf, sizeof(ebuf));
+	r = backend_attach_early(zv, ebuf, sizeof(ebuf));
 	if (r < 0) {
 		conn_errorf(c, VL_ERROR_INTERNAL, "cannot start the virtio backend: %s", ebuf);
 		return r;
 	}
-	daemon_event_emit_zone(d, "VirtiodStarted", zv->zone_id, NULL);
 	return 0;
+}
+
+void virtio_zone_started(struct daemon *d, uint32_t zone_id)
+{
+	struct zvirt *zv = zvirt_find(d, zone_id);
+	char ebuf[512];
+
+	if (!zv || zv->n_devices == 0)
+		return;
+	if (backend_start(zv, ebuf, sizeof(ebuf)) < 0) {
+		/* the channel is released: the guest finds no devices */
+		log_err("zone %u: cannot start hvisor-virtiod: %s", zone_id, ebuf);
+		zv->state = BACKEND_FAILED;
+		snprintf(zv->last_exit, sizeof(zv->last_exit), "start failed");
+		daemon_event_emit_zone(d, "VirtiodFailed", zone_id, ebuf);
+		return;
+	}
+	daemon_event_emit_zone(d, "VirtiodStarted", zone_id, NULL);
 }
 
 void virtio_zone_stopped(struct daemon *d, uint32_t zone_id)

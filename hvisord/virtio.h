@@ -57,6 +57,8 @@ struct zvirt {
 	enum backend_state state;
 	pid_t pid;
 	int ctl_fd;   /* control socketpair (SOCK_SEQPACKET) */
+	/* attached before ZONE_START, handed to the backend after it */
+	int early_chan, early_mem;
 	int state_fd; /* transport state, kept across restarts of one zone run */
 	struct event *ev_restart;
 	unsigned restarts, quick_failures;
@@ -65,8 +67,14 @@ struct zvirt {
 };
 
 /* backend.c */
-/* Attach the zone's channel, start hvisor-virtiod, Setup and add every
- * device. errbuf gets the reason on failure (nothing left running). */
+/* Attach the zone's channel before its ZONE_START, so the guest's first
+ * access waits for the backend instead of being answered as "no device".
+ * The kernel module knows a zone's RAM only once it started, so the
+ * backend, which maps that RAM, starts after ZONE_START. */
+int backend_attach_early(struct zvirt *zv, char *errbuf, size_t errsize);
+/* Attach the zone's channel (unless attached early), start
+ * hvisor-virtiod, Setup and add every device. errbuf gets the reason on
+ * failure (nothing left running, the channel released). */
 int backend_start(struct zvirt *zv, char *errbuf, size_t errsize);
 /* SIGTERM, wait up to 2.5 s (then SIGKILL). The state memfd is kept
  * unless forget_state (the zone run is over). */

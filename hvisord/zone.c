@@ -443,6 +443,7 @@ static void start_loaded(int r, const char *failed_key, bool file_error, const c
 	}
 	z->state = ZONE_RUNNING;
 	z->started_usec = now_realtime_usec();
+	virtio_zone_started(d, z->id);
 	log_info("zone %u (%s) started by uid %u%s%s", z->id, z->name, (unsigned)z->started_by,
 		 z->source ? " from " : "", z->source ? z->source : "");
 	daemon_event_emit(d, "ZoneStarted", z, NULL);
