@@ -199,7 +199,13 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	channel_flush(arg);
 }
 
-int channel_start(struct virtiod *v, int fd)
+void channel_serve(struct virtiod *v)
+{
+	if (v->ev_channel)
+		event_add(v->ev_channel, NULL);
+}
+
+int channel_start(struct virtiod *v, int fd, bool serve)
 {
 	int r = fd_set_nonblock(fd, true);
 
@@ -219,7 +225,8 @@ int channel_start(struct virtiod *v, int fd)
 		v->channel_is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) == 0 &&
 				       type == SOCK_SEQPACKET;
 	}
-	event_add(v->ev_channel, NULL);
+	if (serve)
+		channel_serve(v);
 	return 0;
 }
 

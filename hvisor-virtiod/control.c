@@ -87,11 +87,12 @@ static int parse_ram(json_object *ram, struct gmem_region *r, unsigned *ret_n, s
 
 static void do_setup(struct virtiod *v, json_object *params, int *fds, size_t n_fds)
 {
-	json_object *zone, *ram, *user;
+	json_object *zone, *ram, *user, *serve;
 	const struct vl_param spec[] = {
 		{"zone_id", json_type_int, true, &zone},
 		{"ram", json_type_array, true, &ram},
 		{"user", json_type_string, false, &user},
+		{"serve", json_type_boolean, false, &serve},
 	};
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 	struct hv_error err;
@@ -126,7 +127,9 @@ static void do_setup(struct virtiod *v, json_object *params, int *fds, size_t n_
 		return reply_error(v, VL_ERROR_INVALID_PARAMETER, "cannot map zone RAM: %s",
 				   strerror(-r));
 	}
-	r = channel_start(v, fds[0]);
+	/* serve: false holds the guest's requests until Serve(), so the first
+	 * one finds the devices added in between */
+	r = channel_start(v, fds[0], !serve || json_object_get_boolean(serve));
 	if (r < 0) {
 		gmem_unmap(&v->mem);
 		munmap(state, VIRTIOD_STATE_SIZE);
@@ -243,6 +246,18 @@ static void do_list(struct virtiod *v, json_object *params)
 	reply(v, vl_reply_new(p, false));
 }
 
+static void do_serve(struct virtiod *v, json_object *params)
+{
+	struct hv_error err;
+
+	if (vl_params_parse(params, NULL, 0, &err) < 0)
+		return reply_invalid(v, &err);
+	if (!v->setup_done)
+		return reply_error(v, VL_ERROR_BUSY, "not set up");
+	channel_serve(v);
+	reply(v, vl_reply_new(NULL, false));
+}
+
 static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds)
 {
 	struct vl_call call;
@@ -261,6 +276,8 @@ static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds
 		return do_remove(v, call.parameters);
 	if (strcmp(call.method, IFACE "List") == 0)
 		return do_list(v, call.parameters);
+	if (strcmp(call.method, IFACE "Serve") == 0)
+		return do_serve(v, call.parameters);
 	reply_error(v, VL_ERROR_METHOD_NOT_FOUND, "no method %.100s", call.method);
 }
 

@@ -10,8 +10,10 @@
  *   mem.c virtqueue.c mmio.c blk*.c net.c console.c  the device side
  *
  * org.hvisor.Virtiod (varlink framing over the control socketpair):
- *   Setup(zone_id, ram: [{gpa, size, offset}], user: ?string)
+ *   Setup(zone_id, ram: [{gpa, size, offset}], user: ?string, serve: ?bool)
  *       fds: [channel, memory, state]    -> ()
+ *       serve false: the channel is read only after Serve()
+ *   Serve() -> ()
  *   AddDevice(slot: int, device: <proto/virtio-config wire form>, restore: ?bool)
  *       fds: [backing] (image, tap or pty master; none for nothing) -> (info: object)
  *   RemoveDevice(addr: int) -> ()
@@ -82,7 +84,9 @@ struct virtiod {
 };
 
 /* channel.c */
-int channel_start(struct virtiod *v, int fd);
+/* serve: start reading it now, else at channel_serve() */
+int channel_start(struct virtiod *v, int fd, bool serve);
+void channel_serve(struct virtiod *v);
 void channel_stop(struct virtiod *v);
 /* The interrupt callback given to every device (virtio_irq_fn). */
 void channel_raise_irq(void *ctx, uint32_t irq);

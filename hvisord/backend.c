@@ -264,6 +264,8 @@ int backend_start(struct zvirt *zv, char *errbuf, size_t errsize)
 	json_object_object_add(params, "ram", ram_json(zv));
 	if (d->virtiod_user && *d->virtiod_user)
 		json_object_object_add(params, "user", json_object_new_string(d->virtiod_user));
+	/* the guest's requests wait until every device is there */
+	json_object_object_add(params, "serve", json_object_new_boolean(false));
 	fds[0] = chan;
 	fds[1] = mem;
 	fds[2] = zv->state_fd;
@@ -277,6 +279,9 @@ int backend_start(struct zvirt *zv, char *errbuf, size_t errsize)
 		if (r < 0)
 			goto fail_child;
 	}
+	r = call_ok(zv, "org.hvisor.Virtiod.Serve", NULL, NULL, 0, NULL, errbuf, errsize);
+	if (r < 0)
+		goto fail_child;
 	zv->started_usec = now_usec();
 	log_info("zone %u: hvisor-virtiod pid %d serves %u device(s)", zv->zone_id, (int)zv->pid,
 		 zv->n_devices);

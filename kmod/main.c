@@ -10,6 +10,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/build_bug.h>
 #include <linux/compat.h>
 #include <linux/device.h>
 #include <linux/io.h>
@@ -28,6 +29,15 @@ struct hvisor hvisor = {
 	.req_lock = __SPIN_LOCK_UNLOCKED(hvisor.req_lock),
 	.irq = -ENODEV,
 };
+
+/* The UAPI is fixed-width: the same layout for 32- and 64-bit callers. */
+static_assert(sizeof(struct hvisor_zone_list_args) == 16);
+static_assert(sizeof(struct hvisor_load_image_args) == 24);
+static_assert(sizeof(struct hvisor_boot_mode_args) == 16);
+static_assert(sizeof(struct hvisor_irq_line_args) == 8);
+static_assert(sizeof(struct hvisor_zone_attach) == 24);
+static_assert(sizeof(struct hvisor_ioreq) == 40);
+static_assert(sizeof(struct hvisor_iocomp) == 24);
 
 /* A kernel buffer for a hypercall: hvisor reads it by physical address. */
 static u64 pa_of(void *p)

@@ -48,8 +48,10 @@ struct hvisor_irq_line_args {
 	__u32 irq_id;
 };
 
-/* Upstream lifecycle ioctls. "by value": the ioctl argument itself is the
- * number; "ptr": a pointer to the struct named. */
+/*
+ * Upstream lifecycle ioctls. "by value": the ioctl argument itself is the
+ * number; "ptr": a pointer to the struct named.
+ */
 #define HVISOR_INIT_VIRTIO   _IO(HVISOR_IOCTL_TYPE, 0)
 #define HVISOR_GET_TASK	     _IO(HVISOR_IOCTL_TYPE, 1) /* vestigial, -EINVAL */
 #define HVISOR_FINISH_REQ    _IO(HVISOR_IOCTL_TYPE, 2)
@@ -73,6 +75,7 @@ struct hvisor_zone_attach {
 	__u32 flags;	   /* must be 0 */
 	__u64 reserved[2]; /* must be 0 */
 };
+
 #define HVISOR_ZONE_ATTACH _IOW(HVISOR_IOCTL_TYPE, 0x40, struct hvisor_zone_attach)
 
 /* One trapped guest access to a virtio-mmio register. */
@@ -95,18 +98,10 @@ struct hvisor_iocomp {
 	__u32 type;
 	__u32 cpu;   /* COMPLETE */
 	__u64 id;    /* COMPLETE */
-	__u64 value; /* COMPLETE: read result, already masked to the access size;
-		      * IRQ: the interrupt number */
+	/* COMPLETE: read result, already masked to the access size;
+	 * IRQ: the interrupt number
+	 */
+	__u64 value;
 };
-
-_Static_assert(sizeof(struct hvisor_zone_list_args) == 16, "hvisor_zone_list_args");
-_Static_assert(sizeof(struct hvisor_load_image_args) == 24, "hvisor_load_image_args");
-_Static_assert(sizeof(struct hvisor_boot_mode_args) == 16, "hvisor_boot_mode_args");
-_Static_assert(sizeof(struct hvisor_irq_line_args) == 8, "hvisor_irq_line_args");
-_Static_assert(sizeof(struct hvisor_zone_attach) == 24, "hvisor_zone_attach");
-_Static_assert(sizeof(struct hvisor_ioreq) == 40, "hvisor_ioreq");
-_Static_assert(__builtin_offsetof(struct hvisor_ioreq, cpu) == 24, "hvisor_ioreq.cpu");
-_Static_assert(__builtin_offsetof(struct hvisor_ioreq, size) == 32, "hvisor_ioreq.size");
-_Static_assert(sizeof(struct hvisor_iocomp) == 24, "hvisor_iocomp");
 
 #endif
