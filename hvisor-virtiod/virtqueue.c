@@ -323,8 +323,11 @@ int virtq_pop(struct virtq *vq, struct virtq_elem **ret)
 
 		memcpy(&d, (const void *)&vq->desc[i], sizeof(d)); /* read once */
 		flags = le16toh(d.flags);
-		/* a chain longer than the ring loops */
-		if (++seen > vq->num || ++ch->total > VIRTQ_MAX_CHAIN)
+		/* a chain longer than the ring loops; total counts buffers,
+		 * so an indirect descriptor is not one (its table may hold
+		 * VIRTQ_MAX_CHAIN of them) */
+		if (++seen > vq->num ||
+		    (!(flags & VRING_DESC_F_INDIRECT) && ++ch->total > VIRTQ_MAX_CHAIN))
 			goto corrupt;
 		if (flags & VRING_DESC_F_INDIRECT) {
 			/* must be the chain's only descriptor */

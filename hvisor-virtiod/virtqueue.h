@@ -7,7 +7,8 @@
  *    inside guest RAM;
  *  - avail->idx may move by at most the queue size past what we consumed;
  *  - every head and `next` index < size; a chain has at most `size`
- *    descriptors (indirect ones count too, at most VIRTQ_MAX_CHAIN);
+ *    descriptors, and at most VIRTQ_MAX_CHAIN buffers, direct and in an
+ *    indirect table together (the descriptor naming a table is no buffer);
  *  - indirect tables only when VIRTIO_RING_F_INDIRECT_DESC was negotiated,
  *    never nested, length a non-zero multiple of 16;
  *  - every buffer [addr, addr + len) inside one RAM region (gmem_ptr);
@@ -31,7 +32,8 @@
 
 #include "mem.h"
 
-/* Longest chain accepted, direct and indirect descriptors together. */
+/* Most buffers a chain may have, direct and indirect together: a
+ * virtio_blk request of seg_max 254 pages, its header and status. */
 #define VIRTQ_MAX_CHAIN 256
 /* Largest queue any device offers. */
 #define VIRTQ_MAX_SIZE 1024

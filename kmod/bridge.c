@@ -3,9 +3,11 @@
  * The bridge page hvisor posts every trapped virtio register access to
  * (reference §2.3-§2.7), with this module as its only consumer.
  *
- * The wake-up interrupt only wakes a thread; the thread drains the ring
- * and routes each request by src_zone to that zone's channel, or answers
- * it at once when the zone has no owner. A stalled access (everything but
+ * The wake-up interrupt only queues a work item on an unbound high-priority
+ * workqueue, which drains the ring in process context, on whichever CPU is
+ * free (not necessarily the one that took the interrupt), and routes each
+ * request by src_zone to that zone's channel, or answers it at once when
+ * the zone has no owner. A stalled access (everything but
  * a posted QueueNotify) is finished by writing cfg_values[cpu] and then
  * bumping cfg_flags[cpu]; hvisor's vCPU spins on that counter forever, so
  * every stalled access must be answered exactly once.
@@ -33,8 +35,9 @@ static irqreturn_t hvisor_wakeup_irq(int irq, void *dev)
 {
 	hv_stat_inc(wakeups);
 	hvisor_arch_wakeup_ack();
+	queue_work(hvisor.wq, &hvisor.drain);
 	/* no status register: a shared line cannot tell whose it was */
-	return IRQ_WAKE_THREAD;
+	return IRQ_HANDLED;
 }
 
 /* Caller holds req_lock. Reference §2.5: value, barrier, counter. */
@@ -106,21 +109,15 @@ static unsigned int drain(void)
 }
 
 /* The wake-up's work: ours to drain, or legacy mode's to be told. */
-static void wakeup_work(void)
+static void drain_fn(struct work_struct *w)
 {
 	mutex_lock(&hvisor.drain_lock);
 	if (!hvisor_legacy_wakeup()) {
 		drain();
-		mod_delayed_work(system_wq, &hvisor.recheck,
+		mod_delayed_work(hvisor.wq, &hvisor.recheck,
 				 msecs_to_jiffies(HVISOR_RECHECK_MS));
 	}
 	mutex_unlock(&hvisor.drain_lock);
-}
-
-static irqreturn_t hvisor_wakeup_thread(int irq, void *dev)
-{
-	wakeup_work();
-	return IRQ_HANDLED;
 }
 
 static void recheck_fn(struct work_struct *w)
@@ -141,20 +138,15 @@ static void recheck_fn(struct work_struct *w)
 	outstanding = hvisor.outstanding;
 	spin_unlock(&hvisor.req_lock);
 	if (outstanding)
-		mod_delayed_work(system_wq, &hvisor.recheck,
+		mod_delayed_work(hvisor.wq, &hvisor.recheck,
 				 msecs_to_jiffies(HVISOR_RECHECK_BUSY_MS));
-}
-
-static void kick_fn(struct work_struct *w)
-{
-	wakeup_work();
 }
 
 /* Drain soon, from process context (after a mode change, a new owner). */
 void hvisor_bridge_kick(void)
 {
 	if (hvisor.irq >= 0)
-		schedule_work(&hvisor.kick);
+		queue_work(hvisor.wq, &hvisor.drain);
 }
 
 static bool res_full(const struct hvisor_bridge *b)
@@ -221,9 +213,8 @@ static int bridge_register(void)
 	if (!hvisor.bridge_page)
 		return -ENOMEM;
 	hvisor.bridge = page_address(hvisor.bridge_page);
-	r = request_threaded_irq(hvisor.irq, hvisor_wakeup_irq,
-				 hvisor_wakeup_thread, IRQF_SHARED,
-				 "hvisor_virtio_device", &hvisor);
+	r = request_irq(hvisor.irq, hvisor_wakeup_irq, IRQF_SHARED,
+			"hvisor_virtio_device", &hvisor);
 	if (r)
 		goto fail;
 	r = hvisor_hypercall(HVISOR_HC_INIT_VIRTIO,
@@ -246,15 +237,18 @@ int hvisor_bridge_init(void)
 	int r;
 
 	INIT_DELAYED_WORK(&hvisor.recheck, recheck_fn);
-	INIT_WORK(&hvisor.kick, kick_fn);
+	INIT_WORK(&hvisor.drain, drain_fn);
 	hvisor.irq = hvisor_arch_wakeup_irq();
 	if (hvisor.irq < 0) {
 		pr_info("no virtio wake-up interrupt: virtio is unavailable\n");
 		return hvisor.irq;
 	}
-	r = bridge_register();
+	hvisor.wq = alloc_workqueue("hvisor", WQ_UNBOUND | WQ_HIGHPRI, 1);
+	r = hvisor.wq ? bridge_register() : -ENOMEM;
 	if (r) {
 		pr_err("virtio bridge: %d: virtio is unavailable\n", r);
+		if (hvisor.wq)
+			destroy_workqueue(hvisor.wq);
 		hvisor.irq = -ENODEV;
 		return r;
 	}
@@ -271,8 +265,9 @@ void hvisor_bridge_exit(void)
 	if (hvisor.irq < 0)
 		return;
 	free_irq(hvisor.irq, &hvisor);
-	cancel_work_sync(&hvisor.kick);
+	cancel_work_sync(&hvisor.drain);
 	cancel_delayed_work_sync(&hvisor.recheck);
+	destroy_workqueue(hvisor.wq);
 	/*
 	 * hvisor has no call to forget the bridge and keeps writing to it,
 	 * so the page must never go back to the allocator.

@@ -90,8 +90,9 @@ struct hvisor {
 	struct page *bridge_page;
 	struct hvisor_bridge *bridge;
 	struct mutex drain_lock; /* one consumer of the ring at a time */
+	struct workqueue_struct *wq; /* unbound: drains on any CPU */
+	struct work_struct drain;
 	struct delayed_work recheck;
-	struct work_struct kick; /* drain from process context */
 	struct mutex res_lock;	 /* res_list producer */
 
 	/* channels, their queues and the stalled accesses, by CPU */

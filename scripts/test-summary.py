@@ -50,19 +50,21 @@ def main():
     while args:
         b = args.pop(0)
         if b == "--extra":
-            # a file with "passed failed" (e.g. the fuzz runs)
+            # a file with "passed failed [skipped]" (fuzz runs, VM tests)
             path = args.pop(0)
             try:
-                p, f = (int(x) for x in open(path).read().split()[:2])
-            except (OSError, ValueError):
-                p, f = 0, 1
-            print(f"{path}: {p} passed, {f} failed")
-            total = [total[0] + p, total[1] + f, total[2]]
+                nums = [int(x) for x in open(path).read().split()[:3]]
+                p, f = nums[0], nums[1]
+                s = nums[2] if len(nums) > 2 else 0
+            except (OSError, ValueError, IndexError):
+                p, f, s = 0, 1, 0
+            print(f"{path}: {p} passed, {f} failed, {s} skipped")
+            total = [total[0] + p, total[1] + f, total[2] + s]
             continue
         p, f, s = count(b)
         print(f"{b}: {p} passed, {f} failed, {s} skipped")
         total = [total[0] + p, total[1] + f, total[2] + s]
-    print(f"tests: {total[0]} passed, {total[1]} failed")
+    print(f"tests: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
     return 1 if total[1] else 0
 
 

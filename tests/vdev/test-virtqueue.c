@@ -331,6 +331,23 @@ static void test_indirect(void **state)
 	e = pop_ok(f);
 	assert_int_equal(e->error, -EINVAL);
 	free(e);
+	/* a table of exactly VIRTQ_MAX_CHAIN buffers (virtio_blk with
+	 * seg_max 254: header, 254 pages, status) is whole: the indirect
+	 * descriptor that points at it is not one of its buffers */
+	for (unsigned i = 0; i < VIRTQ_MAX_CHAIN; i++)
+		t[i] = (struct vring_desc){.addr = BUF,
+					   .len = 8,
+					   .flags = VRING_DESC_F_NEXT,
+					   .next = (uint16_t)(i + 1)};
+	t[VIRTQ_MAX_CHAIN - 1] =
+		(struct vring_desc){.addr = BUF + 64, .len = 1, .flags = VRING_DESC_F_WRITE};
+	e = pop_single(f, BUF + 0x1000, VIRTQ_MAX_CHAIN * sizeof(*t), VRING_DESC_F_INDIRECT);
+	assert_int_equal(e->error, 0);
+	assert_int_equal(e->n_out, VIRTQ_MAX_CHAIN - 1);
+	assert_int_equal(e->n_in, 1);
+	assert_true(e->last_in);
+	virtq_push(&f->vq, e, 1);
+	free(e);
 	/* more entries than a chain may have */
 	for (unsigned i = 0; i < VIRTQ_MAX_CHAIN + 1; i++)
 		t[i] = (struct vring_desc){.addr = BUF,

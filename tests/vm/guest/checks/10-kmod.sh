@@ -18,7 +18,7 @@ HVT_Z3_RAM=$(printf '0x%x:0x1000000' $((HVT_R + 0x7000000)))
 # the guest's "device tree": zone 1's blk, net and console
 HVT_DEVICES=1:0x200@0xd0000000:40,1:0x200@0xd0001000:41,1:0x200@0xd0002000:42
 
-# hvisor_sim with 8 CPUs (root 0-1, zone 1 on 2, zone 2 on 4, zone 3 on 5)
+# hvisor_sim with 8 CPUs (root 0-1, zone 1 on 2-3, zone 2 on 4, zone 3 on 5)
 # and zone 1's devices, then the test hvisor.ko
 kmod_stack_up() {
 	if is_loaded hvisor_sim && [ "$(cat /sys/module/hvisor_sim/parameters/ncpus)" != 8 ]; then
