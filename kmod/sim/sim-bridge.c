@@ -242,7 +242,7 @@ int sim_bridge_post(struct sim_zone *z, unsigned int cpu,
 	 * meanwhile, which no board has. Only there the race is closed.
 	 */
 	if (irqs_disabled())
-		smp_mb();
+		smp_mb();	/* req_rear before need_wakeup: hvisor.ko's Dekker pair */
 	need = READ_ONCE(b->need_wakeup);
 	/* acquire fence only, as hvisor: no store->load order vs req_rear */
 	smp_rmb();

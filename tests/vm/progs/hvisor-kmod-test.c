@@ -31,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "abi/hvisor-abi.h"
@@ -1055,28 +1056,36 @@ static int time_reads(uint64_t addr, int n, uint64_t *ns)
 /* Baseline: one byte there and back over pipes between two processes. */
 static int time_pipes(int n, uint64_t *ns)
 {
-	int a[2], b[2];
+	int a[2], b[2], r = 0;
 	pid_t pid;
 	char c = 0;
 
 	if (pipe(a) || pipe(b))
 		return -errno;
 	pid = fork();
+	if (pid < 0)
+		return -errno;
 	if (pid == 0) {
+		/* only its own ends: EOF ends it, and it holds no caller's pipe */
+		close(a[1]);
+		close(b[0]);
 		while (read(a[0], &c, 1) == 1 && write(b[1], &c, 1) == 1)
 			;
 		_exit(0);
 	}
-	for (int i = 0; i < n; i++) {
+	close(a[0]);
+	close(b[1]);
+	for (int i = 0; i < n && r == 0; i++) {
 		uint64_t t0 = now_ns();
 
 		if (write(a[1], &c, 1) != 1 || read(b[0], &c, 1) != 1)
-			return -EIO;
+			r = -EIO;
 		ns[i] = now_ns() - t0;
 	}
 	close(a[1]);
 	close(b[0]);
-	return 0;
+	waitpid(pid, NULL, 0);
+	return r;
 }
 
 static void print_fig(const char *what, struct figures f, struct figures base)
