@@ -7,7 +7,9 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpumask.h>
 #include <linux/export.h>
+#include <linux/irqflags.h>
 #include <linux/ioport.h>
 #include <linux/io.h>
 #include <linux/mm.h>
@@ -98,3 +100,13 @@ long hvisor_sim_hypercall(u64 code, u64 arg0, u64 arg1)
 	}
 }
 EXPORT_SYMBOL_GPL(hvisor_sim_hypercall);
+
+unsigned int sim_irq_target(unsigned int cpu)
+{
+	unsigned int other;
+
+	if (!irqs_disabled())
+		return cpu;
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	return other < nr_cpu_ids ? other : cpu;
+}

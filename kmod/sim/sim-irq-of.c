@@ -64,13 +64,7 @@ static void sim_irq_route(void)
 	if (!d)
 		return;
 	cpu = get_cpu();
-	target = cpu;
-	if (irqs_disabled()) {
-		unsigned int other = cpumask_any_but(cpu_online_mask, cpu);
-
-		if (other < nr_cpu_ids)
-			target = other;
-	}
+	target = sim_irq_target(cpu);
 	if (!cpumask_test_cpu(target, irq_data_get_effective_affinity_mask(d)))
 		irq_set_affinity(sim_virq, cpumask_of(target));
 	put_cpu();

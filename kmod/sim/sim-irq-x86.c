@@ -98,13 +98,7 @@ void sim_irq_raise(void)
 	if (!sim_irq)
 		return;
 	cpu = get_cpu();
-	target = cpu;
-	if (irqs_disabled()) {
-		unsigned int other = cpumask_any_but(cpu_online_mask, cpu);
-
-		if (other < nr_cpu_ids)
-			target = other;
-	}
+	target = sim_irq_target(cpu);
 	/* -EBUSY / false: one is pending there already, as an IRQ would be */
 	if (target == cpu)
 		irq_work_queue(this_cpu_ptr(&sim_irq_work));

@@ -149,6 +149,12 @@ bool sim_arch_irq_gated(void);
 int sim_irq_init(void);
 void sim_irq_exit(void);
 void sim_irq_raise(void);
+/*
+ * The CPU a wake-up goes to, called with preemption off: this one, unless
+ * it has interrupts off (a driver spinning for the backend's answer, which
+ * only happens because the "guest" is the root kernel): then another.
+ */
+unsigned int sim_irq_target(unsigned int cpu);
 long sim_irq_hc_get(u64 pa);
 
 /* sim-bridge.c */
