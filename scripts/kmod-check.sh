@@ -12,7 +12,7 @@ usage() {
 Usage: scripts/kmod-check.sh [options]
 
 Kernel build checks of hvisor.ko (kmod/) and hvisor_sim.ko (kmod/sim/). Each
-module is built in a copy of kmod/ and proto/ under the build directory
+module is built in a copy of kmod/ alone under the build directory
 (kbuild writes objects next to the sources), never in the repository.
 
   x86_64-w1-<m>          W=1 KCFLAGS=-Werror build against Debian's installed
@@ -202,15 +202,15 @@ HAVE_KMOD=0 HAVE_SIM=0
 [ -f "$SRC/kmod/Kbuild" ] && [ -f "$SRC/kmod/main.c" ] && HAVE_KMOD=1
 [ -f "$SRC/kmod/sim/Kbuild" ] && HAVE_SIM=1
 
-# fresh_copy DIR: DIR/kmod and DIR/proto, without objects a developer may
-# have left in the source tree
+# fresh_copy DIR: DIR/kmod alone (it is the module's whole source, as a
+# DKMS package ships it), without objects a developer may have left there
 fresh_copy() {
 	rm -rf "$1"
 	mkdir -p "$1"
 	tar -C "$SRC" -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 		--exclude='*.mod.c' --exclude='.*.cmd' --exclude='Module.symvers' \
 		--exclude='modules.order' --exclude='*.a' --exclude='.tmp_versions' \
-		kmod proto | tar -C "$1" -xf -
+		kmod | tar -C "$1" -xf -
 }
 
 # --------------------------------------------------------------- building
@@ -682,7 +682,8 @@ check_checkpatch() {
 	fi
 	files=
 	if [ -d "$SRC/kmod" ]; then
-		files=$(cd "$SRC" && find kmod -type f \( -name '*.c' -o -name '*.h' -o -name Kbuild -o -name Makefile \) | sort)
+		# kmod/include/ is checked under its proto/ names below
+		files=$(cd "$SRC" && find kmod -path kmod/include -prune -o -type f \( -name '*.c' -o -name '*.h' -o -name Kbuild -o -name Makefile \) -print | sort)
 	fi
 	local all=$files
 	[ -f "$SRC/proto/uapi/hvisor.h" ] && all="$all proto/uapi/hvisor.h"
@@ -716,8 +717,8 @@ check_checkpatch() {
 selftest_tree() {
 	local t=$1 kind=$2
 	rm -rf "$t"
-	mkdir -p "$t/kmod" "$t/proto/uapi"
-	cat >"$t/proto/uapi/hvisor.h" <<'EOF'
+	mkdir -p "$t/kmod/include/uapi" "$t/proto/uapi"
+	cat >"$t/kmod/include/uapi/hvisor.h" <<'EOF'
 /* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
 #ifndef _UAPI_SELFTEST_H
 #define _UAPI_SELFTEST_H
@@ -728,8 +729,9 @@ selftest_tree() {
 
 #endif
 EOF
+	ln -s ../../kmod/include/uapi/hvisor.h "$t/proto/uapi/hvisor.h" # as in the tree
 	# shellcheck disable=SC2016 # make syntax
-	printf '%s\n' '# SPDX-License-Identifier: GPL-2.0-only' 'ccflags-y += -I$(src)/../proto' \
+	printf '%s\n' '# SPDX-License-Identifier: GPL-2.0-only' 'ccflags-y += -I$(src)/include' \
 		'obj-m := hvisor.o' 'hvisor-y := main.o' >"$t/kmod/Kbuild"
 	local body='	return 0;' extra=
 	case $kind in
