@@ -37,7 +37,6 @@ Options:
 
 Environment:
   HVTEST_KMOD_SRC   kernel module sources (default kmod/; kmod/sim inside)
-  HVTEST_PROTO_SRC  the proto/ headers the modules include (default proto/)
   HVTEST_CHECKS     only these checks, comma-separated, in this order (the
                     infrastructure ones they rely on included), e.g.
                     sim_load,hvisor_load,stack_zone_start,stack_console
@@ -136,7 +135,6 @@ arch_setup() {
 		LOG=$B/serial.log RESULTS=$B/results
 	fi
 	KMOD_SRC=${HVTEST_KMOD_SRC:-$SRC/kmod}
-	PROTO_SRC=${HVTEST_PROTO_SRC:-$SRC/proto}
 }
 
 # ---------------------------------------------------------------- host side
@@ -233,8 +231,8 @@ kmake() {
 		>"$log" 2>&1
 }
 
-# kmod_copy VARIANT: kmod/ and proto/ side by side in a fresh build dir of
-# their own (kbuild writes into the source dir; a few seconds to build, and
+# kmod_copy VARIANT: kmod/ (the modules' whole source) in a fresh build
+# dir of its own (kbuild writes into the source dir; a few seconds to build, and
 # no stale object can outlive a renamed source)
 kmod_copy() {
 	local d=$B/kbuild/$1
@@ -243,7 +241,6 @@ kmod_copy() {
 	local ex=(--exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c'
 		--exclude='.*.cmd' --exclude='Module.symvers' --exclude='modules.order' --exclude='.tmp_versions')
 	rsync -a --delete "${ex[@]}" "$KMOD_SRC/" "$d/kmod/"
-	rsync -a --delete "${ex[@]}" "$PROTO_SRC/" "$d/proto/"
 	echo "$d"
 }
 
