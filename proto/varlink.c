@@ -178,6 +178,9 @@ int vl_call_parse(json_object *msg, struct vl_call *ret, char *errbuf, size_t er
 			}
 			c.method = json_object_get_string(val);
 		} else if (strcmp(key, "parameters") == 0) {
+			/* null: no parameters (what varlink-go sends) */
+			if (!val)
+				continue;
 			if (!json_object_is_type(val, json_type_object)) {
 				snprintf(errbuf, errsize, "'parameters' must be an object");
 				return -EBADMSG;

@@ -145,6 +145,51 @@ static void test_malformed(void **state)
 	}
 }
 
+/* One call on a connection of its own; the reply as a string. */
+static char *raw_reply(struct ih *h, const char *msg)
+{
+	int fd = ih_raw_connect(h->sock);
+	struct vl_framer frm;
+	json_object *reply = NULL;
+	char *s;
+
+	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+	ih_raw_send(fd, msg, strlen(msg) + 1);
+	assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+	s = strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
+	assert_non_null(s);
+	json_object_put(reply);
+	vl_framer_done(&frm);
+	close(fd);
+	return s;
+}
+
+/* "parameters": null, as varlink-go sends on a call without parameters,
+ * is that call: the same reply as with the key left out */
+static void test_null_parameters(void **state)
+{
+	static const char *const methods[] = {"org.hvisor.Zone.List", "org.hvisor.Manager.GetInfo",
+					      "org.hvisor.Virtio.List",
+					      "org.varlink.service.GetInfo"};
+	struct ih *h = *state;
+	char msg[160];
+
+	for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
+		char *absent, *null;
+
+		snprintf(msg, sizeof(msg), "{\"method\":\"%s\"}", methods[i]);
+		absent = raw_reply(h, msg);
+		snprintf(msg, sizeof(msg), "{\"method\":\"%s\",\"parameters\":null}", methods[i]);
+		null = raw_reply(h, msg);
+		if (strcmp(absent, null) != 0)
+			fail_msg("%s: %s with parameters null, %s without", methods[i], null,
+				 absent);
+		assert_null(strstr(null, "\"error\""));
+		free(absent);
+		free(null);
+	}
+}
+
 /* A call whose "parameters" carry one string of `pad` bytes. */
 static char *call_with_padding(size_t pad, size_t *ret_len)
 {
@@ -644,6 +689,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_half_message_then_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_nul_at_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_parameters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_names, setup, teardown),

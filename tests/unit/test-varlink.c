@@ -249,6 +249,15 @@ static void test_call_parse(void **state)
 	assert_false(c.oneway);
 	json_object_put(o);
 
+	/* "parameters": null (the reference Go client's call without
+	 * parameters) is the same call as no "parameters" at all */
+	assert_int_equal(
+		parse_call("{\"method\":\"org.hvisor.Zone.List\",\"parameters\":null}", &c, &o), 0);
+	assert_non_null(c.parameters);
+	assert_true(json_object_is_type(c.parameters, json_type_object));
+	assert_int_equal(json_object_object_length(c.parameters), 0);
+	json_object_put(o);
+
 	static const char *const bad[] = {
 		"{}",
 		"{\"method\":1}",
