@@ -29,12 +29,27 @@
 
 #include <cmocka.h>
 
+#include "abi/hvisor-abi.h"
 #include "harness.h"
+#include "uapi/hvisor.h"
 #include "util.h"
 
 static const char *path_hvisord, *path_hvctl, *path_hvisor_link, *source_dir;
 static const char *path_virtiod, *path_guest;
 static struct ih *live; /* instances not stopped yet */
+
+/*
+ * The backend of the run: a fresh hvisor-sim per test (the default), or
+ * the hvisor.ko named by $HV_IT_BACKEND, shared by every test of the run
+ * (tests/vm runs the suite that way). What differs between the two is
+ * described here, once, from the environment.
+ */
+static struct {
+	const char *kmod_dev; /* NULL: hvisor-sim */
+	const char *arch;     /* GetInfo's arch */
+	const char *examples; /* directory of zone1.json, zone2.json */
+	int cpus;	      /* GetInfo's cpus */
+} target;
 
 /* Absolute (children may change directory), malloc'd; NULL if not given. */
 static char *arg_or_env(int argc, char **argv, int i, const char *env)
@@ -61,6 +76,103 @@ static void reap_all(void)
 	ih_reap(NULL);
 }
 
+static const char *env_or_die(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v) {
+		printf("Bail out! HV_IT_BACKEND is set: set %s too\n", name);
+		exit(1);
+	}
+	return v;
+}
+
+/* $HV_IT_BACKEND=kmod:DEV with $HV_IT_ARCH, $HV_IT_CPUS and $HV_IT_EXAMPLES
+ * (zone1.json and zone2.json in that machine's layout, laid out as
+ * conf/examples/sim's: kernel at RAM + 4 MiB, dtb at RAM). */
+static void target_init(void)
+{
+	static char sim_examples[1024];
+	const char *spec = getenv("HV_IT_BACKEND");
+
+	if (!spec || !*spec) {
+		snprintf(sim_examples, sizeof(sim_examples), "%s/conf/examples/sim", source_dir);
+		target.arch = "aarch64";
+		target.cpus = 4;
+		target.examples = sim_examples;
+		return;
+	}
+	if (strncmp(spec, "kmod:", 5) != 0 || spec[5] != '/') {
+		printf("Bail out! HV_IT_BACKEND=%s: expected kmod:/dev/...\n", spec);
+		exit(1);
+	}
+	target.kmod_dev = spec + 5;
+	target.arch = env_or_die("HV_IT_ARCH");
+	target.cpus = atoi(env_or_die("HV_IT_CPUS"));
+	target.examples = env_or_die("HV_IT_EXAMPLES");
+}
+
+bool ih_on_sim(void)
+{
+	return !target.kmod_dev;
+}
+
+const char *ih_backend_kind(void)
+{
+	return ih_on_sim() ? "sim" : "kmod";
+}
+
+const char *ih_backend_path(const struct ih *h)
+{
+	return ih_on_sim() ? h->sim.sock : target.kmod_dev;
+}
+
+const char *ih_arch(void)
+{
+	return target.arch;
+}
+
+int ih_cpus(void)
+{
+	return target.cpus;
+}
+
+void ih_need_sim(const char *why)
+{
+	if (ih_on_sim())
+		return;
+	/* cmocka's TAP line carries no reason: print it first */
+	printf("# skipped on %s: %s\n", target.kmod_dev, why);
+	fflush(stdout);
+	skip();
+}
+
+char *ih_example(const char *name)
+{
+	char *path;
+
+	assert_true(asprintf(&path, "%s/%s.json", target.examples, name) > 0);
+	return path;
+}
+
+struct ih_layout ih_layout(const char *example)
+{
+	char *path = ih_example(example);
+	json_object *o = ih_json_load(path);
+	struct ih_layout l = {
+		.ram = ih_json_u64(o, "memory_regions[0].physical_start"),
+		.ram_size = ih_json_u64(o, "memory_regions[0].size"),
+		.kernel = ih_json_u64(o, "kernel_load_paddr"),
+		.dtb = ih_json_u64(o, "dtb_load_paddr"),
+		.entry = ih_json_u64(o, "entry_point"),
+		.dtb_loaded = strcmp(ih_arch(), "x86_64") != 0,
+	};
+
+	json_object_put(o);
+	free(path);
+	return l;
+}
+
 void ih_init(int argc, char **argv)
 {
 	char *sim = arg_or_env(argc, argv, 1, "HVISOR_SIM");
@@ -80,6 +192,7 @@ void ih_init(int argc, char **argv)
 		       "(and set HV_SOURCE_DIR)\n");
 		exit(77);
 	}
+	target_init();
 	/* Children must not think they were socket-activated or supervised. */
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
@@ -246,10 +359,100 @@ struct ih *ih_new(void)
 	return h;
 }
 
+/* ---- hvisor.ko, straight --------------------------------------------------- */
+
+static int kmod_open(void)
+{
+	int fd = open(target.kmod_dev, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		fail_msg("open %s: %s", target.kmod_dev, strerror(errno));
+	return fd;
+}
+
+static int kmod_zone_list(int fd, struct hvisor_zone_info *zones, size_t cap)
+{
+	struct hvisor_zone_list_args a = {.cnt = cap, .zones = (uintptr_t)zones};
+	int n = ioctl(fd, HVISOR_ZONE_LIST, &a);
+
+	if (n < 0)
+		fail_msg("HVISOR_ZONE_LIST on %s: %s", target.kmod_dev, strerror(errno));
+	assert_true((size_t)n <= cap);
+	return n;
+}
+
+void ih_backend_zone_shutdown(struct ih *h, uint32_t id)
+{
+	int fd;
+
+	if (ih_on_sim()) {
+		assert_int_equal(simh_op(h->sim.ctl, HVSIM_OP_ZONE_SHUTDOWN, id, 0, 0, 0), 0);
+		return;
+	}
+	fd = kmod_open();
+	if (ioctl(fd, HVISOR_ZONE_SHUTDOWN, (unsigned long)id) < 0)
+		fail_msg("HVISOR_ZONE_SHUTDOWN %u: %s", id, strerror(errno));
+	close(fd);
+}
+
+/* Zeroes the examples' RAM through /dev/mem, as a fresh sim's is. */
+static void kmod_zero_examples(void)
+{
+	static const char *const examples[] = {"zone1", "zone2"};
+	static char zero[1 << 20];
+	int fd = open("/dev/mem", O_WRONLY | O_CLOEXEC | O_SYNC);
+
+	if (fd < 0)
+		fail_msg("open /dev/mem: %s", strerror(errno));
+	for (size_t i = 0; i < ARRAY_SIZE(examples); i++) {
+		struct ih_layout l = ih_layout(examples[i]);
+
+		for (uint64_t off = 0; off < l.ram_size; off += sizeof(zero)) {
+			size_t n = MIN(sizeof(zero), l.ram_size - off);
+
+			if (pwrite(fd, zero, n, (off_t)(l.ram + off)) != (ssize_t)n)
+				fail_msg("zeroing 0x%llx through /dev/mem: %s",
+					 (unsigned long long)(l.ram + off), strerror(errno));
+		}
+	}
+	close(fd);
+}
+
+/* The state a fresh sim starts in: only the root zone, zeroed memory. A
+ * test that failed or a zone hvisord left running must not leak into the
+ * next. */
+static void kmod_reset(struct ih *h)
+{
+	struct hvisor_zone_info zones[64];
+	int fd = kmod_open(), n = kmod_zone_list(fd, zones, 64);
+
+	close(fd);
+	for (int i = 0; i < n; i++)
+		if (zones[i].zone_id != 0)
+			ih_backend_zone_shutdown(h, zones[i].zone_id);
+	kmod_zero_examples();
+}
+
+void ih_backend_stop(struct ih *h)
+{
+	if (!h->sim_running)
+		return;
+	assert_int_equal(simh_stop(&h->sim), 0);
+	h->sim_running = false;
+}
+
 void ih_sim_start(struct ih *h, const char *const *args)
 {
 	static const char *const defaults[] = {"--arch", "aarch64", NULL};
 	int saved, lf, r;
+
+	if (!ih_on_sim()) {
+		if (args)
+			ih_need_sim("the test needs hvisor-sim's options");
+		snprintf(h->backend, sizeof(h->backend), "kmod:%s", target.kmod_dev);
+		kmod_reset(h);
+		return;
+	}
 
 	/* The sim logs to stderr: into a file of ours, checked at the end. */
 	lf = open(h->sim_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -636,10 +839,12 @@ void ih_json_save(json_object *o, const char *path)
 	ih_write_file(path, s, strlen(s), 0644);
 }
 
-void ih_json_set(json_object *root, const char *path, json_object *val)
+/* Walks a dotted path ("memory_regions[0].size") to its last step: with
+ * val, sets it there (taking val); without, returns what is there. */
+static json_object *json_path(json_object *root, const char *path, json_object *val)
 {
 	char *copy = strdup(path), *save = NULL, *tok, *next;
-	json_object *cur = root;
+	json_object *cur = root, *got = NULL;
 
 	assert_non_null(copy);
 	tok = strtok_r(copy, ".", &save);
@@ -652,14 +857,15 @@ void ih_json_set(json_object *root, const char *path, json_object *val)
 			*br = '\0';
 			idx = strtol(br + 1, NULL, 10);
 		}
-		if (idx < 0 && !next) {
+		if (idx < 0 && !next && val) {
 			json_object_object_add(cur, tok, val);
 			break;
 		}
-		assert_true(json_object_object_get_ex(cur, tok, &cur));
+		if (!json_object_object_get_ex(cur, tok, &cur))
+			fail_msg("%s: no key '%s'", path, tok);
 		if (idx >= 0) {
 			assert_true(json_object_is_type(cur, json_type_array));
-			if (!next) {
+			if (!next && val) {
 				assert_int_equal(json_object_array_put_idx(cur, (size_t)idx, val),
 						 0);
 				break;
@@ -667,9 +873,65 @@ void ih_json_set(json_object *root, const char *path, json_object *val)
 			cur = json_object_array_get_idx(cur, (size_t)idx);
 			assert_non_null(cur);
 		}
+		if (!next)
+			got = cur;
 		tok = next;
 	}
 	free(copy);
+	return got;
+}
+
+void ih_json_set(json_object *root, const char *path, json_object *val)
+{
+	assert_non_null(val);
+	json_path(root, path, val);
+}
+
+uint64_t ih_json_u64(json_object *root, const char *path)
+{
+	json_object *v = json_path(root, path, NULL);
+	const char *s;
+	char *end;
+	uint64_t n;
+
+	if (json_object_is_type(v, json_type_int))
+		return (uint64_t)json_object_get_int64(v);
+	assert_true(json_object_is_type(v, json_type_string));
+	s = json_object_get_string(v);
+	errno = 0;
+	n = strtoull(s, &end, 0);
+	if (errno || end == s || *end)
+		fail_msg("%s: '%s' is not a number", path, s);
+	return n;
+}
+
+void ih_json_rebase(json_object *cfg, uint64_t base)
+{
+	static const char *const keys[] = {
+		"memory_regions[0].physical_start",
+		"memory_regions[0].virtual_start",
+		"kernel_load_paddr",
+		"dtb_load_paddr",
+		"entry_point",
+	};
+	uint64_t old = ih_json_u64(cfg, keys[0]);
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		char hex[32];
+
+		snprintf(hex, sizeof(hex), "0x%llx",
+			 (unsigned long long)(ih_json_u64(cfg, keys[i]) - old + base));
+		ih_json_set(cfg, keys[i], json_object_new_string(hex));
+	}
+}
+
+uint64_t ih_file_u64(const char *file, const char *path)
+{
+	json_object *o = ih_json_load(file);
+	uint64_t n = ih_json_u64(o, path);
+
+	json_object_put(o);
+	return n;
 }
 
 char *ih_make_image(struct ih *h, const char *rel, size_t size)
@@ -690,13 +952,12 @@ static void make_image(struct ih *h, const char *rel, size_t size)
 
 char *ih_make_zone(struct ih *h, const char *example, size_t kernel_size, size_t dtb_size)
 {
-	char src[1024], name[128];
+	char name[128], *dst, *src = ih_example(example);
 	json_object *o, *v;
-	char *dst;
 
-	snprintf(src, sizeof(src), "%s/conf/examples/sim/%s.json", source_dir, example);
 	snprintf(name, sizeof(name), "%s.json", example);
 	o = ih_json_load(src);
+	free(src);
 	dst = ih_path(h, name);
 	ih_json_save(o, dst);
 	assert_true(json_object_object_get_ex(o, "kernel_filepath", &v));
@@ -709,8 +970,34 @@ char *ih_make_zone(struct ih *h, const char *example, size_t kernel_size, size_t
 
 /* ---- the sim's side ---------------------------------------------------------- */
 
+/* Physical memory: the sim's memfd, or /dev/mem (zone memory is not the
+ * root kernel's RAM, so STRICT_DEVMEM lets it through). */
+static int phys_fd(struct ih *h)
+{
+	int fd;
+
+	if (ih_on_sim())
+		return ih_phys_memfd(h);
+	fd = open("/dev/mem", O_RDONLY | O_CLOEXEC | O_SYNC);
+	if (fd < 0)
+		fail_msg("open /dev/mem: %s", strerror(errno));
+	return fd;
+}
+
+static void phys_read(struct ih *h, uint64_t paddr, void *buf, size_t len)
+{
+	int fd = phys_fd(h);
+	ssize_t k = pread_full(fd, buf, len, (off_t)paddr);
+
+	if (k != (ssize_t)len)
+		fail_msg("reading %zu bytes of physical memory at 0x%llx: %s", len,
+			 (unsigned long long)paddr, k < 0 ? strerror(errno) : "short read");
+	close(fd);
+}
+
 int ih_phys_memfd(struct ih *h)
 {
+	ih_need_sim("the sim's memory file");
 	struct hvsim_msg req = {.op = HVSIM_OP_PHYS_MEMFD}, rep;
 	int fd = simh_connect(h->sim.sock), mfd = -1;
 	size_t n = 0;
@@ -726,13 +1013,9 @@ void ih_assert_phys_equals_file(struct ih *h, uint64_t paddr, const char *file)
 {
 	size_t len;
 	char *want = ih_read_file(file, &len), *got = malloc(len + 1);
-	int mfd = ih_phys_memfd(h);
-	ssize_t k;
 
 	assert_non_null(got);
-	k = pread_full(mfd, got, len, (off_t)paddr);
-	close(mfd);
-	assert_int_equal(k, (ssize_t)len);
+	phys_read(h, paddr, got, len);
 	if (memcmp(want, got, len) != 0) {
 		size_t i = 0;
 
@@ -750,12 +1033,10 @@ void ih_assert_phys_equals_file(struct ih *h, uint64_t paddr, const char *file)
 bool ih_phys_is_zero(struct ih *h, uint64_t paddr, size_t len)
 {
 	char *buf = malloc(len);
-	int mfd = ih_phys_memfd(h);
 	bool zero = true;
 
 	assert_non_null(buf);
-	assert_int_equal(pread_full(mfd, buf, len, (off_t)paddr), (ssize_t)len);
-	close(mfd);
+	phys_read(h, paddr, buf, len);
 	for (size_t i = 0; i < len && zero; i++)
 		zero = buf[i] == 0;
 	free(buf);
@@ -765,7 +1046,16 @@ bool ih_phys_is_zero(struct ih *h, uint64_t paddr, size_t len)
 int ih_sim_zone_ids(struct ih *h, uint32_t *ids, size_t max)
 {
 	struct hvisor_zone_info zones[64];
-	int64_t n = simh_list(h->sim.ctl, 64, zones, 64);
+	int64_t n;
+
+	if (ih_on_sim()) {
+		n = simh_list(h->sim.ctl, 64, zones, 64);
+	} else {
+		int fd = kmod_open();
+
+		n = kmod_zone_list(fd, zones, 64);
+		close(fd);
+	}
 
 	for (int64_t i = 0; i < n && (size_t)i < max; i++)
 		ids[i] = zones[i].zone_id;
@@ -928,7 +1218,8 @@ void ih_assert_serving(const struct ih *h)
 	json_object_put(reply);
 	reply = ih_call(c, "org.hvisor.Manager.GetInfo", NULL);
 	assert_true(json_object_object_get_ex(ih_ok(reply), "info", &info));
-	assert_string_equal(json_object_get_string(json_object_object_get(info, "backend")), "sim");
+	assert_string_equal(json_object_get_string(json_object_object_get(info, "backend")),
+			    ih_backend_kind());
 	json_object_put(reply);
 	vl_client_free(c);
 }

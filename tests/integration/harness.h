@@ -71,6 +71,33 @@ const char *ih_bin_guest(void);
 /* For the virtio tests, after ih_init: exits 77 (skip) without them. */
 void ih_need_virtio(void);
 
+/* The backend: hvisor-sim (a fresh one per test), or hvisor.ko when
+ * $HV_IT_BACKEND=kmod:DEV (one for the whole run; then $HV_IT_ARCH,
+ * $HV_IT_CPUS and $HV_IT_EXAMPLES describe it). With hvisor.ko, each
+ * ih_sim_start shuts down every zone but the root one, as a new sim would
+ * start. */
+bool ih_on_sim(void);
+const char *ih_backend_kind(void);		 /* GetInfo's backend: "sim", "kmod" */
+const char *ih_backend_path(const struct ih *h); /* GetInfo's backend_path */
+const char *ih_arch(void);			 /* GetInfo's arch */
+int ih_cpus(void);				 /* GetInfo's cpus */
+/* Skips the test (saying why) unless it runs on hvisor-sim. */
+void ih_need_sim(const char *why);
+/* Path of an example zone config ("zone1": the sim's conf/examples/sim). */
+char *ih_example(const char *name);
+/* Where an example zone's memory is (as its config says). */
+struct ih_layout {
+	uint64_t ram, ram_size; /* memory_regions[0] (host physical) */
+	uint64_t kernel, dtb;	/* load addresses */
+	uint64_t entry;
+	bool dtb_loaded; /* false on x86_64: it boots with ACPI, hvisord loads no DTB */
+};
+struct ih_layout ih_layout(const char *example);
+/* Shuts a zone down behind hvisord's back. */
+void ih_backend_zone_shutdown(struct ih *h, uint32_t id);
+/* Stops the sim (exit 0); nothing to stop with hvisor.ko. */
+void ih_backend_stop(struct ih *h);
+
 /* Fixture: kills whatever a failed test left running. */
 int ih_reap(void **state);
 
@@ -119,12 +146,19 @@ uint64_t ih_file_hash(const char *path);
 void ih_json_save(json_object *o, const char *path); /* does not take o */
 /* json_object_object_add on a dotted path ("memory_regions[0].size"). */
 void ih_json_set(json_object *root, const char *path, json_object *val);
+/* The number at a dotted path (an integer or a "0x..." string). */
+uint64_t ih_json_u64(json_object *root, const char *path);
+uint64_t ih_file_u64(const char *file, const char *path);
+/* Moves a zone config's RAM (memory_regions[0], guest = host) to `base`,
+ * its images and entry point with it. */
+void ih_json_rebase(json_object *cfg, uint64_t base);
 
-/* The sim's physical memory. */
+/* Physical memory (the sim's, or /dev/mem with hvisor.ko). */
 int ih_phys_memfd(struct ih *h);
 void ih_assert_phys_equals_file(struct ih *h, uint64_t paddr, const char *file);
 bool ih_phys_is_zero(struct ih *h, uint64_t paddr, size_t len);
-/* ZONE_LIST straight from the sim: number of zones, ids into ids[]. */
+/* ZONE_LIST straight from the sim or hvisor.ko: number of zones, ids
+ * into ids[]. */
 int ih_sim_zone_ids(struct ih *h, uint32_t *ids, size_t max);
 
 /* Raw varlink. */

@@ -37,7 +37,7 @@ static void check_reply(json_object *reply, bool get_info, size_t nzones)
 	if (get_info) {
 		assert_true(json_object_object_get_ex(p, "info", &v));
 		assert_string_equal(json_object_get_string(json_object_object_get(v, "backend")),
-				    "sim");
+				    ih_backend_kind());
 		return;
 	}
 	assert_true(json_object_object_get_ex(p, "zones", &v));
@@ -307,11 +307,8 @@ static void test_competing_starts(void **state)
 	ih_json_save(j, cpu2);
 	json_object_put(j);
 	j = ih_json_load(z2);
-	ih_json_set(j, "memory_regions[0].physical_start", json_object_new_string("0x5f000000"));
-	ih_json_set(j, "memory_regions[0].virtual_start", json_object_new_string("0x5f000000"));
-	ih_json_set(j, "dtb_load_paddr", json_object_new_string("0x5f000000"));
-	ih_json_set(j, "kernel_load_paddr", json_object_new_string("0x5f400000"));
-	ih_json_set(j, "entry_point", json_object_new_string("0x5f400000"));
+	/* over the upper half of zone1's RAM */
+	ih_json_rebase(j, ih_layout("zone1").ram + ih_layout("zone1").ram_size / 2);
 	ih_json_save(j, overlap);
 	json_object_put(j);
 
@@ -349,7 +346,7 @@ static void test_competing_starts(void **state)
 			if (ids[1] == 1) {
 				char *k = ih_path(h, "zone1-kernel.bin");
 
-				ih_assert_phys_equals_file(h, 0x50400000, k);
+				ih_assert_phys_equals_file(h, ih_layout("zone1").kernel, k);
 				free(k);
 			}
 			snprintf(params, sizeof(params), "{\"zone_id\": %u}", ids[1]);
@@ -403,7 +400,7 @@ static void test_served_during_load(void **state)
 	assert_true(json_object_object_get_ex(z, "status", &v));
 	assert_string_equal(json_object_get_string(v), "starting");
 	assert_true(json_object_object_get_ex(z, "entry_point", &v));
-	assert_int_equal(json_object_get_int64(v), 0x50400000);
+	assert_int_equal(json_object_get_int64(v), ih_layout("zone1").entry);
 	json_object_put(rb);
 	rb = ih_call(b, "org.hvisor.Zone.Shutdown", "{\"zone_id\": 1}");
 	ih_assert_error(rb, "org.hvisor.Busy");

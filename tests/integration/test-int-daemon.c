@@ -225,8 +225,7 @@ static void test_socket_activation_bad_fd(void **state)
 	assert_int_equal(access(h->sock, F_OK), -1);
 	free(log);
 	free(file);
-	assert_int_equal(simh_stop(&h->sim), 0);
-	h->sim_running = false;
+	ih_backend_stop(h);
 	ih_reap(NULL);
 }
 
@@ -235,6 +234,7 @@ static void test_unreachable_sim(void **state)
 	struct ih *h = ih_new();
 	int status = 0;
 
+	ih_need_sim("it names a sim that is not there");
 	snprintf(h->backend, sizeof(h->backend), "sim:%s/no-sim-here.sock", h->dir);
 	h->pid = ih_daemon_spawn(h, NULL, 0, NULL);
 	assert_int_equal(ih_wait_notify(h, "READY=1", h->pid, IH_TIMEOUT_MS, &status), 0);
@@ -254,9 +254,13 @@ static void test_unreachable_sim(void **state)
  * hvisord itself keeps answering and exits cleanly. */
 static void test_backend_dies(void **state)
 {
-	struct ih *h = ih_start(NULL);
+	struct ih *h;
 	json_object *reply;
-	struct vl_client *c = ih_client(h);
+	struct vl_client *c;
+
+	ih_need_sim("it kills the sim");
+	h = ih_start(NULL);
+	c = ih_client(h);
 
 	kill(h->sim.pid, SIGKILL);
 	simh_stop(&h->sim);

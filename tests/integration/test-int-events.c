@@ -109,7 +109,7 @@ static void test_subscriber_gets_events(void **state)
 	/* a zone shut down behind hvisord's back vanishes */
 	hvctl_ok(h, "zone", "start", z1);
 	expect_event(s1, "ZoneStarted", 1, "zone1");
-	assert_int_equal(simh_op(h->sim.ctl, HVSIM_OP_ZONE_SHUTDOWN, 1, 0, 0, 0), 0);
+	ih_backend_zone_shutdown(h, 1);
 	hvctl_ok(h, "zone", "list", NULL);
 	expect_event(s1, "ZoneVanished", 1, "zone1");
 
@@ -374,7 +374,7 @@ static void test_start_fails_while_loading(void **state)
 	}
 	hvctl_ok(h, "zone", "start", z1);
 	expect_event(sub, "ZoneStarted", 1, "zone1");
-	ih_assert_phys_equals_file(h, 0x50400000, kpath);
+	ih_assert_phys_equals_file(h, ih_layout("zone1").kernel, kpath);
 	vl_client_free(sub);
 	vl_client_free(a);
 	vl_client_free(b);

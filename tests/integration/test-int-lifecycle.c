@@ -60,6 +60,7 @@ static void test_lifecycle_hvctl(void **state)
 {
 	static const int root_cpus[] = {0, 1}, z1_cpus[] = {2};
 	struct ih *h = ih_start(NULL);
+	struct ih_layout z1 = ih_layout("zone1");
 	char *cfg = ih_make_zone(h, "zone1", KERNEL_SIZE, DTB_SIZE);
 	char real[PATH_MAX], expect[600];
 	json_object *j, *zones, *z, *images, *regions;
@@ -125,14 +126,17 @@ static void test_lifecycle_hvctl(void **state)
 	assert_non_null(strstr(o.out, "Zone 1: zone1\n"));
 	assert_non_null(strstr(o.out, "  Status:       running\n"));
 	assert_non_null(strstr(o.out, "  CPUs:         2\n"));
-	assert_non_null(strstr(o.out, "  Arch:         aarch64\n"));
-	assert_non_null(strstr(o.out, "  Entry point:  0x50400000\n"));
+	snprintf(expect, sizeof(expect), "  Arch:         %s\n", ih_arch());
+	assert_non_null(strstr(o.out, expect));
+	snprintf(expect, sizeof(expect), "  Entry point:  0x%llx\n", (unsigned long long)z1.entry);
+	assert_non_null(strstr(o.out, expect));
 	assert_non_null(strstr(o.out, "  Interrupts:   76, 77, 78, 79\n"));
 	snprintf(expect, sizeof(expect), "%u bytes  zone1-kernel.bin", KERNEL_SIZE);
 	assert_non_null(strstr(o.out, expect));
 	snprintf(expect, sizeof(expect), "%u bytes  zone1.dtb", DTB_SIZE);
+	assert_true(!strstr(o.out, expect) == !z1.dtb_loaded);
+	snprintf(expect, sizeof(expect), "ram     host 0x%llx", (unsigned long long)z1.ram);
 	assert_non_null(strstr(o.out, expect));
-	assert_non_null(strstr(o.out, "ram     host 0x50000000"));
 	ih_out_free(&o);
 
 	/* info: JSON */
@@ -141,23 +145,23 @@ static void test_lifecycle_hvctl(void **state)
 	z = get(j, "zone");
 	assert_int_equal(get_int(z, "zone_id"), 1);
 	assert_string_equal(get_str(z, "name"), "zone1");
-	assert_string_equal(get_str(z, "arch"), "aarch64");
-	assert_int_equal(get_int(z, "entry_point"), 0x50400000);
+	assert_string_equal(get_str(z, "arch"), ih_arch());
+	assert_int_equal(get_int(z, "entry_point"), z1.entry);
 	assert_int_equal(json_object_array_length(get(z, "interrupts")), 4);
 	regions = get(z, "memory_regions");
 	assert_int_equal(json_object_array_length(regions), 2);
 	assert_string_equal(get_str(json_object_array_get_idx(regions, 0), "type"), "ram");
-	assert_int_equal(get_int(json_object_array_get_idx(regions, 0), "size"), 0x10000000);
+	assert_int_equal(get_int(json_object_array_get_idx(regions, 0), "size"), z1.ram_size);
 	assert_string_equal(get_str(json_object_array_get_idx(regions, 1), "type"), "virtio");
 	images = get(z, "images");
-	assert_int_equal(json_object_array_length(images), 2);
-	for (size_t i = 0; i < 2; i++) {
+	assert_int_equal(json_object_array_length(images), z1.dtb_loaded ? 2 : 1);
+	for (size_t i = 0; i < json_object_array_length(images); i++) {
 		json_object *im = json_object_array_get_idx(images, i);
 		bool kernel = strcmp(get_str(im, "key"), "kernel_filepath") == 0;
 
 		if (!kernel)
 			assert_string_equal(get_str(im, "key"), "dtb_filepath");
-		assert_int_equal(get_int(im, "load_paddr"), kernel ? 0x50400000 : 0x50000000);
+		assert_int_equal(get_int(im, "load_paddr"), kernel ? z1.kernel : z1.dtb);
 		assert_int_equal(get_int(im, "size"), kernel ? KERNEL_SIZE : DTB_SIZE);
 	}
 	json_object_put(j);
@@ -199,22 +203,26 @@ static void test_lifecycle_hvctl(void **state)
 	{
 		char *k = ih_path(h, "zone1-kernel.bin");
 
-		ih_assert_phys_equals_file(h, 0x50400000, k);
+		ih_assert_phys_equals_file(h, z1.kernel, k);
 		free(k);
 	}
 	free(cfg);
 	ih_stop(h);
 }
 
+/* dtb NULL: the arch loads none */
 static void check_loaded(struct ih *h, uint64_t kernel_at, const char *kernel, uint64_t dtb_at,
 			 const char *dtb)
 {
-	char *k = ih_path(h, kernel), *d = ih_path(h, dtb);
+	char *k = ih_path(h, kernel);
 
 	ih_assert_phys_equals_file(h, kernel_at, k);
-	ih_assert_phys_equals_file(h, dtb_at, d);
 	free(k);
-	free(d);
+	if (dtb) {
+		k = ih_path(h, dtb);
+		ih_assert_phys_equals_file(h, dtb_at, k);
+		free(k);
+	}
 }
 
 static void test_loaded_bytes(void **state)
@@ -222,20 +230,21 @@ static void test_loaded_bytes(void **state)
 	struct ih *h = ih_start(NULL);
 	char *z1 = ih_make_zone(h, "zone1", KERNEL_SIZE, DTB_SIZE);
 	char *z2 = ih_make_zone(h, "zone2", 3 * MiB - 1, 1);
+	struct ih_layout l1 = ih_layout("zone1"), l2 = ih_layout("zone2");
 	struct ih_out o;
 
 	/* nothing there before */
-	assert_true(ih_phys_is_zero(h, 0x50400000, KERNEL_SIZE));
+	assert_true(ih_phys_is_zero(h, l1.kernel, KERNEL_SIZE));
 	assert_int_equal(ih_hvctl(h, &o, "zone", "start", z1, NULL), 0);
 	ih_out_free(&o);
 	assert_int_equal(ih_hvctl(h, &o, "zone", "start", z2, NULL), 0);
 	ih_out_free(&o);
-	check_loaded(h, 0x50400000, "zone1-kernel.bin", 0x50000000, "zone1.dtb");
-	check_loaded(h, 0x60400000, "zone2-kernel.bin", 0x60000000, "zone2.dtb");
+	check_loaded(h, l1.kernel, "zone1-kernel.bin", l1.dtb, l1.dtb_loaded ? "zone1.dtb" : NULL);
+	check_loaded(h, l2.kernel, "zone2-kernel.bin", l2.dtb, l2.dtb_loaded ? "zone2.dtb" : NULL);
 	/* nothing beyond the files */
-	assert_true(ih_phys_is_zero(h, 0x50400000 + KERNEL_SIZE, 4096));
-	assert_true(ih_phys_is_zero(h, 0x50000000 + DTB_SIZE, 4096));
-	assert_true(ih_phys_is_zero(h, 0x60000000 + 1, 4096));
+	assert_true(ih_phys_is_zero(h, l1.kernel + KERNEL_SIZE, 4096));
+	assert_true(ih_phys_is_zero(h, l1.dtb + DTB_SIZE, 4096));
+	assert_true(ih_phys_is_zero(h, l2.dtb + 1, 4096));
 	free(z1);
 	free(z2);
 	ih_stop(h);

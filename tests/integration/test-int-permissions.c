@@ -123,7 +123,7 @@ static void test_nobody_denied(void **state)
 	assert_int_equal(run_as(h, &nobody, &o, "zone", "info", "1"), 0);
 	ih_out_free(&o);
 	assert_int_equal(run_as(h, &nobody, &o, "version", NULL, NULL), 0);
-	assert_non_null(strstr(o.out, "backend sim"));
+	assert_non_null(strstr(o.out, ih_on_sim() ? "backend sim" : "backend kmod"));
 	ih_out_free(&o);
 
 	/* a child that drops privileges itself and speaks raw varlink */
@@ -184,7 +184,7 @@ static void test_hvisor_group_allowed(void **state)
 		assert_int_equal(run_as(h, &member, &o, "zone", "start", cfg), 0);
 		ih_out_free(&o);
 		k = ih_path(h, "zone1-kernel.bin");
-		ih_assert_phys_equals_file(h, 0x50400000, k);
+		ih_assert_phys_equals_file(h, ih_layout("zone1").kernel, k);
 		assert_int_equal(run_as(h, &member, &o, "zone", "shutdown", "1"), 0);
 		ih_out_free(&o);
 

@@ -31,7 +31,7 @@ Options:
   --keep        keep the work dir build-vm/<arch>/work (initramfs tree,
                 initramfs, DTB) after the run
   --strict      a skipped check counts as a failure
-  --timeout S   kill the VM after S seconds (default 300 x86_64, 600
+  --timeout S   kill the VM after S seconds (default 600 x86_64 and
                 arm64; 1800 with --bench)
   -h, --help    this text
 
@@ -106,20 +106,24 @@ parse_args() {
 arch_setup() {
 	MODULES="virtio virtio_ring virtio_blk virtio_net virtio_console ext4 crc32c_generic tun loop veth"
 	RESV_SIZE=0x8000000
+	# the integration suite's zones (checks/40-integration.sh): where
+	# conf/examples/sim puts them, 0x50000000 + 2 x 256 MiB, outside the
+	# root kernel's RAM too
+	IT_RESV_BASE=0x50000000 IT_RESV_SIZE=512M
 	case "$ARCH" in
 	x86_64)
 		DEB_ARCH=amd64 TRIPLET=x86_64-linux-gnu KARCH=x86 CROSS=""
 		QEMU=qemu-system-x86_64 QEMU_PKG=qemu-system-x86
-		QEMU_MACHINE=pc CONSOLE=ttyS0 DEFAULT_TIMEOUT=300
-		RESV_BASE=0x38000000
+		QEMU_MACHINE=pc CONSOLE=ttyS0 DEFAULT_TIMEOUT=600
 		# the '$' is the kernel's memmap syntax, not a shell expansion
-		ARCH_APPEND='memmap=128M$0x38000000'
+		RESV_BASE=0x38000000
+		ARCH_APPEND="memmap=128M\$$RESV_BASE memmap=$IT_RESV_SIZE\$$IT_RESV_BASE" MEM_MB=2048
 		;;
 	arm64)
 		DEB_ARCH=arm64 TRIPLET=aarch64-linux-gnu KARCH=arm64 CROSS=aarch64-linux-gnu-
 		QEMU=qemu-system-aarch64 QEMU_PKG=qemu-system-arm
 		QEMU_MACHINE=virt CONSOLE=ttyAMA0 DEFAULT_TIMEOUT=600
-		RESV_BASE=0x78000000
+		RESV_BASE=0x78000000 MEM_MB=1024
 		ARCH_APPEND=""
 		VIRTIO_SPI=${HVTEST_VIRTIO_SPI:-200}
 		;;
@@ -302,6 +306,30 @@ build_userspace() {
 	USERSPACE=$u
 }
 
+# The integration suite for the checks it_* (checks/40-integration.sh
+# names the programs): a dynamic build, since cmocka has no static
+# library; the initramfs gets the programs with their shared libraries.
+IT_PROGS=() IT_MISSING=""
+build_it() {
+	local it=$B/it names n t=()
+	names=$(sed -n 's/^IT_BINS="\(.*\)"$/\1/p' "$SRC/tests/vm/guest/checks/40-integration.sh")
+	[ -n "$names" ] || die "no IT_BINS in tests/vm/guest/checks/40-integration.sh"
+	if [ "$ARCH" != x86_64 ]; then
+		IT_MISSING="the integration suite is built for x86_64 only (its arm64 build would need cmocka and the shared libraries of arm64 in the initramfs)"
+		return
+	fi
+	need_pkgs libcmocka-dev
+	step "integration suite ($ARCH, dynamic): $names"
+	if [ ! -f "$it/build.ninja" ]; then
+		meson setup "$it" "$SRC" -Dbench=false >"$B/it-setup.log" 2>&1 ||
+			{ tail -n 20 "$B/it-setup.log"; die "meson setup of the integration build failed ($B/it-setup.log)"; }
+	fi
+	for n in $names; do t+=("tests/integration/test-int-$n"); done
+	ninja -C "$it" "${t[@]}" >"$B/it-build.log" 2>&1 ||
+		{ grep -E 'error|FAILED' "$B/it-build.log" | head -n 20; die "integration build failed ($B/it-build.log)"; }
+	for n in $names; do IT_PROGS+=("$it/tests/integration/test-int-$n"); done
+}
+
 # The userspace tools of the checks come from ROOT: the host for x86_64, a
 # tree of extracted arm64 packages (with their library packages) for arm64.
 tools_root() {
@@ -359,17 +387,19 @@ in_root() {
 }
 
 declare -A COPIED=()
-# copy_elf ROOT PATH: ROOT/PATH into the initramfs at PATH, with its
-# interpreter and its shared-library closure resolved inside ROOT (the
-# host's / or an extracted arm64 tree: one rule for both)
+# copy_elf ROOT PATH [DEST]: ROOT/PATH into the initramfs at PATH (or
+# DEST), with its interpreter and its shared-library closure resolved
+# inside ROOT (the host's / or an extracted arm64 tree: one rule for both)
 copy_elf() {
-	local root=$1 rel=${2#/} lib found dirs file interp
-	[ -n "${COPIED[$rel]:-}" ] && return 0
-	COPIED[$rel]=1
+	local root=$1 rel=${2#/} dest=${3:-} lib found dirs file interp
+	dest=${dest#/}
+	dest=${dest:-$rel}
+	[ -n "${COPIED[$dest]:-}" ] && return 0
+	COPIED[$dest]=1
 	file=$(in_root "$root" "$rel")
 	[ -e "$file" ] || die "$root/$rel does not exist"
-	mkdir -p "$STAGE/$(dirname "$rel")"
-	cp "$file" "$STAGE/$rel"
+	mkdir -p "$STAGE/$(dirname "$dest")"
+	cp "$file" "$STAGE/$dest"
 	interp=$(elf_interp "$file")
 	[ -n "$interp" ] && copy_elf "$root" "$interp"
 	dirs="$(elf_runpath "$file") /lib/$TRIPLET /usr/lib/$TRIPLET /lib /usr/lib /lib64 /usr/lib64"
@@ -469,6 +499,13 @@ stage_hvisor() {
 	run_target "$STAGE/usr/sbin/hvisord" --help >/dev/null || die "the static hvisord does not run"
 }
 
+stage_it() {
+	local p
+	for p in "${IT_PROGS[@]}"; do
+		copy_elf / "$p" "hvtest/it/$(basename "$p")"
+	done
+}
+
 stage_etc() {
 	cat >"$STAGE/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
@@ -503,6 +540,7 @@ HVTEST_SIM_KO=${SIM_KO:+$ext/hvisor_sim.ko}
 HVTEST_HVISOR_KO=${HVISOR_KO:+$ext/hvisor.ko}
 HVTEST_HVISOR_PROD_KO=${PROD_KO:+/hvtest/kmod/prod/hvisor.ko}
 HVTEST_KMOD_MISSING="$KMOD_MISSING"
+HVTEST_IT_MISSING="$IT_MISSING"
 HVTEST_BENCH=${BENCH:-0}
 HVTEST_REAL_TOOLS="${REAL_TOOLS# }"
 EOF
@@ -525,6 +563,7 @@ build_initramfs() {
 	stage_modules
 	stage_guest
 	stage_hvisor
+	stage_it
 	stage_etc
 	INITRD=$W/initramfs.cpio.gz
 	(cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
@@ -543,7 +582,7 @@ qemu_args() {
 	# put_chars); only a ticking idle CPU pulls tasks queued behind it
 	APPEND="console=$CONSOLE panic=-1 printk.time=1 loglevel=5 rdinit=/init hvtest.mode=$mode nohz=off${HVTEST_CHECKS:+ hvtest.checks=$HVTEST_CHECKS}"
 	APPEND="$APPEND $ARCH_APPEND ${HVTEST_APPEND:-}"
-	QARGS=(-accel tcg -m 1024 -smp 2 -nodefaults -no-user-config -display none -no-reboot)
+	QARGS=(-accel tcg -m "$MEM_MB" -smp 2 -nodefaults -no-user-config -display none -no-reboot)
 	if [ "$ARCH" = arm64 ]; then
 		QARGS+=(-cpu cortex-a57)
 	fi
@@ -713,6 +752,7 @@ main() {
 	kernel_headers
 	build_kmods
 	build_userspace
+	[ -z "$BENCH" ] && build_it
 	tools_root
 	build_initramfs
 	qemu_args

@@ -203,7 +203,8 @@ run_check() {
 		result "FAIL $_rc_name: exit status $_rc; last output: $(tail -n 1 "$_rc_log")"
 	fi
 	# what hvisord and its backends logged meanwhile, for the diagnosis
-	case "$_rc" in 0 | 77) ;; *) [ -s "$HVISORD_LOG" ] && tail -n 40 "$HVISORD_LOG" | sed 's/^/    hvisord: /' ;; esac
+	# (an if: under set -e a false && list as the last command would end the plan)
+	case "$_rc" in 0 | 77) ;; *) if [ -s "$HVISORD_LOG" ]; then tail -n 40 "$HVISORD_LOG" | sed 's/^/    hvisord: /'; fi ;; esac
 }
 
 # run_plan NAME...: PLAN line, then every check in order
