@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# Builds the sysroot for an arm64 cross build: json-c, libevent and liburing
-# (-dev and runtime packages) from Debian's arm64 archive, extracted into DIR
-# (never installed: libevent-dev:arm64 would replace the amd64 one). Also
+# Builds the sysroot for an arm64 cross build: json-c, libevent, liburing and
+# cmocka (-dev and runtime packages) from Debian's arm64 archive, extracted
+# into DIR (never installed: libevent-dev:arm64 would replace the amd64 one). Also
 # installs the cross compiler and qemu-user-static if they are missing.
 # Writes DIR/sysroot.ini, a meson machine file that defines the constant
 # `sysroot` for conf/cross/aarch64-linux-gnu.ini:
@@ -27,7 +27,8 @@ DIR=$(cd "$1" && pwd)
 PKGS="libjson-c-dev libjson-c5
 libevent-dev libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7
 libevent-pthreads-2.1-7 libevent-openssl-2.1-7
-liburing-dev liburing2"
+liburing-dev liburing2
+libcmocka-dev libcmocka0"
 
 need_pkgs gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross \
 	pkg-config qemu-user-static

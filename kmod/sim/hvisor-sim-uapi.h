@@ -16,6 +16,10 @@
  * EIO the bridge page was re-registered while waiting; ETIMEDOUT not
  * completed within the timeout_ms module parameter (a hung vCPU on hvisor).
  *
+ * pread/pwrite at offset = physical address reach memory that root Linux
+ * does not use as RAM (zone RAM: what LOAD_IMAGE wrote), at most 1 MiB
+ * (aligned) per call; EPERM for System RAM.
+ *
  * Counters: /sys/class/misc/hvisor_sim/stats/.
  */
 #ifndef _UAPI_HVISOR_SIM_H

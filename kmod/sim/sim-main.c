@@ -11,9 +11,14 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/overflow.h>
+#include <linux/sizes.h>
 #include <linux/uaccess.h>
 
 #include "hvisor-sim-uapi.h"
@@ -162,11 +167,66 @@ static long sim_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return sim_ioctl_access((struct hvsim_access __user *)arg);
 }
 
+/*
+ * read/write at a physical address (the file offset): the hypervisor's view
+ * of memory root Linux does not use, such as zone RAM, so that tests can
+ * check what LOAD_IMAGE wrote there. Never System RAM; at most one
+ * SIM_PHYS_WINDOW-aligned window per call, mapped as hvisor.ko maps it.
+ */
+#define SIM_PHYS_WINDOW SZ_1M
+
+static ssize_t sim_phys_rw(loff_t *ppos, void __user *ubuf, size_t len, bool write)
+{
+	u64 pa = *ppos, base, end;
+	size_t off, maplen;
+	ssize_t ret;
+	void *va;
+
+	if (*ppos < 0)
+		return -EINVAL;
+	len = min_t(size_t, len, SIM_PHYS_WINDOW - (pa & (SIM_PHYS_WINDOW - 1)));
+	if (!len)
+		return 0;
+	if (check_add_overflow(pa, (u64)len, &end))
+		return -EINVAL;
+	base = round_down(pa, PAGE_SIZE);
+	off = pa - base;
+	maplen = PAGE_ALIGN(off + len);
+	if (region_intersects(base, maplen, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT)
+		return -EPERM;
+	va = memremap(base, maplen, MEMREMAP_WB);
+	if (!va)
+		return -ENOMEM;
+	if (write)
+		ret = copy_from_user(va + off, ubuf, len) ? -EFAULT : (ssize_t)len;
+	else
+		ret = copy_to_user(ubuf, va + off, len) ? -EFAULT : (ssize_t)len;
+	memunmap(va);
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+static ssize_t sim_read(struct file *file, char __user *buf, size_t len,
+			loff_t *ppos)
+{
+	return sim_phys_rw(ppos, buf, len, false);
+}
+
+static ssize_t sim_write(struct file *file, const char __user *buf,
+			 size_t len, loff_t *ppos)
+{
+	return sim_phys_rw(ppos, (void __user *)buf, len, true);
+}
+
 static const struct file_operations sim_fops = {
 	.owner = THIS_MODULE,
+	.read = sim_read,
+	.write = sim_write,
 	.unlocked_ioctl = sim_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = noop_llseek,
+	.llseek = no_seek_end_llseek,
 };
 
 static struct miscdevice sim_misc = {

@@ -395,24 +395,42 @@ void ih_backend_zone_shutdown(struct ih *h, uint32_t id)
 	close(fd);
 }
 
-/* Zeroes the examples' RAM through /dev/mem, as a fresh sim's is. */
+/* The root kernel's window on zone memory (HV_IT_PHYS, /dev/hvisor_sim in
+ * the VM): arm64's /dev/mem refuses the no-map reserved memory zones use. */
+static int kmod_phys_open(int flags)
+{
+	const char *path = getenv("HV_IT_PHYS");
+	int fd;
+
+	if (!path || !*path)
+		fail_msg("HV_IT_PHYS is not set: on hvisor.ko the harness reaches zone "
+			 "memory through a device such as /dev/hvisor_sim");
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Zeroes the examples' RAM, as a fresh sim's is. The device answers at most
+ * one window per call, hence the loop on short writes. */
 static void kmod_zero_examples(void)
 {
 	static const char *const examples[] = {"zone1", "zone2"};
 	static char zero[1 << 20];
-	int fd = open("/dev/mem", O_WRONLY | O_CLOEXEC | O_SYNC);
+	int fd = kmod_phys_open(O_WRONLY);
 
-	if (fd < 0)
-		fail_msg("open /dev/mem: %s", strerror(errno));
 	for (size_t i = 0; i < ARRAY_SIZE(examples); i++) {
 		struct ih_layout l = ih_layout(examples[i]);
 
-		for (uint64_t off = 0; off < l.ram_size; off += sizeof(zero)) {
+		for (uint64_t off = 0; off < l.ram_size;) {
 			size_t n = MIN(sizeof(zero), l.ram_size - off);
+			ssize_t k = pwrite(fd, zero, n, (off_t)(l.ram + off));
 
-			if (pwrite(fd, zero, n, (off_t)(l.ram + off)) != (ssize_t)n)
-				fail_msg("zeroing 0x%llx through /dev/mem: %s",
-					 (unsigned long long)(l.ram + off), strerror(errno));
+			if (k <= 0)
+				fail_msg("zeroing zone memory at 0x%llx: %s",
+					 (unsigned long long)(l.ram + off),
+					 k < 0 ? strerror(errno) : "nothing written");
+			off += (uint64_t)k;
 		}
 	}
 	close(fd);
@@ -970,18 +988,12 @@ char *ih_make_zone(struct ih *h, const char *example, size_t kernel_size, size_t
 
 /* ---- the sim's side ---------------------------------------------------------- */
 
-/* Physical memory: the sim's memfd, or /dev/mem (zone memory is not the
- * root kernel's RAM, so STRICT_DEVMEM lets it through). */
+/* Physical memory: the sim's memfd, or the kmod target's HV_IT_PHYS. */
 static int phys_fd(struct ih *h)
 {
-	int fd;
-
 	if (ih_on_sim())
 		return ih_phys_memfd(h);
-	fd = open("/dev/mem", O_RDONLY | O_CLOEXEC | O_SYNC);
-	if (fd < 0)
-		fail_msg("open /dev/mem: %s", strerror(errno));
-	return fd;
+	return kmod_phys_open(O_RDONLY);
 }
 
 static void phys_read(struct ih *h, uint64_t paddr, void *buf, size_t len)

@@ -109,7 +109,7 @@ arch_setup() {
 	# the integration suite's zones (checks/40-integration.sh): where
 	# conf/examples/sim puts them, 0x50000000 + 2 x 256 MiB, outside the
 	# root kernel's RAM too
-	IT_RESV_BASE=0x50000000 IT_RESV_SIZE=512M
+	IT_RESV_BASE=0x50000000 IT_RESV_SIZE=512M IT_RESV_SIZE_HEX=0x20000000
 	case "$ARCH" in
 	x86_64)
 		DEB_ARCH=amd64 TRIPLET=x86_64-linux-gnu KARCH=x86 CROSS=""
@@ -123,7 +123,7 @@ arch_setup() {
 		DEB_ARCH=arm64 TRIPLET=aarch64-linux-gnu KARCH=arm64 CROSS=aarch64-linux-gnu-
 		QEMU=qemu-system-aarch64 QEMU_PKG=qemu-system-arm
 		QEMU_MACHINE=virt CONSOLE=ttyAMA0 DEFAULT_TIMEOUT=600
-		RESV_BASE=0x78000000 MEM_MB=1024
+		RESV_BASE=0x78000000 MEM_MB=2048
 		ARCH_APPEND=""
 		VIRTIO_SPI=${HVTEST_VIRTIO_SPI:-200}
 		;;
@@ -288,16 +288,20 @@ build_kmods() {
 
 # ---------------------------------------------------------------- userspace
 
+# CROSS_ARGS: meson's cross files for arm64 (after building the sysroot)
+CROSS_ARGS=()
+cross_setup() {
+	[ "$ARCH" = arm64 ] || return 0
+	"$SRC/scripts/arm64-sysroot.sh" "$B/sysroot" >/dev/null || die "scripts/arm64-sysroot.sh failed"
+	CROSS_ARGS=(--cross-file "$B/sysroot/sysroot.ini" --cross-file "$SRC/conf/cross/aarch64-linux-gnu.ini")
+}
+
 # The static hvisord, hvisor-virtiod, hvctl (+ hvisor-sim, hvsim-guest).
 build_userspace() {
-	local u=$B/userspace cross=()
+	local u=$B/userspace
 	step "static userspace ($ARCH)"
-	if [ "$ARCH" = arm64 ]; then
-		"$SRC/scripts/arm64-sysroot.sh" "$B/sysroot" >/dev/null || die "scripts/arm64-sysroot.sh failed"
-		cross=(--cross-file "$B/sysroot/sysroot.ini" --cross-file "$SRC/conf/cross/aarch64-linux-gnu.ini")
-	fi
 	if [ ! -f "$u/build.ninja" ]; then
-		meson setup "$u" "$SRC" "${cross[@]}" -Dstatic=true -Dtests=false -Dbench=false \
+		meson setup "$u" "$SRC" "${CROSS_ARGS[@]}" -Dstatic=true -Dtests=false -Dbench=false \
 			--prefix=/usr >"$B/userspace-setup.log" 2>&1 ||
 			{ tail -n 20 "$B/userspace-setup.log"; die "meson setup of the static build failed ($B/userspace-setup.log)"; }
 	fi
@@ -314,14 +318,10 @@ build_it() {
 	local it=$B/it names n t=()
 	names=$(sed -n 's/^IT_BINS="\(.*\)"$/\1/p' "$SRC/tests/vm/guest/checks/40-integration.sh")
 	[ -n "$names" ] || die "no IT_BINS in tests/vm/guest/checks/40-integration.sh"
-	if [ "$ARCH" != x86_64 ]; then
-		IT_MISSING="the integration suite is built for x86_64 only (its arm64 build would need cmocka and the shared libraries of arm64 in the initramfs)"
-		return
-	fi
-	need_pkgs libcmocka-dev
+	[ "$ARCH" = x86_64 ] && need_pkgs libcmocka-dev
 	step "integration suite ($ARCH, dynamic): $names"
 	if [ ! -f "$it/build.ninja" ]; then
-		meson setup "$it" "$SRC" -Dbench=false >"$B/it-setup.log" 2>&1 ||
+		meson setup "$it" "$SRC" "${CROSS_ARGS[@]}" -Dbench=false >"$B/it-setup.log" 2>&1 ||
 			{ tail -n 20 "$B/it-setup.log"; die "meson setup of the integration build failed ($B/it-setup.log)"; }
 	fi
 	for n in $names; do t+=("tests/integration/test-int-$n"); done
@@ -334,6 +334,8 @@ build_it() {
 # tree of extracted arm64 packages (with their library packages) for arm64.
 tools_root() {
 	local pkgs="busybox-static e2fsprogs iproute2 ${BENCH:+fio}"
+	# the integration programs' shared libraries
+	[ ${#IT_PROGS[@]} -gt 0 ] && pkgs="$pkgs libjson-c5 libcmocka0 libevent-core-2.1-7 liburing2"
 	if [ "$ARCH" = x86_64 ]; then
 		ROOT=/
 		return
@@ -500,10 +502,23 @@ stage_hvisor() {
 }
 
 stage_it() {
-	local p
+	local p rel
 	for p in "${IT_PROGS[@]}"; do
-		copy_elf / "$p" "hvtest/it/$(basename "$p")"
+		rel=$p
+		if [ "$ROOT" != / ]; then
+			# into ROOT, so that copy_elf finds its libraries there
+			rel=/usr/lib/hvtest-it/$(basename "$p")
+			mkdir -p "$ROOT/usr/lib/hvtest-it"
+			cp "$p" "$ROOT$rel"
+		fi
+		copy_elf "$ROOT" "$rel" "hvtest/it/$(basename "$p")"
 	done
+	# arm64 is conf/examples/sim's arch: its zones as they are
+	if [ "$ARCH" = arm64 ]; then
+		mkdir -p "$STAGE/hvtest/configs/it-arm64"
+		cp "$SRC/conf/examples/sim/zone1.json" "$SRC/conf/examples/sim/zone2.json" \
+			"$STAGE/hvtest/configs/it-arm64/"
+	fi
 }
 
 stage_etc() {
@@ -613,6 +628,11 @@ make_dtb() {
 
 		zone@${RESV_BASE#0x} {
 			reg = <0 $RESV_BASE 0 $RESV_SIZE>;
+			no-map;
+		};
+
+		it@${IT_RESV_BASE#0x} {
+			reg = <0 $IT_RESV_BASE 0 $IT_RESV_SIZE_HEX>;
 			no-map;
 		};
 	};
@@ -751,6 +771,7 @@ main() {
 	kernel_image
 	kernel_headers
 	build_kmods
+	cross_setup
 	build_userspace
 	[ -z "$BENCH" ] && build_it
 	tools_root
