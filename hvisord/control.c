@@ -23,7 +23,6 @@
 #include "util.h"
 
 #define MAX_FD_BATCHES	   4
-#define OUTPUT_PAUSE_BYTES (64u * 1024u) /* stop reading calls while this much is unsent */
 #define ACCEPT_BACKOFF_SEC 1
 #define HVISOR_GROUP	   "hvisor"
 
@@ -139,7 +138,7 @@ static bool conn_flush(struct conn *c)
 static void conn_update_events(struct conn *c)
 {
 	bool want_read = !c->dead && !c->closing && !c->async &&
-			 evbuffer_get_length(c->out) < OUTPUT_PAUSE_BYTES;
+			 evbuffer_get_length(c->out) < c->d->limits.max_reply_queue;
 
 	/* Subscribers keep reading: that is how we notice them leave. */
 	if (c->subscriber && !c->dead && !c->closing)
@@ -402,7 +401,7 @@ out:
 static void conn_process(struct conn *c)
 {
 	while (!c->dead && !c->closing && !c->async && !c->subscriber &&
-	       evbuffer_get_length(c->out) < OUTPUT_PAUSE_BYTES) {
+	       evbuffer_get_length(c->out) < c->d->limits.max_reply_queue) {
 		json_object *msg = NULL;
 		uint64_t offset;
 		int r = vl_framer_next(&c->in, &msg, &offset);

@@ -29,9 +29,34 @@ static const char service_idl[] =
 	"error ExpectedMore ()\n";
 
 static const char hvisor_idl[] =
-	"# Errors shared by all org.hvisor.* interfaces. Each carries a human-readable\n"
-	"# message; programs decide by the error name, never by the message.\n"
+	"# Errors shared by all org.hvisor.* interfaces, and the limits some of them\n"
+	"# report. Each error carries a human-readable message; programs decide by\n"
+	"# the error name and its other parameters, never by the message.\n"
 	"interface org.hvisor\n"
+	"\n"
+	"# What hvisord bounds. The first three are the limits LimitExceeded names.\n"
+	"type Limits (\n"
+	"  # connections at once (hvisord --max-connections)\n"
+	"  connections: int,\n"
+	"  # Manager.Subscribe streams at once (hvisord --max-subscribers)\n"
+	"  subscribers: int,\n"
+	"  # virtio devices per zone\n"
+	"  devices: int,\n"
+	"  # largest message in bytes, its NUL included; larger is a ProtocolError\n"
+	"  message_bytes: int,\n"
+	"  # deepest nesting of JSON objects and arrays in a message\n"
+	"  message_depth: int,\n"
+	"  # file descriptors one message may carry\n"
+	"  message_fds: int,\n"
+	"  # bytes of events queued for a subscriber before it is disconnected\n"
+	"  subscriber_queue_bytes: int,\n"
+	"  # bytes of replies queued for a client before its calls are not read\n"
+	"  reply_queue_bytes: int\n"
+	")\n"
+	"\n"
+	"# The limits of this hvisord, so that a client can stay within them. Open\n"
+	"# to every caller.\n"
+	"method GetLimits() -> (limits: Limits)\n"
 	"\n"
 	"# A parameter or a key of a zone config is wrong. parameter is its JSON path,\n"
 	"# e.g. \"config.memory_regions[2].size\".\n"
@@ -46,8 +71,8 @@ static const char hvisor_idl[] =
 	"# The request needs something this hypervisor or daemon cannot do.\n"
 	"error NotSupported (message: string)\n"
 	"\n"
-	"# A daemon limit (connections, subscribers, message size) was hit.\n"
-	"error LimitExceeded (limit: string, message: string)\n"
+	"# A limit of hvisord was hit; GetLimits tells its value.\n"
+	"error LimitExceeded (limit: (connections, subscribers, devices), message: string)\n"
 	"\n"
 	"# Another operation on the same object is in progress.\n"
 	"error Busy (message: string)\n"
@@ -211,7 +236,7 @@ static const char virtio_idl[] =
 	"error NotFound (zone_id: int, addr: int, message: string)\n";
 
 const struct vl_interface vl_interfaces[] = {
-	{VL_IFACE_SERVICE, service_idl}, {"org.hvisor", hvisor_idl},
+	{VL_IFACE_SERVICE, service_idl}, {VL_IFACE_HVISOR, hvisor_idl},
 	{VL_IFACE_MANAGER, manager_idl}, {VL_IFACE_ZONE, zone_idl},
 	{VL_IFACE_VIRTIO, virtio_idl},
 };

@@ -208,7 +208,13 @@ static void test_connection_limit(void **state)
 	struct ih_opts opts = {.daemon_args = args};
 	struct ih *h = ih_start(&opts);
 	struct vl_client *c[16];
+	json_object *limits = ih_call(c[0] = ih_client(h), "org.hvisor.GetLimits", NULL), *l;
 
+	/* GetLimits tells the limit */
+	assert_true(json_object_object_get_ex(ih_ok(limits), "limits", &l));
+	assert_int_equal(ih_jint(l, "connections"), 16);
+	json_object_put(limits);
+	vl_client_free(c[0]);
 	for (int round = 0; round < 2; round++) {
 		json_object *reply = NULL, *v;
 		struct vl_framer frm;

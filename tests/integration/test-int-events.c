@@ -400,9 +400,10 @@ static void test_subscriber_limit(void **state)
 	assert_true(json_object_object_get_ex(vl_reply_parameters(reply), "limit", &v));
 	assert_string_equal(json_object_get_string(v), "subscribers");
 	json_object_put(reply);
-	/* that connection is still an ordinary one */
-	reply = ih_call(c, "org.hvisor.Zone.List", NULL);
-	ih_ok(reply);
+	/* that connection is still an ordinary one; GetLimits tells the limit */
+	reply = ih_call(c, "org.hvisor.GetLimits", NULL);
+	assert_true(json_object_object_get_ex(ih_ok(reply), "limits", &v));
+	assert_int_equal(ih_jint(v, "subscribers"), 2);
 	json_object_put(reply);
 	vl_client_free(c);
 

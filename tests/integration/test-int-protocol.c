@@ -59,6 +59,22 @@ static void expect_error_and_close(struct ih *h, const char *msg, size_t len, co
 	ih_assert_serving(h);
 }
 
+/* The same, but the connection stays open: an error about the call. */
+static void expect_error(struct ih *h, const char *msg, size_t len, const char *error)
+{
+	int fd = ih_raw_connect(h->sock);
+	struct vl_framer frm;
+	json_object *reply = NULL;
+
+	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+	ih_raw_send(fd, msg, len);
+	assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+	ih_assert_error(reply, error);
+	json_object_put(reply);
+	vl_framer_done(&frm);
+	close(fd);
+}
+
 #define SEND_ERR(h, lit, err) expect_error_and_close(h, lit, sizeof(lit), err)
 
 static void test_half_message_then_disconnect(void **state)
@@ -219,14 +235,7 @@ static void test_oversized(void **state)
 	/* just under the limit: a well-formed call, answered normally */
 	msg = call_with_padding(VL_MAX_MESSAGE_SIZE - 200, &len);
 	assert_true(len <= VL_MAX_MESSAGE_SIZE);
-	fd = ih_raw_connect(h->sock);
-	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
-	ih_raw_send(fd, msg, len);
-	assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
-	ih_assert_error(reply, "org.hvisor.InvalidParameter"); /* "pad" is unknown */
-	json_object_put(reply);
-	vl_framer_done(&frm);
-	close(fd);
+	expect_error(h, msg, len, "org.hvisor.InvalidParameter"); /* "pad" is unknown */
 	free(msg);
 
 	/* over it, terminated or not: ProtocolError, then hang up */
@@ -286,23 +295,13 @@ static char *nested(int depth, bool leaf, size_t *ret_len)
 static void test_depth(void **state)
 {
 	struct ih *h = *state;
-	struct vl_framer frm;
-	json_object *reply = NULL;
 	size_t len;
 	char *msg;
-	int fd;
 
 	for (int leaf = 0; leaf < 2; leaf++) {
 		/* VL_MAX_DEPTH levels are fine (then "x" is an unknown parameter) */
 		msg = nested(VL_MAX_DEPTH, leaf, &len);
-		fd = ih_raw_connect(h->sock);
-		vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
-		ih_raw_send(fd, msg, len);
-		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
-		ih_assert_error(reply, "org.hvisor.InvalidParameter");
-		json_object_put(reply);
-		vl_framer_done(&frm);
-		close(fd);
+		expect_error(h, msg, len, "org.hvisor.InvalidParameter");
 		free(msg);
 
 		/* one more is a protocol error */
@@ -311,6 +310,62 @@ static void test_depth(void **state)
 		free(msg);
 	}
 	msg = nested(1000, true, &len);
+	expect_error_and_close(h, msg, len, "org.hvisor.ProtocolError");
+	free(msg);
+}
+
+/* org.hvisor.GetLimits: the documented defaults, and the message limits it
+ * reports are the ones hvisord enforces. */
+static void test_limits(void **state)
+{
+	static const struct {
+		const char *name;
+		int64_t value;
+	} want[] = {
+		{"connections", 512},
+		{"subscribers", 64},
+		{"devices", 32},
+		{"message_bytes", 128 * 1024},
+		{"message_depth", 16},
+		{"message_fds", 32},
+		{"subscriber_queue_bytes", 256 * 1024},
+		{"reply_queue_bytes", 64 * 1024},
+	};
+	struct ih *h = *state;
+	struct vl_client *c = ih_client(h);
+	json_object *reply = ih_call(c, "org.hvisor.GetLimits", NULL), *l;
+	int64_t bytes, depth;
+	size_t len, empty;
+	char *msg;
+
+	assert_true(json_object_object_get_ex(ih_ok(reply), "limits", &l));
+	assert_int_equal(json_object_object_length(l), ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		assert_int_equal(ih_jint(l, want[i].name), want[i].value);
+	bytes = ih_jint(l, "message_bytes");
+	depth = ih_jint(l, "message_depth");
+	json_object_put(reply);
+	reply = ih_call(c, "org.hvisor.GetLimits", "{\"x\": 1}");
+	ih_assert_error(reply, "org.hvisor.InvalidParameter");
+	json_object_put(reply);
+	vl_client_free(c);
+
+	/* exactly message_bytes, its NUL included, is read ("pad" is then an
+	 * unknown parameter); one byte more is a protocol error */
+	free(call_with_padding(0, &empty));
+	msg = call_with_padding((size_t)bytes - empty, &len);
+	assert_int_equal(len, bytes);
+	expect_error(h, msg, len, "org.hvisor.InvalidParameter");
+	free(msg);
+	msg = call_with_padding((size_t)bytes - empty + 1, &len);
+	expect_error_and_close(h, msg, len, "org.hvisor.ProtocolError");
+	free(msg);
+
+	/* message_depth levels are read, one more is not */
+	msg = nested((int)depth, true, &len);
+	expect_error(h, msg, len, "org.hvisor.InvalidParameter");
+	free(msg);
+	msg = nested((int)depth + 1, true, &len);
 	expect_error_and_close(h, msg, len, "org.hvisor.ProtocolError");
 	free(msg);
 }
@@ -692,6 +747,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_null_parameters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe_without_more, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
