@@ -222,6 +222,26 @@ int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error
 	return conn_error(c, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
 }
 
+static const char *errno_name(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "E?";
+}
+
+int conn_error_kernel(struct conn *c, const char *operation, int r)
+{
+	json_object *p = json_object_new_object();
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s failed: %s", operation, strerror(-r));
+	json_object_object_add(p, "operation", json_object_new_string(operation));
+	json_object_object_add(p, "errno", json_object_new_int(-r));
+	json_object_object_add(p, "errno_name", json_object_new_string(errno_name(-r)));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	return conn_error(c, vl_error_new(VL_ERROR_KERNEL, p));
+}
+
 void conn_async_begin(struct conn *c)
 {
 	c->async = true;
@@ -385,7 +405,11 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 		goto out;
 	}
 	if (n_fds > 0 && !(m->flags & METHOD_TAKES_FDS)) {
-		conn_errorf(c, VL_ERROR_INVALID_PARAMETER, "%s takes no file descriptors", m->name);
+		struct hv_error e;
+
+		/* no parameter is wrong, the message is: "parameter" is empty */
+		hv_error_set(&e, "", "%s takes no file descriptors", m->name);
+		conn_error_invalid(c, NULL, &e);
 		goto out;
 	}
 	r = m->fn(c, &call, fds, n_fds);

@@ -97,6 +97,8 @@ int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* org.hvisor.InvalidParameter for err (path prefixed by `prefix`). */
 int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
+/* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r (-errno). */
+int conn_error_kernel(struct conn *c, const char *operation, int r);
 /* A handler that finishes later: input processing pauses until
  * conn_async_end(); the connection stays allocated even if the peer leaves
  * (replies then go nowhere). */

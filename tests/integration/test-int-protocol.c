@@ -251,6 +251,8 @@ static void test_oversized(void **state)
 		while (off < len) {
 			ssize_t k = send(fd, msg + off, len - off, MSG_NOSIGNAL);
 
+			if (k > 0)
+				ih_note_sent(fd, msg + off, (size_t)k);
 			if (k < 0) {
 				assert_true(errno == EPIPE || errno == ECONNRESET);
 				break;
@@ -574,6 +576,7 @@ static void test_fds_to_fdless_method(void **state)
 			cm->cmsg_type = SCM_RIGHTS;
 			cm->cmsg_len = CMSG_LEN(sizeof(fds));
 			memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+			ih_note_sent(fd, call, sizeof(call));
 			assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)sizeof(call));
 		}
 		close(p[1]);
@@ -610,7 +613,7 @@ static void test_start_then_disconnect(void **state)
 		json_object_object_add(params, "config", ih_json_load(cfg));
 		json_object_object_add(params, "files", files);
 		msg = vl_call_new("org.hvisor.Zone.Start", params, false);
-		assert_int_equal(vl_client_send(c, msg, fds, 2), 0);
+		assert_int_equal(ih_send(c, msg, fds, 2), 0);
 		json_object_put(msg);
 		close(fds[0]);
 		close(fds[1]);
@@ -646,7 +649,8 @@ static void test_service_introspection(void **state)
 {
 	struct ih *h = *state;
 	static const char *const ifaces[] = {"org.varlink.service", "org.hvisor",
-					     "org.hvisor.Manager", "org.hvisor.Zone"};
+					     "org.hvisor.Manager", "org.hvisor.Zone",
+					     "org.hvisor.Virtio"};
 	struct vl_client *c = ih_client(h);
 	json_object *reply = ih_call(c, "org.varlink.service.GetInfo", NULL), *p, *v, *list;
 
@@ -680,6 +684,9 @@ static void test_service_introspection(void **state)
 		assert_true(json_object_object_get_ex(ih_ok(d), "description", &v));
 		text = json_object_get_string(v);
 		assert_true(strncmp(text, "# ", 2) == 0);
+		/* the text compiled in, which the harness checks every reply with */
+		assert_non_null(vl_interface_description(name));
+		assert_string_equal(text, vl_interface_description(name));
 		snprintf(want, sizeof(want), "\ninterface %s\n", name);
 		if (!strstr(text, want))
 			fail_msg("description of %s lacks '%s'", name, want);
@@ -738,6 +745,76 @@ static void test_service_introspection(void **state)
 	vl_client_free(c);
 }
 
+/* The harness's check of what arrives (harness-check.c) on a socketpair
+ * that plays hvisord: replies are matched to the calls sent, in order. */
+static int check_msg(int fd, const char *json)
+{
+	json_object *o = json_tokener_parse(json);
+	char err[512];
+	int r;
+
+	assert_non_null(o);
+	r = ih_check_received(fd, o, err, sizeof(err));
+	json_object_put(o);
+	return r;
+}
+
+static void test_reply_checker(void **state)
+{
+	static const char calls[] =
+		"{\"method\": \"org.hvisor.Zone.List\"}\0"
+		"{\"method\": \"org.hvisor.Manager.SetLogLevel\", \"oneway\": true}\0"
+		"{\"method\": \"org.hvisor.Manager.SetLogLevel\"}\0"
+		"{\"method\": \"org.hvisor.Manager.Subscribe\", \"more\": true}\0"
+		"{\"method\": \"org.hvisor.Zone.List\"";
+	static const char list[] = "{\"parameters\": {\"zones\": []}}";
+	static const char level[] = "{\"parameters\": {\"previous\": \"info\"}}";
+	static const char event[] =
+		"{\"parameters\": {\"event\": {\"event\": \"Subscribed\", "
+		"\"timestamp_usec\": 1, \"monotonic_usec\": 2}}, \"continues\": true}";
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	/* nothing sent yet: an error is checked on its own, a reply answers nothing */
+	assert_int_equal(
+		check_msg(sv[0],
+			  "{\"error\": \"org.hvisor.LimitExceeded\", "
+			  "\"parameters\": {\"limit\": \"connections\", \"message\": \"m\"}}"),
+		0);
+	assert_int_equal(check_msg(sv[0],
+				   "{\"error\": \"org.hvisor.LimitExceeded\", "
+				   "\"parameters\": {\"limit\": \"zones\", \"message\": \"m\"}}"),
+			 -EINVAL);
+	assert_int_equal(check_msg(sv[0], list), -EINVAL);
+	ih_note_sent(sv[0], calls, sizeof(calls) - 1);
+	/* in order: the List first, the oneway call gets none */
+	assert_int_equal(check_msg(sv[0], level), -EINVAL); /* taken as List's */
+	assert_int_equal(check_msg(sv[0], level), 0);
+	/* the Subscribe: any number of replies that continue */
+	assert_int_equal(check_msg(sv[0], event), 0);
+	assert_int_equal(check_msg(sv[0], event), 0);
+	assert_int_equal(
+		check_msg(sv[0],
+			  "{\"parameters\": {\"event\": {\"event\": 1, "
+			  "\"timestamp_usec\": 1, \"monotonic_usec\": 2}}, \"continues\": true}"),
+		-EINVAL);
+	/* its last reply; the partial List call has no reply to take yet */
+	assert_int_equal(check_msg(sv[0], "{\"error\": \"org.hvisor.Internal\", "
+					  "\"parameters\": {\"message\": \"m\"}}"),
+			 0);
+	assert_int_equal(check_msg(sv[0], list), -EINVAL);
+	/* the rest of it arrives: "continues" without "more" is wrong */
+	ih_note_sent(sv[0], "}\0", 2);
+	assert_int_equal(check_msg(sv[0], "{\"parameters\": {\"zones\": []}, \"continues\": true}"),
+			 -EINVAL);
+	assert_int_equal(check_msg(sv[0], list), 0);
+	/* an invalid call is answered by an error only */
+	ih_note_sent(sv[0], "{\"method\": 1}\0", 14);
+	assert_int_equal(check_msg(sv[0], list), -EINVAL);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -755,6 +832,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_fds_to_fdless_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_then_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_service_introspection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_checker, setup, teardown),
 	};
 
 	ih_init(argc, argv);
