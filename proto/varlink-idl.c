@@ -15,21 +15,32 @@ struct parser {
 	size_t errsize;
 };
 
+/* "where: what" into err; -EINVAL. */
+static int vfail(char *err, size_t errsize, const char *where, const char *fmt, va_list ap)
+{
+	char msg[200];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(err, errsize, "%s: %s", where, msg);
+	return -EINVAL;
+}
+
 static int parse_fail(struct parser *ps, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static int parse_fail(struct parser *ps, const char *fmt, ...)
 {
 	unsigned line = 1;
-	char msg[200];
+	char where[32];
 	va_list ap;
+	int r;
 
 	for (const char *q = ps->start; q < ps->p; q++)
 		line += *q == '\n';
+	snprintf(where, sizeof(where), "line %u", line);
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = vfail(ps->err, ps->errsize, where, fmt, ap);
 	va_end(ap);
-	snprintf(ps->err, ps->errsize, "line %u: %s", line, msg);
-	return -EINVAL;
+	return r;
 }
 
 static bool is_alpha(char c)
@@ -235,7 +246,8 @@ static int parse_wrapped(struct parser *ps, enum vl_idl_kind kind, struct vl_idl
 		return -ENOMEM;
 	r = parse_type(ps, &t->elem);
 	if (r == 0 && kind == VL_IDL_MAYBE && t->elem->kind == VL_IDL_MAYBE)
-		r = parse_fail(ps, "a maybe type cannot be maybe again (?" "?T)");
+		r = parse_fail(ps, "a maybe type cannot be maybe again (?"
+				   "?T)");
 	if (r < 0) {
 		type_free(t);
 		return r;
@@ -495,14 +507,13 @@ static int check_fail(struct checker *ck, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static int check_fail(struct checker *ck, const char *fmt, ...)
 {
-	char msg[200];
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = vfail(ck->err, ck->errsize, ck->len ? ck->path : "parameters", fmt, ap);
 	va_end(ap);
-	snprintf(ck->err, ck->errsize, "%s: %s", ck->len ? ck->path : "parameters", msg);
-	return -EINVAL;
+	return r;
 }
 
 /* Appends to the path; returns the length to restore. */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The varlink protocol as hvisord speaks it, including everything a
  * misbehaving client can throw at it; after each, a fresh client must still
- * be served. Also org.varlink.service introspection and Manager.GetInfo. */
+ * be served. Also org.varlink.service introspection, Manager.GetInfo,
+ * org.hvisor.GetLimits, and the harness's check of replies against the
+ * IDL. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -38,9 +40,10 @@ static int teardown(void **state)
 }
 
 /* Sends `msg` (len bytes, NULs included as given) on a fresh connection and
- * expects the error `error` followed by the daemon closing the connection
- * (error == NULL: closed without any reply). */
-static void expect_error_and_close(struct ih *h, const char *msg, size_t len, const char *error)
+ * expects the error `error` (NULL: no reply), then, if `closes`, the daemon
+ * closing the connection. */
+static void expect_error_on(struct ih *h, const char *msg, size_t len, const char *error,
+			    bool closes)
 {
 	int fd = ih_raw_connect(h->sock);
 	struct vl_framer frm;
@@ -53,26 +56,23 @@ static void expect_error_and_close(struct ih *h, const char *msg, size_t len, co
 		ih_assert_error(reply, error);
 		json_object_put(reply);
 	}
-	ih_assert_closed(fd, &frm);
+	if (closes)
+		ih_assert_closed(fd, &frm);
 	vl_framer_done(&frm);
 	close(fd);
 	ih_assert_serving(h);
 }
 
-/* The same, but the connection stays open: an error about the call. */
+/* A protocol violation: the error (if any), then hang-up. */
+static void expect_error_and_close(struct ih *h, const char *msg, size_t len, const char *error)
+{
+	expect_error_on(h, msg, len, error, true);
+}
+
+/* An error about the call; the connection stays open. */
 static void expect_error(struct ih *h, const char *msg, size_t len, const char *error)
 {
-	int fd = ih_raw_connect(h->sock);
-	struct vl_framer frm;
-	json_object *reply = NULL;
-
-	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
-	ih_raw_send(fd, msg, len);
-	assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
-	ih_assert_error(reply, error);
-	json_object_put(reply);
-	vl_framer_done(&frm);
-	close(fd);
+	expect_error_on(h, msg, len, error, false);
 }
 
 #define SEND_ERR(h, lit, err) expect_error_and_close(h, lit, sizeof(lit), err)
@@ -697,8 +697,16 @@ static void test_service_introspection(void **state)
 		json_object_put(d);
 	}
 	json_object_put(reply);
+	vl_client_free(c);
+}
 
-	/* Manager.GetInfo */
+/* Manager.GetInfo, and SetLogLevel's round trip through it. */
+static void test_manager_info(void **state)
+{
+	struct ih *h = *state;
+	struct vl_client *c = ih_client(h);
+	json_object *reply, *p, *v;
+
 	reply = ih_call(c, "org.hvisor.Manager.GetInfo", NULL);
 	assert_true(json_object_object_get_ex(ih_ok(reply), "info", &p));
 	assert_true(json_object_object_get_ex(p, "version", &v));
@@ -832,6 +840,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_fds_to_fdless_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_then_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_service_introspection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_manager_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_checker, setup, teardown),
 	};
 
