@@ -9,7 +9,9 @@
 set -eu
 cd "$(dirname "$0")"
 
-PKGS="meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libevent-dev libcmocka-dev liburing-dev python3 iproute2 iputils-ping"
+# golang-go + golang-github-varlink-go-dev: test-int-varlink-go, hvisord
+# driven by the reference varlink library (a skip without them)
+PKGS="meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libevent-dev libcmocka-dev liburing-dev python3 iproute2 iputils-ping golang-go golang-github-varlink-go-dev"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

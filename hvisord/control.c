@@ -23,7 +23,6 @@
 #include "util.h"
 
 #define MAX_FD_BATCHES	   4
-#define OUTPUT_PAUSE_BYTES (64u * 1024u) /* stop reading calls while this much is unsent */
 #define ACCEPT_BACKOFF_SEC 1
 #define HVISOR_GROUP	   "hvisor"
 
@@ -139,7 +138,7 @@ static bool conn_flush(struct conn *c)
 static void conn_update_events(struct conn *c)
 {
 	bool want_read = !c->dead && !c->closing && !c->async &&
-			 evbuffer_get_length(c->out) < OUTPUT_PAUSE_BYTES;
+			 evbuffer_get_length(c->out) < c->d->limits.max_reply_queue;
 
 	/* Subscribers keep reading: that is how we notice them leave. */
 	if (c->subscriber && !c->dead && !c->closing)
@@ -221,6 +220,26 @@ int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error
 	json_object_object_add(p, "parameter", json_object_new_string(path));
 	json_object_object_add(p, "message", json_object_new_string(msg));
 	return conn_error(c, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
+}
+
+static const char *errno_name(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "E?";
+}
+
+int conn_error_kernel(struct conn *c, const char *operation, int r)
+{
+	json_object *p = json_object_new_object();
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s failed: %s", operation, strerror(-r));
+	json_object_object_add(p, "operation", json_object_new_string(operation));
+	json_object_object_add(p, "errno", json_object_new_int(-r));
+	json_object_object_add(p, "errno_name", json_object_new_string(errno_name(-r)));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	return conn_error(c, vl_error_new(VL_ERROR_KERNEL, p));
 }
 
 void conn_async_begin(struct conn *c)
@@ -386,7 +405,11 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 		goto out;
 	}
 	if (n_fds > 0 && !(m->flags & METHOD_TAKES_FDS)) {
-		conn_errorf(c, VL_ERROR_INVALID_PARAMETER, "%s takes no file descriptors", m->name);
+		struct hv_error e;
+
+		/* no parameter is wrong, the message is: "parameter" is empty */
+		hv_error_set(&e, "", "%s takes no file descriptors", m->name);
+		conn_error_invalid(c, NULL, &e);
 		goto out;
 	}
 	r = m->fn(c, &call, fds, n_fds);
@@ -402,7 +425,7 @@ out:
 static void conn_process(struct conn *c)
 {
 	while (!c->dead && !c->closing && !c->async && !c->subscriber &&
-	       evbuffer_get_length(c->out) < OUTPUT_PAUSE_BYTES) {
+	       evbuffer_get_length(c->out) < c->d->limits.max_reply_queue) {
 		json_object *msg = NULL;
 		uint64_t offset;
 		int r = vl_framer_next(&c->in, &msg, &offset);

@@ -2,7 +2,7 @@
 /* hvisord: the daemon's shared state and the interfaces between its files.
  *   main.c     options, start-up, signals, sd_notify
  *   control.c  the varlink socket: connections, credentials, framing, limits
- *   manager.c  org.varlink.service + org.hvisor.Manager, the event stream
+ *   manager.c  org.varlink.service, org.hvisor (limits), org.hvisor.Manager, the event stream
  *   zone.c     org.hvisor.Zone and the zone table
  *   load.c     copying images into zone memory in bounded chunks
  *   hv*.c      backends: /dev/hvisor (hv-kmod.c) and hvisor-sim (hv-sim.c) */
@@ -28,7 +28,7 @@
 #include "varlink.h"
 
 #define HVISORD_API_MAJOR 1
-#define HVISORD_API_MINOR 0
+#define HVISORD_API_MINOR 1
 
 struct hv;
 struct conn;
@@ -38,7 +38,7 @@ struct zvirt;
 struct limits {
 	unsigned max_connections;
 	unsigned max_subscribers;
-	size_t max_output;	     /* bytes queued towards one client */
+	size_t max_reply_queue;	     /* bytes of replies queued: stop reading the client's calls */
 	size_t max_subscriber_queue; /* bytes queued towards one subscriber */
 };
 
@@ -97,6 +97,8 @@ int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* org.hvisor.InvalidParameter for err (path prefixed by `prefix`). */
 int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
+/* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r (-errno). */
+int conn_error_kernel(struct conn *c, const char *operation, int r);
 /* A handler that finishes later: input processing pauses until
  * conn_async_end(); the connection stays allocated even if the peer leaves
  * (replies then go nowhere). */

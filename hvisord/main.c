@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 			{
 				.max_connections = 512,
 				.max_subscribers = 64,
-				.max_output = 4u << 20,
+				.max_reply_queue = 64u << 10,
 				.max_subscriber_queue = 256u << 10,
 			},
 	};

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* org.varlink.service and org.hvisor.Manager: what this daemon is, and the
- * event stream. */
+/* org.varlink.service, org.hvisor and org.hvisor.Manager: what this daemon
+ * is, its limits, and the event stream. */
 #include <errno.h>
 #include <string.h>
 
@@ -8,6 +8,7 @@
 #include "hvisord.h"
 #include "log.h"
 #include "util.h"
+#include "virtio-config.h"
 
 static json_object *jstr(const char *s)
 {
@@ -54,6 +55,37 @@ static int service_get_interface_description(struct conn *c, const struct vl_cal
 	}
 	p = json_object_new_object();
 	json_object_object_add(p, "description", jstr(desc));
+	return conn_reply(c, p);
+}
+
+/* org.hvisor.GetLimits: the first three are what LimitExceeded's "limit"
+ * names. */
+static int hvisor_get_limits(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	const struct limits *l = &conn_daemon(c)->limits;
+	const struct {
+		const char *name;
+		uint64_t value;
+	} limits[] = {
+		{"connections", l->max_connections},
+		{"subscribers", l->max_subscribers},
+		{"devices", HV_VIRTIO_MAX_DEVICES},
+		{"message_bytes", VL_MAX_MESSAGE_SIZE},
+		{"message_depth", VL_MAX_DEPTH},
+		{"message_fds", HV_MAX_FDS_PER_MSG},
+		{"subscriber_queue_bytes", l->max_subscriber_queue},
+		{"reply_queue_bytes", l->max_reply_queue},
+	};
+	json_object *o, *p;
+	struct hv_error err;
+
+	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
+		return conn_error_invalid(c, NULL, &err);
+	o = json_object_new_object();
+	for (size_t i = 0; i < ARRAY_SIZE(limits); i++)
+		json_object_object_add(o, limits[i].name, json_object_new_uint64(limits[i].value));
+	p = json_object_new_object();
+	json_object_object_add(p, "limits", o);
 	return conn_reply(c, p);
 }
 
@@ -180,6 +212,7 @@ static int manager_set_log_level(struct conn *c, const struct vl_call *call, int
 const struct method manager_methods[] = {
 	{"org.varlink.service.GetInfo", service_get_info, 0},
 	{"org.varlink.service.GetInterfaceDescription", service_get_interface_description, 0},
+	{"org.hvisor.GetLimits", hvisor_get_limits, 0},
 	{"org.hvisor.Manager.GetInfo", manager_get_info, 0},
 	{"org.hvisor.Manager.Subscribe", manager_subscribe, 0},
 	{"org.hvisor.Manager.SetLogLevel", manager_set_log_level, METHOD_MUTATING},

@@ -369,7 +369,7 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 	dev->slot = (unsigned)slot;
 	running = zone_is_running(d, zone_id);
 	if (running < 0) {
-		conn_errorf(c, VL_ERROR_KERNEL, "ZONE_LIST failed: %s", strerror(-running));
+		conn_error_kernel(c, "ZONE_LIST", running);
 		goto fail_w;
 	}
 	cfg = zone_config_of(d, zone_id);
@@ -484,8 +484,13 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 		if (r < 0) {
 			TAILQ_REMOVE(&zv->devices, dev, entry);
 			zv->n_devices--;
-			conn_errorf(c, r == -EBUSY ? VL_ERROR_BUSY : VL_ERROR_INVALID_PARAMETER,
-				    "cannot add the device: %s", ebuf);
+			if (r == -EBUSY) {
+				conn_errorf(c, VL_ERROR_BUSY, "cannot add the device: %s", ebuf);
+			} else {
+				/* the running backend refused it */
+				hv_error_set(&err, "device", "cannot add the device: %s", ebuf);
+				error_invalid(c, &err);
+			}
 			goto fail_w;
 		}
 	}

@@ -114,26 +114,6 @@ void zones_done(struct daemon *d)
 		zone_free(d, z);
 }
 
-static const char *errno_name(int e)
-{
-	const char *n = strerrorname_np(e);
-
-	return n ? n : "E?";
-}
-
-static int error_kernel(struct conn *c, const char *op, int r)
-{
-	json_object *p = json_object_new_object();
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), "%s failed: %s", op, strerror(-r));
-	json_object_object_add(p, "operation", json_object_new_string(op));
-	json_object_object_add(p, "errno", json_object_new_int(-r));
-	json_object_object_add(p, "errno_name", json_object_new_string(errno_name(-r)));
-	json_object_object_add(p, "message", json_object_new_string(msg));
-	return conn_error(c, vl_error_new(VL_ERROR_KERNEL, p));
-}
-
 static int error_zone(struct conn *c, const char *error, uint32_t id, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int error_zone(struct conn *c, const char *error, uint32_t id, const char *fmt, ...)
@@ -337,7 +317,7 @@ static int check_resources(struct conn *c, struct daemon *d, const struct hv_zon
 	}
 	n = list_zones(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
-		return error_kernel(c, "ZONE_LIST", n), n;
+		return conn_error_kernel(c, "ZONE_LIST", n), n;
 	for (int i = 0; i < n; i++) {
 		char name[HV_CONFIG_NAME_LEN + 1];
 		uint64_t shared = zones[i].cpus & cfg->cpus;
@@ -430,14 +410,14 @@ static void start_loaded(int r, const char *failed_key, bool file_error, const c
 			hv_error_set(&err, path, "%s", message);
 			conn_error_invalid(c, NULL, &err);
 		} else
-			error_kernel(c, "LOAD_IMAGE", r);
+			conn_error_kernel(c, "LOAD_IMAGE", r);
 		start_failed(ctx, msg);
 		goto out;
 	}
 	r = d->hv->ops->zone_start(d->hv, ctx->config, ctx->config_size);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "ZONE_START: %s", strerror(-r));
-		error_kernel(c, "ZONE_START", r);
+		conn_error_kernel(c, "ZONE_START", r);
 		start_failed(ctx, msg);
 		goto out;
 	}
@@ -601,14 +581,14 @@ static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds,
 		return conn_errorf(c, VL_ERROR_BUSY, "zone %u is still being started", id);
 	n = list_zones(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
-		return error_kernel(c, "ZONE_LIST", n);
+		return conn_error_kernel(c, "ZONE_LIST", n);
 	for (int i = 0; i < n && !found; i++)
 		found = zones[i].zone_id == id;
 	if (!found)
 		return error_zone(c, VL_ERROR_ZONE_NOT_FOUND, id, "no zone %u", id);
 	r = d->hv->ops->zone_shutdown(d->hv, id);
 	if (r < 0)
-		return error_kernel(c, "ZONE_SHUTDOWN", r);
+		return conn_error_kernel(c, "ZONE_SHUTDOWN", r);
 	log_info("zone %u shut down by uid %u", id, (unsigned)conn_uid(c));
 	/* its backend drains what is in flight and exits */
 	virtio_zone_stopped(d, id);
@@ -739,7 +719,7 @@ static int method_list(struct conn *c, const struct vl_call *call, int *fds, siz
 		return conn_error_invalid(c, NULL, &err);
 	n = list_zones(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
-		return error_kernel(c, "ZONE_LIST", n);
+		return conn_error_kernel(c, "ZONE_LIST", n);
 	qsort(zones, (size_t)n, sizeof(zones[0]), cmp_info);
 	arr = json_object_new_array();
 	for (int i = 0; i < n; i++) {
@@ -768,7 +748,7 @@ static int method_info(struct conn *c, const struct vl_call *call, int *fds, siz
 		return 0;
 	n = list_zones(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
-		return error_kernel(c, "ZONE_LIST", n);
+		return conn_error_kernel(c, "ZONE_LIST", n);
 	z = zone_find(d, id);
 	for (int i = 0; i < n; i++)
 		if (zones[i].zone_id == id) {

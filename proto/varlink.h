@@ -24,6 +24,7 @@
 
 /* Interfaces */
 #define VL_IFACE_SERVICE "org.varlink.service"
+#define VL_IFACE_HVISOR	 "org.hvisor" /* shared errors, GetLimits */
 #define VL_IFACE_MANAGER "org.hvisor.Manager"
 #define VL_IFACE_ZONE	 "org.hvisor.Zone"
 #define VL_IFACE_VIRTIO	 "org.hvisor.Virtio"

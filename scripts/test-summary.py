@@ -38,6 +38,8 @@ def count(build):
                 fl = 1
             if p == 0 and fl == 0 and s == 0 and result == "OK":
                 p = 1  # a plain (non-TAP) test
+            if p == 0 and fl == 0 and s == 0 and result == "SKIP":
+                s = 1  # a whole binary skipped ("1..0 # SKIP why", exit 77)
             passed += p
             failed += fl
             skipped += s

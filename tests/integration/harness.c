@@ -313,6 +313,7 @@ static void ih_free(struct ih *h)
 
 int ih_reap(void **state)
 {
+	ih_check_reset();
 	while (live) {
 		struct ih *h = live;
 
@@ -1102,6 +1103,8 @@ int ih_recv(struct vl_client *c, int timeout_ms, json_object **ret)
 		ssize_t k;
 		int r = vl_framer_next(&c->in, ret, NULL);
 
+		if (r == 1)
+			ih_check_received_or_fail(c->fd, *ret);
 		if (r != 0)
 			return r;
 		r = poll(&p, 1, remaining_ms(deadline));
@@ -1139,7 +1142,7 @@ json_object *ih_call_fds(struct vl_client *c, const char *method, json_object *p
 			 const int *fds, size_t n_fds)
 {
 	json_object *msg = vl_call_new(method, params, false), *reply = NULL;
-	int r = vl_client_send(c, msg, fds, n_fds);
+	int r = ih_send(c, msg, fds, n_fds);
 
 	json_object_put(msg);
 	if (r < 0)
@@ -1299,6 +1302,7 @@ int ih_raw_connect(const char *sock)
 
 void ih_raw_send(int fd, const void *buf, size_t len)
 {
+	ih_note_sent(fd, buf, len);
 	assert_int_equal(send_with_fds(fd, buf, len, NULL, 0, 0), (ssize_t)len);
 }
 
@@ -1769,7 +1773,7 @@ struct vl_client *ih_subscribe(const struct ih *h)
 	json_object *msg = vl_call_new("org.hvisor.Manager.Subscribe", NULL, true), *reply = NULL;
 	json_object *e, *v;
 
-	assert_int_equal(vl_client_send(c, msg, NULL, 0), 0);
+	assert_int_equal(ih_send(c, msg, NULL, 0), 0);
 	json_object_put(msg);
 	assert_int_equal(ih_recv(c, IH_TIMEOUT_MS, &reply), 1);
 	assert_true(json_object_object_get_ex(ih_ok(reply), "event", &e));

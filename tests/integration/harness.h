@@ -161,6 +161,25 @@ bool ih_phys_is_zero(struct ih *h, uint64_t paddr, size_t len);
  * into ids[]. */
 int ih_sim_zone_ids(struct ih *h, uint32_t *ids, size_t max);
 
+/* Replies checked against the IDL (harness-check.c). Every message that
+ * arrives through ih_recv (so ih_call, ih_call_fds, ih_raw_recv,
+ * ih_subscribe, ih_wait_event, ...) is checked against hvisord's interface
+ * descriptions and fails the test if they do not allow it: a reply's
+ * parameters against the output of the method it answers, an error's
+ * against the error's declaration (unknown or missing fields, wrong types,
+ * enum values), "continues" only for calls with "more". Calls must go out
+ * through ih_send, ih_call*, ih_raw_send or be noted with ih_note_sent, so
+ * the harness knows what a reply answers. */
+void ih_note_sent(int fd, const void *buf, size_t len);
+/* vl_client_send, noted. */
+int ih_send(struct vl_client *c, json_object *msg, const int *fds, size_t n_fds);
+/* The check of a received message: 0, or -EINVAL/-ENOENT and the reason
+ * (for a child process that cannot fail the test itself). */
+int ih_check_received(int fd, json_object *msg, char *errbuf, size_t errsize);
+void ih_check_received_or_fail(int fd, json_object *msg);
+/* Forgets the connections followed so far (ih_reap does it). */
+void ih_check_reset(void);
+
 /* Raw varlink. */
 struct vl_client *ih_client(const struct ih *h);
 struct vl_client *ih_client_at(const char *sock);

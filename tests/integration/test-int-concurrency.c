@@ -26,7 +26,7 @@ static void send_call(struct vl_client *c, const char *method)
 {
 	json_object *msg = vl_call_new(method, NULL, false);
 
-	assert_int_equal(vl_client_send(c, msg, NULL, 0), 0);
+	assert_int_equal(ih_send(c, msg, NULL, 0), 0);
 	json_object_put(msg);
 }
 
@@ -166,6 +166,7 @@ static bool try_list(struct ih *h)
 	bool served;
 
 	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+	ih_note_sent(fd, call, sizeof(call));
 	(void)!send(fd, call, sizeof(call), MSG_NOSIGNAL); /* may hit a closed socket */
 	assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
 	served = !vl_reply_error(reply);
@@ -187,6 +188,7 @@ static struct vl_client *client_served(struct ih *h)
 		struct vl_client *c = ih_client(h);
 		json_object *reply = NULL;
 
+		ih_note_sent(c->fd, call, sizeof(call));
 		(void)!send(c->fd, call, sizeof(call), MSG_NOSIGNAL);
 		assert_int_equal(ih_recv(c, IH_TIMEOUT_MS, &reply), 1);
 		if (!vl_reply_error(reply)) {
@@ -208,7 +210,13 @@ static void test_connection_limit(void **state)
 	struct ih_opts opts = {.daemon_args = args};
 	struct ih *h = ih_start(&opts);
 	struct vl_client *c[16];
+	json_object *limits = ih_call(c[0] = ih_client(h), "org.hvisor.GetLimits", NULL), *l;
 
+	/* GetLimits tells the limit */
+	assert_true(json_object_object_get_ex(ih_ok(limits), "limits", &l));
+	assert_int_equal(ih_jint(l, "connections"), 16);
+	json_object_put(limits);
+	vl_client_free(c[0]);
 	for (int round = 0; round < 2; round++) {
 		json_object *reply = NULL, *v;
 		struct vl_framer frm;
@@ -270,7 +278,7 @@ static void send_start(struct ih *h, struct vl_client *c, const char *cfg)
 	json_object_object_add(params, "config", j);
 	json_object_object_add(params, "files", files);
 	msg = vl_call_new("org.hvisor.Zone.Start", params, false);
-	assert_int_equal(vl_client_send(c, msg, fds, 2), 0);
+	assert_int_equal(ih_send(c, msg, fds, 2), 0);
 	json_object_put(msg);
 	close(fds[0]);
 	close(fds[1]);

@@ -64,7 +64,7 @@ static void test_sigterm_with_clients(void **state)
 	int half = ih_raw_connect(h->sock);
 	struct ih_out o;
 
-	assert_int_equal(vl_client_send(sub, msg, NULL, 0), 0);
+	assert_int_equal(ih_send(sub, msg, NULL, 0), 0);
 	json_object_put(msg);
 	assert_int_equal(ih_recv(sub, IH_TIMEOUT_MS, &reply), 1);
 	json_object_put(reply);
@@ -113,7 +113,7 @@ static void test_sigterm_during_load(void **state)
 	json_object_object_add(params, "config", ih_json_load(cfg));
 	json_object_object_add(params, "files", files);
 	msg = vl_call_new("org.hvisor.Zone.Start", params, false);
-	assert_int_equal(vl_client_send(c, msg, fds, 2), 0);
+	assert_int_equal(ih_send(c, msg, fds, 2), 0);
 	json_object_put(msg);
 	close(fds[0]);
 	close(fds[1]);
@@ -267,6 +267,14 @@ static void test_backend_dies(void **state)
 	h->sim_running = false;
 	reply = ih_call(c, "org.hvisor.Zone.List", NULL);
 	ih_assert_error(reply, "org.hvisor.KernelError");
+	assert_string_equal(ih_jstr(vl_reply_parameters(reply), "operation"), "ZONE_LIST");
+	json_object_put(reply);
+	/* also where the zone list is needed on the way: Virtio.Add */
+	reply = ih_call(c, "org.hvisor.Virtio.Add",
+			"{\"zone_id\": 1, \"device\": {\"type\": \"console\", \"addr\": 167787008, "
+			"\"len\": 512, \"irq\": 79}}");
+	ih_assert_error(reply, "org.hvisor.KernelError");
+	assert_string_equal(ih_jstr(vl_reply_parameters(reply), "operation"), "ZONE_LIST");
 	json_object_put(reply);
 	reply = ih_call(c, "org.hvisor.Manager.GetInfo", NULL);
 	ih_ok(reply);

@@ -24,7 +24,7 @@ static struct vl_client *subscribe(struct ih *h)
 	json_object *msg = vl_call_new("org.hvisor.Manager.Subscribe", NULL, true), *reply = NULL;
 	json_object *e, *v;
 
-	assert_int_equal(vl_client_send(c, msg, NULL, 0), 0);
+	assert_int_equal(ih_send(c, msg, NULL, 0), 0);
 	json_object_put(msg);
 	assert_int_equal(ih_recv(c, IH_TIMEOUT_MS, &reply), 1);
 	assert_true(vl_reply_continues(reply));
@@ -117,7 +117,7 @@ static void test_subscriber_gets_events(void **state)
 	{
 		json_object *msg = vl_call_new("org.hvisor.Zone.List", NULL, false), *reply = NULL;
 
-		assert_int_equal(vl_client_send(s1, msg, NULL, 0), 0);
+		assert_int_equal(ih_send(s1, msg, NULL, 0), 0);
 		json_object_put(msg);
 		for (;;) {
 			assert_int_equal(ih_recv(s1, IH_TIMEOUT_MS, &reply), 1);
@@ -346,7 +346,7 @@ static void test_start_fails_while_loading(void **state)
 	json_object_object_add(params, "config", ih_json_load(z1));
 	json_object_object_add(params, "files", files);
 	msg = vl_call_new("org.hvisor.Zone.Start", params, false);
-	assert_int_equal(vl_client_send(a, msg, fds, 2), 0);
+	assert_int_equal(ih_send(a, msg, fds, 2), 0);
 	json_object_put(msg);
 	close(fds[0]);
 	close(fds[1]);
@@ -393,16 +393,17 @@ static void test_subscriber_limit(void **state)
 	json_object *msg = vl_call_new("org.hvisor.Manager.Subscribe", NULL, true), *reply = NULL,
 		    *v;
 
-	assert_int_equal(vl_client_send(c, msg, NULL, 0), 0);
+	assert_int_equal(ih_send(c, msg, NULL, 0), 0);
 	json_object_put(msg);
 	assert_int_equal(ih_recv(c, IH_TIMEOUT_MS, &reply), 1);
 	ih_assert_error(reply, "org.hvisor.LimitExceeded");
 	assert_true(json_object_object_get_ex(vl_reply_parameters(reply), "limit", &v));
 	assert_string_equal(json_object_get_string(v), "subscribers");
 	json_object_put(reply);
-	/* that connection is still an ordinary one */
-	reply = ih_call(c, "org.hvisor.Zone.List", NULL);
-	ih_ok(reply);
+	/* that connection is still an ordinary one; GetLimits tells the limit */
+	reply = ih_call(c, "org.hvisor.GetLimits", NULL);
+	assert_true(json_object_object_get_ex(ih_ok(reply), "limits", &v));
+	assert_int_equal(ih_jint(v, "subscribers"), 2);
 	json_object_put(reply);
 	vl_client_free(c);
 
@@ -411,7 +412,7 @@ static void test_subscriber_limit(void **state)
 	for (int tries = 0;; tries++) {
 		c = ih_client(h);
 		msg = vl_call_new("org.hvisor.Manager.Subscribe", NULL, true);
-		assert_int_equal(vl_client_send(c, msg, NULL, 0), 0);
+		assert_int_equal(ih_send(c, msg, NULL, 0), 0);
 		json_object_put(msg);
 		assert_int_equal(ih_recv(c, IH_TIMEOUT_MS, &reply), 1);
 		if (!vl_reply_error(reply))

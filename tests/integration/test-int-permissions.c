@@ -49,6 +49,26 @@ static void assert_denied_logged(struct ih *h, const char *method, pid_t pid)
 		fail_msg("hvisord's log lacks '%s'", want);
 }
 
+/* One call from the child; the reply (checked as the harness checks every
+ * reply) in *ret, or -1. */
+static int child_call(struct vl_client *c, const char *method, const char *params,
+		      json_object **ret)
+{
+	json_object *msg = vl_call_new(method, params ? json_tokener_parse(params) : NULL, false);
+	char err[512];
+	int r = ih_send(c, msg, NULL, 0);
+
+	json_object_put(msg);
+	if (r < 0 || vl_client_recv(c, ret) < 0)
+		return -1;
+	if (ih_check_received(c->fd, *ret, err, sizeof(err)) < 0) {
+		fprintf(stderr, "# %s: %s\n", method, err);
+		json_object_put(*ret);
+		return -1;
+	}
+	return 0;
+}
+
 /* Raw varlink from a child that became uid/gid 65534 itself: returns a
  * bitmask of what worked as expected. */
 static int raw_child(struct ih *h)
@@ -62,24 +82,22 @@ static int raw_child(struct ih *h)
 		return 0;
 	if (vl_client_connect(h->sock, &c) < 0)
 		return 0;
-	if (vl_client_call(c, "org.hvisor.Zone.Shutdown", json_tokener_parse("{\"zone_id\": 1}"),
-			   NULL, 0, &reply) == 0) {
+	if (child_call(c, "org.hvisor.Zone.Shutdown", "{\"zone_id\": 1}", &reply) == 0) {
 		e = vl_reply_error(reply);
 		ok |= e && strcmp(e, "org.hvisor.PermissionDenied") == 0 ? 1 : 0;
 		json_object_put(reply);
 	}
-	if (vl_client_call(c, "org.hvisor.Zone.Start", json_tokener_parse("{\"config\": {}}"), NULL,
-			   0, &reply) == 0) {
+	if (child_call(c, "org.hvisor.Zone.Start", "{\"config\": {}}", &reply) == 0) {
 		/* refused for who is asking, before the config is even looked at */
 		e = vl_reply_error(reply);
 		ok |= e && strcmp(e, "org.hvisor.PermissionDenied") == 0 ? 2 : 0;
 		json_object_put(reply);
 	}
-	if (vl_client_call(c, "org.hvisor.Zone.List", NULL, NULL, 0, &reply) == 0) {
+	if (child_call(c, "org.hvisor.Zone.List", NULL, &reply) == 0) {
 		ok |= vl_reply_error(reply) ? 0 : 4;
 		json_object_put(reply);
 	}
-	if (vl_client_call(c, "org.hvisor.Manager.GetInfo", NULL, NULL, 0, &reply) == 0) {
+	if (child_call(c, "org.hvisor.Manager.GetInfo", NULL, &reply) == 0) {
 		ok |= vl_reply_error(reply) ? 0 : 8;
 		json_object_put(reply);
 	}

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The varlink protocol as hvisord speaks it, including everything a
  * misbehaving client can throw at it; after each, a fresh client must still
- * be served. Also org.varlink.service introspection and Manager.GetInfo. */
+ * be served. Also org.varlink.service introspection, Manager.GetInfo,
+ * org.hvisor.GetLimits, and the harness's check of replies against the
+ * IDL. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -38,9 +40,10 @@ static int teardown(void **state)
 }
 
 /* Sends `msg` (len bytes, NULs included as given) on a fresh connection and
- * expects the error `error` followed by the daemon closing the connection
- * (error == NULL: closed without any reply). */
-static void expect_error_and_close(struct ih *h, const char *msg, size_t len, const char *error)
+ * expects the error `error` (NULL: no reply), then, if `closes`, the daemon
+ * closing the connection. */
+static void expect_error_on(struct ih *h, const char *msg, size_t len, const char *error,
+			    bool closes)
 {
 	int fd = ih_raw_connect(h->sock);
 	struct vl_framer frm;
@@ -53,10 +56,23 @@ static void expect_error_and_close(struct ih *h, const char *msg, size_t len, co
 		ih_assert_error(reply, error);
 		json_object_put(reply);
 	}
-	ih_assert_closed(fd, &frm);
+	if (closes)
+		ih_assert_closed(fd, &frm);
 	vl_framer_done(&frm);
 	close(fd);
 	ih_assert_serving(h);
+}
+
+/* A protocol violation: the error (if any), then hang-up. */
+static void expect_error_and_close(struct ih *h, const char *msg, size_t len, const char *error)
+{
+	expect_error_on(h, msg, len, error, true);
+}
+
+/* An error about the call; the connection stays open. */
+static void expect_error(struct ih *h, const char *msg, size_t len, const char *error)
+{
+	expect_error_on(h, msg, len, error, false);
 }
 
 #define SEND_ERR(h, lit, err) expect_error_and_close(h, lit, sizeof(lit), err)
@@ -219,14 +235,7 @@ static void test_oversized(void **state)
 	/* just under the limit: a well-formed call, answered normally */
 	msg = call_with_padding(VL_MAX_MESSAGE_SIZE - 200, &len);
 	assert_true(len <= VL_MAX_MESSAGE_SIZE);
-	fd = ih_raw_connect(h->sock);
-	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
-	ih_raw_send(fd, msg, len);
-	assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
-	ih_assert_error(reply, "org.hvisor.InvalidParameter"); /* "pad" is unknown */
-	json_object_put(reply);
-	vl_framer_done(&frm);
-	close(fd);
+	expect_error(h, msg, len, "org.hvisor.InvalidParameter"); /* "pad" is unknown */
 	free(msg);
 
 	/* over it, terminated or not: ProtocolError, then hang up */
@@ -242,6 +251,8 @@ static void test_oversized(void **state)
 		while (off < len) {
 			ssize_t k = send(fd, msg + off, len - off, MSG_NOSIGNAL);
 
+			if (k > 0)
+				ih_note_sent(fd, msg + off, (size_t)k);
 			if (k < 0) {
 				assert_true(errno == EPIPE || errno == ECONNRESET);
 				break;
@@ -286,23 +297,13 @@ static char *nested(int depth, bool leaf, size_t *ret_len)
 static void test_depth(void **state)
 {
 	struct ih *h = *state;
-	struct vl_framer frm;
-	json_object *reply = NULL;
 	size_t len;
 	char *msg;
-	int fd;
 
 	for (int leaf = 0; leaf < 2; leaf++) {
 		/* VL_MAX_DEPTH levels are fine (then "x" is an unknown parameter) */
 		msg = nested(VL_MAX_DEPTH, leaf, &len);
-		fd = ih_raw_connect(h->sock);
-		vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
-		ih_raw_send(fd, msg, len);
-		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
-		ih_assert_error(reply, "org.hvisor.InvalidParameter");
-		json_object_put(reply);
-		vl_framer_done(&frm);
-		close(fd);
+		expect_error(h, msg, len, "org.hvisor.InvalidParameter");
 		free(msg);
 
 		/* one more is a protocol error */
@@ -311,6 +312,62 @@ static void test_depth(void **state)
 		free(msg);
 	}
 	msg = nested(1000, true, &len);
+	expect_error_and_close(h, msg, len, "org.hvisor.ProtocolError");
+	free(msg);
+}
+
+/* org.hvisor.GetLimits: the documented defaults, and the message limits it
+ * reports are the ones hvisord enforces. */
+static void test_limits(void **state)
+{
+	static const struct {
+		const char *name;
+		int64_t value;
+	} want[] = {
+		{"connections", 512},
+		{"subscribers", 64},
+		{"devices", 32},
+		{"message_bytes", 128 * 1024},
+		{"message_depth", 16},
+		{"message_fds", 32},
+		{"subscriber_queue_bytes", 256 * 1024},
+		{"reply_queue_bytes", 64 * 1024},
+	};
+	struct ih *h = *state;
+	struct vl_client *c = ih_client(h);
+	json_object *reply = ih_call(c, "org.hvisor.GetLimits", NULL), *l;
+	int64_t bytes, depth;
+	size_t len, empty;
+	char *msg;
+
+	assert_true(json_object_object_get_ex(ih_ok(reply), "limits", &l));
+	assert_int_equal(json_object_object_length(l), ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		assert_int_equal(ih_jint(l, want[i].name), want[i].value);
+	bytes = ih_jint(l, "message_bytes");
+	depth = ih_jint(l, "message_depth");
+	json_object_put(reply);
+	reply = ih_call(c, "org.hvisor.GetLimits", "{\"x\": 1}");
+	ih_assert_error(reply, "org.hvisor.InvalidParameter");
+	json_object_put(reply);
+	vl_client_free(c);
+
+	/* exactly message_bytes, its NUL included, is read ("pad" is then an
+	 * unknown parameter); one byte more is a protocol error */
+	free(call_with_padding(0, &empty));
+	msg = call_with_padding((size_t)bytes - empty, &len);
+	assert_int_equal(len, bytes);
+	expect_error(h, msg, len, "org.hvisor.InvalidParameter");
+	free(msg);
+	msg = call_with_padding((size_t)bytes - empty + 1, &len);
+	expect_error_and_close(h, msg, len, "org.hvisor.ProtocolError");
+	free(msg);
+
+	/* message_depth levels are read, one more is not */
+	msg = nested((int)depth, true, &len);
+	expect_error(h, msg, len, "org.hvisor.InvalidParameter");
+	free(msg);
+	msg = nested((int)depth + 1, true, &len);
 	expect_error_and_close(h, msg, len, "org.hvisor.ProtocolError");
 	free(msg);
 }
@@ -519,6 +576,7 @@ static void test_fds_to_fdless_method(void **state)
 			cm->cmsg_type = SCM_RIGHTS;
 			cm->cmsg_len = CMSG_LEN(sizeof(fds));
 			memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+			ih_note_sent(fd, call, sizeof(call));
 			assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)sizeof(call));
 		}
 		close(p[1]);
@@ -555,7 +613,7 @@ static void test_start_then_disconnect(void **state)
 		json_object_object_add(params, "config", ih_json_load(cfg));
 		json_object_object_add(params, "files", files);
 		msg = vl_call_new("org.hvisor.Zone.Start", params, false);
-		assert_int_equal(vl_client_send(c, msg, fds, 2), 0);
+		assert_int_equal(ih_send(c, msg, fds, 2), 0);
 		json_object_put(msg);
 		close(fds[0]);
 		close(fds[1]);
@@ -592,7 +650,8 @@ static void test_service_introspection(void **state)
 {
 	struct ih *h = *state;
 	static const char *const ifaces[] = {"org.varlink.service", "org.hvisor",
-					     "org.hvisor.Manager", "org.hvisor.Zone"};
+					     "org.hvisor.Manager", "org.hvisor.Zone",
+					     "org.hvisor.Virtio"};
 	struct vl_client *c = ih_client(h);
 	json_object *reply = ih_call(c, "org.varlink.service.GetInfo", NULL), *p, *v, *list;
 
@@ -626,6 +685,9 @@ static void test_service_introspection(void **state)
 		assert_true(json_object_object_get_ex(ih_ok(d), "description", &v));
 		text = json_object_get_string(v);
 		assert_true(strncmp(text, "# ", 2) == 0);
+		/* the text compiled in, which the harness checks every reply with */
+		assert_non_null(vl_interface_description(name));
+		assert_string_equal(text, vl_interface_description(name));
 		snprintf(want, sizeof(want), "\ninterface %s\n", name);
 		if (!strstr(text, want))
 			fail_msg("description of %s lacks '%s'", name, want);
@@ -636,8 +698,16 @@ static void test_service_introspection(void **state)
 		json_object_put(d);
 	}
 	json_object_put(reply);
+	vl_client_free(c);
+}
 
-	/* Manager.GetInfo */
+/* Manager.GetInfo, and SetLogLevel's round trip through it. */
+static void test_manager_info(void **state)
+{
+	struct ih *h = *state;
+	struct vl_client *c = ih_client(h);
+	json_object *reply, *p, *v;
+
 	reply = ih_call(c, "org.hvisor.Manager.GetInfo", NULL);
 	assert_true(json_object_object_get_ex(ih_ok(reply), "info", &p));
 	assert_true(json_object_object_get_ex(p, "version", &v));
@@ -684,6 +754,76 @@ static void test_service_introspection(void **state)
 	vl_client_free(c);
 }
 
+/* The harness's check of what arrives (harness-check.c) on a socketpair
+ * that plays hvisord: replies are matched to the calls sent, in order. */
+static int check_msg(int fd, const char *json)
+{
+	json_object *o = json_tokener_parse(json);
+	char err[512];
+	int r;
+
+	assert_non_null(o);
+	r = ih_check_received(fd, o, err, sizeof(err));
+	json_object_put(o);
+	return r;
+}
+
+static void test_reply_checker(void **state)
+{
+	static const char calls[] =
+		"{\"method\": \"org.hvisor.Zone.List\"}\0"
+		"{\"method\": \"org.hvisor.Manager.SetLogLevel\", \"oneway\": true}\0"
+		"{\"method\": \"org.hvisor.Manager.SetLogLevel\"}\0"
+		"{\"method\": \"org.hvisor.Manager.Subscribe\", \"more\": true}\0"
+		"{\"method\": \"org.hvisor.Zone.List\"";
+	static const char list[] = "{\"parameters\": {\"zones\": []}}";
+	static const char level[] = "{\"parameters\": {\"previous\": \"info\"}}";
+	static const char event[] =
+		"{\"parameters\": {\"event\": {\"event\": \"Subscribed\", "
+		"\"timestamp_usec\": 1, \"monotonic_usec\": 2}}, \"continues\": true}";
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	/* nothing sent yet: an error is checked on its own, a reply answers nothing */
+	assert_int_equal(
+		check_msg(sv[0],
+			  "{\"error\": \"org.hvisor.LimitExceeded\", "
+			  "\"parameters\": {\"limit\": \"connections\", \"message\": \"m\"}}"),
+		0);
+	assert_int_equal(check_msg(sv[0],
+				   "{\"error\": \"org.hvisor.LimitExceeded\", "
+				   "\"parameters\": {\"limit\": \"zones\", \"message\": \"m\"}}"),
+			 -EINVAL);
+	assert_int_equal(check_msg(sv[0], list), -EINVAL);
+	ih_note_sent(sv[0], calls, sizeof(calls) - 1);
+	/* in order: the List first, the oneway call gets none */
+	assert_int_equal(check_msg(sv[0], level), -EINVAL); /* taken as List's */
+	assert_int_equal(check_msg(sv[0], level), 0);
+	/* the Subscribe: any number of replies that continue */
+	assert_int_equal(check_msg(sv[0], event), 0);
+	assert_int_equal(check_msg(sv[0], event), 0);
+	assert_int_equal(
+		check_msg(sv[0],
+			  "{\"parameters\": {\"event\": {\"event\": 1, "
+			  "\"timestamp_usec\": 1, \"monotonic_usec\": 2}}, \"continues\": true}"),
+		-EINVAL);
+	/* its last reply; the partial List call has no reply to take yet */
+	assert_int_equal(check_msg(sv[0], "{\"error\": \"org.hvisor.Internal\", "
+					  "\"parameters\": {\"message\": \"m\"}}"),
+			 0);
+	assert_int_equal(check_msg(sv[0], list), -EINVAL);
+	/* the rest of it arrives: "continues" without "more" is wrong */
+	ih_note_sent(sv[0], "}\0", 2);
+	assert_int_equal(check_msg(sv[0], "{\"parameters\": {\"zones\": []}, \"continues\": true}"),
+			 -EINVAL);
+	assert_int_equal(check_msg(sv[0], list), 0);
+	/* an invalid call is answered by an error only */
+	ih_note_sent(sv[0], "{\"method\": 1}\0", 14);
+	assert_int_equal(check_msg(sv[0], list), -EINVAL);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +833,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_null_parameters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe_without_more, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
@@ -700,6 +841,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_fds_to_fdless_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_then_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_service_introspection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_manager_info, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_checker, setup, teardown),
 	};
 
 	ih_init(argc, argv);

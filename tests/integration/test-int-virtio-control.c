@@ -1018,6 +1018,31 @@ static void test_refusals_varlink(void **state)
 	ih_stop(h);
 }
 
+/* A backend that cannot be started (here it exits at once) refuses the
+ * device: InvalidParameter naming "device", with why, and nothing stays
+ * registered. */
+static void test_backend_refuses(void **state)
+{
+	static const char *const args[] = {"--virtiod", "/bin/false", NULL};
+	const struct ih_opts opts = {.daemon_args = args};
+	struct ih *h = ih_start(&opts);
+	json_object *r, *devs;
+
+	ih_zone_start(h, "zone1");
+	r = ih_call_error(
+		h, "org.hvisor.Virtio.Add",
+		"{\"zone_id\": 1, \"device\": {\"type\": \"console\", \"addr\": 167787008, "
+		"\"len\": 512, \"irq\": 79}}",
+		"org.hvisor.InvalidParameter", true);
+	assert_string_equal(ih_jstr(vl_reply_parameters(r), "parameter"), "device");
+	assert_non_null(strstr(vl_reply_error_message(r), "cannot add the device"));
+	json_object_put(r);
+	devs = ih_virtio_list(h, 0);
+	assert_int_equal(json_object_array_length(devs), 0);
+	json_object_put(devs);
+	ih_stop(h);
+}
+
 /* Adding and removing devices is for root and group hvisor; listing them
  * for everyone. Needs root (to become uid 65534). */
 static void test_permissions(void **state)
@@ -1384,6 +1409,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_refusals, reap),
 		cmocka_unit_test_setup(test_refusals_varlink, reap),
 		cmocka_unit_test_setup(test_device_limit, reap),
+		cmocka_unit_test_setup(test_backend_refuses, reap),
 		cmocka_unit_test_setup(test_permissions, reap),
 		cmocka_unit_test_setup(test_unmanaged_zone, reap),
 		cmocka_unit_test_setup(test_start_file, reap),
