@@ -23,20 +23,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: hvisor-sim --socket PATH [OPTIONS]\n"
-		"\n"
-		"A user-space stand-in for the hvisor hypervisor and /dev/hvisor.\n"
-		"\n"
-		"  -s, --socket PATH     control socket to listen on (required)\n"
-		"  -a, --arch ARCH       aarch64|riscv64|loongarch64|x86_64 (also arm64,\n"
-		"                        riscv, loongarch, x86); default: %s\n"
-		"  -m, --magic N         zone_config magic to speak: 5 or 6 (default 6)\n"
-		"  -c, --cpus N          physical CPUs, 1..64 (default 4)\n"
-		"  -l, --log-level L     debug|info|notice|warning|err (default info)\n"
-		"  -h, --help            show this help\n"
-		"      --version         show the version\n",
-		hv_arch_to_string(hv_arch_native()));
+	fprintf(f, "Usage: hvisor-sim --socket PATH [OPTIONS]\n"
+		   "\n"
+		   "A user-space stand-in for the hvisor hypervisor and /dev/hvisor.\n"
+		   "\n"
+		   "  -s, --socket PATH     control socket to listen on (required)\n"
+		   "  -a, --arch ARCH       aarch64|riscv64|loongarch64|x86_64 (also arm64,\n"
+		   "                        riscv, loongarch, x86); default: aarch64, the\n"
+		   "                        arch of conf/examples/sim\n"
+		   "  -m, --magic N         zone_config magic to speak: 5 or 6 (default 6)\n"
+		   "  -c, --cpus N          physical CPUs, 1..64 (default 4)\n"
+		   "  -l, --log-level L     debug|info|notice|warning|err (default info)\n"
+		   "  -h, --help            show this help\n"
+		   "      --version         show the version\n");
 }
 
 static int make_sockaddr(const char *path, struct sockaddr_un *sa)
@@ -238,7 +237,9 @@ static int parse_args(int argc, char **argv, struct sim *sim)
 int main(int argc, char **argv)
 {
 	struct sim sim = {
-		.arch = hv_arch_native(),
+		/* not the build machine's: the same simulated board everywhere,
+		 * the one conf/examples/sim is written for */
+		.arch = HV_ARCH_AARCH64,
 		.magic = HV_CONFIG_MAGIC_0x06,
 		.ncpus = 4,
 		.phys_size = SIM_PHYS_SIZE,

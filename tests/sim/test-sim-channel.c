@@ -34,7 +34,7 @@ struct fixture {
 
 static int start_zone(struct simh *h)
 {
-	struct hv_zone_config *cfg = simh_cfg_new(hv_arch_native(), 1, 0xc, "guest", RAM);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0xc, "guest", RAM);
 	int64_t r;
 
 	simh_cfg_region(cfg, HV_MEM_TYPE_VIRTIO, VIRTIO0, 0x200);
@@ -636,7 +636,7 @@ static void test_guest_close_with_outstanding(void **state)
 static void test_two_zones(void **state)
 {
 	struct fixture *f = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(hv_arch_native(), 2, 0x0, "two", 0);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 2, 0x0, "two", 0);
 	int o2 = -1, g2 = -1;
 	struct hvisor_ioreq req;
 
@@ -647,7 +647,7 @@ static void test_two_zones(void **state)
 	f->owner = f->guest = -1;
 	assert_int_equal(simh_op(f->sim.ctl, HVSIM_OP_ZONE_SHUTDOWN, 1, 0, 0, 0), 0);
 	{
-		struct hv_zone_config *one = simh_cfg_new(hv_arch_native(), 1, 0x4, "one", RAM);
+		struct hv_zone_config *one = simh_cfg_new(SIMH_ARCH, 1, 0x4, "one", RAM);
 
 		simh_cfg_region(one, HV_MEM_TYPE_VIRTIO, VIRTIO0, 0x200);
 		assert_int_equal(simh_zone_start(f->sim.ctl, one, 6), 0);

@@ -24,11 +24,6 @@
 
 #define GiB (UINT64_C(1) << 30)
 
-static enum hv_arch native(void)
-{
-	return hv_arch_native();
-}
-
 static int setup(void **state)
 {
 	struct simh *h = calloc(1, sizeof(*h));
@@ -136,7 +131,7 @@ static void test_defaults(void **state)
 
 	simh_start(&h, NULL);
 	hello = simh_hello(h.ctl);
-	assert_int_equal(hello.arch, native());
+	assert_int_equal(hello.arch, HV_ARCH_AARCH64); /* conf/examples/sim's */
 	assert_int_equal(hello.magic, 6);
 	assert_int_equal(hello.ncpus, 4);
 	assert_int_equal(simh_list(h.ctl, 4, zi, 4), 1);
@@ -174,8 +169,8 @@ static void test_bad_options(void **state)
 static void test_start_list_shutdown(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0xc, "linux2", GiB);
-	struct hv_zone_config *cfg3 = simh_cfg_new(native(), 3, 0x10, "x", 2 * GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0xc, "linux2", GiB);
+	struct hv_zone_config *cfg3 = simh_cfg_new(SIMH_ARCH, 3, 0x10, "x", 2 * GiB);
 	uint8_t buf[HV_ZONE_CONFIG_MAX_SIZE];
 	struct hvisor_zone_info zi[80];
 	struct hv_cfg_head head;
@@ -228,9 +223,9 @@ static void test_start_list_shutdown(void **state)
 static void test_zone_id_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *a = simh_cfg_new(native(), 1, 0x4, "a", GiB);
-	struct hv_zone_config *dup = simh_cfg_new(native(), 1, 0x8, "dup", 2 * GiB);
-	struct hv_zone_config *root = simh_cfg_new(native(), 0, 0x8, "root", 2 * GiB);
+	struct hv_zone_config *a = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
+	struct hv_zone_config *dup = simh_cfg_new(SIMH_ARCH, 1, 0x8, "dup", 2 * GiB);
+	struct hv_zone_config *root = simh_cfg_new(SIMH_ARCH, 0, 0x8, "root", 2 * GiB);
 
 	assert_int_equal(simh_zone_start(h->ctl, root, 6), -EINVAL);
 	assert_int_equal(simh_zone_start(h->ctl, a, 6), 0);
@@ -246,7 +241,7 @@ static void test_zone_id_rules(void **state)
 static void test_cpu_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0x4, "a", GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
 
 	cfg->cpus = 0x2; /* root's CPU 1 */
 	assert_int_equal(simh_zone_start(h->ctl, cfg, 6), -EBUSY);
@@ -273,8 +268,8 @@ static void test_cpu_rules(void **state)
 static void test_memory_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *a = simh_cfg_new(native(), 1, 0x4, "a", GiB);
-	struct hv_zone_config *b = simh_cfg_new(native(), 2, 0x8, "b", 0);
+	struct hv_zone_config *a = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
+	struct hv_zone_config *b = simh_cfg_new(SIMH_ARCH, 2, 0x8, "b", 0);
 	uint8_t buf[HV_ZONE_CONFIG_MAX_SIZE];
 	struct hv_cfg_head head;
 	size_t n;
@@ -408,7 +403,7 @@ static void test_load_image(void **state)
 static void test_load_image_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0x4, "a", GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
 	uint8_t data[8192] = {1, 2, 3};
 	const uint64_t phys = UINT64_C(1) << 40;
 	int mfd = simh_memfd_with(data, sizeof(data));
@@ -472,7 +467,7 @@ static int load_file(int ctl, int fd, uint64_t paddr, uint64_t size, uint64_t of
 static void test_load_file(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0x4, "a", GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
 	const size_t size = (3u << 20) + 4096 + 123; /* several bounce buffers, a ragged end */
 	const uint64_t phys = UINT64_C(1) << 40;
 	uint8_t *data = malloc(size), *back = malloc(size);
@@ -591,7 +586,7 @@ static void test_malformed_packets(void **state)
 static void test_attach_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0x4, "a", GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
 	int o = -1, o2 = -1, g = -1, g2 = -1, mem = -1;
 	int64_t r = -1;
 
