@@ -32,6 +32,12 @@ const char *hv_arch_to_string(enum hv_arch arch);
 int hv_arch_from_string(const char *s, enum hv_arch *ret);
 /* The architecture this program was built for (the kmod backend's arch). */
 enum hv_arch hv_arch_native(void);
+/* Does a zone's "interrupts" list decide which IRQs it may be given? On
+ * aarch64 (the vGIC) and riscv64 (PLIC/APLIC) yes; on x86_64 and
+ * loongarch64 hvisor ignores the list and injects any IRQ. hvisord checks
+ * virtio devices and hvisor-sim delivers interrupts by this rule (and
+ * hvisor.ko's hvisor_arch_irqs_gated keeps the same). */
+bool hv_arch_irqs_gated(enum hv_arch arch);
 
 /* Where and why a config (or request) was refused. path is a JSON path such
  * as "memory_regions[2].size" ("" for the document itself). */
