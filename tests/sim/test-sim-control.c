@@ -149,11 +149,57 @@ static void test_defaults(void **state)
 	assert_int_equal(WEXITSTATUS(simh_stop(&h)), 0);
 }
 
+/* Boards whose root zone owns CPU 0 only, or other CPUs. */
+static void test_root_cpus(void **state)
+{
+	static const struct {
+		const char *args[5];
+		uint64_t root;
+	} cases[] = {
+		{{"--root-cpus", "0", NULL}, 0x1},
+		{{"--cpus", "8", "--root-cpus", "0-2,5"}, 0x27},
+		{{"--root-cpus", "3,1", "--cpus", "4"}, 0xa}, /* any order of options */
+		{{"-r", "0,0,0-1", NULL}, 0x3},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct hv_zone_config *a = simh_cfg_new(SIMH_ARCH, 1, 0, "a", GiB);
+		struct hvisor_zone_info zi[4];
+		struct simh h;
+		uint64_t free_cpu = ~cases[i].root & 0xf;
+
+		simh_start(&h, cases[i].args);
+		assert_int_equal(simh_list(h.ctl, 4, zi, 4), 1);
+		assert_true(zi[0].cpus == cases[i].root);
+		/* the root's CPUs are busy, the others free */
+		a->cpus = cases[i].root & -cases[i].root;
+		assert_int_equal(simh_zone_start(h.ctl, a, 6), -EBUSY);
+		a->cpus = free_cpu & -free_cpu;
+		assert_int_equal(simh_zone_start(h.ctl, a, 6), 0);
+		free(a);
+		assert_int_equal(WEXITSTATUS(simh_stop(&h)), 0);
+	}
+	(void)state;
+}
+
 static void test_bad_options(void **state)
 {
-	static const char *const bad[][3] = {
-		{"--arch", "sparc", NULL}, {"--magic", "7", NULL}, {"--cpus", "0", NULL},
-		{"--cpus", "65", NULL},	   {"--magic", "x", NULL}, {"--log-level", "loud", NULL},
+	static const char *const bad[][5] = {
+		{"--arch", "sparc", NULL},
+		{"--magic", "7", NULL},
+		{"--cpus", "0", NULL},
+		{"--cpus", "65", NULL},
+		{"--magic", "x", NULL},
+		{"--log-level", "loud", NULL},
+		{"--root-cpus", "", NULL},
+		{"--root-cpus", "1,", NULL},
+		{"--root-cpus", "0,,1", NULL},
+		{"--root-cpus", "3-1", NULL},
+		{"--root-cpus", "0-", NULL},
+		{"--root-cpus", "64", NULL},
+		{"--root-cpus", "010x", NULL},
+		{"--root-cpus", "4", NULL}, /* of 4 CPUs */
+		{"--root-cpus", "0-3", "--cpus", "2", NULL},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -762,6 +808,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello_config_check_every_arch_magic),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_root_cpus),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test_setup_teardown(test_start_list_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zone_id_rules, setup, teardown),
