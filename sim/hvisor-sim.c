@@ -196,6 +196,22 @@ static int parse_cpu_list(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* What the options say together, once all are read (in any order). */
+static int check_args(const struct sim *sim)
+{
+	if (sim->ncpus < 64 && (sim->root_cpus >> sim->ncpus) != 0) {
+		fprintf(stderr, "hvisor-sim: --root-cpus: CPU %u does not exist (%u CPUs)\n",
+			63u - (unsigned)__builtin_clzll(sim->root_cpus), sim->ncpus);
+		return -EINVAL;
+	}
+	if (!sim->socket_path) {
+		fprintf(stderr, "hvisor-sim: --socket PATH is required\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct sim *sim)
 {
 	enum {
@@ -275,17 +291,7 @@ static int parse_args(int argc, char **argv, struct sim *sim)
 		fprintf(stderr, "hvisor-sim: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (sim->ncpus < 64 && (sim->root_cpus >> sim->ncpus) != 0) {
-		fprintf(stderr, "hvisor-sim: --root-cpus: CPU %u does not exist (%u CPUs)\n",
-			63u - (unsigned)__builtin_clzll(sim->root_cpus), sim->ncpus);
-		return -EINVAL;
-	}
-	if (!sim->socket_path) {
-		fprintf(stderr, "hvisor-sim: --socket PATH is required\n");
-		usage(stderr);
-		return -EINVAL;
-	}
-	return 0;
+	return check_args(sim);
 }
 
 int main(int argc, char **argv)
