@@ -1350,6 +1350,20 @@ static void test_start_devices(void **state)
 	expect_run(h, true, 2, NULL, ARGS("virtio", "start"), NULL);
 	expect_run(h, false, 2, NULL, ARGS("virtio", "start"), NULL);
 	assert_unchanged(h, &s);
+	/* every --device is checked before the first is added: nothing to take back */
+	for (int link = 0; link < 2; link++) {
+		struct ih_out o;
+
+		expect_run(h, link, 2, NEEDLES("type: device type 'gpu' is not supported"),
+			   ARGS("virtio", "start", "--device",
+				"console,addr=0xa003a00,len=0x200,irq=79,zone_id=1", "--device",
+				"gpu,addr=0xa003e00,len=0x200,irq=79,zone_id=1"),
+			   &o);
+		assert_string_equal(o.out, "");
+		assert_null(strstr(o.err, "removing"));
+		ih_out_free(&o);
+		assert_unchanged(h, &s);
+	}
 	/* hvctl's spelling of the same */
 	hvctl_ok(h, NEEDLES("Zone 1: console device at 0xa003a00 (irq 79, /dev/pts/"),
 		 ARGS("virtio", "start", "--device",
