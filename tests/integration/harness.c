@@ -171,6 +171,22 @@ void ih_need_virtio(void)
 	}
 }
 
+bool ih_need_root_virtio(void)
+{
+	int r;
+
+	ih_need_virtio();
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP needs root\n");
+		exit(77);
+	}
+	r = ih_netns_private();
+	if (r < 0)
+		printf("# no network namespace of our own (%s): net devices left out\n",
+		       strerror(-r));
+	return r == 0;
+}
+
 /* ---- time and processes ------------------------------------------------ */
 
 static int64_t now_ms(void)

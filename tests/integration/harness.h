@@ -73,6 +73,13 @@ const char *ih_bin_virtiod(void);
 const char *ih_bin_guest(void);
 /* For the virtio tests, after ih_init: exits 77 (skip) without them. */
 void ih_need_virtio(void);
+/* For tests that add devices to zones they start, after ih_init: exits 77
+ * (skip) without hvisor-virtiod and hvsim-guest or unless root (hvisord
+ * serves adds and zone starts to root or group hvisor, and hvisor-virtiod
+ * must be able to drop to nobody). Then moves into a network namespace of
+ * its own (ih_netns_private) if it can: returns whether it did, i.e.
+ * whether net devices can be tested; says so if not. */
+bool ih_need_root_virtio(void);
 
 /* Fixture: kills whatever a failed test left running. */
 int ih_reap(void **state);

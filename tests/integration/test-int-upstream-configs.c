@@ -782,7 +782,6 @@ int main(int argc, char **argv)
 	struct CMUnitTest tests[ARRAY_SIZE(cases) + 1] = {
 		cmocka_unit_test(test_every_config_has_a_case),
 	};
-	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct ucase *c = &cases[i];
@@ -801,18 +800,6 @@ int main(int argc, char **argv)
 		tests[i + 1] = (struct CMUnitTest){names[i], test_case, ih_reap, NULL, (void *)c};
 	}
 	ih_init(argc, argv);
-	ih_need_virtio();
-	if (geteuid() != 0) {
-		/* hvisord starts zones for root (or group hvisor), and
-		 * hvisor-virtiod must be able to drop to nobody */
-		printf("1..0 # SKIP needs root\n");
-		return 77;
-	}
-	r = ih_netns_private();
-	have_net = r == 0;
-	if (!have_net)
-		printf("# no network namespace of our own (%s): cases with net devices are "
-		       "skipped\n",
-		       strerror(-r));
+	have_net = ih_need_root_virtio();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1488,20 +1488,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_start_devices, reap),
 		cmocka_unit_test_setup(test_irq_rule_per_arch, reap),
 	};
-	int r;
 
 	ih_init(argc, argv);
-	ih_need_virtio();
-	if (geteuid() != 0) {
-		/* hvisord serves adds and zone starts to root (or group hvisor),
-		 * and hvisor-virtiod must be able to drop to nobody */
-		printf("1..0 # SKIP needs root\n");
-		return 77;
-	}
-	r = ih_netns_private();
-	have_net = r == 0;
-	if (!have_net)
-		printf("# no network namespace of our own (%s): net devices left out\n",
-		       strerror(-r));
+	have_net = ih_need_root_virtio();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
