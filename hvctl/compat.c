@@ -35,11 +35,12 @@ int compat_main(struct hvctl *h, int argc, char **argv)
 			  strcmp(argv[0], "help") == 0))
 		return compat_usage(h, stdout, EXIT_OK);
 	if (argc >= 2 && strcmp(argv[0], "virtio") == 0 && strcmp(argv[1], "start") == 0) {
-		char *specs[64], *file = NULL;
+		char *specs[VIRTIO_MAX_SPECS], *file = NULL;
 		int n = 0;
 
 		for (int i = 2; i < argc; i++) {
-			if (strcmp(argv[i], "--device") == 0 && i + 1 < argc && n < 64)
+			if (strcmp(argv[i], "--device") == 0 && i + 1 < argc &&
+			    n < VIRTIO_MAX_SPECS)
 				specs[n++] = argv[++i];
 			else if (!file && argv[i][0] != '-')
 				file = argv[i];

@@ -87,6 +87,7 @@ extern const struct command virtio_commands[];
 extern const struct command console_commands[];
 extern const struct command daemon_commands[];
 /* virtio start: a virtio_cfg.json (path may be NULL) and/or --device specs */
+#define VIRTIO_MAX_SPECS 64 /* --device strings in one virtio start */
 int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs);
 int compat_main(struct hvctl *h, int argc, char **argv);
 int zone_start_file(struct hvctl *h, const char *path);

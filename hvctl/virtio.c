@@ -148,88 +148,103 @@ struct added {
 	uint64_t addr;
 };
 
+struct start_ctx {
+	struct hvctl *h;
+	struct vl_client *c;
+	struct added done[HV_VIRTIO_MAX_ZONES * HV_VIRTIO_MAX_DEVICES + VIRTIO_MAX_SPECS];
+	unsigned n_done;
+};
+
+static int start_one(struct start_ctx *s, uint32_t zone_id, const struct hv_virtio_device *dev,
+		     const char *dir, const struct hv_virtio_zone *mem)
+{
+	json_object *info = NULL;
+	int r = add_device(s->h, s->c, zone_id, dev, dir, mem, &info);
+
+	if (r == EXIT_OK) {
+		print_added(s->h, info);
+		s->done[s->n_done++] = (struct added){zone_id, dev->addr};
+	}
+	json_object_put(info);
+	return r;
+}
+
+/* Every --device string is checked before anything is added. */
+static int parse_specs(struct hvctl *h, char **specs, int n, struct hv_virtio_device *devs)
+{
+	struct hv_error err;
+
+	for (int i = 0; i < n; i++) {
+		if (hv_virtio_device_parse_spec(specs[i], &devs[i], &err) < 0)
+			return print_spec_error(h, specs[i], &err);
+		if (!devs[i].has_zone_id) {
+			fprintf(stderr, "%s: %s: zone_id= is required with --device\n", h->prog,
+				specs[i]);
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
+static int read_virtio_file(struct hvctl *h, const char *path, struct hv_virtio_config **ret,
+			    char *dir, size_t dir_size)
+{
+	json_object *o = NULL;
+	struct hv_error err;
+	int r = read_json_file(h, path, &o);
+
+	if (r != EXIT_OK)
+		return r;
+	r = hv_virtio_config_parse(o, ret, &err);
+	json_object_put(o);
+	if (r < 0)
+		return print_spec_error(h, path, &err), EXIT_FAILED;
+	file_dir(path, dir, dir_size);
+	return EXIT_OK;
+}
+
 int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs)
 {
+	struct hv_virtio_device devs[VIRTIO_MAX_SPECS] = {0};
 	struct hv_virtio_config *cfg = NULL;
-	struct added done[HV_VIRTIO_MAX_ZONES * HV_VIRTIO_MAX_DEVICES + 64];
-	unsigned n_done = 0;
-	struct vl_client *c = NULL;
+	struct start_ctx s = {.h = h};
 	char dir[PATH_MAX] = "";
-	struct hv_error err;
-	int r;
+	int r = EXIT_USAGE;
 
-	if (path) {
-		json_object *o = NULL;
-
-		r = read_json_file(h, path, &o);
-		if (r != EXIT_OK)
-			return r;
-		r = hv_virtio_config_parse(o, &cfg, &err);
-		json_object_put(o);
-		if (r < 0)
-			return print_spec_error(h, path, &err), EXIT_FAILED;
-		file_dir(path, dir, sizeof(dir));
-	}
-	r = hvctl_connect(h, &c);
-	if (r != EXIT_OK)
+	if (n_specs > VIRTIO_MAX_SPECS)
 		goto out;
+	r = path ? read_virtio_file(h, path, &cfg, dir, sizeof(dir)) : EXIT_OK;
+	if (r == EXIT_OK)
+		r = parse_specs(h, specs, n_specs, devs);
+	if (r == EXIT_OK)
+		r = hvctl_connect(h, &s.c);
 	for (unsigned z = 0; cfg && z < cfg->n_zones && r == EXIT_OK; z++) {
 		const struct hv_virtio_zone *zone = &cfg->zones[z];
 
-		for (unsigned i = 0; i < zone->n_devices && r == EXIT_OK; i++) {
-			const struct hv_virtio_device *dev = &zone->devices[i];
-			json_object *info = NULL;
-
-			if (!dev->enabled)
-				continue; /* "status": "disable" */
-			r = add_device(h, c, zone->zone_id, dev, dir, zone, &info);
-			if (r == EXIT_OK) {
-				print_added(h, info);
-				done[n_done++] = (struct added){zone->zone_id, dev->addr};
-			}
-			json_object_put(info);
-		}
+		for (unsigned i = 0; i < zone->n_devices && r == EXIT_OK; i++)
+			if (zone->devices[i].enabled) /* else "status": "disable" */
+				r = start_one(&s, zone->zone_id, &zone->devices[i], dir, zone);
 	}
-	for (int i = 0; i < n_specs && r == EXIT_OK; i++) {
-		struct hv_virtio_device dev = {0};
-		json_object *info = NULL;
-
-		if (hv_virtio_device_parse_spec(specs[i], &dev, &err) < 0) {
-			print_spec_error(h, specs[i], &err);
-			r = EXIT_USAGE;
-			break;
-		}
-		if (!dev.has_zone_id) {
-			fprintf(stderr, "%s: %s: zone_id= is required with --device\n", h->prog,
-				specs[i]);
-			hv_virtio_device_clear(&dev);
-			r = EXIT_USAGE;
-			break;
-		}
-		r = add_device(h, c, dev.zone_id, &dev, "", NULL, &info);
-		if (r == EXIT_OK) {
-			print_added(h, info);
-			done[n_done++] = (struct added){dev.zone_id, dev.addr};
-		}
-		json_object_put(info);
-		hv_virtio_device_clear(&dev);
-	}
+	for (int i = 0; i < n_specs && r == EXIT_OK; i++)
+		r = start_one(&s, devs[i].zone_id, &devs[i], "", NULL);
 	/* all or nothing: take back what this command added */
 	if (r != EXIT_OK && r != EXIT_UNREACHABLE)
-		for (unsigned i = n_done; i-- > 0;) {
+		for (unsigned i = s.n_done; i-- > 0;) {
 			fprintf(stderr, "%s: removing zone %u's device at 0x%llx again\n", h->prog,
-				done[i].zone, (unsigned long long)done[i].addr);
-			remove_device(h, c, done[i].zone, done[i].addr);
+				s.done[i].zone, (unsigned long long)s.done[i].addr);
+			remove_device(h, s.c, s.done[i].zone, s.done[i].addr);
 		}
 out:
-	vl_client_free(c);
+	for (int i = 0; i < n_specs && i < VIRTIO_MAX_SPECS; i++)
+		hv_virtio_device_clear(&devs[i]);
+	vl_client_free(s.c);
 	hv_virtio_config_free(cfg);
 	return r;
 }
 
 static int cmd_start(struct hvctl *h, int argc, char **argv)
 {
-	char *specs[64], *file = NULL;
+	char *specs[VIRTIO_MAX_SPECS], *file = NULL;
 	int n_specs = 0;
 
 	for (int i = 0; i < argc; i++) {

@@ -97,7 +97,7 @@ static void ram_from_config(struct zvirt *zv, const struct hv_zone_config *cfg)
 }
 
 /* The device against the zone's config: inside one virtio region, an IRQ
- * the zone owns. */
+ * the zone owns (where its arch lets the list decide). */
 static int check_against_config(const struct hv_virtio_device *dev,
 				const struct hv_zone_config *cfg, struct hv_error *err)
 {
@@ -119,7 +119,8 @@ static int check_against_config(const struct hv_virtio_device *dev,
 		return -EINVAL;
 	}
 	if (dev->irq >= HV_CONFIG_MAX_INTERRUPTS ||
-	    !(cfg->irq_bitmap[dev->irq / 32] & (1u << (dev->irq % 32)))) {
+	    (hv_arch_irqs_gated(cfg->arch) &&
+	     !(cfg->irq_bitmap[dev->irq / 32] & (1u << (dev->irq % 32))))) {
 		hv_error_set(err, "device.irq", "IRQ %u is not in zone %u's interrupts", dev->irq,
 			     cfg->zone_id);
 		return -EINVAL;

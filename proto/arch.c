@@ -50,3 +50,10 @@ enum hv_arch hv_arch_native(void)
 	return HV_ARCH_X86_64;
 #endif
 }
+
+bool hv_arch_irqs_gated(enum hv_arch arch)
+{
+	/* hvisor's irq_bitmap_init does nothing on x86_64 and loongarch64
+	 * (upstream's x86 configs leave "interrupts" empty) */
+	return arch == HV_ARCH_AARCH64 || arch == HV_ARCH_RISCV64;
+}

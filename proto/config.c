@@ -1008,8 +1008,8 @@ static void warn_unknown_keys(json_object *root, struct hv_zone_config *cfg)
 	}
 }
 
-int hv_zone_config_parse(json_object *root, enum hv_arch arch, struct hv_zone_config **ret,
-			 struct hv_error *err)
+static int zone_config_parse(json_object *root, enum hv_arch arch, struct hv_zone_config **ret,
+			     struct hv_error *err)
 {
 	_cleanup_(hv_zone_config_freep) struct hv_zone_config *cfg = NULL;
 	int r;
@@ -1045,6 +1045,81 @@ int hv_zone_config_parse(json_object *root, enum hv_arch arch, struct hv_zone_co
 
 	*ret = TAKE_PTR(cfg);
 	return 0;
+}
+
+int hv_zone_config_apparent_arch(json_object *root, struct hv_arch_evidence *ret)
+{
+	/* arch_config keys that only one architecture's hvisor-tool reads */
+	static const struct {
+		const char *key;
+		enum hv_arch arch;
+	} keys[] = {
+		{"gic_version", HV_ARCH_AARCH64}, {"gicd_base", HV_ARCH_AARCH64},
+		{"plic_base", HV_ARCH_RISCV64},	  {"aplic_base", HV_ARCH_RISCV64},
+		{"ioapic_base", HV_ARCH_X86_64},
+	};
+	const char *first[_HV_ARCH_MAX] = {0};
+	json_object *ac, *v;
+	unsigned seen = 0;
+	char buf[24];
+
+	if (json_object_object_get_ex(root, "arch_config", &ac) &&
+	    json_object_is_type(ac, json_type_object))
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+			if (json_object_object_get_ex(ac, keys[i].key, NULL)) {
+				seen |= 1u << keys[i].arch;
+				if (!first[keys[i].arch])
+					first[keys[i].arch] = keys[i].key;
+			}
+	/* keys of two architectures contradict each other: no evidence */
+	if (seen && !(seen & (seen - 1))) {
+		ret->arch = (enum hv_arch)__builtin_ctz(seen);
+		snprintf(ret->path, sizeof(ret->path), "arch_config");
+		snprintf(ret->why, sizeof(ret->why), "arch_config has %s", first[ret->arch]);
+		return 1;
+	}
+	if (json_object_object_get_ex(root, "arch", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    hv_arch_from_string(json_object_get_string(v), &ret->arch) == 0) {
+		snprintf(ret->path, sizeof(ret->path), "arch");
+		snprintf(ret->why, sizeof(ret->why), "\"arch\" is \"%s\"",
+			 hv_printable(json_object_get_string(v), buf, sizeof(buf)));
+		return 1;
+	}
+	return 0;
+}
+
+/* A config written for another architecture fails somewhere in the parse
+ * (x86's ioapic_base is missing from an aarch64 config, ...): that error
+ * would hide the cause, so the mismatch is the error. Where nothing fails
+ * (loongarch64 reads no arch_config) it is a warning. */
+static void check_apparent_arch(json_object *root, enum hv_arch arch, struct hv_zone_config *cfg,
+				struct hv_error *err)
+{
+	struct hv_arch_evidence e;
+
+	if (hv_zone_config_apparent_arch(root, &e) <= 0 || e.arch == arch)
+		return;
+	if (cfg)
+		add_warning(cfg, "this config looks like %s (%s) but the backend is %s; read as %s",
+			    hv_arch_to_string(e.arch), e.why, hv_arch_to_string(arch),
+			    hv_arch_to_string(arch));
+	else
+		hv_error_set(err, e.path, "this config looks like %s (%s) but the backend is %s",
+			     hv_arch_to_string(e.arch), e.why, hv_arch_to_string(arch));
+}
+
+int hv_zone_config_parse(json_object *root, enum hv_arch arch, struct hv_zone_config **ret,
+			 struct hv_error *err)
+{
+	int r = zone_config_parse(root, arch, ret, err);
+
+	if (r == -EINVAL && json_object_is_type(root, json_type_object) &&
+	    (unsigned)arch < _HV_ARCH_MAX)
+		check_apparent_arch(root, arch, NULL, err);
+	else if (r == 0)
+		check_apparent_arch(root, arch, *ret, err);
+	return r;
 }
 
 int hv_zone_config_parse_string(const char *text, size_t len, enum hv_arch arch,

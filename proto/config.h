@@ -32,6 +32,12 @@ const char *hv_arch_to_string(enum hv_arch arch);
 int hv_arch_from_string(const char *s, enum hv_arch *ret);
 /* The architecture this program was built for (the kmod backend's arch). */
 enum hv_arch hv_arch_native(void);
+/* Does a zone's "interrupts" list decide which IRQs it may be given? On
+ * aarch64 (the vGIC) and riscv64 (PLIC/APLIC) yes; on x86_64 and
+ * loongarch64 hvisor ignores the list and injects any IRQ. hvisord checks
+ * virtio devices and hvisor-sim delivers interrupts by this rule (and
+ * hvisor.ko's hvisor_arch_irqs_gated keeps the same). */
+bool hv_arch_irqs_gated(enum hv_arch arch);
 
 /* Where and why a config (or request) was refused. path is a JSON path such
  * as "memory_regions[2].size" ("" for the document itself). */
@@ -151,8 +157,25 @@ struct hv_zone_config {
 	char warnings[HV_CONFIG_MAX_WARNINGS][160];
 };
 
+/* The architecture a zone JSON looks written for: from the arch_config
+ * keys only one architecture reads (gic_version, gicd_base: aarch64;
+ * plic_base, aplic_base: riscv64; ioapic_base: x86_64), or else from
+ * upstream's informational "arch" key. */
+struct hv_arch_evidence {
+	enum hv_arch arch;
+	char path[16]; /* "arch_config" or "arch" */
+	char why[64];  /* "arch_config has gic_version", "\"arch\" is \"arm64\"" */
+};
+/* 1 with *ret filled, 0 if the config does not tell (no such key, or keys
+ * of two architectures). */
+int hv_zone_config_apparent_arch(json_object *root, struct hv_arch_evidence *ret);
+
 /* Parses a zone JSON object for `arch`. On failure returns -EINVAL and fills
- * *err; nothing is allocated then. */
+ * *err; nothing is allocated then. A config that looks written for another
+ * architecture (hv_zone_config_apparent_arch) fails with that as the error
+ * ("this config looks like aarch64 (arch_config has gic_version) but the
+ * backend is x86_64"), or, where it parses anyway (loongarch64 reads no
+ * arch_config), gets it as a warning. */
 int hv_zone_config_parse(json_object *root, enum hv_arch arch, struct hv_zone_config **ret,
 			 struct hv_error *err);
 /* Same from text (a file's contents); JSON syntax errors are reported too. */

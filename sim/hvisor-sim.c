@@ -23,20 +23,21 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: hvisor-sim --socket PATH [OPTIONS]\n"
-		"\n"
-		"A user-space stand-in for the hvisor hypervisor and /dev/hvisor.\n"
-		"\n"
-		"  -s, --socket PATH     control socket to listen on (required)\n"
-		"  -a, --arch ARCH       aarch64|riscv64|loongarch64|x86_64 (also arm64,\n"
-		"                        riscv, loongarch, x86); default: %s\n"
-		"  -m, --magic N         zone_config magic to speak: 5 or 6 (default 6)\n"
-		"  -c, --cpus N          physical CPUs, 1..64 (default 4)\n"
-		"  -l, --log-level L     debug|info|notice|warning|err (default info)\n"
-		"  -h, --help            show this help\n"
-		"      --version         show the version\n",
-		hv_arch_to_string(hv_arch_native()));
+	fprintf(f, "Usage: hvisor-sim --socket PATH [OPTIONS]\n"
+		   "\n"
+		   "A user-space stand-in for the hvisor hypervisor and /dev/hvisor.\n"
+		   "\n"
+		   "  -s, --socket PATH     control socket to listen on (required)\n"
+		   "  -a, --arch ARCH       aarch64|riscv64|loongarch64|x86_64 (also arm64,\n"
+		   "                        riscv, loongarch, x86); default: aarch64, the\n"
+		   "                        arch of conf/examples/sim\n"
+		   "  -m, --magic N         zone_config magic to speak: 5 or 6 (default 6)\n"
+		   "  -c, --cpus N          physical CPUs, 1..64 (default 4)\n"
+		   "  -r, --root-cpus LIST  the root zone's CPUs, e.g. 0 or 0-1,4 (default 0,1;\n"
+		   "                        0 with --cpus 1)\n"
+		   "  -l, --log-level L     debug|info|notice|warning|err (default info)\n"
+		   "  -h, --help            show this help\n"
+		   "      --version         show the version\n");
 }
 
 static int make_sockaddr(const char *path, struct sockaddr_un *sa)
@@ -162,21 +163,75 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(sim->base);
 }
 
+/* Linux's cpulist format, decimal: "0", "0,2", "0-3,6". */
+static int parse_cpu_list(const char *s, uint64_t *ret)
+{
+	uint64_t mask = 0;
+	const char *p = s;
+
+	for (;;) {
+		unsigned long a, b;
+		char *end;
+
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		a = b = strtoul(p, &end, 10);
+		if (*end == '-') {
+			p = end + 1;
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
+			b = strtoul(p, &end, 10);
+		}
+		if (a > b || b >= SIM_MAX_CPUS)
+			return -ERANGE;
+		for (unsigned long i = a; i <= b; i++)
+			mask |= UINT64_C(1) << i;
+		if (*end == '\0')
+			break;
+		if (*end != ',')
+			return -EINVAL;
+		p = end + 1;
+	}
+	*ret = mask;
+	return 0;
+}
+
+/* What the options say together, once all are read (in any order). */
+static int check_args(const struct sim *sim)
+{
+	if (sim->ncpus < 64 && (sim->root_cpus >> sim->ncpus) != 0) {
+		fprintf(stderr, "hvisor-sim: --root-cpus: CPU %u does not exist (%u CPUs)\n",
+			63u - (unsigned)__builtin_clzll(sim->root_cpus), sim->ncpus);
+		return -EINVAL;
+	}
+	if (!sim->socket_path) {
+		fprintf(stderr, "hvisor-sim: --socket PATH is required\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct sim *sim)
 {
 	enum {
 		OPT_VERSION = 0x100
 	};
 	static const struct option options[] = {
-		{"socket", required_argument, NULL, 's'},    {"arch", required_argument, NULL, 'a'},
-		{"magic", required_argument, NULL, 'm'},     {"cpus", required_argument, NULL, 'c'},
-		{"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION}, {},
+		{"socket", required_argument, NULL, 's'},
+		{"arch", required_argument, NULL, 'a'},
+		{"magic", required_argument, NULL, 'm'},
+		{"cpus", required_argument, NULL, 'c'},
+		{"root-cpus", required_argument, NULL, 'r'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{},
 	};
 	uint64_t v;
 	int c, level;
 
-	while ((c = getopt_long(argc, argv, "s:a:m:c:l:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "s:a:m:c:r:l:h", options, NULL)) >= 0) {
 		switch (c) {
 		case 's':
 			sim->socket_path = optarg;
@@ -204,6 +259,15 @@ static int parse_args(int argc, char **argv, struct sim *sim)
 			}
 			sim->ncpus = (unsigned)v;
 			break;
+		case 'r':
+			if (parse_cpu_list(optarg, &sim->root_cpus) < 0) {
+				fprintf(stderr,
+					"hvisor-sim: --root-cpus must be a list of CPUs 0..%u like 0 "
+					"or 0-1,4, not '%s'\n",
+					SIM_MAX_CPUS - 1, optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'l':
 			level = log_level_from_string(optarg);
 			if (level < 0) {
@@ -227,18 +291,15 @@ static int parse_args(int argc, char **argv, struct sim *sim)
 		fprintf(stderr, "hvisor-sim: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!sim->socket_path) {
-		fprintf(stderr, "hvisor-sim: --socket PATH is required\n");
-		usage(stderr);
-		return -EINVAL;
-	}
-	return 0;
+	return check_args(sim);
 }
 
 int main(int argc, char **argv)
 {
 	struct sim sim = {
-		.arch = hv_arch_native(),
+		/* not the build machine's: the same simulated board everywhere,
+		 * the one conf/examples/sim is written for */
+		.arch = HV_ARCH_AARCH64,
 		.magic = HV_CONFIG_MAGIC_0x06,
 		.ncpus = 4,
 		.phys_size = SIM_PHYS_SIZE,

@@ -99,6 +99,7 @@ struct sim {
 	enum hv_arch arch;
 	unsigned magic;
 	unsigned ncpus;
+	uint64_t root_cpus; /* --root-cpus; 0: CPUs 0 and 1 (0 alone with one CPU) */
 	uint64_t phys_size;
 	int phys_fd;
 

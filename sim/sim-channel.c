@@ -336,7 +336,8 @@ static void owner_irq(struct sim_zone *z, uint64_t irq)
 	struct hvsim_guest_msg m = {.type = HVSIM_GUEST_IRQ};
 
 	if (irq >= HV_CONFIG_MAX_INTERRUPTS ||
-	    !(z->irq_bitmap[irq / 32] & (UINT32_C(1) << (irq % 32)))) {
+	    (hv_arch_irqs_gated(z->sim->arch) &&
+	     !(z->irq_bitmap[irq / 32] & (UINT32_C(1) << (irq % 32))))) {
 		zone_complain(z, "IRQ %llu is not in the zone's interrupt list, dropped",
 			      (unsigned long long)irq);
 		return;

@@ -62,7 +62,7 @@ int sim_zones_init(struct sim *sim)
 
 	if (!root)
 		return -ENOMEM;
-	root->cpus = sim->ncpus == 1 ? UINT64_C(1) : UINT64_C(3);
+	root->cpus = sim->root_cpus ? sim->root_cpus : sim->ncpus == 1 ? UINT64_C(1) : UINT64_C(3);
 	zone_set_name(root, name);
 	zone_insert(sim, root);
 	return 0;

@@ -636,7 +636,7 @@ static void *fake_thread(void *arg)
 
 static void start_zone(struct simh *h)
 {
-	struct hv_zone_config *cfg = simh_cfg_new(hv_arch_native(), FAKE_ZONE, 0xc, "guest", 0);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, FAKE_ZONE, 0xc, "guest", 0);
 
 	simh_cfg_region(cfg, HV_MEM_TYPE_RAM, FAKE_RAM, FAKE_RAM_SIZE);
 	simh_cfg_region(cfg, HV_MEM_TYPE_VIRTIO, FAKE_BASE, 0x200);

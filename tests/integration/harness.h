@@ -59,8 +59,11 @@ struct ih_opts {
 };
 
 /* Call from main() before cmocka_run_group_tests. Exits 77 (skip) if a
- * binary is missing. */
+ * binary is missing. Makes skipped tests read as skips (ih_tap_fix_skips). */
 void ih_init(int argc, char **argv);
+/* cmocka 1.1.5 reports skip() as "not ok N # SKIP", a failure to meson:
+ * from now on stdout writes those lines as "ok N # SKIP". */
+void ih_tap_fix_skips(void);
 const char *ih_bin_hvisord(void);
 const char *ih_bin_hvctl(void);
 const char *ih_bin_hvisor_link(void);
@@ -70,6 +73,13 @@ const char *ih_bin_virtiod(void);
 const char *ih_bin_guest(void);
 /* For the virtio tests, after ih_init: exits 77 (skip) without them. */
 void ih_need_virtio(void);
+/* For tests that add devices to zones they start, after ih_init: exits 77
+ * (skip) without hvisor-virtiod and hvsim-guest or unless root (hvisord
+ * serves adds and zone starts to root or group hvisor, and hvisor-virtiod
+ * must be able to drop to nobody). Then moves into a network namespace of
+ * its own (ih_netns_private) if it can: returns whether it did, i.e.
+ * whether net devices can be tested; says so if not. */
+bool ih_need_root_virtio(void);
 
 /* The backend: hvisor-sim (a fresh one per test), or hvisor.ko when
  * $HV_IT_BACKEND=kmod:DEV (one for the whole run; then $HV_IT_ARCH,

@@ -445,6 +445,40 @@ static void test_then_start_works(void **state)
 	ih_out_free(&o);
 }
 
+/* conf/examples/sim is aarch64: a sim of another arch refuses it naming
+ * both, before any side effect; a sim without --arch runs it. */
+static void test_arch_mismatch(void **state)
+{
+	static const char *const x86[] = {"--arch", "x86_64", NULL};
+	static const char *const none[] = {NULL};
+	const struct ih_opts o86 = {.sim_args = x86}, odefault = {.sim_args = none};
+	struct ih *h = ih_start(&o86);
+	char *cfg = ih_make_zone(h, "zone1", 4096, 4096), *before = ih_list_json(h), *after;
+	struct ih_out o;
+
+	assert_int_equal(ih_hvctl(h, &o, "zone", "start", cfg, NULL), 1);
+	if (!strstr(o.err, "org.hvisor.InvalidParameter") ||
+	    !strstr(o.err, "config.arch_config: this config looks like aarch64 (arch_config has "
+			   "gic_version) but the backend is x86_64"))
+		fail_msg("unexpected error: %s", o.err);
+	ih_out_free(&o);
+	after = ih_list_json(h);
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+	free(cfg);
+	ih_stop(h);
+
+	h = ih_start(&odefault);
+	cfg = ih_make_zone(h, "zone1", 4096, 4096);
+	assert_int_equal(ih_hvctl(h, &o, "zone", "start", cfg, NULL), 0);
+	assert_string_equal(o.err, "");
+	ih_out_free(&o);
+	free(cfg);
+	ih_stop(h);
+	(void)state;
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +493,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_shutdown_and_info_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_descriptors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_then_start_works, setup, teardown),
+		cmocka_unit_test(test_arch_mismatch),
 	};
 
 	ih_init(argc, argv);

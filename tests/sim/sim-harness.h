@@ -16,8 +16,9 @@
 #include "config.h"
 #include "sim.h"
 
-#define SIMH_TIMEOUT_MS 3000 /* for things that must happen */
-#define SIMH_QUIET_MS	100  /* for things that must not happen */
+#define SIMH_TIMEOUT_MS 3000		/* for things that must happen */
+#define SIMH_QUIET_MS	100		/* for things that must not happen */
+#define SIMH_ARCH	HV_ARCH_AARCH64 /* what hvisor-sim runs without --arch */
 
 struct simh {
 	pid_t pid;

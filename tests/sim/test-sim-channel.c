@@ -34,7 +34,7 @@ struct fixture {
 
 static int start_zone(struct simh *h)
 {
-	struct hv_zone_config *cfg = simh_cfg_new(hv_arch_native(), 1, 0xc, "guest", RAM);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0xc, "guest", RAM);
 	int64_t r;
 
 	simh_cfg_region(cfg, HV_MEM_TYPE_VIRTIO, VIRTIO0, 0x200);
@@ -439,6 +439,59 @@ static void test_irq_forwarding(void **state)
 	no_guest_msg(f->guest);
 }
 
+/* The interrupt list gates IRQs where hvisor's does: aarch64 and riscv64;
+ * on x86_64 and loongarch64 every IRQ below 1024 reaches the guest. */
+static void test_irq_rule_per_arch(void **state)
+{
+	static const struct {
+		const char *arg;
+		enum hv_arch arch;
+		bool gated;
+	} arches[] = {
+		{"aarch64", HV_ARCH_AARCH64, true},
+		{"riscv64", HV_ARCH_RISCV64, true},
+		{"x86_64", HV_ARCH_X86_64, false},
+		{"loongarch64", HV_ARCH_LOONGARCH64, false},
+	};
+
+	for (size_t a = 0; a < ARRAY_SIZE(arches); a++) {
+		const char *args[] = {"--arch", arches[a].arg, NULL};
+		struct hv_zone_config *cfg = simh_cfg_new(arches[a].arch, 1, 0xc, "irqs", RAM);
+		struct hvsim_guest_msg m;
+		struct simh sim;
+		int owner, guest;
+
+		simh_start(&sim, args);
+		simh_cfg_region(cfg, HV_MEM_TYPE_VIRTIO, VIRTIO0, 0x200);
+		simh_cfg_irq(cfg, IRQ_OK);
+		assert_int_equal(simh_zone_start(sim.ctl, cfg, 6), 0);
+		free(cfg);
+		assert_int_equal(simh_attach(sim.ctl, HVSIM_OP_ZONE_ATTACH, 1, &owner, NULL), 0);
+		assert_int_equal(simh_attach(sim.ctl, HVSIM_OP_GUEST_ATTACH, 1, &guest, NULL), 0);
+
+		simh_owner_irq(owner, 1024); /* beyond every interrupt controller */
+		simh_owner_irq(owner, IRQ_NOPE);
+		simh_owner_irq(owner, IRQ_OK);
+		if (!arches[a].gated) {
+			assert_int_equal(simh_guest_recv(guest, &m, SIMH_TIMEOUT_MS), 1);
+			assert_int_equal(m.type, HVSIM_GUEST_IRQ);
+			if (m.value != IRQ_NOPE)
+				fail_msg("%s: IRQ %llu first, not %u", arches[a].arg,
+					 (unsigned long long)m.value, IRQ_NOPE);
+		}
+		assert_int_equal(simh_guest_recv(guest, &m, SIMH_TIMEOUT_MS), 1);
+		assert_int_equal(m.type, HVSIM_GUEST_IRQ);
+		if (m.value != IRQ_OK)
+			fail_msg("%s: IRQ %llu, not %u", arches[a].arg, (unsigned long long)m.value,
+				 IRQ_OK);
+		no_guest_msg(guest);
+		close(owner);
+		close(guest);
+		assert_int_equal(WEXITSTATUS(simh_stop(&sim)), 0);
+	}
+	(void)state;
+}
+
 static void test_irq_without_guest(void **state)
 {
 	struct fixture *f = *state;
@@ -636,7 +689,7 @@ static void test_guest_close_with_outstanding(void **state)
 static void test_two_zones(void **state)
 {
 	struct fixture *f = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(hv_arch_native(), 2, 0x0, "two", 0);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 2, 0x0, "two", 0);
 	int o2 = -1, g2 = -1;
 	struct hvisor_ioreq req;
 
@@ -647,7 +700,7 @@ static void test_two_zones(void **state)
 	f->owner = f->guest = -1;
 	assert_int_equal(simh_op(f->sim.ctl, HVSIM_OP_ZONE_SHUTDOWN, 1, 0, 0, 0), 0);
 	{
-		struct hv_zone_config *one = simh_cfg_new(hv_arch_native(), 1, 0x4, "one", RAM);
+		struct hv_zone_config *one = simh_cfg_new(SIMH_ARCH, 1, 0x4, "one", RAM);
 
 		simh_cfg_region(one, HV_MEM_TYPE_VIRTIO, VIRTIO0, 0x200);
 		assert_int_equal(simh_zone_start(f->sim.ctl, one, 6), 0);
@@ -906,6 +959,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_refused_accesses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_forwarding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_without_guest, setup, teardown),
+		cmocka_unit_test(test_irq_rule_per_arch),
 		cmocka_unit_test_setup_teardown(test_owner_close_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_owner, setup_no_owner, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_closes_channels, setup, teardown),

@@ -24,11 +24,6 @@
 
 #define GiB (UINT64_C(1) << 30)
 
-static enum hv_arch native(void)
-{
-	return hv_arch_native();
-}
-
 static int setup(void **state)
 {
 	struct simh *h = calloc(1, sizeof(*h));
@@ -136,7 +131,7 @@ static void test_defaults(void **state)
 
 	simh_start(&h, NULL);
 	hello = simh_hello(h.ctl);
-	assert_int_equal(hello.arch, native());
+	assert_int_equal(hello.arch, HV_ARCH_AARCH64); /* conf/examples/sim's */
 	assert_int_equal(hello.magic, 6);
 	assert_int_equal(hello.ncpus, 4);
 	assert_int_equal(simh_list(h.ctl, 4, zi, 4), 1);
@@ -154,11 +149,57 @@ static void test_defaults(void **state)
 	assert_int_equal(WEXITSTATUS(simh_stop(&h)), 0);
 }
 
+/* Boards whose root zone owns CPU 0 only, or other CPUs. */
+static void test_root_cpus(void **state)
+{
+	static const struct {
+		const char *args[5];
+		uint64_t root;
+	} cases[] = {
+		{{"--root-cpus", "0", NULL}, 0x1},
+		{{"--cpus", "8", "--root-cpus", "0-2,5"}, 0x27},
+		{{"--root-cpus", "3,1", "--cpus", "4"}, 0xa}, /* any order of options */
+		{{"-r", "0,0,0-1", NULL}, 0x3},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct hv_zone_config *a = simh_cfg_new(SIMH_ARCH, 1, 0, "a", GiB);
+		struct hvisor_zone_info zi[4];
+		struct simh h;
+		uint64_t free_cpu = ~cases[i].root & 0xf;
+
+		simh_start(&h, cases[i].args);
+		assert_int_equal(simh_list(h.ctl, 4, zi, 4), 1);
+		assert_true(zi[0].cpus == cases[i].root);
+		/* the root's CPUs are busy, the others free */
+		a->cpus = cases[i].root & -cases[i].root;
+		assert_int_equal(simh_zone_start(h.ctl, a, 6), -EBUSY);
+		a->cpus = free_cpu & -free_cpu;
+		assert_int_equal(simh_zone_start(h.ctl, a, 6), 0);
+		free(a);
+		assert_int_equal(WEXITSTATUS(simh_stop(&h)), 0);
+	}
+	(void)state;
+}
+
 static void test_bad_options(void **state)
 {
-	static const char *const bad[][3] = {
-		{"--arch", "sparc", NULL}, {"--magic", "7", NULL}, {"--cpus", "0", NULL},
-		{"--cpus", "65", NULL},	   {"--magic", "x", NULL}, {"--log-level", "loud", NULL},
+	static const char *const bad[][5] = {
+		{"--arch", "sparc", NULL},
+		{"--magic", "7", NULL},
+		{"--cpus", "0", NULL},
+		{"--cpus", "65", NULL},
+		{"--magic", "x", NULL},
+		{"--log-level", "loud", NULL},
+		{"--root-cpus", "", NULL},
+		{"--root-cpus", "1,", NULL},
+		{"--root-cpus", "0,,1", NULL},
+		{"--root-cpus", "3-1", NULL},
+		{"--root-cpus", "0-", NULL},
+		{"--root-cpus", "64", NULL},
+		{"--root-cpus", "010x", NULL},
+		{"--root-cpus", "4", NULL}, /* of 4 CPUs */
+		{"--root-cpus", "0-3", "--cpus", "2", NULL},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -174,8 +215,8 @@ static void test_bad_options(void **state)
 static void test_start_list_shutdown(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0xc, "linux2", GiB);
-	struct hv_zone_config *cfg3 = simh_cfg_new(native(), 3, 0x10, "x", 2 * GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0xc, "linux2", GiB);
+	struct hv_zone_config *cfg3 = simh_cfg_new(SIMH_ARCH, 3, 0x10, "x", 2 * GiB);
 	uint8_t buf[HV_ZONE_CONFIG_MAX_SIZE];
 	struct hvisor_zone_info zi[80];
 	struct hv_cfg_head head;
@@ -228,9 +269,9 @@ static void test_start_list_shutdown(void **state)
 static void test_zone_id_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *a = simh_cfg_new(native(), 1, 0x4, "a", GiB);
-	struct hv_zone_config *dup = simh_cfg_new(native(), 1, 0x8, "dup", 2 * GiB);
-	struct hv_zone_config *root = simh_cfg_new(native(), 0, 0x8, "root", 2 * GiB);
+	struct hv_zone_config *a = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
+	struct hv_zone_config *dup = simh_cfg_new(SIMH_ARCH, 1, 0x8, "dup", 2 * GiB);
+	struct hv_zone_config *root = simh_cfg_new(SIMH_ARCH, 0, 0x8, "root", 2 * GiB);
 
 	assert_int_equal(simh_zone_start(h->ctl, root, 6), -EINVAL);
 	assert_int_equal(simh_zone_start(h->ctl, a, 6), 0);
@@ -246,7 +287,7 @@ static void test_zone_id_rules(void **state)
 static void test_cpu_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0x4, "a", GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
 
 	cfg->cpus = 0x2; /* root's CPU 1 */
 	assert_int_equal(simh_zone_start(h->ctl, cfg, 6), -EBUSY);
@@ -273,8 +314,8 @@ static void test_cpu_rules(void **state)
 static void test_memory_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *a = simh_cfg_new(native(), 1, 0x4, "a", GiB);
-	struct hv_zone_config *b = simh_cfg_new(native(), 2, 0x8, "b", 0);
+	struct hv_zone_config *a = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
+	struct hv_zone_config *b = simh_cfg_new(SIMH_ARCH, 2, 0x8, "b", 0);
 	uint8_t buf[HV_ZONE_CONFIG_MAX_SIZE];
 	struct hv_cfg_head head;
 	size_t n;
@@ -408,7 +449,7 @@ static void test_load_image(void **state)
 static void test_load_image_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0x4, "a", GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
 	uint8_t data[8192] = {1, 2, 3};
 	const uint64_t phys = UINT64_C(1) << 40;
 	int mfd = simh_memfd_with(data, sizeof(data));
@@ -472,7 +513,7 @@ static int load_file(int ctl, int fd, uint64_t paddr, uint64_t size, uint64_t of
 static void test_load_file(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0x4, "a", GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
 	const size_t size = (3u << 20) + 4096 + 123; /* several bounce buffers, a ragged end */
 	const uint64_t phys = UINT64_C(1) << 40;
 	uint8_t *data = malloc(size), *back = malloc(size);
@@ -591,7 +632,7 @@ static void test_malformed_packets(void **state)
 static void test_attach_rules(void **state)
 {
 	struct simh *h = *state;
-	struct hv_zone_config *cfg = simh_cfg_new(native(), 1, 0x4, "a", GiB);
+	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, 1, 0x4, "a", GiB);
 	int o = -1, o2 = -1, g = -1, g2 = -1, mem = -1;
 	int64_t r = -1;
 
@@ -767,6 +808,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello_config_check_every_arch_magic),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_root_cpus),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test_setup_teardown(test_start_list_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zone_id_rules, setup, teardown),

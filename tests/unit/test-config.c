@@ -1430,6 +1430,63 @@ static void test_foreach_file_rejects(void **state)
 	(void)state;
 }
 
+/* ---- the architecture a config is written for ---------------------------- */
+
+static void expect_apparent(const char *doc, int want_r, enum hv_arch arch, const char *path,
+			    const char *why)
+{
+	json_object *root = load(doc);
+	struct hv_arch_evidence e;
+	int r = hv_zone_config_apparent_arch(root, &e);
+
+	if (r != want_r)
+		fail_msg("%s: apparent arch %d, expected %d", doc, r, want_r);
+	if (r == 1) {
+		assert_int_equal(e.arch, arch);
+		assert_string_equal(e.path, path);
+		assert_string_equal(e.why, why);
+	}
+	json_object_put(root);
+}
+
+static void test_apparent_arch(void **state)
+{
+	/* the case: an aarch64 config for an x86_64 backend */
+	string_rejects(AARCH64_V3, HV_ARCH_X86_64, "arch_config",
+		       "this config looks like aarch64 (arch_config has gic_version) but the "
+		       "backend is x86_64");
+
+	expect_apparent("{'arch_config': {'gicd_base': 1}}", 1, HV_ARCH_AARCH64, "arch_config",
+			"arch_config has gicd_base");
+	expect_apparent("{'arch_config': {'aplic_base': 1}, 'arch': 'x86_64'}", 1, HV_ARCH_RISCV64,
+			"arch_config", "arch_config has aplic_base");
+	expect_apparent("{'arch_config': {'ioapic_base': 1, 'ioapic_size': 1}}", 1, HV_ARCH_X86_64,
+			"arch_config", "arch_config has ioapic_base");
+	/* upstream's informational key, in its make ARCH= spellings too */
+	expect_apparent("{'arch': 'riscv'}", 1, HV_ARCH_RISCV64, "arch", "\"arch\" is \"riscv\"");
+	expect_apparent("{'arch': 'loongarch64', 'arch_config': {'dummy': 1}}", 1,
+			HV_ARCH_LOONGARCH64, "arch", "\"arch\" is \"loongarch64\"");
+	/* no evidence: nothing, contradicting keys, an unknown or non-string arch */
+	expect_apparent("{}", 0, 0, NULL, NULL);
+	expect_apparent("{'arch_config': {'gic_version': 'v3', 'plic_base': 1}}", 0, 0, NULL, NULL);
+	expect_apparent("{'arch': 'sparc', 'arch_config': 5}", 0, 0, NULL, NULL);
+	expect_apparent("{'arch': 7}", 0, 0, NULL, NULL);
+	/* contradicting keys and an arch key: the key decides */
+	expect_apparent("{'arch_config': {'gic_version': 'v3', 'ioapic_base': 1}, 'arch': 'arm64'}",
+			1, HV_ARCH_AARCH64, "arch", "\"arch\" is \"arm64\"");
+
+	/* a config of the right arch: the parser's own errors, no warning */
+	string_rejects("{'arch': 'arm64', 'zone_id': 0}", HV_ARCH_AARCH64, "zone_id",
+		       "0 is the root zone");
+	/* without evidence the parser's own error stays */
+	string_rejects("{'zone_id': 1}", HV_ARCH_X86_64, "cpus", "missing");
+	/* with only the arch key, on any error */
+	string_rejects("{'arch': 'loongarch64', 'zone_id': 0}", HV_ARCH_RISCV64, "arch",
+		       "this config looks like loongarch64 (\"arch\" is \"loongarch64\") but the "
+		       "backend is riscv64");
+	(void)state;
+}
+
 /* ---- shipped examples -------------------------------------------------- */
 
 struct example {
@@ -1468,6 +1525,37 @@ static struct hv_zone_config *parse_example(const char *file, enum hv_arch arch)
 		fail_msg("%s: %s: %s", file, err.path, err.message);
 	free(text);
 	return cfg;
+}
+
+/* The example looks like its own arch, and is refused by every other one
+ * with both named; loongarch64, which reads no arch_config, warns. */
+static void example_other_arches(const struct example *ex, json_object *root)
+{
+	struct hv_arch_evidence e;
+
+	assert_int_equal(hv_zone_config_apparent_arch(root, &e), 1);
+	assert_int_equal(e.arch, ex->arch);
+	for (int a = 0; a < _HV_ARCH_MAX; a++) {
+		struct hv_zone_config *cfg = NULL;
+		struct hv_error err = {0};
+		char want[256];
+		int r;
+
+		if (a == (int)ex->arch)
+			continue;
+		snprintf(want, sizeof(want), "this config looks like %s (%s) but the backend is %s",
+			 hv_arch_to_string(ex->arch), e.why, hv_arch_to_string((enum hv_arch)a));
+		r = hv_zone_config_parse(root, (enum hv_arch)a, &cfg, &err);
+		if (a != HV_ARCH_LOONGARCH64) {
+			expect_error(r, &err, e.path, want);
+			assert_string_equal(err.message, want);
+			continue;
+		}
+		assert_int_equal(r, 0);
+		assert_int_equal(cfg->n_warnings, 1);
+		assert_non_null(strstr(cfg->warnings[0], want));
+		hv_zone_config_free(cfg);
+	}
 }
 
 static void test_example(void **state)
@@ -1520,6 +1608,7 @@ static void test_example(void **state)
 	assert_true(hv_zone_config_encode(cfg, HV_CONFIG_MAGIC_0x06, buf, sizeof(buf), &err) > 0);
 	assert_true(hv_zone_config_encode(cfg, HV_CONFIG_MAGIC_0x05, buf, sizeof(buf), &err) > 0);
 
+	example_other_arches(ex, root);
 	json_object_put(root);
 	free(text);
 	hv_zone_config_free(cfg);
@@ -1950,6 +2039,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_reject_documents),
 	cmocka_unit_test(test_foreach_file),
 	cmocka_unit_test(test_foreach_file_rejects),
+	cmocka_unit_test(test_apparent_arch),
 	cmocka_unit_test(test_examples_all_listed),
 	cmocka_unit_test(test_example_values),
 	cmocka_unit_test(test_check_images),
