@@ -283,7 +283,11 @@ enum hv_blk_aio blk_io_default(void)
 enum hv_blk_aio blk_io_default_for(int fd)
 {
 	struct statfs sfs;
+	struct stat st;
 
+	/* a block device's node lives on devtmpfs, its data does not */
+	if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode))
+		return blk_io_default();
 	if (fstatfs(fd, &sfs) == 0 && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC ||
 				       sfs.f_type == HUGETLBFS_MAGIC))
 		return HV_AIO_SYNC;

@@ -2,7 +2,7 @@
 /* virtio-blk through the whole stack: hvctl virtio add -> hvisord ->
  * hvisor-virtiod, driven by hvsim-guest and by this process as the guest
  * (libhvguest): data integrity against the image file, GET_ID, capacity,
- * read-only images. */
+ * read-only images, a block device as the image. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <linux/loop.h>
 #include <linux/virtio_blk.h>
 
 #include "harness.h"
@@ -290,12 +292,104 @@ static void test_blk_readonly(void **state)
 	ih_stop(h);
 }
 
+/* A loop device on `backing`, its path into path; returns an fd on it,
+ * which keeps it: it goes away with its last user (LO_FLAGS_AUTOCLEAR).
+ * -errno where there is none to have (not root, no loop driver, a
+ * container without the nodes). */
+static int loop_attach(const char *backing, char *path, size_t size)
+{
+	struct loop_info64 info = {.lo_flags = LO_FLAGS_AUTOCLEAR};
+	int ctl, fd = -1, bfd, n, r = -EBUSY;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	bfd = open(backing, O_RDWR | O_CLOEXEC);
+	assert_true(bfd >= 0);
+	/* another process may take the free device first: try again */
+	for (int tries = 0; tries < 8 && r == -EBUSY; tries++) {
+		n = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		snprintf(path, size, "/dev/loop%d", n);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			break;
+		}
+		if (ioctl(fd, LOOP_SET_FD, bfd) < 0)
+			r = -errno;
+		else if (ioctl(fd, LOOP_SET_STATUS64, &info) < 0) {
+			r = -errno;
+			ioctl(fd, LOOP_CLR_FD, 0);
+		} else
+			r = 0;
+		if (r < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	close(bfd);
+	close(ctl);
+	return r < 0 ? r : fd;
+}
+
+/* A block device as the image gets an asynchronous engine (io_uring, or
+ * threads where it cannot be set up), like a file on a disk: its node
+ * lives on devtmpfs, but its data does not live in memory. */
+static void test_blk_block_device_engine(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	char *img = ih_make_image(h, "loop-backing.img", 4 << 20);
+	char dev_path[64];
+	json_object *dev;
+	struct ih_out o;
+	const char *engine;
+	int loop;
+
+	if (geteuid() != 0) {
+		ih_stop(h);
+		free(img);
+		skip();
+	}
+	loop = loop_attach(img, dev_path, sizeof(dev_path));
+	if (loop < 0) {
+		print_message("# no loop device (%s)\n", strerror(-loop));
+		ih_stop(h);
+		free(img);
+		skip();
+	}
+	ih_zone_start(h, "zone1");
+	add_blk(h, dev_path, "");
+	dev = ih_virtio_device(h, 1, BLK_ADDR);
+	assert_non_null(dev);
+	engine = ih_jstr(dev, "engine");
+	if (strcmp(engine, "io_uring") != 0 && strcmp(engine, "threads") != 0)
+		fail_msg("%s runs on the %s engine", dev_path, engine);
+	assert_string_equal(ih_jstr(dev, "backing"), dev_path);
+	assert_int_equal(ih_jint(dev, "capacity_sectors"), (4 << 20) / SECTOR);
+	json_object_put(dev);
+	/* and it serves the guest */
+	if (ih_guest(h, &o, 1, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", "64", "--qd", "8",
+		     NULL) != 0)
+		fail_msg("blk-verify on %s failed: %s\n%s", dev_path, o.out, o.err);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "remove", "1", "0xa003c00", NULL), 0);
+	ih_out_free(&o);
+	close(loop);
+	free(img);
+	ih_stop(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_blk_verify, ih_reap),
 		cmocka_unit_test_setup(test_blk_guest_precise, ih_reap),
 		cmocka_unit_test_setup(test_blk_readonly, ih_reap),
+		cmocka_unit_test_setup(test_blk_block_device_engine, ih_reap),
 	};
 
 	ih_init(argc, argv);
