@@ -12,20 +12,68 @@
 
 #define CONFIG_MAX_SIZE (1u << 20)
 
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	}
+	return "not a regular file";
+}
+
+int open_named_file(struct hvctl *h, const char *what, const char *name, const char *path,
+		    int flags, bool disk, struct stat *ret_st)
+{
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer */
+	_cleanup_close_ int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	bool writing = (flags & O_ACCMODE) != O_RDONLY;
+	char shown[PATH_MAX + 8] = "";
+	struct stat st;
+	int r;
+
+	if (strcmp(name, path) != 0)
+		snprintf(shown, sizeof(shown), " (%s)", path);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		fprintf(stderr, "%s: cannot open %s '%s'%s%s: %s\n", h->prog, what, name, shown,
+			writing ? " for writing" : "", strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode) && !(disk && S_ISBLK(st.st_mode))) {
+		fprintf(stderr, "%s: %s '%s'%s is %s, not a regular file%s\n", h->prog, what, name,
+			shown, file_kind(st.st_mode), disk ? " or a block device" : "");
+		return -EINVAL;
+	}
+	/* the reader of the descriptor expects blocking I/O */
+	r = fd_set_nonblock(fd, false);
+	if (r < 0)
+		return r;
+	if (ret_st)
+		*ret_st = st;
+	return TAKE_FD(fd);
+}
+
 int read_json_file(struct hvctl *h, const char *path, json_object **ret)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct json_tokener *tok;
 	struct stat st;
 	json_object *o;
 	ssize_t n;
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		fprintf(stderr, "%s: cannot read %s: %m\n", h->prog, path);
+	fd = open_named_file(h, "config", path, path, O_RDONLY, false, &st);
+	if (fd < 0)
 		return EXIT_FAILED;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_SIZE) {
+	if (st.st_size > CONFIG_MAX_SIZE) {
 		fprintf(stderr, "%s: %s: not a regular file of at most %u bytes\n", h->prog, path,
 			CONFIG_MAX_SIZE);
 		return EXIT_FAILED;

@@ -62,6 +62,13 @@ int hvctl_call1(struct hvctl *h, const char *method, json_object *params, const 
 int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret);
 
 /* files.c */
+/* Opens path (name: how the user wrote it) with the caller's permissions,
+ * without waiting on a FIFO; anything but a regular file (or with disk, a
+ * block device) is refused. Errors are printed, naming `what` ("config",
+ * "image", an image key). The descriptor (blocking), or -errno. */
+struct stat;
+int open_named_file(struct hvctl *h, const char *what, const char *name, const char *path,
+		    int flags, bool disk, struct stat *ret_st);
 /* A JSON file (<= 1 MiB, an object); errors printed. */
 int read_json_file(struct hvctl *h, const char *path, json_object **ret);
 /* The directory part of path ("" for a bare name). */

@@ -42,11 +42,13 @@ static int add_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id,
 		json_object *files = json_object_new_object();
 
 		/* the image is opened with the caller's permissions */
-		if (resolve_path(dir, dev->img, path, sizeof(path)) < 0 ||
-		    (fd = open(path, (dev->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY)) <
-			    0) {
-			fprintf(stderr, "%s: cannot open image '%s'%s: %m\n", h->prog, dev->img,
-				dev->readonly ? "" : " for writing");
+		if (resolve_path(dir, dev->img, path, sizeof(path)) < 0) {
+			fprintf(stderr, "%s: image '%s': path too long\n", h->prog, dev->img);
+			fd = -ENAMETOOLONG;
+		} else
+			fd = open_named_file(h, "image", dev->img, path,
+					     dev->readonly ? O_RDONLY : O_RDWR, true, NULL);
+		if (fd < 0) {
 			json_object_put(files);
 			json_object_put(params);
 			return EXIT_FAILED;

@@ -38,11 +38,10 @@ static int open_one(const char *key, const char *path, void *userdata)
 		o->exit = EXIT_FAILED;
 		return -E2BIG;
 	}
-	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open_named_file(o->h, key, path, full, O_RDONLY, true, NULL);
 	if (fd < 0) {
-		fprintf(stderr, "%s: cannot open %s '%s' (%s): %m\n", o->h->prog, key, path, full);
 		o->exit = EXIT_FAILED;
-		return -errno;
+		return fd;
 	}
 	json_object_object_add(o->files, key, json_object_new_int((int)o->n_fds));
 	o->fds[o->n_fds++] = fd;

@@ -359,6 +359,66 @@ static void test_upstream_spelling(void **state)
 	free(z2);
 }
 
+/* Files that are not regular files: a FIFO as the zone config, a kernel,
+ * a virtio config or a disk image gets an error at once (hvctl opened
+ * them blocking, and waited for a writer forever); a directory too.
+ * Nothing reaches hvisord. */
+static void test_not_regular_files(void **state)
+{
+	struct ih *h = *state;
+	char *cfg = ih_make_zone(h, "zone1", 4096, 512), *fifo = ih_path(h, "fifo");
+	char *kcfg = ih_path(h, "fifo-kernel.json"), *dcfg = ih_path(h, "fifo-disk.json");
+	char *before = ih_list_json(h), *after, *spec;
+	json_object *j;
+
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	/* the zone config */
+	expect_code(h, 1, ARGS("zone", "start", fifo), NULL, "is a FIFO, not a regular file");
+	expect_code(h, 1, ARGS("zone", "start", h->dir), NULL,
+		    "is a directory, not a regular file");
+	/* a kernel */
+	j = ih_json_load(cfg);
+	ih_json_set(j, "kernel_filepath", json_object_new_string("fifo"));
+	ih_json_save(j, kcfg);
+	json_object_put(j);
+	expect_code(h, 1, ARGS("zone", "start", kcfg), NULL, "kernel_filepath 'fifo'");
+	expect_code(h, 1, ARGS("zone", "start", kcfg), NULL,
+		    "is a FIFO, not a regular file or a block device");
+	/* a virtio config */
+	expect_code(h, 1, ARGS("virtio", "start", fifo), NULL, "is a FIFO, not a regular file");
+	/* a disk image, in a spec and in a virtio config */
+	assert_true(asprintf(&spec, "blk,addr=0xa003c00,len=0x200,irq=78,img=%s", fifo) > 0);
+	expect_code(h, 1, ARGS("virtio", "add", "1", spec), NULL,
+		    "is a FIFO, not a regular file or a block device");
+	expect_code(h, 1, ARGS("virtio", "add", "1", spec, "--json"), NULL, "image '");
+	free(spec);
+	j = json_tokener_parse("{\"zones\": [{\"id\": 1, \"devices\": [{\"type\": \"blk\", "
+			       "\"addr\": \"0xa003c00\", \"len\": \"0x200\", \"irq\": 78, "
+			       "\"img\": \"fifo\", \"status\": \"enable\"}]}]}");
+	assert_non_null(j);
+	ih_json_save(j, dcfg);
+	json_object_put(j);
+	expect_code(h, 1, ARGS("virtio", "start", dcfg), NULL, "image 'fifo'");
+	expect_code(h, 1, ARGS("virtio", "start", dcfg), NULL,
+		    "is a FIFO, not a regular file or a block device");
+	/* the upstream spelling goes the same way */
+	{
+		struct ih_out o;
+
+		assert_int_equal(ih_hvisor(h, &o, "zone", "start", fifo, NULL), 1);
+		assert_non_null(strstr(o.err, "is a FIFO"));
+		ih_out_free(&o);
+	}
+	after = ih_list_json(h);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	free(cfg);
+	free(fifo);
+	free(kcfg);
+	free(dcfg);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +429,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_spelling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_regular_files, setup, teardown),
 	};
 
 	ih_init(argc, argv);

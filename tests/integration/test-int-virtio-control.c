@@ -910,8 +910,8 @@ static void test_refusals(void **state)
 		assert_true(asprintf(&s2, "blk,addr=0xa003a00,len=0x200,irq=79,img=%s,readonly",
 				     dir) > 0);
 		refused(h, &s, 1,
-			NEEDLES("org.hvisor.InvalidParameter", "files.img",
-				"not a regular file or block device"),
+			NEEDLES("image '", "adir' is a directory, not a regular file or a block "
+					   "device"),
 			ARGS("virtio", "add", "1", s2));
 		free(s2);
 	}
