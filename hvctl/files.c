@@ -10,8 +10,6 @@
 #include "hvctl.h"
 #include "util.h"
 
-#define CONFIG_MAX_SIZE (1u << 20)
-
 static const char *file_kind(mode_t mode)
 {
 	switch (mode & S_IFMT) {
@@ -61,52 +59,31 @@ int open_named_file(struct hvctl *h, const char *what, const char *name, const c
 	return TAKE_FD(fd);
 }
 
-int read_json_file(struct hvctl *h, const char *path, json_object **ret)
+int read_config_file(struct hvctl *h, const char *path, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	struct json_tokener *tok;
 	struct stat st;
-	json_object *o;
+	size_t max;
 	ssize_t n;
 
 	fd = open_named_file(h, "config", path, path, O_RDONLY, false, &st);
 	if (fd < 0)
 		return EXIT_FAILED;
-	if (st.st_size > CONFIG_MAX_SIZE) {
-		fprintf(stderr, "%s: %s: not a regular file of at most %u bytes\n", h->prog, path,
-			CONFIG_MAX_SIZE);
-		return EXIT_FAILED;
-	}
-	buf = malloc((size_t)st.st_size + 1);
+	/* one byte more than allowed tells the parser it is too large */
+	max = MIN((uint64_t)st.st_size, (uint64_t)HV_CONFIG_MAX_TEXT + 1);
+	buf = malloc(max + 1);
 	if (!buf)
 		return EXIT_FAILED;
-	n = read_full(fd, buf, (size_t)st.st_size);
+	n = read_full(fd, buf, max);
 	if (n < 0) {
-		fprintf(stderr, "%s: cannot read %s: %s\n", h->prog, path, strerror((int)-n));
+		fprintf(stderr, "%s: cannot read config '%s': %s\n", h->prog, path,
+			strerror((int)-n));
 		return EXIT_FAILED;
 	}
 	buf[n] = '\0';
-	tok = json_tokener_new_ex(VL_MAX_DEPTH - 4); /* it travels inside a call */
-	o = json_tokener_parse_ex(tok, buf, (int)n);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
-		enum json_tokener_error e = json_tokener_get_error(tok);
-
-		fprintf(stderr, "%s: %s: invalid JSON at byte %zu: %s\n", h->prog, path,
-			json_tokener_get_parse_end(tok),
-			e == json_tokener_success ? "incomplete document"
-						  : json_tokener_error_desc(e));
-		json_object_put(o);
-		json_tokener_free(tok);
-		return EXIT_FAILED;
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(o, json_type_object)) {
-		fprintf(stderr, "%s: %s: the top level must be a JSON object\n", h->prog, path);
-		json_object_put(o);
-		return EXIT_FAILED;
-	}
-	*ret = o;
+	*ret = TAKE_PTR(buf);
+	*ret_len = (size_t)n;
 	return EXIT_OK;
 }
 

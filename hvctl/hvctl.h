@@ -69,8 +69,10 @@ int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret);
 struct stat;
 int open_named_file(struct hvctl *h, const char *what, const char *name, const char *path,
 		    int flags, bool disk, struct stat *ret_st);
-/* A JSON file (<= 1 MiB, an object); errors printed. */
-int read_json_file(struct hvctl *h, const char *path, json_object **ret);
+/* The text of a config file (a regular file), NUL-terminated: at most
+ * HV_CONFIG_MAX_TEXT + 1 bytes, for the parser to see it is too large.
+ * Errors printed. */
+int read_config_file(struct hvctl *h, const char *path, char **ret, size_t *ret_len);
 /* The directory part of path ("" for a bare name). */
 void file_dir(const char *path, char *buf, size_t size);
 /* path, relative to dir unless absolute. */

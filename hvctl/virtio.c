@@ -161,13 +161,14 @@ int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs)
 	int r;
 
 	if (path) {
-		json_object *o = NULL;
+		char *text;
+		size_t len;
 
-		r = read_json_file(h, path, &o);
+		r = read_config_file(h, path, &text, &len);
 		if (r != EXIT_OK)
 			return r;
-		r = hv_virtio_config_parse(o, &cfg, &err);
-		json_object_put(o);
+		r = hv_virtio_config_parse_string(text, len, &cfg, &err);
+		free(text);
 		if (r < 0)
 			return print_spec_error(h, path, &err), EXIT_FAILED;
 		file_dir(path, dir, sizeof(dir));

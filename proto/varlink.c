@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "json-util.h"
 #include "util.h"
 #include "varlink.h"
 
@@ -68,35 +69,10 @@ int vl_framer_feed(struct vl_framer *f, const void *data, size_t n)
 	return 0;
 }
 
-/* Objects and arrays nested in o, o included. json-c's depth limit also
- * counts a scalar inside the innermost container, so empty containers get
- * one level more from it; this counts containers only. Recursion is bounded
- * by the tokener's limit. */
-static int json_depth(json_object *o)
-{
-	int max = 0;
-
-	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach (o, key, val) {
-			int d = json_depth(val);
-
-			(void)key;
-			max = MAX(max, d);
-		}
-		return max + 1;
-	}
-	if (json_object_is_type(o, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(o); i++)
-			max = MAX(max, json_depth(json_object_array_get_idx(o, i)));
-		return max + 1;
-	}
-	return 0;
-}
-
 static json_object *parse_object(const char *s, size_t len)
 {
 	/* json-c's depth counts one more than the nesting it allows (see
-	 * json_depth) */
+	 * hv_json_depth) */
 	struct json_tokener *tok = json_tokener_new_ex(VL_MAX_DEPTH + 1);
 	json_object *o;
 	size_t end;
@@ -107,7 +83,7 @@ static json_object *parse_object(const char *s, size_t len)
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, s, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-	    !json_object_is_type(o, json_type_object) || json_depth(o) > VL_MAX_DEPTH) {
+	    !json_object_is_type(o, json_type_object) || hv_json_depth(o) > VL_MAX_DEPTH) {
 		json_object_put(o);
 		json_tokener_free(tok);
 		return NULL;

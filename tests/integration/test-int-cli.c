@@ -419,6 +419,89 @@ static void test_not_regular_files(void **state)
 	free(dcfg);
 }
 
+/* hvctl applies the document rules of docs/config.md §1 to the file, with
+ * their wording, before anything is sent. */
+static void test_config_document_errors(void **state)
+{
+	struct ih *h = *state;
+	char *cfg = ih_make_zone(h, "zone1", 4096, 512), *bad = ih_path(h, "bad.json");
+	char *before = ih_list_json(h), *after, *text, *t;
+	size_t len;
+
+	text = ih_read_file(cfg, &len);
+	/* trailing data: refused (it was ignored, and the zone started) */
+	t = malloc(len + 16);
+	assert_non_null(t);
+	memcpy(t, text, len);
+	memcpy(t + len, "\n{\"x\": 1}\n", 10);
+	ih_write_file(bad, t, len + 10, 0644);
+	{
+		char want[160];
+
+		snprintf(want, sizeof(want), "(byte %zu): unexpected data after the JSON document",
+			 len + 1);
+		expect_code(h, 1, ARGS("zone", "start", bad), NULL, want);
+		expect_code(h, 1, ARGS("virtio", "start", bad), NULL, want);
+	}
+	/* truncated */
+	ih_write_file(bad, text, len / 2, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: JSON syntax error: unexpected end of input");
+	/* a NUL byte */
+	memcpy(t, text, len);
+	t[3] = '\0';
+	ih_write_file(bad, t, len, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: the config contains a NUL byte (byte 3)");
+	/* a syntax error names line, column and byte */
+	ih_write_file(bad, "{\n  \"zone_id\": x}", 17, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: JSON syntax error at line 2, column 14 (byte 15): ");
+	free(t);
+	free(text);
+
+	/* nesting: 14 levels fit in a call (hvisord answers), 15 do not */
+	t = malloc(256);
+	assert_non_null(t);
+	len = 0;
+	for (int i = 0; i < 14; i++)
+		len += (size_t)sprintf(t + len, "{\"a\":");
+	len += (size_t)sprintf(t + len, "1");
+	for (int i = 0; i < 14; i++)
+		t[len++] = '}';
+	ih_write_file(bad, t, len, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "org.hvisor.InvalidParameter: config.zone_id: missing");
+	memmove(t + 5, t, len);
+	memcpy(t, "{\"a\":", 5);
+	t[len + 5] = '}';
+	ih_write_file(bad, t, len + 6, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: the config nests deeper than 14 levels");
+	free(t);
+
+	/* the size limit */
+	len = (1u << 20) + 1;
+	t = malloc(len);
+	assert_non_null(t);
+	memset(t, ' ', len);
+	t[0] = '{';
+	t[len - 1] = '}';
+	ih_write_file(bad, t, len, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: the config is larger than 1048576 bytes");
+	expect_code(h, 1, ARGS("virtio", "start", bad), NULL,
+		    "bad.json: the config is larger than 1048576 bytes");
+	free(t);
+
+	after = ih_list_json(h);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	free(cfg);
+	free(bad);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +513,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_spelling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_regular_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_document_errors, setup, teardown),
 	};
 
 	ih_init(argc, argv);
