@@ -502,6 +502,28 @@ static void test_config_document_errors(void **state)
 	free(bad);
 }
 
+/* A config that is fine as a file but does not fit in one protocol
+ * message: hvctl names the limit. */
+static void test_message_limit(void **state)
+{
+	struct ih *h = *state;
+	char *cfg = ih_make_zone(h, "zone1", 4096, 512), *pad = malloc(200 * 1024 + 1);
+	json_object *j = ih_json_load(cfg);
+
+	assert_non_null(pad);
+	memset(pad, 'x', 200 * 1024);
+	pad[200 * 1024] = '\0';
+	ih_json_set(j, "padding", json_object_new_string(pad));
+	ih_json_save(j, cfg);
+	json_object_put(j);
+	expect_code(h, 1, ARGS("zone", "start", cfg), NULL,
+		    "org.hvisor.Zone.Start: the call is larger than the protocol's limit of "
+		    "131072 bytes (128 KiB)");
+	ih_assert_serving(h);
+	free(pad);
+	free(cfg);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +536,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_upstream_spelling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_regular_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_document_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_limit, setup, teardown),
 	};
 
 	ih_init(argc, argv);
