@@ -338,6 +338,7 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 	int fds[HV_MAX_FDS_PER_MSG];
 	size_t n_fds = claim_fds(c, offset, fds);
 	const struct method *m;
+	struct hv_error herr;
 	struct vl_call call;
 	bool iface_known;
 	char err[256];
@@ -383,6 +384,10 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 		conn_errorf(c, VL_ERROR_PERMISSION_DENIED,
 			    "%s needs root or membership in group '%s' (caller uid %u)", m->name,
 			    HVISOR_GROUP, (unsigned)c->cred.uid);
+		goto out;
+	}
+	if (vl_check_utf8(call.parameters, "", &herr) < 0) {
+		conn_error_invalid(c, NULL, &herr);
 		goto out;
 	}
 	if (n_fds > 0 && !(m->flags & METHOD_TAKES_FDS)) {
