@@ -126,7 +126,7 @@ int blk_backing_probe(int fd, bool readonly, struct blk_backing *ret)
 		return negative_errno();
 	if ((fl & O_ACCMODE) == O_WRONLY || (!readonly && (fl & O_ACCMODE) != O_RDWR))
 		return -EBADF;
-	if (fl & O_APPEND)
+	if (!readonly && (fl & O_APPEND))
 		return -EINVAL; /* pwritev would append, whatever the offset */
 	if (S_ISREG(st.st_mode))
 		probe_file(fd, &st, readonly, &b);

@@ -207,9 +207,10 @@ static void do_add(struct virtiod *v, json_object *params, int *fds, size_t n_fd
 			restore && json_object_get_boolean(restore), &vd);
 	fds[0] = -1; /* taken (also on failure) */
 	hv_virtio_device_clear(&dev);
+	/* hvisord says "cannot add the device: " before this */
 	if (r < 0)
 		return reply_error(v, r == -EBUSY ? VL_ERROR_BUSY : VL_ERROR_INVALID_PARAMETER,
-				   "cannot add the device: %s", strerror(-r));
+				   "hvisor-virtiod: %s", strerror(-r));
 	p = json_object_new_object();
 	json_object_object_add(p, "info", describe(vd));
 	reply(v, vl_reply_new(p, false));

@@ -7,6 +7,7 @@
  * output, subscribers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,6 +206,25 @@ int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	return conn_error(c, vl_error_newf(error, "%s", buf));
+}
+
+const char *passed_file_problem(int fd, bool write, struct stat *ret_st)
+{
+	int mode = fcntl(fd, F_GETFL);
+
+	if (mode < 0 || fstat(fd, ret_st) < 0)
+		return "unusable descriptor";
+	if (!S_ISREG(ret_st->st_mode) && !S_ISBLK(ret_st->st_mode))
+		return "not a regular file or block device";
+	if (mode & O_PATH)
+		return "opened with O_PATH, which cannot be read";
+	if ((mode & O_ACCMODE) == O_WRONLY)
+		return "not opened for reading";
+	if (write && (mode & O_ACCMODE) != O_RDWR)
+		return "opened read-only, but the device is not readonly";
+	if (write && (mode & O_APPEND))
+		return "opened with O_APPEND, which would move every write to the end";
+	return NULL;
 }
 
 int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err)

@@ -97,6 +97,12 @@ int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* org.hvisor.InvalidParameter for err (path prefixed by `prefix`). */
 int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
+/* What makes a descriptor a client passed as a file unusable: NULL for a
+ * regular file or block device opened for reading (with write: for
+ * reading and writing, without O_APPEND), else the reason. *ret_st: its
+ * stat. */
+struct stat;
+const char *passed_file_problem(int fd, bool write, struct stat *ret_st);
 /* A handler that finishes later: input processing pauses until
  * conn_async_end(); the connection stays allocated even if the peer leaves
  * (replies then go nowhere). */

@@ -250,21 +250,11 @@ static void publish_console(struct daemon *d, struct zvirt *zv, struct vdevice *
 static int image_fd_ok(int fd, bool readonly, struct hv_error *err)
 {
 	struct stat st;
-	int mode = fcntl(fd, F_GETFL);
+	const char *why = passed_file_problem(fd, !readonly, &st);
 
-	if (fstat(fd, &st) < 0 || mode < 0) {
-		hv_error_set(err, "files.img", "unusable descriptor: %m");
-		return -EBADF;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		hv_error_set(err, "files.img", "not a regular file or block device");
+	if (why) {
+		hv_error_set(err, "files.img", "%s", why);
 		return -EINVAL;
-	}
-	if ((mode & O_ACCMODE) == O_WRONLY || (!readonly && (mode & O_ACCMODE) != O_RDWR)) {
-		hv_error_set(err, "files.img",
-			     readonly ? "not opened for reading"
-				      : "opened read-only, but the device is not readonly");
-		return -EBADF;
 	}
 	return 0;
 }

@@ -383,6 +383,78 @@ static void test_blk_block_device_engine(void **state)
 	ih_stop(h);
 }
 
+/* Virtio.Add with a descriptor of the wrong kind: refused by hvisord with
+ * the reason, before the backend sees it. An O_APPEND image would move
+ * every write to the end of the file; read-only it is harmless. */
+static void test_blk_descriptor_modes(void **state)
+{
+	static const struct {
+		int flags; /* -1: the directory */
+		bool readonly;
+		const char *message; /* NULL: accepted */
+	} cases[] = {
+		{O_RDWR | O_APPEND, false,
+		 "files.img: opened with O_APPEND, which would move every write to the end"},
+		{O_PATH, true, "files.img: opened with O_PATH, which cannot be read"},
+		{O_RDONLY, false, "files.img: opened read-only, but the device is not readonly"},
+		{-1, true, "files.img: not a regular file or block device"},
+		{O_RDONLY | O_APPEND, true, NULL},
+	};
+	struct ih *h = ih_start(NULL);
+	char *img = ih_make_image(h, "disk.img", 1 << 20);
+	uint64_t before = ih_file_hash(img);
+
+	ih_zone_start(h, "zone1");
+	add_blk(h, img, ""); /* the backend runs */
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct vl_client *c = ih_client(h);
+		json_object *params, *reply, *p;
+		char text[256];
+		int fd = cases[i].flags == -1 ? open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+					      : open(img, cases[i].flags | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		snprintf(text, sizeof(text),
+			 "{\"zone_id\": 1, \"device\": {\"type\": \"blk\", \"addr\": 167787008, "
+			 "\"len\": 512, \"irq\": 79, \"img\": \"x.img\", \"readonly\": %s}, "
+			 "\"files\": {\"img\": 0}}",
+			 cases[i].readonly ? "true" : "false");
+		params = json_tokener_parse(text);
+		assert_non_null(params);
+		reply = ih_call_fds(c, "org.hvisor.Virtio.Add", params, &fd, 1);
+		close(fd);
+		if (!cases[i].message) {
+			ih_ok(reply);
+			json_object_put(reply);
+			vl_client_free(c);
+			continue;
+		}
+		ih_assert_error(reply, "org.hvisor.InvalidParameter");
+		p = vl_reply_parameters(reply);
+		assert_string_equal(ih_jstr(p, "parameter"), "files.img");
+		if (strcmp(ih_jstr(p, "message"), cases[i].message) != 0)
+			fail_msg("case %zu: '%s', expected '%s'", i, ih_jstr(p, "message"),
+				 cases[i].message);
+		json_object_put(reply);
+		vl_client_free(c);
+	}
+	/* the read-only O_APPEND one was added and works; the image is as it was */
+	{
+		json_object *devs = ih_virtio_list(h, 1);
+		struct ih_out o;
+
+		assert_int_equal(json_object_array_length(devs), 2);
+		json_object_put(devs);
+		if (ih_guest(h, &o, 1, 0xa003a00, 79, "blk-verify", "--count", "8",
+			     "--expect-readonly", NULL) != 0)
+			fail_msg("blk-verify: %s\n%s", o.out, o.err);
+		ih_out_free(&o);
+	}
+	assert_true(ih_file_hash(img) == before);
+	free(img);
+	ih_stop(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +462,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_blk_guest_precise, ih_reap),
 		cmocka_unit_test_setup(test_blk_readonly, ih_reap),
 		cmocka_unit_test_setup(test_blk_block_device_engine, ih_reap),
+		cmocka_unit_test_setup(test_blk_descriptor_modes, ih_reap),
 	};
 
 	ih_init(argc, argv);
