@@ -1,9 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "hvctl.h"
 #include "util.h"
+
+void hvctl_error(const struct hvctl *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", h->prog);
+	if (h->where)
+		fprintf(stderr, "%s: ", h->where);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 int hvctl_connect(struct hvctl *h, struct vl_client **ret)
 {
@@ -28,19 +42,19 @@ int hvctl_call(struct hvctl *h, struct vl_client *c, const char *method, json_ob
 
 	json_object_put(call);
 	if (r == -EMSGSIZE) {
-		fprintf(stderr,
-			"%s: %s: the call is larger than the protocol's limit of %u bytes (%u KiB)\n",
-			h->prog, method, VL_MAX_MESSAGE_SIZE, VL_MAX_MESSAGE_SIZE / 1024);
+		hvctl_error(h,
+			    "%s: the call is larger than the protocol's limit of %u bytes (%u KiB)",
+			    method, VL_MAX_MESSAGE_SIZE, VL_MAX_MESSAGE_SIZE / 1024);
 		return EXIT_FAILED;
 	}
 	if (r >= 0)
 		r = vl_client_recv(c, &reply);
 	if (r < 0) {
-		fprintf(stderr, "%s: %s: %s\n", h->prog, method,
-			r == -ECONNRESET ? "hvisord closed the connection"
-			: r == -EMSGSIZE ? "the reply is larger than the protocol's limit"
-			: r == -EBADMSG	 ? "the reply is not a JSON object"
-					 : strerror(-r));
+		hvctl_error(h, "%s: %s", method,
+			    r == -ECONNRESET ? "hvisord closed the connection"
+			    : r == -EMSGSIZE ? "the reply is larger than the protocol's limit"
+			    : r == -EBADMSG  ? "the reply is not a JSON object"
+					     : strerror(-r));
 		return r == -EMSGSIZE || r == -EBADMSG ? EXIT_FAILED : EXIT_UNREACHABLE;
 	}
 	error = vl_reply_error(reply);
@@ -49,7 +63,7 @@ int hvctl_call(struct hvctl *h, struct vl_client *c, const char *method, json_ob
 
 		if (h->json)
 			print_json(reply);
-		fprintf(stderr, "%s: %s%s%s\n", h->prog, error, *msg ? ": " : "", msg);
+		hvctl_error(h, "%s%s%s", error, *msg ? ": " : "", msg);
 		json_object_put(reply);
 		return EXIT_FAILED;
 	}

@@ -41,13 +41,13 @@ int open_named_file(struct hvctl *h, const char *what, const char *name, const c
 		snprintf(shown, sizeof(shown), " (%s)", path);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = -errno;
-		fprintf(stderr, "%s: cannot open %s '%s'%s%s: %s\n", h->prog, what, name, shown,
-			writing ? " for writing" : "", strerror(-r));
+		hvctl_error(h, "cannot open %s '%s'%s%s: %s", what, name, shown,
+			    writing ? " for writing" : "", strerror(-r));
 		return r;
 	}
 	if (!S_ISREG(st.st_mode) && !(disk && S_ISBLK(st.st_mode))) {
-		fprintf(stderr, "%s: %s '%s'%s is %s, not a regular file%s\n", h->prog, what, name,
-			shown, file_kind(st.st_mode), disk ? " or a block device" : "");
+		hvctl_error(h, "%s '%s'%s is %s, not a regular file%s", what, name, shown,
+			    file_kind(st.st_mode), disk ? " or a block device" : "");
 		return -EINVAL;
 	}
 	/* the reader of the descriptor expects blocking I/O */

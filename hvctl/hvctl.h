@@ -34,7 +34,13 @@ struct hvctl {
 	bool json;
 	bool compat; /* invoked as "hvisor" */
 	const char *prog;
+	/* what the errors printed now are about ("cfg.json: zones[0].devices[1]"),
+	 * or NULL */
+	const char *where;
 };
+
+/* "<prog>: [<where>: ]<message>\n" on stderr. */
+void hvctl_error(const struct hvctl *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct command {
 	const char *name; /* "zone start" */

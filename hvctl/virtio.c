@@ -43,7 +43,7 @@ static int add_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id,
 
 		/* the image is opened with the caller's permissions */
 		if (resolve_path(dir, dev->img, path, sizeof(path)) < 0) {
-			fprintf(stderr, "%s: image '%s': path too long\n", h->prog, dev->img);
+			hvctl_error(h, "image '%s': path too long", dev->img);
 			fd = -ENAMETOOLONG;
 		} else
 			fd = open_named_file(h, "image", dev->img, path,
@@ -182,10 +182,16 @@ int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs)
 		for (unsigned i = 0; i < zone->n_devices && r == EXIT_OK; i++) {
 			const struct hv_virtio_device *dev = &zone->devices[i];
 			json_object *info = NULL;
+			char where[PATH_MAX + 64];
 
 			if (!dev->enabled)
 				continue; /* "status": "disable" */
+			snprintf(where, sizeof(where), "%s: zones[%u].devices[%u] (%s at 0x%llx)",
+				 path, z, i, hv_virtio_type_to_string(dev->type),
+				 (unsigned long long)dev->addr);
+			h->where = where;
 			r = add_device(h, c, zone->zone_id, dev, dir, zone, &info);
+			h->where = NULL;
 			if (r == EXIT_OK) {
 				print_added(h, info);
 				done[n_done++] = (struct added){zone->zone_id, dev->addr};
@@ -209,7 +215,9 @@ int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs)
 			r = EXIT_USAGE;
 			break;
 		}
+		h->where = specs[i];
 		r = add_device(h, c, dev.zone_id, &dev, "", NULL, &info);
+		h->where = NULL;
 		if (r == EXIT_OK) {
 			print_added(h, info);
 			done[n_done++] = (struct added){dev.zone_id, dev.addr};

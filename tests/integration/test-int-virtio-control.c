@@ -1299,6 +1299,54 @@ static void test_start_file(void **state)
 	ih_stop(h);
 }
 
+/* virtio start: an error names the device of the file it is about
+ * (zones[i].devices[k], with its type and address), or the --device spec. */
+static void test_start_errors_name_the_device(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	char *cfg = ih_path(h, "virtio_cfg.json"), src[PATH_MAX], *want;
+	char *disk = ih_make_image(h, "zone1-disk.img", 1 << 20);
+	json_object *j;
+
+	ih_zone_start(h, "zone1");
+	ih_zone_start(h, "zone2");
+	snprintf(src, sizeof(src), "%s/conf/examples/sim/virtio_cfg.json", ih_source_dir());
+	j = ih_json_load(src);
+	/* refused by hvisord: zone 2's console */
+	ih_json_set(j, "zones[1].devices[0].irq", json_object_new_int(90));
+	ih_json_save(j, cfg);
+	assert_true(asprintf(&want,
+			     "%s: zones[1].devices[0] (console at 0xa007800): "
+			     "org.hvisor.InvalidParameter: device.irq: IRQ 90 is not in zone 2's "
+			     "interrupts",
+			     cfg) > 0);
+	expect_run(h, false, 1, NEEDLES(want), ARGS("virtio", "start", cfg), NULL);
+	expect_run(h, true, 1, NEEDLES(want), ARGS("virtio", "start", cfg), NULL);
+	free(want);
+	assert_int_equal(n_devices(h), 0);
+	/* refused by hvctl: zone 1's image is not there */
+	assert_int_equal(unlink(disk), 0);
+	ih_json_set(j, "zones[1].devices[0].irq", json_object_new_int(80));
+	ih_json_save(j, cfg);
+	assert_true(asprintf(&want,
+			     "%s: zones[0].devices[0] (blk at 0xa003c00): cannot open image "
+			     "'zone1-disk.img'",
+			     cfg) > 0);
+	expect_run(h, false, 1, NEEDLES(want, "No such file or directory"),
+		   ARGS("virtio", "start", cfg), NULL);
+	free(want);
+	assert_int_equal(n_devices(h), 0);
+	/* a --device spec names itself */
+	expect_run(h, false, 1,
+		   NEEDLES(CON_SPEC ",zone_id=2: org.hvisor.InvalidParameter: device.addr"),
+		   ARGS("virtio", "start", "--device", CON_SPEC ",zone_id=2"), NULL);
+	assert_int_equal(n_devices(h), 0);
+	json_object_put(j);
+	free(disk);
+	free(cfg);
+	ih_stop(h);
+}
+
 /* hvisor virtio start --device SPEC --device SPEC (upstream's older form,
  * zone_id in each spec), and hvctl virtio start --device: added and
  * served; a spec without zone_id is a usage error; a refused second device
@@ -1388,6 +1436,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_unmanaged_zone, reap),
 		cmocka_unit_test_setup(test_start_file, reap),
 		cmocka_unit_test_setup(test_start_devices, reap),
+		cmocka_unit_test_setup(test_start_errors_name_the_device, reap),
 	};
 	int r;
 
