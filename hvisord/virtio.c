@@ -467,8 +467,14 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 			if (r == 0)
 				daemon_event_emit_zone(d, "VirtiodStarted", zone_id, NULL);
 		} else {
-			snprintf(ebuf, sizeof(ebuf), "zone %u's backend is %s", zone_id,
-				 backend_state_name(zv->state));
+			/* what gets it going again (docs/devices.md §3) */
+			snprintf(ebuf, sizeof(ebuf), "zone %u's backend is %s%s", zone_id,
+				 backend_state_name(zv->state),
+				 zv->state == BACKEND_FAILED
+					 ? " (hvisord gave up restarting it): remove the zone's "
+					   "devices (hvctl virtio remove) and add them again, or "
+					   "shut the zone down and start it again"
+					 : ": try again in a moment");
 			r = -EBUSY;
 		}
 		if (r < 0) {
