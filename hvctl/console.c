@@ -4,9 +4,12 @@
  * (scripts), stdin is sent until EOF and output printed until then. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -44,6 +47,33 @@ static int find_pty(struct hvctl *h, uint32_t zone, bool have_addr, uint64_t add
 			have_addr ? " at that address" : "");
 	json_object_put(reply);
 	return r;
+}
+
+/* Why the pty cannot be opened; for a permission problem, who may open it
+ * (hvisord gives it to group hvisor, docs/devices.md). */
+static int open_failed(struct hvctl *h, uint32_t zone, const char *pty)
+{
+	int e = errno;
+	char who[160] = "root";
+	struct passwd *pw;
+	struct group *gr;
+	struct stat st;
+
+	if ((e == EACCES || e == EPERM) && stat(pty, &st) == 0) {
+		pw = getpwuid(st.st_uid);
+		gr = getgrgid(st.st_gid);
+		if (st.st_uid != 0)
+			snprintf(who + 4, sizeof(who) - 4, ", %s", pw ? pw->pw_name : "its owner");
+		if ((st.st_mode & (S_IRGRP | S_IWGRP)) == (S_IRGRP | S_IWGRP))
+			snprintf(who + strlen(who), sizeof(who) - strlen(who),
+				 " and members of group '%s'", gr ? gr->gr_name : "?");
+		fprintf(stderr, "%s: cannot open zone %u's console %s: %s (only %s may attach)\n",
+			h->prog, zone, pty, strerror(e), who);
+		return EXIT_FAILED;
+	}
+	fprintf(stderr, "%s: cannot open zone %u's console %s: %s\n", h->prog, zone, pty,
+		strerror(e));
+	return EXIT_FAILED;
 }
 
 static int copy(int from, int to)
@@ -87,10 +117,8 @@ static int cmd_console(struct hvctl *h, int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	fd = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		fprintf(stderr, "%s: cannot open %s: %m\n", h->prog, pty);
-		return EXIT_FAILED;
-	}
+	if (fd < 0)
+		return open_failed(h, zone, pty);
 	if (tty) {
 		fprintf(stderr, "Connected to zone %u's console (%s). Detach with Ctrl-].\r\n",
 			zone, pty);

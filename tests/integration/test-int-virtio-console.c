@@ -6,6 +6,7 @@
  * hvsim-guest's own (wl_pattern_* in sim/hvsim-guest.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -323,6 +325,48 @@ static void test_hvctl_console(void **state)
 	ih_stop(h);
 }
 
+/* hvctl console by someone who may not open the pty: the error says who
+ * may attach; a member of group hvisor may. Needs root (to become uid
+ * 65534) and the group. */
+static void test_hvctl_console_denied(void **state)
+{
+	const char *argv[] = {ih_bin_hvctl(), "console", "1", NULL};
+	struct group *g = getgrnam("hvisor");
+	struct ih *h;
+	char *pty, *want;
+	struct ih_out o;
+
+	if (geteuid() != 0 || !g)
+		skip();
+	h = ih_start(NULL);
+	pty = start_console(h);
+	assert_int_equal(chmod(h->dir, 0755), 0); /* nobody must reach the socket */
+	{
+		const struct ih_exec nobody = {.uid = 65534, .gid = 65534};
+
+		assert_int_equal(ih_run(h, &nobody, &o, argv), 1);
+		assert_true(
+			asprintf(&want,
+				 "cannot open zone 1's console %s: Permission denied (only root "
+				 "and members of group 'hvisor' may attach)",
+				 pty) > 0);
+		if (!strstr(o.err, want))
+			fail_msg("hvctl console as nobody said: %s", o.err);
+		free(want);
+		ih_out_free(&o);
+	}
+	{
+		const gid_t groups[] = {g->gr_gid};
+		const struct ih_exec member = {
+			.uid = 65534, .gid = 65534, .groups = groups, .n_groups = 1};
+
+		assert_int_equal(ih_run(h, &member, &o, argv), 0);
+		ih_out_free(&o);
+	}
+	free(pty);
+	ih_stop(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +374,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_console_slow_reader, ih_reap),
 		cmocka_unit_test_setup(test_console_to_guest, ih_reap),
 		cmocka_unit_test_setup(test_hvctl_console, ih_reap),
+		cmocka_unit_test_setup(test_hvctl_console_denied, ih_reap),
 	};
 
 	ih_init(argc, argv);
