@@ -88,13 +88,64 @@ static void test_help(void **state)
 	expect_code(h, 0, ARGS("--version"), "hvctl " HV_VERSION, NULL);
 }
 
+/* A command group ("zone", "virtio") has a help of its own: its commands. */
+static void test_group_help(void **state)
+{
+	static const char *const zone_cmds[] = {"zone start FILE", "zone shutdown ID", "zone list",
+						"zone info ID", NULL};
+	static const char *const virtio_cmds[] = {"virtio add ZONE SPEC", "virtio start [FILE]",
+						  "virtio remove ZONE ADDR", "virtio list [ZONE]",
+						  NULL};
+	const struct {
+		const char *const *args;
+		int code;
+		const char *const *cmds;
+		const char *other; /* a command of another group */
+	} cases[] = {
+		{ARGS("zone", "--help"), 0, zone_cmds, "virtio add"},
+		{ARGS("zone", "-h"), 0, zone_cmds, "virtio add"},
+		{ARGS("help", "zone"), 0, zone_cmds, "virtio add"},
+		{ARGS("zone"), 2, zone_cmds, "virtio add"},
+		{ARGS("zone", "frobnicate"), 2, zone_cmds, "virtio add"},
+		{ARGS("virtio", "--help"), 0, virtio_cmds, "zone start"},
+		{ARGS("help", "virtio"), 0, virtio_cmds, "zone start"},
+		{ARGS("virtio"), 2, virtio_cmds, "zone start"},
+	};
+	struct ih *h = *state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *argv[8] = {ih_bin_hvctl(), "--socket", NOSOCK};
+		struct ih_out o;
+		const char *text;
+		size_t n = 3;
+
+		for (size_t k = 0; cases[i].args[k]; k++)
+			argv[n++] = cases[i].args[k];
+		assert_int_equal(ih_run(h, NULL, &o, argv), cases[i].code);
+		/* help asked for goes to stdout, help after a mistake to stderr */
+		text = cases[i].code == 0 ? o.out : o.err;
+		if (!strstr(text,
+			    cases[i].args[0][0] == 'h' ? cases[i].args[1] : cases[i].args[0]) ||
+		    !strstr(text, "COMMAND [ARGS]") || strstr(text, cases[i].other))
+			fail_msg("case %zu: not the group's help:\n%s", i, text);
+		for (size_t k = 0; cases[i].cmds[k]; k++)
+			if (!strstr(text, cases[i].cmds[k]))
+				fail_msg("case %zu: no '%s' in:\n%s", i, cases[i].cmds[k], text);
+		ih_out_free(&o);
+	}
+	/* unknown things are still unknown */
+	expect_code(h, 2, ARGS("help", "frobnicate"), NULL, "help: unknown command 'frobnicate'");
+	expect_code(h, 2, ARGS("help", "zone", "frobnicate"), NULL,
+		    "help: unknown command 'zone frobnicate'");
+}
+
 static void test_usage_errors(void **state)
 {
 	struct ih *h = *state;
 
 	expect_code(h, 2, ARGS("--socket", h->sock), NULL, "Usage");
 	expect_code(h, 2, ARGS("frobnicate"), NULL, "unknown command");
-	expect_code(h, 2, ARGS("zone"), NULL, "unknown command");
+	expect_code(h, 2, ARGS("zone"), NULL, "zone: missing COMMAND");
 	expect_code(h, 2, ARGS("zone", "frobnicate"), NULL, "unknown command");
 	expect_code(h, 2, ARGS("zone", "start"), NULL, "missing");
 	expect_code(h, 2, ARGS("zone", "start", "a.json", "b.json"), NULL, "unexpected argument");
@@ -529,6 +580,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_selection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version, setup, teardown),
