@@ -575,6 +575,49 @@ static void test_message_limit(void **state)
 	free(cfg);
 }
 
+/* The hvisor spelling takes --socket (the unreachable error points to it)
+ * before the upstream command, in both forms, over $HVISOR_SOCKET. */
+static void test_upstream_socket(void **state)
+{
+	struct ih *h = *state;
+	const char *env[] = {"HVISOR_SOCKET=" NOSOCK, NULL};
+	const struct ih_exec x = {.env = env};
+	char *eq;
+	struct ih_out o;
+
+	{
+		const char *argv[] = {ih_bin_hvisor_link(), "zone", "list", NULL};
+
+		assert_int_equal(ih_run(h, &x, &o, argv), 3);
+		assert_non_null(strstr(o.err, "see --socket"));
+		ih_out_free(&o);
+	}
+	{
+		const char *argv[] = {
+			ih_bin_hvisor_link(), "--socket", h->sock, "zone", "list", NULL};
+
+		assert_int_equal(ih_run(h, &x, &o, argv), 0);
+		assert_string_equal(o.out, UPSTREAM_HEADER UPSTREAM_ROOT);
+		ih_out_free(&o);
+	}
+	assert_true(asprintf(&eq, "--socket=%s", h->sock) > 0);
+	{
+		const char *argv[] = {ih_bin_hvisor_link(), eq, "zone", "list", NULL};
+
+		assert_int_equal(ih_run(h, &x, &o, argv), 0);
+		assert_string_equal(o.out, UPSTREAM_HEADER UPSTREAM_ROOT);
+		ih_out_free(&o);
+	}
+	free(eq);
+	{
+		const char *argv[] = {ih_bin_hvisor_link(), "--socket", NULL};
+
+		assert_int_equal(ih_run(h, &x, &o, argv), 2);
+		assert_non_null(strstr(o.err, "--socket PATH   hvisord's socket"));
+		ih_out_free(&o);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,6 +629,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_spelling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_regular_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_document_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_limit, setup, teardown),
