@@ -259,6 +259,28 @@ static void do_serve(struct virtiod *v, json_object *params)
 	reply(v, vl_reply_new(NULL, false));
 }
 
+/* hvctl log-level, through hvisord: the level it had comes back. */
+static void do_set_log_level(struct virtiod *v, json_object *params)
+{
+	json_object *level, *p;
+	const struct vl_param spec[] = {{"level", json_type_string, true, &level}};
+	struct hv_error err;
+	int old = log_get_level(), l;
+
+	if (vl_params_parse(params, spec, ARRAY_SIZE(spec), &err) < 0)
+		return reply_invalid(v, &err);
+	l = log_level_from_string(json_object_get_string(level));
+	if (l < 0)
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER,
+				   "level: unknown log level '%.32s'",
+				   json_object_get_string(level));
+	log_set_level(l);
+	log_notice("log level set to %s", log_level_to_string(l));
+	p = json_object_new_object();
+	json_object_object_add(p, "previous", json_object_new_string(log_level_to_string(old)));
+	reply(v, vl_reply_new(p, false));
+}
+
 static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds)
 {
 	struct vl_call call;
@@ -279,6 +301,8 @@ static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds
 		return do_list(v, call.parameters);
 	if (strcmp(call.method, IFACE "Serve") == 0)
 		return do_serve(v, call.parameters);
+	if (strcmp(call.method, IFACE "SetLogLevel") == 0)
+		return do_set_log_level(v, call.parameters);
 	reply_error(v, VL_ERROR_METHOD_NOT_FOUND, "no method %.100s", call.method);
 }
 

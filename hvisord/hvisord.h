@@ -28,7 +28,7 @@
 #include "varlink.h"
 
 #define HVISORD_API_MAJOR 1
-#define HVISORD_API_MINOR 0
+#define HVISORD_API_MINOR 1
 
 struct hv;
 struct conn;
@@ -153,6 +153,9 @@ void virtio_zone_started(struct daemon *d, uint32_t zone_id);
 /* The start failed / the zone is gone: stop its backend; its devices
  * stay registered for the next start. */
 void virtio_zone_stopped(struct daemon *d, uint32_t zone_id);
+/* Every running backend takes log level `level`: [{zone_id, previous}]
+ * of those that confirmed it. */
+json_object *virtio_set_log_level(struct daemon *d, const char *level);
 /* Backend facts for Zone.Info, or NULL. */
 json_object *virtio_zone_info(struct daemon *d, uint32_t zone_id);
 

@@ -721,6 +721,27 @@ json_object *virtio_zone_info(struct daemon *d, uint32_t zone_id)
 	return o;
 }
 
+json_object *virtio_set_log_level(struct daemon *d, const char *level)
+{
+	json_object *a = json_object_new_array();
+	struct zvirt *zv;
+
+	/* the others get hvisord's level when they start */
+	TAILQ_FOREACH (zv, &d->zvirts, entry) {
+		json_object *o;
+		char prev[32];
+
+		if (zv->state != BACKEND_RUNNING ||
+		    backend_set_log_level(zv, level, prev, sizeof(prev)) < 0)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "zone_id", json_object_new_int64(zv->zone_id));
+		json_object_object_add(o, "previous", json_object_new_string(prev));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
 	backend_sigchld(arg);

@@ -1347,6 +1347,51 @@ static void test_start_errors_name_the_device(void **state)
 	ih_stop(h);
 }
 
+/* hvctl log-level reaches the running backends, and each confirms it with
+ * the level it had; a backend started later gets the new level. */
+static void test_log_level_reaches_backends(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	pid_t p2;
+
+	ih_zone_start(h, "zone1");
+	ih_zone_start(h, "zone2");
+	hvctl_ok(h, NULL, ARGS("virtio", "add", "1", CON_SPEC));
+	ih_wait_virtiod(h, 1, 0);
+	hvctl_ok(h,
+		 NEEDLES("hvisord: debug (was info)\n",
+			 "hvisor-virtiod of zone 1: debug (was info)\n"),
+		 ARGS("log-level", "debug"));
+	/* zone 2's backend starts now, at debug */
+	hvctl_ok(h, NULL, ARGS("virtio", "add", "2", "console,addr=0xa007800,len=0x200,irq=80"));
+	p2 = ih_wait_virtiod(h, 2, 0);
+	/* each says what it had: so both really were at debug */
+	hvctl_ok(h,
+		 NEEDLES("hvisord: notice (was debug)\n",
+			 "hvisor-virtiod of zone 1: notice (was debug)\n",
+			 "hvisor-virtiod of zone 2: notice (was debug)\n"),
+		 ARGS("log-level", "5"));
+	assert_true(
+		ih_wait_file_contains(h->log, "notice: log level set to notice\n", IH_TIMEOUT_MS));
+	/* as JSON */
+	{
+		struct ih_out o;
+		json_object *j, *a;
+
+		expect_run(h, false, 0, NULL, ARGS("--json", "log-level", "info"), &o);
+		j = json_tokener_parse(o.out);
+		assert_non_null(j);
+		assert_string_equal(ih_jstr(j, "previous"), "notice");
+		assert_true(json_object_object_get_ex(j, "virtiods", &a));
+		assert_int_equal(json_object_array_length(a), 2);
+		assert_string_equal(ih_jstr(json_object_array_get_idx(a, 0), "previous"), "notice");
+		json_object_put(j);
+		ih_out_free(&o);
+	}
+	assert_int_equal(ih_virtiod_pid(h, 2), p2);
+	ih_stop(h);
+}
+
 /* hvisor virtio start --device SPEC --device SPEC (upstream's older form,
  * zone_id in each spec), and hvctl virtio start --device: added and
  * served; a spec without zone_id is a usage error; a refused second device
@@ -1437,6 +1482,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_start_file, reap),
 		cmocka_unit_test_setup(test_start_devices, reap),
 		cmocka_unit_test_setup(test_start_errors_name_the_device, reap),
+		cmocka_unit_test_setup(test_log_level_reaches_backends, reap),
 	};
 	int r;
 
