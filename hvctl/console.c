@@ -76,14 +76,38 @@ static int open_failed(struct hvctl *h, uint32_t zone, const char *pty)
 	return EXIT_FAILED;
 }
 
-static int copy(int from, int to)
+/* The console's output to stdout: > 0 bytes moved, 0 nothing (EOF, EIO,
+ * EAGAIN), -1 and a message when stdout fails. Into a pipe the bytes are
+ * spliced: they leave the pty only as the pipe takes them, so when its
+ * reader is gone (EPIPE) they stay in the pty for the next attach. */
+static int copy_out(struct hvctl *h, int pty, bool *splice_ok)
 {
 	char buf[4096];
-	ssize_t k = read(from, buf, sizeof(buf));
+	ssize_t k;
+	int r;
 
+	if (*splice_ok) {
+		k = splice(pty, NULL, STDOUT_FILENO, NULL, 65536, 0);
+		if (k >= 0 || errno == EAGAIN || errno == EINTR || errno == EIO)
+			return k > 0 ? (int)k : 0;
+		if (errno == EPIPE) {
+			fprintf(stderr,
+				"%s: the output closed; the console's output stays unread\n",
+				h->prog);
+			return -1;
+		}
+		*splice_ok = false; /* a kernel without splice for ttys */
+	}
+	k = read(pty, buf, sizeof(buf));
 	if (k <= 0)
-		return k == 0 || errno == EIO ? 0 : (errno == EAGAIN || errno == EINTR ? 1 : -1);
-	return write_full(to, buf, (size_t)k) < 0 ? -1 : (int)k;
+		return 0;
+	r = write_full(STDOUT_FILENO, buf, (size_t)k);
+	if (r < 0) {
+		fprintf(stderr, "%s: cannot write the console's output: %s (%zd bytes lost)\n",
+			h->prog, strerror(-r), k);
+		return -1;
+	}
+	return (int)k;
 }
 
 static int cmd_console(struct hvctl *h, int argc, char **argv);
@@ -99,7 +123,8 @@ const struct command console_commands[] = {
 static int cmd_console(struct hvctl *h, int argc, char **argv)
 {
 	struct termios saved, raw;
-	bool tty = isatty(STDIN_FILENO), stdin_open = true;
+	bool tty = isatty(STDIN_FILENO), stdin_open = true, splice_ok;
+	struct stat out;
 	char *pos[2], pty[64];
 	uint64_t addr = 0;
 	uint32_t zone;
@@ -116,6 +141,9 @@ static int cmd_console(struct hvctl *h, int argc, char **argv)
 	r = find_pty(h, zone, n == 2, addr, pty, sizeof(pty));
 	if (r != EXIT_OK)
 		return r;
+	/* a closed output is an error to report, with the terminal restored */
+	signal(SIGPIPE, SIG_IGN);
+	splice_ok = fstat(STDOUT_FILENO, &out) == 0 && S_ISFIFO(out.st_mode);
 	fd = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return open_failed(h, zone, pty);
@@ -137,8 +165,10 @@ static int cmd_console(struct hvctl *h, int argc, char **argv)
 		if (k == 0)
 			break; /* stdin closed and the console quiet: done */
 		if (p[0].revents & (POLLIN | POLLHUP)) {
-			if (copy(fd, STDOUT_FILENO) < 0)
+			if (copy_out(h, fd, &splice_ok) < 0) {
+				r = EXIT_FAILED;
 				break;
+			}
 		}
 		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP))) {
 			char buf[4096];
