@@ -1,9 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "hvctl.h"
 #include "util.h"
+
+void hvctl_error(const struct hvctl *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", h->prog);
+	if (h->where)
+		fprintf(stderr, "%s: ", h->where);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 int hvctl_connect(struct hvctl *h, struct vl_client **ret)
 {
@@ -22,13 +36,25 @@ int hvctl_connect(struct hvctl *h, struct vl_client **ret)
 int hvctl_call(struct hvctl *h, struct vl_client *c, const char *method, json_object *params,
 	       const int *fds, size_t n_fds, json_object **ret_reply)
 {
-	json_object *reply = NULL;
+	json_object *reply = NULL, *call = vl_call_new(method, params, false);
 	const char *error;
-	int r = vl_client_call(c, method, params, fds, n_fds, &reply);
+	int r = vl_client_send(c, call, fds, n_fds);
 
+	json_object_put(call);
+	if (r == -EMSGSIZE) {
+		hvctl_error(h,
+			    "%s: the call is larger than the protocol's limit of %u bytes (%u KiB)",
+			    method, VL_MAX_MESSAGE_SIZE, VL_MAX_MESSAGE_SIZE / 1024);
+		return EXIT_FAILED;
+	}
+	if (r >= 0)
+		r = vl_client_recv(c, &reply);
 	if (r < 0) {
-		fprintf(stderr, "%s: %s: %s\n", h->prog, method,
-			r == -ECONNRESET ? "hvisord closed the connection" : strerror(-r));
+		hvctl_error(h, "%s: %s", method,
+			    r == -ECONNRESET ? "hvisord closed the connection"
+			    : r == -EMSGSIZE ? "the reply is larger than the protocol's limit"
+			    : r == -EBADMSG  ? "the reply is not a JSON object"
+					     : strerror(-r));
 		return r == -EMSGSIZE || r == -EBADMSG ? EXIT_FAILED : EXIT_UNREACHABLE;
 	}
 	error = vl_reply_error(reply);
@@ -37,7 +63,7 @@ int hvctl_call(struct hvctl *h, struct vl_client *c, const char *method, json_ob
 
 		if (h->json)
 			print_json(reply);
-		fprintf(stderr, "%s: %s%s%s\n", h->prog, error, *msg ? ": " : "", msg);
+		hvctl_error(h, "%s%s%s", error, *msg ? ": " : "", msg);
 		json_object_put(reply);
 		return EXIT_FAILED;
 	}

@@ -7,7 +7,8 @@
  *   hvisor virtio start <virtio.json> (devices are handed to hvisord, which
  *                                      serves them; the command returns)
  *   hvisor virtio start --device blk,addr=...,zone_id=1,img=... [--device ...]
- * Unlike upstream, success exits 0 and --help works. */
+ * Unlike upstream, success exits 0, --help works and --socket PATH (first)
+ * picks hvisord's socket, as for hvctl. */
 #include <string.h>
 
 #include "hvctl.h"
@@ -22,7 +23,9 @@ static int compat_usage(struct hvctl *h, FILE *f, int code)
 		"       hvisor virtio start --device <spec> [--device <spec>]...\n"
 		"\n"
 		"The upstream hvisor-tool spelling of hvctl (see hvctl --help for more).\n"
-		"Talks to hvisord at $HVISOR_SOCKET or %s.\n",
+		"\n"
+		"Options (before the command):\n"
+		"  --socket PATH   hvisord's socket (default: $HVISOR_SOCKET, else %s)\n",
 		HVCTL_DEFAULT_SOCKET);
 	return code;
 }
@@ -30,6 +33,20 @@ static int compat_usage(struct hvctl *h, FILE *f, int code)
 int compat_main(struct hvctl *h, int argc, char **argv)
 {
 	uint32_t id;
+
+	/* hvctl's --socket, which the unreachable error points to */
+	while (argc >= 1 && strncmp(argv[0], "--socket", 8) == 0) {
+		if (argv[0][8] == '=') {
+			h->socket = argv[0] + 9;
+		} else if (argv[0][8] == '\0' && argc >= 2) {
+			h->socket = argv[1];
+			argc--;
+			argv++;
+		} else
+			return compat_usage(h, stderr, EXIT_USAGE);
+		argc--;
+		argv++;
+	}
 
 	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
 			  strcmp(argv[0], "help") == 0))

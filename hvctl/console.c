@@ -4,9 +4,12 @@
  * (scripts), stdin is sent until EOF and output printed until then. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -46,14 +49,65 @@ static int find_pty(struct hvctl *h, uint32_t zone, bool have_addr, uint64_t add
 	return r;
 }
 
-static int copy(int from, int to)
+/* Why the pty cannot be opened; for a permission problem, who may open it
+ * (hvisord gives it to group hvisor, docs/devices.md). */
+static int open_failed(struct hvctl *h, uint32_t zone, const char *pty)
+{
+	int e = errno;
+	char who[160] = "root";
+	struct passwd *pw;
+	struct group *gr;
+	struct stat st;
+
+	if ((e == EACCES || e == EPERM) && stat(pty, &st) == 0) {
+		pw = getpwuid(st.st_uid);
+		gr = getgrgid(st.st_gid);
+		if (st.st_uid != 0)
+			snprintf(who + 4, sizeof(who) - 4, ", %s", pw ? pw->pw_name : "its owner");
+		if ((st.st_mode & (S_IRGRP | S_IWGRP)) == (S_IRGRP | S_IWGRP))
+			snprintf(who + strlen(who), sizeof(who) - strlen(who),
+				 " and members of group '%s'", gr ? gr->gr_name : "?");
+		fprintf(stderr, "%s: cannot open zone %u's console %s: %s (only %s may attach)\n",
+			h->prog, zone, pty, strerror(e), who);
+		return EXIT_FAILED;
+	}
+	fprintf(stderr, "%s: cannot open zone %u's console %s: %s\n", h->prog, zone, pty,
+		strerror(e));
+	return EXIT_FAILED;
+}
+
+/* The console's output to stdout: > 0 bytes moved, 0 nothing (EOF, EIO,
+ * EAGAIN), -1 and a message when stdout fails. Into a pipe the bytes are
+ * spliced: they leave the pty only as the pipe takes them, so when its
+ * reader is gone (EPIPE) they stay in the pty for the next attach. */
+static int copy_out(struct hvctl *h, int pty, bool *splice_ok)
 {
 	char buf[4096];
-	ssize_t k = read(from, buf, sizeof(buf));
+	ssize_t k;
+	int r;
 
+	if (*splice_ok) {
+		k = splice(pty, NULL, STDOUT_FILENO, NULL, 65536, 0);
+		if (k >= 0 || errno == EAGAIN || errno == EINTR || errno == EIO)
+			return k > 0 ? (int)k : 0;
+		if (errno == EPIPE) {
+			fprintf(stderr,
+				"%s: the output closed; the console's output stays unread\n",
+				h->prog);
+			return -1;
+		}
+		*splice_ok = false; /* a kernel without splice for ttys */
+	}
+	k = read(pty, buf, sizeof(buf));
 	if (k <= 0)
-		return k == 0 || errno == EIO ? 0 : (errno == EAGAIN || errno == EINTR ? 1 : -1);
-	return write_full(to, buf, (size_t)k) < 0 ? -1 : (int)k;
+		return 0;
+	r = write_full(STDOUT_FILENO, buf, (size_t)k);
+	if (r < 0) {
+		fprintf(stderr, "%s: cannot write the console's output: %s (%zd bytes lost)\n",
+			h->prog, strerror(-r), k);
+		return -1;
+	}
+	return (int)k;
 }
 
 static int cmd_console(struct hvctl *h, int argc, char **argv);
@@ -69,7 +123,8 @@ const struct command console_commands[] = {
 static int cmd_console(struct hvctl *h, int argc, char **argv)
 {
 	struct termios saved, raw;
-	bool tty = isatty(STDIN_FILENO), stdin_open = true;
+	bool tty = isatty(STDIN_FILENO), stdin_open = true, splice_ok;
+	struct stat out;
 	char *pos[2], pty[64];
 	uint64_t addr = 0;
 	uint32_t zone;
@@ -86,11 +141,12 @@ static int cmd_console(struct hvctl *h, int argc, char **argv)
 	r = find_pty(h, zone, n == 2, addr, pty, sizeof(pty));
 	if (r != EXIT_OK)
 		return r;
+	/* a closed output is an error to report, with the terminal restored */
+	signal(SIGPIPE, SIG_IGN);
+	splice_ok = fstat(STDOUT_FILENO, &out) == 0 && S_ISFIFO(out.st_mode);
 	fd = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		fprintf(stderr, "%s: cannot open %s: %m\n", h->prog, pty);
-		return EXIT_FAILED;
-	}
+	if (fd < 0)
+		return open_failed(h, zone, pty);
 	if (tty) {
 		fprintf(stderr, "Connected to zone %u's console (%s). Detach with Ctrl-].\r\n",
 			zone, pty);
@@ -109,8 +165,10 @@ static int cmd_console(struct hvctl *h, int argc, char **argv)
 		if (k == 0)
 			break; /* stdin closed and the console quiet: done */
 		if (p[0].revents & (POLLIN | POLLHUP)) {
-			if (copy(fd, STDOUT_FILENO) < 0)
+			if (copy_out(h, fd, &splice_ok) < 0) {
+				r = EXIT_FAILED;
 				break;
+			}
 		}
 		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP))) {
 			char buf[4096];

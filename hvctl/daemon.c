@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "hvctl.h"
+#include "log.h"
 
 static void print_event(json_object *e)
 {
@@ -122,7 +123,7 @@ static int cmd_version(struct hvctl *h, int argc, char **argv)
 
 static int cmd_log_level(struct hvctl *h, int argc, char **argv)
 {
-	json_object *reply = NULL, *params, *info;
+	json_object *reply = NULL, *params, *info, *p, *v;
 	char *pos[1];
 	int n = command_args(h, &daemon_commands[2], argc, argv, pos, 0, 1), r;
 
@@ -142,8 +143,24 @@ static int cmd_log_level(struct hvctl *h, int argc, char **argv)
 	r = hvctl_call1(h, VL_IFACE_MANAGER ".SetLogLevel", params, NULL, 0, &reply);
 	if (r != EXIT_OK)
 		return r;
+	p = vl_reply_parameters(reply);
 	if (h->json)
-		print_json(vl_reply_parameters(reply));
+		print_json(p);
+	else {
+		const char *now = log_level_to_string(log_level_from_string(pos[0]));
+
+		/* what took the level, as confirmed by each */
+		printf("hvisord: %s (was %s)\n", now, json_str(p, "previous") ?: "?");
+		if (json_object_object_get_ex(p, "virtiods", &v) &&
+		    json_object_is_type(v, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				json_object *e = json_object_array_get_idx(v, i);
+
+				printf("hvisor-virtiod of zone %llu: %s (was %s)\n",
+				       (unsigned long long)json_u64(e, "zone_id"), now,
+				       json_str(e, "previous") ?: "?");
+			}
+	}
 	json_object_put(reply);
 	return EXIT_OK;
 }
@@ -152,6 +169,8 @@ const struct command daemon_commands[] = {
 	{"events", "", "follow zone events until interrupted", NULL, cmd_events},
 	{"version", "", "show hvctl's and hvisord's versions and the backend", NULL, cmd_version},
 	{"log-level", "[LEVEL]", "show or set hvisord's log level",
-	 "LEVEL: debug, info, notice, warning or err.\n", cmd_log_level},
+	 "LEVEL: debug, info, notice, warning or err. Running hvisor-virtiods take it\n"
+	 "too; each one that confirmed it is listed.\n",
+	 cmd_log_level},
 	{NULL, NULL, NULL, NULL, NULL},
 };

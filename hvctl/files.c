@@ -10,55 +10,80 @@
 #include "hvctl.h"
 #include "util.h"
 
-#define CONFIG_MAX_SIZE (1u << 20)
-
-int read_json_file(struct hvctl *h, const char *path, json_object **ret)
+static const char *file_kind(mode_t mode)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	_cleanup_free_ char *buf = NULL;
-	struct json_tokener *tok;
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	}
+	return "not a regular file";
+}
+
+int open_named_file(struct hvctl *h, const char *what, const char *name, const char *path,
+		    int flags, bool disk, struct stat *ret_st)
+{
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer */
+	_cleanup_close_ int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	bool writing = (flags & O_ACCMODE) != O_RDONLY;
+	char shown[PATH_MAX + 8] = "";
 	struct stat st;
-	json_object *o;
+	int r;
+
+	if (strcmp(name, path) != 0)
+		snprintf(shown, sizeof(shown), " (%s)", path);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		hvctl_error(h, "cannot open %s '%s'%s%s: %s", what, name, shown,
+			    writing ? " for writing" : "", strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode) && !(disk && S_ISBLK(st.st_mode))) {
+		hvctl_error(h, "%s '%s'%s is %s, not a regular file%s", what, name, shown,
+			    file_kind(st.st_mode), disk ? " or a block device" : "");
+		return -EINVAL;
+	}
+	/* the reader of the descriptor expects blocking I/O */
+	r = fd_set_nonblock(fd, false);
+	if (r < 0)
+		return r;
+	if (ret_st)
+		*ret_st = st;
+	return TAKE_FD(fd);
+}
+
+int read_config_file(struct hvctl *h, const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t max;
 	ssize_t n;
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		fprintf(stderr, "%s: cannot read %s: %m\n", h->prog, path);
+	fd = open_named_file(h, "config", path, path, O_RDONLY, false, &st);
+	if (fd < 0)
 		return EXIT_FAILED;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_SIZE) {
-		fprintf(stderr, "%s: %s: not a regular file of at most %u bytes\n", h->prog, path,
-			CONFIG_MAX_SIZE);
-		return EXIT_FAILED;
-	}
-	buf = malloc((size_t)st.st_size + 1);
+	/* one byte more than allowed tells the parser it is too large */
+	max = MIN((uint64_t)st.st_size, (uint64_t)HV_CONFIG_MAX_TEXT + 1);
+	buf = malloc(max + 1);
 	if (!buf)
 		return EXIT_FAILED;
-	n = read_full(fd, buf, (size_t)st.st_size);
+	n = read_full(fd, buf, max);
 	if (n < 0) {
-		fprintf(stderr, "%s: cannot read %s: %s\n", h->prog, path, strerror((int)-n));
+		fprintf(stderr, "%s: cannot read config '%s': %s\n", h->prog, path,
+			strerror((int)-n));
 		return EXIT_FAILED;
 	}
 	buf[n] = '\0';
-	tok = json_tokener_new_ex(VL_MAX_DEPTH - 4); /* it travels inside a call */
-	o = json_tokener_parse_ex(tok, buf, (int)n);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
-		enum json_tokener_error e = json_tokener_get_error(tok);
-
-		fprintf(stderr, "%s: %s: invalid JSON at byte %zu: %s\n", h->prog, path,
-			json_tokener_get_parse_end(tok),
-			e == json_tokener_success ? "incomplete document"
-						  : json_tokener_error_desc(e));
-		json_object_put(o);
-		json_tokener_free(tok);
-		return EXIT_FAILED;
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(o, json_type_object)) {
-		fprintf(stderr, "%s: %s: the top level must be a JSON object\n", h->prog, path);
-		json_object_put(o);
-		return EXIT_FAILED;
-	}
-	*ret = o;
+	*ret = TAKE_PTR(buf);
+	*ret_len = (size_t)n;
 	return EXIT_OK;
 }
 

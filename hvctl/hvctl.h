@@ -34,7 +34,13 @@ struct hvctl {
 	bool json;
 	bool compat; /* invoked as "hvisor" */
 	const char *prog;
+	/* what the errors printed now are about ("cfg.json: zones[0].devices[1]"),
+	 * or NULL */
+	const char *where;
 };
+
+/* "<prog>: [<where>: ]<message>\n" on stderr. */
+void hvctl_error(const struct hvctl *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct command {
 	const char *name; /* "zone start" */
@@ -62,8 +68,17 @@ int hvctl_call1(struct hvctl *h, const char *method, json_object *params, const 
 int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret);
 
 /* files.c */
-/* A JSON file (<= 1 MiB, an object); errors printed. */
-int read_json_file(struct hvctl *h, const char *path, json_object **ret);
+/* Opens path (name: how the user wrote it) with the caller's permissions,
+ * without waiting on a FIFO; anything but a regular file (or with disk, a
+ * block device) is refused. Errors are printed, naming `what` ("config",
+ * "image", an image key). The descriptor (blocking), or -errno. */
+struct stat;
+int open_named_file(struct hvctl *h, const char *what, const char *name, const char *path,
+		    int flags, bool disk, struct stat *ret_st);
+/* The text of a config file (a regular file), NUL-terminated: at most
+ * HV_CONFIG_MAX_TEXT + 1 bytes, for the parser to see it is too large.
+ * Errors printed. */
+int read_config_file(struct hvctl *h, const char *path, char **ret, size_t *ret_len);
 /* The directory part of path ("" for a bare name). */
 void file_dir(const char *path, char *buf, size_t size);
 /* path, relative to dir unless absolute. */

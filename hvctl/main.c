@@ -58,6 +58,41 @@ int command_args(struct hvctl *h, const struct command *cmd, int argc, char **ar
 	return n;
 }
 
+static void list_commands(FILE *f, const char *group)
+{
+	size_t glen = group ? strlen(group) : 0;
+
+	for (size_t t = 0; t < sizeof(command_tables) / sizeof(command_tables[0]); t++)
+		for (const struct command *c = command_tables[t]; c->name; c++) {
+			char left[64];
+
+			if (group && (strncmp(c->name, group, glen) != 0 || c->name[glen] != ' '))
+				continue;
+			snprintf(left, sizeof(left), "%s %s", c->name, c->args);
+			fprintf(f, "  %-24s %s\n", left, c->summary);
+		}
+}
+
+/* Is `word` the first word of commands ("zone", "virtio")? */
+static bool is_group(const char *word)
+{
+	size_t len = strlen(word);
+
+	for (size_t t = 0; t < sizeof(command_tables) / sizeof(command_tables[0]); t++)
+		for (const struct command *c = command_tables[t]; c->name; c++)
+			if (strncmp(c->name, word, len) == 0 && c->name[len] == ' ')
+				return true;
+	return false;
+}
+
+static void group_help(const struct hvctl *h, const char *group, FILE *f)
+{
+	fprintf(f, "Usage: %s [--socket PATH] [--json] %s COMMAND [ARGS]\n\nCommands:\n", h->prog,
+		group);
+	list_commands(f, group);
+	fprintf(f, "\n%s %s COMMAND --help describes one command.\n", h->prog, group);
+}
+
 static void usage(const struct hvctl *h, FILE *f)
 {
 	fprintf(f,
@@ -67,13 +102,7 @@ static void usage(const struct hvctl *h, FILE *f)
 		"\n"
 		"Commands:\n",
 		h->prog);
-	for (size_t t = 0; t < sizeof(command_tables) / sizeof(command_tables[0]); t++)
-		for (const struct command *c = command_tables[t]; c->name; c++) {
-			char left[64];
-
-			snprintf(left, sizeof(left), "%s %s", c->name, c->args);
-			fprintf(f, "  %-24s %s\n", left, c->summary);
-		}
+	list_commands(f, NULL);
 	fprintf(f,
 		"\n"
 		"Options:\n"
@@ -161,10 +190,34 @@ int main(int argc, char **argv)
 			command_help(&h, cmd, stdout);
 			return EXIT_OK;
 		}
+		if (argc == 2 && is_group(argv[1])) {
+			group_help(&h, argv[1], stdout);
+			return EXIT_OK;
+		}
+		if (argc > 1) {
+			fprintf(stderr, "%s: help: unknown command '%s%s%s'\n\n", h.prog, argv[1],
+				argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
+			usage(&h, stderr);
+			return EXIT_USAGE;
+		}
 		usage(&h, stdout);
 		return EXIT_OK;
 	}
 	cmd = find_command(argc, argv, &used);
+	if (!cmd && is_group(argv[0])) {
+		/* "hvctl zone --help", or "hvctl zone" / "hvctl zone frobnicate" */
+		if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+			group_help(&h, argv[0], stdout);
+			return EXIT_OK;
+		}
+		if (argc == 1)
+			fprintf(stderr, "%s: %s: missing COMMAND\n\n", h.prog, argv[0]);
+		else
+			fprintf(stderr, "%s: unknown command '%s %s'\n\n", h.prog, argv[0],
+				argv[1]);
+		group_help(&h, argv[0], stderr);
+		return EXIT_USAGE;
+	}
 	if (!cmd) {
 		fprintf(stderr, "%s: unknown command '%s%s%s'\n\n", h.prog, argv[0],
 			argc > 1 ? " " : "", argc > 1 ? argv[1] : "");

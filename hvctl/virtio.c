@@ -42,11 +42,13 @@ static int add_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id,
 		json_object *files = json_object_new_object();
 
 		/* the image is opened with the caller's permissions */
-		if (resolve_path(dir, dev->img, path, sizeof(path)) < 0 ||
-		    (fd = open(path, (dev->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY)) <
-			    0) {
-			fprintf(stderr, "%s: cannot open image '%s'%s: %m\n", h->prog, dev->img,
-				dev->readonly ? "" : " for writing");
+		if (resolve_path(dir, dev->img, path, sizeof(path)) < 0) {
+			hvctl_error(h, "image '%s': path too long", dev->img);
+			fd = -ENAMETOOLONG;
+		} else
+			fd = open_named_file(h, "image", dev->img, path,
+					     dev->readonly ? O_RDONLY : O_RDWR, true, NULL);
+		if (fd < 0) {
 			json_object_put(files);
 			json_object_put(params);
 			return EXIT_FAILED;
@@ -155,12 +157,16 @@ struct start_ctx {
 	unsigned n_done;
 };
 
+/* where: how errors name the device (its place in the file, or its spec) */
 static int start_one(struct start_ctx *s, uint32_t zone_id, const struct hv_virtio_device *dev,
-		     const char *dir, const struct hv_virtio_zone *mem)
+		     const char *dir, const struct hv_virtio_zone *mem, const char *where)
 {
 	json_object *info = NULL;
-	int r = add_device(s->h, s->c, zone_id, dev, dir, mem, &info);
+	int r;
 
+	s->h->where = where;
+	r = add_device(s->h, s->c, zone_id, dev, dir, mem, &info);
+	s->h->where = NULL;
 	if (r == EXIT_OK) {
 		print_added(s->h, info);
 		s->done[s->n_done++] = (struct added){zone_id, dev->addr};
@@ -189,14 +195,15 @@ static int parse_specs(struct hvctl *h, char **specs, int n, struct hv_virtio_de
 static int read_virtio_file(struct hvctl *h, const char *path, struct hv_virtio_config **ret,
 			    char *dir, size_t dir_size)
 {
-	json_object *o = NULL;
 	struct hv_error err;
-	int r = read_json_file(h, path, &o);
+	char *text;
+	size_t len;
+	int r = read_config_file(h, path, &text, &len);
 
 	if (r != EXIT_OK)
 		return r;
-	r = hv_virtio_config_parse(o, ret, &err);
-	json_object_put(o);
+	r = hv_virtio_config_parse_string(text, len, ret, &err);
+	free(text);
 	if (r < 0)
 		return print_spec_error(h, path, &err), EXIT_FAILED;
 	file_dir(path, dir, dir_size);
@@ -221,12 +228,20 @@ int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs)
 	for (unsigned z = 0; cfg && z < cfg->n_zones && r == EXIT_OK; z++) {
 		const struct hv_virtio_zone *zone = &cfg->zones[z];
 
-		for (unsigned i = 0; i < zone->n_devices && r == EXIT_OK; i++)
-			if (zone->devices[i].enabled) /* else "status": "disable" */
-				r = start_one(&s, zone->zone_id, &zone->devices[i], dir, zone);
+		for (unsigned i = 0; i < zone->n_devices && r == EXIT_OK; i++) {
+			const struct hv_virtio_device *dev = &zone->devices[i];
+			char where[PATH_MAX + 64];
+
+			if (!dev->enabled)
+				continue; /* "status": "disable" */
+			snprintf(where, sizeof(where), "%s: zones[%u].devices[%u] (%s at 0x%llx)",
+				 path, z, i, hv_virtio_type_to_string(dev->type),
+				 (unsigned long long)dev->addr);
+			r = start_one(&s, zone->zone_id, dev, dir, zone, where);
+		}
 	}
 	for (int i = 0; i < n_specs && r == EXIT_OK; i++)
-		r = start_one(&s, devs[i].zone_id, &devs[i], "", NULL);
+		r = start_one(&s, devs[i].zone_id, &devs[i], "", NULL, specs[i]);
 	/* all or nothing: take back what this command added */
 	if (r != EXIT_OK && r != EXIT_UNREACHABLE)
 		for (unsigned i = s.n_done; i-- > 0;) {

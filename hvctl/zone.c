@@ -38,11 +38,10 @@ static int open_one(const char *key, const char *path, void *userdata)
 		o->exit = EXIT_FAILED;
 		return -E2BIG;
 	}
-	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open_named_file(o->h, key, path, full, O_RDONLY, true, NULL);
 	if (fd < 0) {
-		fprintf(stderr, "%s: cannot open %s '%s' (%s): %m\n", o->h->prog, key, path, full);
 		o->exit = EXIT_FAILED;
-		return -errno;
+		return fd;
 	}
 	json_object_object_add(o->files, key, json_object_new_int((int)o->n_fds));
 	o->fds[o->n_fds++] = fd;
@@ -53,13 +52,24 @@ int zone_start_file(struct hvctl *h, const char *path)
 {
 	struct open_ctx o = {.h = h};
 	json_object *config = NULL, *params, *reply = NULL, *p, *w;
-	char dir[PATH_MAX], abs[PATH_MAX];
+	char dir[PATH_MAX], abs[PATH_MAX], *text;
 	struct hv_error err;
+	size_t len;
 	int r;
 
-	r = read_json_file(h, path, &config);
+	r = read_config_file(h, path, &text, &len);
 	if (r != EXIT_OK)
 		return r;
+	/* it travels inside a call: the envelope takes two levels */
+	r = hv_zone_config_parse_json(text, len, VL_MAX_DEPTH - 2, &config, &err);
+	free(text);
+	if (r < 0) {
+		char msg[512];
+
+		hv_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "%s: %s: %s\n", h->prog, path, msg);
+		return EXIT_FAILED;
+	}
 	file_dir(path, dir, sizeof(dir));
 	o.dir = dir;
 	o.files = json_object_new_object();

@@ -126,7 +126,7 @@ int blk_backing_probe(int fd, bool readonly, struct blk_backing *ret)
 		return negative_errno();
 	if ((fl & O_ACCMODE) == O_WRONLY || (!readonly && (fl & O_ACCMODE) != O_RDWR))
 		return -EBADF;
-	if (fl & O_APPEND)
+	if (!readonly && (fl & O_APPEND))
 		return -EINVAL; /* pwritev would append, whatever the offset */
 	if (S_ISREG(st.st_mode))
 		probe_file(fd, &st, readonly, &b);
@@ -283,7 +283,11 @@ enum hv_blk_aio blk_io_default(void)
 enum hv_blk_aio blk_io_default_for(int fd)
 {
 	struct statfs sfs;
+	struct stat st;
 
+	/* a block device's node lives on devtmpfs, its data does not */
+	if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode))
+		return blk_io_default();
 	if (fstatfs(fd, &sfs) == 0 && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC ||
 				       sfs.f_type == HUGETLBFS_MAGIC))
 		return HV_AIO_SYNC;

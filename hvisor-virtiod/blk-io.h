@@ -112,8 +112,8 @@ const char *blk_io_kind_name(enum hv_blk_aio kind);
 /* The engine HV_AIO_DEFAULT resolves to: for an image on a disk (or a
  * block device) io_uring, threads without liburing; */
 enum hv_blk_aio blk_io_default(void);
-/* for this image: sync if it lives in memory (tmpfs, ramfs, hugetlbfs),
- * else blk_io_default(). */
+/* for this image: sync if it is a file that lives in memory (tmpfs, ramfs,
+ * hugetlbfs), else (a file on a disk, any block device) blk_io_default(). */
 enum hv_blk_aio blk_io_default_for(int fd);
 
 /* Takes the request (-EBUSY when `depth` requests are in flight; the

@@ -207,9 +207,10 @@ static void do_add(struct virtiod *v, json_object *params, int *fds, size_t n_fd
 			restore && json_object_get_boolean(restore), &vd);
 	fds[0] = -1; /* taken (also on failure) */
 	hv_virtio_device_clear(&dev);
+	/* hvisord says "cannot add the device: " before this */
 	if (r < 0)
 		return reply_error(v, r == -EBUSY ? VL_ERROR_BUSY : VL_ERROR_INVALID_PARAMETER,
-				   "cannot add the device: %s", strerror(-r));
+				   "hvisor-virtiod: %s", strerror(-r));
 	p = json_object_new_object();
 	json_object_object_add(p, "info", describe(vd));
 	reply(v, vl_reply_new(p, false));
@@ -258,6 +259,28 @@ static void do_serve(struct virtiod *v, json_object *params)
 	reply(v, vl_reply_new(NULL, false));
 }
 
+/* hvctl log-level, through hvisord: the level it had comes back. */
+static void do_set_log_level(struct virtiod *v, json_object *params)
+{
+	json_object *level, *p;
+	const struct vl_param spec[] = {{"level", json_type_string, true, &level}};
+	struct hv_error err;
+	int old = log_get_level(), l;
+
+	if (vl_params_parse(params, spec, ARRAY_SIZE(spec), &err) < 0)
+		return reply_invalid(v, &err);
+	l = log_level_from_string(json_object_get_string(level));
+	if (l < 0)
+		return reply_error(v, VL_ERROR_INVALID_PARAMETER,
+				   "level: unknown log level '%.32s'",
+				   json_object_get_string(level));
+	log_set_level(l);
+	log_notice("log level set to %s", log_level_to_string(l));
+	p = json_object_new_object();
+	json_object_object_add(p, "previous", json_object_new_string(log_level_to_string(old)));
+	reply(v, vl_reply_new(p, false));
+}
+
 static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds)
 {
 	struct vl_call call;
@@ -278,6 +301,8 @@ static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds
 		return do_list(v, call.parameters);
 	if (strcmp(call.method, IFACE "Serve") == 0)
 		return do_serve(v, call.parameters);
+	if (strcmp(call.method, IFACE "SetLogLevel") == 0)
+		return do_set_log_level(v, call.parameters);
 	reply_error(v, VL_ERROR_METHOD_NOT_FOUND, "no method %.100s", call.method);
 }
 

@@ -153,6 +153,28 @@ int backend_list(struct zvirt *zv, json_object **ret_devices)
 	return 0;
 }
 
+int backend_set_log_level(struct zvirt *zv, const char *level, char *ret_previous, size_t size)
+{
+	json_object *reply = NULL, *params = json_object_new_object();
+	char err[256];
+	int r;
+
+	json_object_object_add(params, "level", json_object_new_string(level));
+	r = call_ok(zv, "org.hvisor.Virtiod.SetLogLevel", params, NULL, 0, &reply, err,
+		    sizeof(err));
+	if (r < 0) {
+		log_warn("zone %u: hvisor-virtiod did not take log level %s: %s", zv->zone_id,
+			 level, err);
+		return r;
+	}
+	snprintf(ret_previous, size, "%s",
+		 json_object_get_string(
+			 json_object_object_get(vl_reply_parameters(reply), "previous"))
+			 ?: "?");
+	json_object_put(reply);
+	return 0;
+}
+
 static pid_t spawn(struct daemon *d, int child_fd)
 {
 	const char *level = log_level_to_string(log_get_level());

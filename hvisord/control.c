@@ -7,6 +7,7 @@
  * output, subscribers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -206,6 +207,25 @@ int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
 	return conn_error(c, vl_error_newf(error, "%s", buf));
 }
 
+const char *passed_file_problem(int fd, bool write, struct stat *ret_st)
+{
+	int mode = fcntl(fd, F_GETFL);
+
+	if (mode < 0 || fstat(fd, ret_st) < 0)
+		return "unusable descriptor";
+	if (!S_ISREG(ret_st->st_mode) && !S_ISBLK(ret_st->st_mode))
+		return "not a regular file or block device";
+	if (mode & O_PATH)
+		return "opened with O_PATH, which cannot be read";
+	if ((mode & O_ACCMODE) == O_WRONLY)
+		return "not opened for reading";
+	if (write && (mode & O_ACCMODE) != O_RDWR)
+		return "opened read-only, but the device is not readonly";
+	if (write && (mode & O_APPEND))
+		return "opened with O_APPEND, which would move every write to the end";
+	return NULL;
+}
+
 int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err)
 {
 	json_object *p = json_object_new_object();
@@ -357,6 +377,7 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 	int fds[HV_MAX_FDS_PER_MSG];
 	size_t n_fds = claim_fds(c, offset, fds);
 	const struct method *m;
+	struct hv_error herr;
 	struct vl_call call;
 	bool iface_known;
 	char err[256];
@@ -402,6 +423,10 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 		conn_errorf(c, VL_ERROR_PERMISSION_DENIED,
 			    "%s needs root or membership in group '%s' (caller uid %u)", m->name,
 			    HVISOR_GROUP, (unsigned)c->cred.uid);
+		goto out;
+	}
+	if (vl_check_utf8(call.parameters, "", &herr) < 0) {
+		conn_error_invalid(c, NULL, &herr);
 		goto out;
 	}
 	if (n_fds > 0 && !(m->flags & METHOD_TAKES_FDS)) {

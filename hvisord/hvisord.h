@@ -99,6 +99,13 @@ int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
 int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
 /* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r (-errno). */
 int conn_error_kernel(struct conn *c, const char *operation, int r);
+
+/* What makes a descriptor a client passed as a file unusable: NULL for a
+ * regular file or block device opened for reading (with write: for
+ * reading and writing, without O_APPEND), else the reason. *ret_st: its
+ * stat. */
+struct stat;
+const char *passed_file_problem(int fd, bool write, struct stat *ret_st);
 /* A handler that finishes later: input processing pauses until
  * conn_async_end(); the connection stays allocated even if the peer leaves
  * (replies then go nowhere). */
@@ -149,6 +156,9 @@ void virtio_zone_started(struct daemon *d, uint32_t zone_id);
 /* The start failed / the zone is gone: stop its backend; its devices
  * stay registered for the next start. */
 void virtio_zone_stopped(struct daemon *d, uint32_t zone_id);
+/* Every running backend takes log level `level`: [{zone_id, previous}]
+ * of those that confirmed it. */
+json_object *virtio_set_log_level(struct daemon *d, const char *level);
 /* Backend facts for Zone.Info, or NULL. */
 json_object *virtio_zone_info(struct daemon *d, uint32_t zone_id);
 

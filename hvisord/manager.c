@@ -206,6 +206,8 @@ static int manager_set_log_level(struct conn *c, const struct vl_call *call, int
 	log_notice("log level set to %s by uid %u", log_level_to_string(l), (unsigned)conn_uid(c));
 	p = json_object_new_object();
 	json_object_object_add(p, "previous", jstr(log_level_to_string(old)));
+	json_object_object_add(p, "virtiods",
+			       virtio_set_log_level(conn_daemon(c), log_level_to_string(l)));
 	return conn_reply(c, p);
 }
 

@@ -251,21 +251,11 @@ static void publish_console(struct daemon *d, struct zvirt *zv, struct vdevice *
 static int image_fd_ok(int fd, bool readonly, struct hv_error *err)
 {
 	struct stat st;
-	int mode = fcntl(fd, F_GETFL);
+	const char *why = passed_file_problem(fd, !readonly, &st);
 
-	if (fstat(fd, &st) < 0 || mode < 0) {
-		hv_error_set(err, "files.img", "unusable descriptor: %m");
-		return -EBADF;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		hv_error_set(err, "files.img", "not a regular file or block device");
+	if (why) {
+		hv_error_set(err, "files.img", "%s", why);
 		return -EINVAL;
-	}
-	if ((mode & O_ACCMODE) == O_WRONLY || (!readonly && (mode & O_ACCMODE) != O_RDWR)) {
-		hv_error_set(err, "files.img",
-			     readonly ? "not opened for reading"
-				      : "opened read-only, but the device is not readonly");
-		return -EBADF;
 	}
 	return 0;
 }
@@ -478,8 +468,14 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 			if (r == 0)
 				daemon_event_emit_zone(d, "VirtiodStarted", zone_id, NULL);
 		} else {
-			snprintf(ebuf, sizeof(ebuf), "zone %u's backend is %s", zone_id,
-				 backend_state_name(zv->state));
+			/* what gets it going again (docs/devices.md §3) */
+			snprintf(ebuf, sizeof(ebuf), "zone %u's backend is %s%s", zone_id,
+				 backend_state_name(zv->state),
+				 zv->state == BACKEND_FAILED
+					 ? " (hvisord gave up restarting it): remove the zone's "
+					   "devices (hvctl virtio remove) and add them again, or "
+					   "shut the zone down and start it again"
+					 : ": try again in a moment");
 			r = -EBUSY;
 		}
 		if (r < 0) {
@@ -729,6 +725,27 @@ json_object *virtio_zone_info(struct daemon *d, uint32_t zone_id)
 	if (zv->last_exit[0])
 		json_object_object_add(o, "last_exit", json_object_new_string(zv->last_exit));
 	return o;
+}
+
+json_object *virtio_set_log_level(struct daemon *d, const char *level)
+{
+	json_object *a = json_object_new_array();
+	struct zvirt *zv;
+
+	/* the others get hvisord's level when they start */
+	TAILQ_FOREACH (zv, &d->zvirts, entry) {
+		json_object *o;
+		char prev[32];
+
+		if (zv->state != BACKEND_RUNNING ||
+		    backend_set_log_level(zv, level, prev, sizeof(prev)) < 0)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "zone_id", json_object_new_int64(zv->zone_id));
+		json_object_object_add(o, "previous", json_object_new_string(prev));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 static void sigchld_cb(evutil_socket_t sig, short what, void *arg)

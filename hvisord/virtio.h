@@ -56,7 +56,7 @@ struct zvirt {
 	/* the backend */
 	enum backend_state state;
 	pid_t pid;
-	int ctl_fd;   /* control socketpair (SOCK_SEQPACKET) */
+	int ctl_fd; /* control socketpair (SOCK_SEQPACKET) */
 	/* attached before ZONE_START, handed to the backend after it */
 	int early_chan, early_mem;
 	int state_fd; /* transport state, kept across restarts of one zone run */
@@ -84,6 +84,8 @@ int backend_add_device(struct zvirt *zv, struct vdevice *dev, json_object **ret_
 		       size_t errsize);
 int backend_remove_device(struct zvirt *zv, uint64_t addr);
 int backend_list(struct zvirt *zv, json_object **ret_devices);
+/* The backend's level before, into ret_previous. */
+int backend_set_log_level(struct zvirt *zv, const char *level, char *ret_previous, size_t size);
 void backend_sigchld(struct daemon *d);
 const char *backend_state_name(enum backend_state s);
 

@@ -170,29 +170,23 @@ static int list_zones(struct daemon *d, struct hvisor_zone_info *zones, size_t c
 	return n;
 }
 
-static int image_file_size(int fd, uint64_t *ret)
+/* The size of an image a client passed; a problem with it in *ret_why. */
+static int image_file_size(int fd, uint64_t *ret, const char **ret_why)
 {
 	struct stat st;
-	int mode;
 
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	mode = fcntl(fd, F_GETFL);
-	if (mode < 0 || (mode & O_ACCMODE) == O_WRONLY)
-		return -EBADF;
+	*ret_why = passed_file_problem(fd, false, &st);
+	if (*ret_why)
+		return -EINVAL;
 	if (S_ISREG(st.st_mode)) {
 		*ret = (uint64_t)st.st_size;
 		return 0;
 	}
-	if (S_ISBLK(st.st_mode)) {
-		uint64_t size;
-
-		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
-			return negative_errno();
-		*ret = size;
-		return 0;
+	if (ioctl(fd, BLKGETSIZE64, ret) < 0) {
+		*ret_why = strerror(errno);
+		return -EINVAL;
 	}
-	return -EINVAL;
+	return 0;
 }
 
 /* Matches the config's files to the descriptors of the call and sizes them;
@@ -233,6 +227,7 @@ static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_conf
 		struct hv_image *img = &cfg->images[i];
 		struct load_item *it = &ctx->items[ctx->n_items];
 		json_object *idx;
+		const char *why;
 		char path[160];
 		uint64_t size;
 		int fd, r;
@@ -254,12 +249,9 @@ static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_conf
 			return -EINVAL;
 		}
 		fd = fds[json_object_get_int64(idx)];
-		r = image_file_size(fd, &size);
+		r = image_file_size(fd, &size, &why);
 		if (r < 0) {
-			hv_error_set(&err, path, "'%.200s': %s", img->path,
-				     r == -EINVAL  ? "not a regular file or block device"
-				     : r == -EBADF ? "not opened for reading"
-						   : strerror(-r));
+			hv_error_set(&err, path, "'%.200s': %s", img->path, why);
 			conn_error_invalid(c, NULL, &err);
 			return -EINVAL;
 		}

@@ -56,6 +56,10 @@ int mkdir_p(const char *path, mode_t mode);
 /* Formats a CPU bitmask as "2, 3" (the upstream table style) or "none". */
 void format_cpu_list(uint64_t cpus, const char *sep, char *buf, size_t size);
 
+/* Is s[0..len) well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing beyond U+10FFFF)? */
+bool utf8_valid(const char *s, size_t len);
+
 /* Does the string fit in a buffer of `size` bytes with its NUL? */
 static inline bool str_fits(const char *s, size_t size)
 {

@@ -22,7 +22,7 @@
 /* Bounds on what parse_string feeds to json-c, so no input can make the
  * tokener recurse deeply or allocate without limit. The deepest legitimate
  * zone JSON nests 3 levels. */
-#define CONFIG_MAX_TEXT	 (1024 * 1024)
+#define CONFIG_MAX_TEXT	 HV_CONFIG_MAX_TEXT
 #define CONFIG_MAX_DEPTH 32
 
 #define PATH_SIZE HV_JSON_PATH_SIZE
@@ -1122,13 +1122,33 @@ int hv_zone_config_parse(json_object *root, enum hv_arch arch, struct hv_zone_co
 	return r;
 }
 
+int hv_zone_config_parse_json(const char *text, size_t len, int max_depth, json_object **ret,
+			      struct hv_error *err)
+{
+	json_object *root;
+	int r;
+
+	if (max_depth <= 0 || max_depth > CONFIG_MAX_DEPTH)
+		max_depth = CONFIG_MAX_DEPTH;
+	r = hv_json_parse_text(text, len, CONFIG_MAX_TEXT, max_depth, &root, err);
+	if (r < 0)
+		return r;
+	if (!json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		hv_error_set(err, "", "a zone config must be a JSON object");
+		return -EINVAL;
+	}
+	*ret = root;
+	return 0;
+}
+
 int hv_zone_config_parse_string(const char *text, size_t len, enum hv_arch arch,
 				struct hv_zone_config **ret, struct hv_error *err)
 {
 	json_object *root;
 	int r;
 
-	r = hv_json_parse_text(text, len, CONFIG_MAX_TEXT, CONFIG_MAX_DEPTH, &root, err);
+	r = hv_zone_config_parse_json(text, len, 0, &root, err);
 	if (r < 0)
 		return r;
 	r = hv_zone_config_parse(root, arch, ret, err);

@@ -50,6 +50,9 @@ void hv_error_set(struct hv_error *err, const char *path, const char *fmt, ...)
 /* "path: message", or just the message when path is empty. */
 void hv_error_format(const struct hv_error *err, char *buf, size_t size);
 
+/* The largest zone JSON or virtio_cfg.json text (docs/config.md §1) */
+#define HV_CONFIG_MAX_TEXT (1024 * 1024)
+
 #define HV_PAGE_SIZE	       4096u
 #define HV_CONFIG_MAX_MODULES  16
 #define HV_CONFIG_MAX_IMAGES   (8 + HV_CONFIG_MAX_MODULES)
@@ -178,6 +181,12 @@ int hv_zone_config_apparent_arch(json_object *root, struct hv_arch_evidence *ret
  * arch_config), gets it as a warning. */
 int hv_zone_config_parse(json_object *root, enum hv_arch arch, struct hv_zone_config **ret,
 			 struct hv_error *err);
+/* A zone config's text (a file's contents) as a JSON object, by the rules of
+ * docs/config.md §1: at most 1 MiB, nested at most max_depth levels (0: 32,
+ * the most there is), no NUL, nothing after the object; syntax errors with
+ * line, column and byte offset. *ret is a new reference. */
+int hv_zone_config_parse_json(const char *text, size_t len, int max_depth, json_object **ret,
+			      struct hv_error *err);
 /* Same from text (a file's contents); JSON syntax errors are reported too. */
 int hv_zone_config_parse_string(const char *text, size_t len, enum hv_arch arch,
 				struct hv_zone_config **ret, struct hv_error *err);

@@ -130,8 +130,12 @@ static const char manager_idl[] =
 	"# reading is dropped once its queue is full.\n"
 	"method Subscribe() -> (event: Event)\n"
 	"\n"
-	"# Change the log level at run time: debug, info, notice, warning, err.\n"
-	"method SetLogLevel(level: string) -> (previous: string)\n";
+	"# A running hvisor-virtiod that took a new log level, and its level before.\n"
+	"type VirtiodLogLevel (zone_id: int, previous: string)\n"
+	"\n"
+	"# Change the log level at run time: debug, info, notice, warning, err; of\n"
+	"# hvisord and every running hvisor-virtiod (virtiods: those that took it).\n"
+	"method SetLogLevel(level: string) -> (previous: string, virtiods: []VirtiodLogLevel)\n";
 
 static const char zone_idl[] =
 	"# Zone lifecycle.\n"

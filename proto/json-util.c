@@ -280,13 +280,77 @@ static void offset_to_line_col(const char *text, size_t off, unsigned *line, uns
 	}
 }
 
+int hv_json_depth(json_object *o)
+{
+	int max = 0;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach (o, key, val) {
+			int d = hv_json_depth(val);
+
+			(void)key;
+			max = MAX(max, d);
+		}
+		return max + 1;
+	}
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			max = MAX(max, hv_json_depth(json_object_array_get_idx(o, i)));
+		return max + 1;
+	}
+	return 0;
+}
+
+static int syntax_error(const char *text, size_t off, const char *what, struct hv_error *err)
+{
+	unsigned line, col;
+
+	offset_to_line_col(text, off, &line, &col);
+	hv_error_set(err, "", "JSON syntax error at line %u, column %u (byte %zu): %s", line, col,
+		     off, what);
+	return -EINVAL;
+}
+
+/* json_tokener_parse_ex over the whole text: the root (or NULL), the
+ * tokener's verdict, where it stopped; -ENOMEM. */
+static int tokenize(const char *text, size_t len, int max_depth, json_object **ret_root,
+		    enum json_tokener_error *ret_jerr, size_t *ret_end)
+{
+	/* json-c's depth counts one more than the nesting it allows (see
+	 * hv_json_depth); the caller counts containers itself */
+	struct json_tokener *tok = json_tokener_new_ex(max_depth + 1);
+	enum json_tokener_error jerr;
+	json_object *root;
+
+	if (!tok)
+		return -ENOMEM;
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	*ret_end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue && !root) {
+		/* A NUL terminates a pending top-level number or literal. */
+		root = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		if (jerr != json_tokener_success && !root)
+			jerr = json_tokener_continue;
+		*ret_end = len;
+	}
+	json_tokener_free(tok);
+	if (jerr != json_tokener_success) {
+		json_object_put(root);
+		root = NULL;
+	}
+	*ret_root = root;
+	*ret_jerr = jerr;
+	return 0;
+}
+
 int hv_json_parse_text(const char *text, size_t len, size_t max_len, int max_depth,
 		       json_object **ret, struct hv_error *err)
 {
-	struct json_tokener *tok;
 	enum json_tokener_error jerr;
 	json_object *root;
-	unsigned line, col;
+	const char *nul;
 	size_t end;
 
 	if (!text) {
@@ -298,52 +362,35 @@ int hv_json_parse_text(const char *text, size_t len, size_t max_len, int max_dep
 		return -EINVAL;
 	}
 	/* json-c would stop at a NUL and ignore the rest */
-	if (memchr(text, '\0', len)) {
-		hv_error_set(err, "", "the config contains a NUL byte");
+	nul = memchr(text, '\0', len);
+	if (nul) {
+		hv_error_set(err, "", "the config contains a NUL byte (byte %zu)",
+			     (size_t)(nul - text));
 		return -EINVAL;
 	}
 
-	tok = json_tokener_new_ex(max_depth);
-	if (!tok) {
+	if (tokenize(text, len, max_depth, &root, &jerr, &end) < 0) {
 		hv_error_set(err, "", "out of memory");
 		return -ENOMEM;
 	}
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (jerr == json_tokener_continue && !root) {
-		/* A NUL terminates a pending top-level number or literal. */
-		root = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-		if (jerr == json_tokener_continue || (jerr != json_tokener_success && !root)) {
-			hv_error_set(err, "", "JSON syntax error: unexpected end of input");
-			json_object_put(root);
-			json_tokener_free(tok);
-			return -EINVAL;
-		}
-		end = len;
-	}
-	if (jerr != json_tokener_success) {
-		offset_to_line_col(text, MIN(end, len), &line, &col);
-		hv_error_set(err, "", "JSON syntax error at line %u, column %u: %s", line, col,
-			     json_tokener_error_desc(jerr));
-		json_object_put(root);
-		json_tokener_free(tok);
+	if (jerr == json_tokener_continue) {
+		hv_error_set(err, "", "JSON syntax error: unexpected end of input");
 		return -EINVAL;
 	}
-	json_tokener_free(tok);
+	if (jerr == json_tokener_error_depth || (root && hv_json_depth(root) > max_depth)) {
+		json_object_put(root);
+		hv_error_set(err, "", "the config nests deeper than %d levels", max_depth);
+		return -EINVAL;
+	}
+	if (jerr != json_tokener_success)
+		return syntax_error(text, MIN(end, len), json_tokener_error_desc(jerr), err);
 
 	for (; end < len; end++)
 		if (text[end] != ' ' && text[end] != '\t' && text[end] != '\n' && text[end] != '\r')
 			break;
 	if (end < len) {
-		offset_to_line_col(text, end, &line, &col);
-		hv_error_set(err, "",
-			     "JSON syntax error at line %u, column %u: unexpected data "
-			     "after the JSON document",
-			     line, col);
 		json_object_put(root);
-		return -EINVAL;
+		return syntax_error(text, end, "unexpected data after the JSON document", err);
 	}
 
 	*ret = root;

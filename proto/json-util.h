@@ -66,9 +66,12 @@ int hv_json_array_object(json_object *arr, const char *key, size_t i, char *path
 			 json_object **ret, struct hv_error *err);
 
 /* Text -> JSON value with bounded size (max_len bytes) and nesting
- * (max_depth): no NUL bytes, nothing but blanks after the value, syntax
- * errors with line and column; err->path is "" for all of these. On success
- * *ret holds a new reference. */
+ * (max_depth objects/arrays, hv_json_depth): no NUL bytes, nothing but
+ * blanks after the value, syntax errors with line, column and byte offset;
+ * err->path is "" for all of these. On success *ret holds a new reference. */
+/* Objects and arrays nested in o, o included (scalars do not count).
+ * Recursion is bounded by the tokener's limit. */
+int hv_json_depth(json_object *o);
 int hv_json_parse_text(const char *text, size_t len, size_t max_len, int max_depth,
 		       json_object **ret, struct hv_error *err);
 

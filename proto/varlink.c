@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "json-util.h"
 #include "util.h"
 #include "varlink.h"
 
@@ -68,46 +69,22 @@ int vl_framer_feed(struct vl_framer *f, const void *data, size_t n)
 	return 0;
 }
 
-/* Objects and arrays nested in o, o included. json-c's depth limit also
- * counts a scalar inside the innermost container, so empty containers get
- * one level more from it; this counts containers only. Recursion is bounded
- * by the tokener's limit. */
-static int json_depth(json_object *o)
-{
-	int max = 0;
-
-	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach (o, key, val) {
-			int d = json_depth(val);
-
-			(void)key;
-			max = MAX(max, d);
-		}
-		return max + 1;
-	}
-	if (json_object_is_type(o, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(o); i++)
-			max = MAX(max, json_depth(json_object_array_get_idx(o, i)));
-		return max + 1;
-	}
-	return 0;
-}
-
 static json_object *parse_object(const char *s, size_t len)
 {
 	/* json-c's depth counts one more than the nesting it allows (see
-	 * json_depth) */
+	 * hv_json_depth) */
 	struct json_tokener *tok = json_tokener_new_ex(VL_MAX_DEPTH + 1);
 	json_object *o;
 	size_t end;
 
 	if (!tok)
 		return NULL;
-	/* standard JSON only (no trailing commas), valid UTF-8 */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* standard JSON only (no trailing commas); UTF-8 is checked by the
+	 * reader (vl_check_utf8), so the error can name the parameter */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, s, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-	    !json_object_is_type(o, json_type_object) || json_depth(o) > VL_MAX_DEPTH) {
+	    !json_object_is_type(o, json_type_object) || hv_json_depth(o) > VL_MAX_DEPTH) {
 		json_object_put(o);
 		json_tokener_free(tok);
 		return NULL;
@@ -161,6 +138,37 @@ static json_object *empty_object(void)
 	return empty;
 }
 
+int vl_check_utf8(json_object *o, const char *prefix, struct hv_error *err)
+{
+	char path[HV_JSON_PATH_SIZE];
+
+	if (json_object_is_type(o, json_type_string)) {
+		if (utf8_valid(json_object_get_string(o), (size_t)json_object_get_string_len(o)))
+			return 0;
+		hv_error_set(err, prefix, "not valid UTF-8");
+		return -EILSEQ;
+	}
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (vl_check_utf8(json_object_array_get_idx(o, i),
+					  hv_json_path_index(path, sizeof(path), prefix, i),
+					  err) < 0)
+				return -EILSEQ;
+		return 0;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return 0;
+	json_object_object_foreach (o, key, val) {
+		if (!utf8_valid(key, strlen(key))) {
+			hv_error_set(err, prefix, "a key is not valid UTF-8");
+			return -EILSEQ;
+		}
+		if (vl_check_utf8(val, hv_json_path_join(path, sizeof(path), prefix, key), err) < 0)
+			return -EILSEQ;
+	}
+	return 0;
+}
+
 int vl_call_parse(json_object *msg, struct vl_call *ret, char *errbuf, size_t errsize)
 {
 	struct vl_call c = {0};
@@ -170,6 +178,12 @@ int vl_call_parse(json_object *msg, struct vl_call *ret, char *errbuf, size_t er
 		return -EBADMSG;
 	}
 	json_object_object_foreach (msg, key, val) {
+		/* the parameters are the reader's to check (vl_check_utf8) */
+		if (!utf8_valid(key, strlen(key)) ||
+		    (strcmp(key, "parameters") != 0 && vl_check_utf8(val, "", NULL) < 0)) {
+			snprintf(errbuf, errsize, "the call is not valid UTF-8");
+			return -EBADMSG;
+		}
 		if (strcmp(key, "method") == 0) {
 			if (!json_object_is_type(val, json_type_string) ||
 			    json_object_get_string_len(val) == 0) {
@@ -440,6 +454,11 @@ int vl_client_recv(struct vl_client *c, json_object **ret)
 		char *p;
 		int r = vl_framer_next(&c->in, ret, NULL);
 
+		if (r > 0 && vl_check_utf8(*ret, "", NULL) < 0) {
+			json_object_put(*ret);
+			*ret = NULL;
+			return -EBADMSG;
+		}
 		if (r != 0)
 			return r < 0 ? r : 0;
 		r = vl_framer_reserve(&c->in, &p, &avail);

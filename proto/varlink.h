@@ -68,7 +68,8 @@ int vl_framer_feed(struct vl_framer *f, const void *data, size_t n);
 /* Next complete message: 1 and *ret (with *ret_offset, its stream offset,
  * if non-NULL), 0 if more bytes are needed, -EMSGSIZE if the message is over
  * the limit, -EBADMSG if it is not one JSON object (syntax, too deep,
- * trailing data). After an error the stream is unusable. */
+ * trailing data; UTF-8 is not checked, see vl_check_utf8). After an error
+ * the stream is unusable. */
 int vl_framer_next(struct vl_framer *f, json_object **ret, uint64_t *ret_offset);
 /* At end of stream: -EBADMSG if a partial message is left, else 0. */
 int vl_framer_eof(const struct vl_framer *f);
@@ -86,8 +87,15 @@ struct vl_call {
 	bool more;
 };
 /* Checks the call shape ("method" string; optional "parameters" object,
- * "oneway", "more" booleans; nothing else). -EBADMSG with errbuf filled. */
+ * "oneway", "more" booleans; nothing else; valid UTF-8 outside the
+ * parameters). -EBADMSG with errbuf filled. */
 int vl_call_parse(json_object *msg, struct vl_call *ret, char *errbuf, size_t errsize);
+
+/* The first string or key in o (at JSON path prefix) that is not valid
+ * UTF-8: -EILSEQ and *err (may be NULL) with its path ("config.name"), or
+ * for a key the path of its object. 0 when all is valid. The framer does not
+ * check, so a server can name the parameter (InvalidParameter). */
+int vl_check_utf8(json_object *o, const char *prefix, struct hv_error *err);
 
 /* Messages. These take ownership of `parameters` (may be NULL). */
 json_object *vl_call_new(const char *method, json_object *parameters, bool more);

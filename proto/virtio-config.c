@@ -19,7 +19,7 @@
 
 /* Bounds on what parse_string feeds to json-c (the deepest legitimate
  * document nests 4 levels: zones[].devices[].mac[]). */
-#define VCFG_MAX_TEXT  (1024 * 1024)
+#define VCFG_MAX_TEXT  HV_CONFIG_MAX_TEXT
 #define VCFG_MAX_DEPTH 32
 
 #define PATH_SIZE   HV_JSON_PATH_SIZE

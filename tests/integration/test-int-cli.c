@@ -88,13 +88,64 @@ static void test_help(void **state)
 	expect_code(h, 0, ARGS("--version"), "hvctl " HV_VERSION, NULL);
 }
 
+/* A command group ("zone", "virtio") has a help of its own: its commands. */
+static void test_group_help(void **state)
+{
+	static const char *const zone_cmds[] = {"zone start FILE", "zone shutdown ID", "zone list",
+						"zone info ID", NULL};
+	static const char *const virtio_cmds[] = {"virtio add ZONE SPEC", "virtio start [FILE]",
+						  "virtio remove ZONE ADDR", "virtio list [ZONE]",
+						  NULL};
+	const struct {
+		const char *const *args;
+		int code;
+		const char *const *cmds;
+		const char *other; /* a command of another group */
+	} cases[] = {
+		{ARGS("zone", "--help"), 0, zone_cmds, "virtio add"},
+		{ARGS("zone", "-h"), 0, zone_cmds, "virtio add"},
+		{ARGS("help", "zone"), 0, zone_cmds, "virtio add"},
+		{ARGS("zone"), 2, zone_cmds, "virtio add"},
+		{ARGS("zone", "frobnicate"), 2, zone_cmds, "virtio add"},
+		{ARGS("virtio", "--help"), 0, virtio_cmds, "zone start"},
+		{ARGS("help", "virtio"), 0, virtio_cmds, "zone start"},
+		{ARGS("virtio"), 2, virtio_cmds, "zone start"},
+	};
+	struct ih *h = *state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *argv[8] = {ih_bin_hvctl(), "--socket", NOSOCK};
+		struct ih_out o;
+		const char *text;
+		size_t n = 3;
+
+		for (size_t k = 0; cases[i].args[k]; k++)
+			argv[n++] = cases[i].args[k];
+		assert_int_equal(ih_run(h, NULL, &o, argv), cases[i].code);
+		/* help asked for goes to stdout, help after a mistake to stderr */
+		text = cases[i].code == 0 ? o.out : o.err;
+		if (!strstr(text,
+			    cases[i].args[0][0] == 'h' ? cases[i].args[1] : cases[i].args[0]) ||
+		    !strstr(text, "COMMAND [ARGS]") || strstr(text, cases[i].other))
+			fail_msg("case %zu: not the group's help:\n%s", i, text);
+		for (size_t k = 0; cases[i].cmds[k]; k++)
+			if (!strstr(text, cases[i].cmds[k]))
+				fail_msg("case %zu: no '%s' in:\n%s", i, cases[i].cmds[k], text);
+		ih_out_free(&o);
+	}
+	/* unknown things are still unknown */
+	expect_code(h, 2, ARGS("help", "frobnicate"), NULL, "help: unknown command 'frobnicate'");
+	expect_code(h, 2, ARGS("help", "zone", "frobnicate"), NULL,
+		    "help: unknown command 'zone frobnicate'");
+}
+
 static void test_usage_errors(void **state)
 {
 	struct ih *h = *state;
 
 	expect_code(h, 2, ARGS("--socket", h->sock), NULL, "Usage");
 	expect_code(h, 2, ARGS("frobnicate"), NULL, "unknown command");
-	expect_code(h, 2, ARGS("zone"), NULL, "unknown command");
+	expect_code(h, 2, ARGS("zone"), NULL, "zone: missing COMMAND");
 	expect_code(h, 2, ARGS("zone", "frobnicate"), NULL, "unknown command");
 	expect_code(h, 2, ARGS("zone", "start"), NULL, "missing");
 	expect_code(h, 2, ARGS("zone", "start", "a.json", "b.json"), NULL, "unexpected argument");
@@ -360,16 +411,229 @@ static void test_upstream_spelling(void **state)
 	free(z2);
 }
 
+/* Files that are not regular files: a FIFO as the zone config, a kernel,
+ * a virtio config or a disk image gets an error at once (hvctl opened
+ * them blocking, and waited for a writer forever); a directory too.
+ * Nothing reaches hvisord. */
+static void test_not_regular_files(void **state)
+{
+	struct ih *h = *state;
+	char *cfg = ih_make_zone(h, "zone1", 4096, 512), *fifo = ih_path(h, "fifo");
+	char *kcfg = ih_path(h, "fifo-kernel.json"), *dcfg = ih_path(h, "fifo-disk.json");
+	char *before = ih_list_json(h), *after, *spec;
+	json_object *j;
+
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	/* the zone config */
+	expect_code(h, 1, ARGS("zone", "start", fifo), NULL, "is a FIFO, not a regular file");
+	expect_code(h, 1, ARGS("zone", "start", h->dir), NULL,
+		    "is a directory, not a regular file");
+	/* a kernel */
+	j = ih_json_load(cfg);
+	ih_json_set(j, "kernel_filepath", json_object_new_string("fifo"));
+	ih_json_save(j, kcfg);
+	json_object_put(j);
+	expect_code(h, 1, ARGS("zone", "start", kcfg), NULL, "kernel_filepath 'fifo'");
+	expect_code(h, 1, ARGS("zone", "start", kcfg), NULL,
+		    "is a FIFO, not a regular file or a block device");
+	/* a virtio config */
+	expect_code(h, 1, ARGS("virtio", "start", fifo), NULL, "is a FIFO, not a regular file");
+	/* a disk image, in a spec and in a virtio config */
+	assert_true(asprintf(&spec, "blk,addr=0xa003c00,len=0x200,irq=78,img=%s", fifo) > 0);
+	expect_code(h, 1, ARGS("virtio", "add", "1", spec), NULL,
+		    "is a FIFO, not a regular file or a block device");
+	expect_code(h, 1, ARGS("virtio", "add", "1", spec, "--json"), NULL, "image '");
+	free(spec);
+	j = json_tokener_parse("{\"zones\": [{\"id\": 1, \"devices\": [{\"type\": \"blk\", "
+			       "\"addr\": \"0xa003c00\", \"len\": \"0x200\", \"irq\": 78, "
+			       "\"img\": \"fifo\", \"status\": \"enable\"}]}]}");
+	assert_non_null(j);
+	ih_json_save(j, dcfg);
+	json_object_put(j);
+	expect_code(h, 1, ARGS("virtio", "start", dcfg), NULL, "image 'fifo'");
+	expect_code(h, 1, ARGS("virtio", "start", dcfg), NULL,
+		    "is a FIFO, not a regular file or a block device");
+	/* the upstream spelling goes the same way */
+	{
+		struct ih_out o;
+
+		assert_int_equal(ih_hvisor(h, &o, "zone", "start", fifo, NULL), 1);
+		assert_non_null(strstr(o.err, "is a FIFO"));
+		ih_out_free(&o);
+	}
+	after = ih_list_json(h);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	free(cfg);
+	free(fifo);
+	free(kcfg);
+	free(dcfg);
+}
+
+/* hvctl applies the document rules of docs/config.md §1 to the file, with
+ * their wording, before anything is sent. */
+static void test_config_document_errors(void **state)
+{
+	struct ih *h = *state;
+	char *cfg = ih_make_zone(h, "zone1", 4096, 512), *bad = ih_path(h, "bad.json");
+	char *before = ih_list_json(h), *after, *text, *t;
+	size_t len;
+
+	text = ih_read_file(cfg, &len);
+	/* trailing data: refused (it was ignored, and the zone started) */
+	t = malloc(len + 16);
+	assert_non_null(t);
+	memcpy(t, text, len);
+	memcpy(t + len, "\n{\"x\": 1}\n", 10);
+	ih_write_file(bad, t, len + 10, 0644);
+	{
+		char want[160];
+
+		snprintf(want, sizeof(want), "(byte %zu): unexpected data after the JSON document",
+			 len + 1);
+		expect_code(h, 1, ARGS("zone", "start", bad), NULL, want);
+		expect_code(h, 1, ARGS("virtio", "start", bad), NULL, want);
+	}
+	/* truncated */
+	ih_write_file(bad, text, len / 2, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: JSON syntax error: unexpected end of input");
+	/* a NUL byte */
+	memcpy(t, text, len);
+	t[3] = '\0';
+	ih_write_file(bad, t, len, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: the config contains a NUL byte (byte 3)");
+	/* a syntax error names line, column and byte */
+	ih_write_file(bad, "{\n  \"zone_id\": x}", 17, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: JSON syntax error at line 2, column 14 (byte 15): ");
+	free(t);
+	free(text);
+
+	/* nesting: 14 levels fit in a call (hvisord answers), 15 do not */
+	t = malloc(256);
+	assert_non_null(t);
+	len = 0;
+	for (int i = 0; i < 14; i++)
+		len += (size_t)sprintf(t + len, "{\"a\":");
+	len += (size_t)sprintf(t + len, "1");
+	for (int i = 0; i < 14; i++)
+		t[len++] = '}';
+	ih_write_file(bad, t, len, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "org.hvisor.InvalidParameter: config.zone_id: missing");
+	memmove(t + 5, t, len);
+	memcpy(t, "{\"a\":", 5);
+	t[len + 5] = '}';
+	ih_write_file(bad, t, len + 6, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: the config nests deeper than 14 levels");
+	free(t);
+
+	/* the size limit */
+	len = (1u << 20) + 1;
+	t = malloc(len);
+	assert_non_null(t);
+	memset(t, ' ', len);
+	t[0] = '{';
+	t[len - 1] = '}';
+	ih_write_file(bad, t, len, 0644);
+	expect_code(h, 1, ARGS("zone", "start", bad), NULL,
+		    "bad.json: the config is larger than 1048576 bytes");
+	expect_code(h, 1, ARGS("virtio", "start", bad), NULL,
+		    "bad.json: the config is larger than 1048576 bytes");
+	free(t);
+
+	after = ih_list_json(h);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	free(cfg);
+	free(bad);
+}
+
+/* A config that is fine as a file but does not fit in one protocol
+ * message: hvctl names the limit. */
+static void test_message_limit(void **state)
+{
+	struct ih *h = *state;
+	char *cfg = ih_make_zone(h, "zone1", 4096, 512), *pad = malloc(200 * 1024 + 1);
+	json_object *j = ih_json_load(cfg);
+
+	assert_non_null(pad);
+	memset(pad, 'x', 200 * 1024);
+	pad[200 * 1024] = '\0';
+	ih_json_set(j, "padding", json_object_new_string(pad));
+	ih_json_save(j, cfg);
+	json_object_put(j);
+	expect_code(h, 1, ARGS("zone", "start", cfg), NULL,
+		    "org.hvisor.Zone.Start: the call is larger than the protocol's limit of "
+		    "131072 bytes (128 KiB)");
+	ih_assert_serving(h);
+	free(pad);
+	free(cfg);
+}
+
+/* The hvisor spelling takes --socket (the unreachable error points to it)
+ * before the upstream command, in both forms, over $HVISOR_SOCKET. */
+static void test_upstream_socket(void **state)
+{
+	struct ih *h = *state;
+	const char *env[] = {"HVISOR_SOCKET=" NOSOCK, NULL};
+	const struct ih_exec x = {.env = env};
+	char *eq;
+	struct ih_out o;
+
+	{
+		const char *argv[] = {ih_bin_hvisor_link(), "zone", "list", NULL};
+
+		assert_int_equal(ih_run(h, &x, &o, argv), 3);
+		assert_non_null(strstr(o.err, "see --socket"));
+		ih_out_free(&o);
+	}
+	{
+		const char *argv[] = {
+			ih_bin_hvisor_link(), "--socket", h->sock, "zone", "list", NULL};
+
+		assert_int_equal(ih_run(h, &x, &o, argv), 0);
+		assert_string_equal(o.out, UPSTREAM_HEADER UPSTREAM_ROOT);
+		ih_out_free(&o);
+	}
+	assert_true(asprintf(&eq, "--socket=%s", h->sock) > 0);
+	{
+		const char *argv[] = {ih_bin_hvisor_link(), eq, "zone", "list", NULL};
+
+		assert_int_equal(ih_run(h, &x, &o, argv), 0);
+		assert_string_equal(o.out, UPSTREAM_HEADER UPSTREAM_ROOT);
+		ih_out_free(&o);
+	}
+	free(eq);
+	{
+		const char *argv[] = {ih_bin_hvisor_link(), "--socket", NULL};
+
+		assert_int_equal(ih_run(h, &x, &o, argv), 2);
+		assert_non_null(strstr(o.err, "--socket PATH   hvisord's socket"));
+		ih_out_free(&o);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_selection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_spelling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_regular_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_document_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_limit, setup, teardown),
 	};
 
 	ih_init(argc, argv);

@@ -115,8 +115,9 @@ static void test_missing_nul_at_eof(void **state)
 static void test_malformed(void **state)
 {
 	struct ih *h = *state;
-	static const char bad_utf8[] = "{\"method\": \"org.hvisor.Zone.List\", \"parameters\": "
-				       "{\"x\": \"\xff\xfe\"}}";
+	static const char bad_utf8[] = "{\"method\": \"org.hvisor.Zone.List\xff\"}";
+	static const char bad_utf8_key[] =
+		"{\"method\": \"org.hvisor.Zone.List\", \"\xc0\xaf\": 1}";
 
 	SEND_ERR(h, "{this is not json}", "org.hvisor.ProtocolError");
 	SEND_ERR(h, "[1, 2, 3]", "org.hvisor.ProtocolError");
@@ -137,7 +138,9 @@ static void test_malformed(void **state)
 		 "org.hvisor.ProtocolError");
 	SEND_ERR(h, "{\"method\": \"org.hvisor.Zone.List\"} trailing", "org.hvisor.ProtocolError");
 	SEND_ERR(h, "{\"method\": \"org.hvisor.Zone.List\",}", "org.hvisor.ProtocolError");
+	/* outside the parameters, bad UTF-8 is a broken message */
 	SEND_ERR(h, bad_utf8, "org.hvisor.ProtocolError");
+	SEND_ERR(h, bad_utf8_key, "org.hvisor.ProtocolError");
 
 	/* a good call first, then garbage on the same connection: the good
 	 * one is answered, then the error, then the connection closes */
@@ -159,6 +162,74 @@ static void test_malformed(void **state)
 		vl_framer_done(&frm);
 		close(fd);
 	}
+}
+
+/* A parameter that is not valid UTF-8 is a wrong parameter, named by its
+ * JSON path; the connection stays usable. */
+static void test_invalid_utf8_parameter(void **state)
+{
+	static const struct {
+		const char *msg, *parameter, *message;
+	} cases[] = {
+		{"{\"method\": \"org.hvisor.Zone.List\", \"parameters\": {\"x\": \"\xff\xfe\"}}",
+		 "x", "x: not valid UTF-8"},
+		{"{\"method\": \"org.hvisor.Zone.Start\", \"parameters\": {\"config\": "
+		 "{\"zone_id\": 1, \"name\": \"zone\xe9\"}}}",
+		 "config.name", "config.name: not valid UTF-8"},
+		{"{\"method\": \"org.hvisor.Zone.Start\", \"parameters\": {\"config\": "
+		 "{\"memory_regions\": [{}, {\"type\": \"r\xed\xa0\x80m\"}]}}}",
+		 "config.memory_regions[1].type", "config.memory_regions[1].type: not valid UTF-8"},
+		{"{\"method\": \"org.hvisor.Zone.Start\", \"parameters\": {\"config\": "
+		 "{\"k\xc1\xbf\": 1}}}",
+		 "config", "config: a key is not valid UTF-8"},
+	};
+	struct ih *h = *state;
+	int fd = ih_raw_connect(h->sock);
+	struct vl_framer frm;
+	json_object *reply = NULL, *p;
+
+	vl_framer_init(&frm, VL_MAX_MESSAGE_SIZE);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		ih_raw_send(fd, cases[i].msg, strlen(cases[i].msg) + 1);
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+		ih_assert_error(reply, "org.hvisor.InvalidParameter");
+		p = vl_reply_parameters(reply);
+		assert_string_equal(ih_jstr(p, "parameter"), cases[i].parameter);
+		assert_string_equal(ih_jstr(p, "message"), cases[i].message);
+		json_object_put(reply);
+	}
+	/* the same connection still works; valid multi-byte text is fine */
+	{
+		static const char ok[] = "{\"method\": \"org.hvisor.Zone.Info\", \"parameters\": "
+					 "{\"zone_id\": 0, \"x\": \"z\xc3\xa9\xf0\x9f\x98\x80\"}}";
+
+		ih_raw_send(fd, ok, sizeof(ok));
+		assert_int_equal(ih_raw_recv(fd, &frm, IH_TIMEOUT_MS, &reply), 1);
+		/* past the UTF-8 check: Info itself refuses the unknown "x" */
+		ih_assert_error(reply, "org.hvisor.InvalidParameter");
+		assert_string_equal(ih_jstr(vl_reply_parameters(reply), "parameter"), "x");
+		assert_non_null(strstr(ih_jstr(vl_reply_parameters(reply), "message"), "unknown"));
+		json_object_put(reply);
+	}
+	vl_framer_done(&frm);
+	close(fd);
+
+	/* through hvctl: the zone's name in the file */
+	{
+		char *cfg = ih_make_zone(h, "zone1", 4096, 512);
+		json_object *j = ih_json_load(cfg);
+		struct ih_out o;
+
+		ih_json_set(j, "name", json_object_new_string("zone\xff"));
+		ih_json_save(j, cfg);
+		json_object_put(j);
+		assert_int_equal(ih_hvctl(h, &o, "zone", "start", cfg, NULL), 1);
+		if (!strstr(o.err, "org.hvisor.InvalidParameter: config.name: not valid UTF-8"))
+			fail_msg("hvctl said: %s", o.err);
+		ih_out_free(&o);
+		free(cfg);
+	}
+	assert_int_equal(ih_zone_ids(h, NULL, 0), 1);
 }
 
 /* One call on a connection of its own; the reply as a string. */
@@ -830,6 +901,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_half_message_then_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_nul_at_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_utf8_parameter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_parameters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth, setup, teardown),

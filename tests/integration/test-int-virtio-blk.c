@@ -2,7 +2,7 @@
 /* virtio-blk through the whole stack: hvctl virtio add -> hvisord ->
  * hvisor-virtiod, driven by hvsim-guest and by this process as the guest
  * (libhvguest): data integrity against the image file, GET_ID, capacity,
- * read-only images. */
+ * read-only images, a block device as the image. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <linux/loop.h>
 #include <linux/virtio_blk.h>
 
 #include "harness.h"
@@ -290,12 +292,177 @@ static void test_blk_readonly(void **state)
 	ih_stop(h);
 }
 
+/* A loop device on `backing`, its path into path; returns an fd on it,
+ * which keeps it: it goes away with its last user (LO_FLAGS_AUTOCLEAR).
+ * -errno where there is none to have (not root, no loop driver, a
+ * container without the nodes). */
+static int loop_attach(const char *backing, char *path, size_t size)
+{
+	struct loop_info64 info = {.lo_flags = LO_FLAGS_AUTOCLEAR};
+	int ctl, fd = -1, bfd, n, r = -EBUSY;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	bfd = open(backing, O_RDWR | O_CLOEXEC);
+	assert_true(bfd >= 0);
+	/* another process may take the free device first: try again */
+	for (int tries = 0; tries < 8 && r == -EBUSY; tries++) {
+		n = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		snprintf(path, size, "/dev/loop%d", n);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			break;
+		}
+		if (ioctl(fd, LOOP_SET_FD, bfd) < 0)
+			r = -errno;
+		else if (ioctl(fd, LOOP_SET_STATUS64, &info) < 0) {
+			r = -errno;
+			ioctl(fd, LOOP_CLR_FD, 0);
+		} else
+			r = 0;
+		if (r < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	close(bfd);
+	close(ctl);
+	return r < 0 ? r : fd;
+}
+
+/* A block device as the image gets an asynchronous engine (io_uring, or
+ * threads where it cannot be set up), like a file on a disk: its node
+ * lives on devtmpfs, but its data does not live in memory. */
+static void test_blk_block_device_engine(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	char *img = ih_make_image(h, "loop-backing.img", 4 << 20);
+	char dev_path[64];
+	json_object *dev;
+	struct ih_out o;
+	const char *engine;
+	int loop;
+
+	if (geteuid() != 0) {
+		ih_stop(h);
+		free(img);
+		skip();
+	}
+	loop = loop_attach(img, dev_path, sizeof(dev_path));
+	if (loop < 0) {
+		print_message("# no loop device (%s)\n", strerror(-loop));
+		ih_stop(h);
+		free(img);
+		skip();
+	}
+	ih_zone_start(h, "zone1");
+	add_blk(h, dev_path, "");
+	dev = ih_virtio_device(h, 1, BLK_ADDR);
+	assert_non_null(dev);
+	engine = ih_jstr(dev, "engine");
+	if (strcmp(engine, "io_uring") != 0 && strcmp(engine, "threads") != 0)
+		fail_msg("%s runs on the %s engine", dev_path, engine);
+	assert_string_equal(ih_jstr(dev, "backing"), dev_path);
+	assert_int_equal(ih_jint(dev, "capacity_sectors"), (4 << 20) / SECTOR);
+	json_object_put(dev);
+	/* and it serves the guest */
+	if (ih_guest(h, &o, 1, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", "64", "--qd", "8",
+		     NULL) != 0)
+		fail_msg("blk-verify on %s failed: %s\n%s", dev_path, o.out, o.err);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "remove", "1", "0xa003c00", NULL), 0);
+	ih_out_free(&o);
+	close(loop);
+	free(img);
+	ih_stop(h);
+}
+
+/* Virtio.Add with a descriptor of the wrong kind: refused by hvisord with
+ * the reason, before the backend sees it. An O_APPEND image would move
+ * every write to the end of the file; read-only it is harmless. */
+static void test_blk_descriptor_modes(void **state)
+{
+	static const struct {
+		int flags; /* -1: the directory */
+		bool readonly;
+		const char *message; /* NULL: accepted */
+	} cases[] = {
+		{O_RDWR | O_APPEND, false,
+		 "files.img: opened with O_APPEND, which would move every write to the end"},
+		{O_PATH, true, "files.img: opened with O_PATH, which cannot be read"},
+		{O_RDONLY, false, "files.img: opened read-only, but the device is not readonly"},
+		{-1, true, "files.img: not a regular file or block device"},
+		{O_RDONLY | O_APPEND, true, NULL},
+	};
+	struct ih *h = ih_start(NULL);
+	char *img = ih_make_image(h, "disk.img", 1 << 20);
+	uint64_t before = ih_file_hash(img);
+
+	ih_zone_start(h, "zone1");
+	add_blk(h, img, ""); /* the backend runs */
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct vl_client *c = ih_client(h);
+		json_object *params, *reply, *p;
+		char text[256];
+		int fd = cases[i].flags == -1 ? open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+					      : open(img, cases[i].flags | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		snprintf(text, sizeof(text),
+			 "{\"zone_id\": 1, \"device\": {\"type\": \"blk\", \"addr\": 167787008, "
+			 "\"len\": 512, \"irq\": 79, \"img\": \"x.img\", \"readonly\": %s}, "
+			 "\"files\": {\"img\": 0}}",
+			 cases[i].readonly ? "true" : "false");
+		params = json_tokener_parse(text);
+		assert_non_null(params);
+		reply = ih_call_fds(c, "org.hvisor.Virtio.Add", params, &fd, 1);
+		close(fd);
+		if (!cases[i].message) {
+			ih_ok(reply);
+			json_object_put(reply);
+			vl_client_free(c);
+			continue;
+		}
+		ih_assert_error(reply, "org.hvisor.InvalidParameter");
+		p = vl_reply_parameters(reply);
+		assert_string_equal(ih_jstr(p, "parameter"), "files.img");
+		if (strcmp(ih_jstr(p, "message"), cases[i].message) != 0)
+			fail_msg("case %zu: '%s', expected '%s'", i, ih_jstr(p, "message"),
+				 cases[i].message);
+		json_object_put(reply);
+		vl_client_free(c);
+	}
+	/* the read-only O_APPEND one was added and works; the image is as it was */
+	{
+		json_object *devs = ih_virtio_list(h, 1);
+		struct ih_out o;
+
+		assert_int_equal(json_object_array_length(devs), 2);
+		json_object_put(devs);
+		if (ih_guest(h, &o, 1, 0xa003a00, 79, "blk-verify", "--count", "8",
+			     "--expect-readonly", NULL) != 0)
+			fail_msg("blk-verify: %s\n%s", o.out, o.err);
+		ih_out_free(&o);
+	}
+	assert_true(ih_file_hash(img) == before);
+	free(img);
+	ih_stop(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_blk_verify, ih_reap),
 		cmocka_unit_test_setup(test_blk_guest_precise, ih_reap),
 		cmocka_unit_test_setup(test_blk_readonly, ih_reap),
+		cmocka_unit_test_setup(test_blk_block_device_engine, ih_reap),
+		cmocka_unit_test_setup(test_blk_descriptor_modes, ih_reap),
 	};
 
 	ih_init(argc, argv);

@@ -4,8 +4,10 @@
  * hvsim-guest, back-pressure (a slow reader loses nothing, a writer ahead
  * of the guest loses nothing), and hvctl console. The byte pattern is
  * hvsim-guest's own (wl_pattern_* in sim/hvsim-guest.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -323,6 +327,140 @@ static void test_hvctl_console(void **state)
 	ih_stop(h);
 }
 
+/* hvctl console by someone who may not open the pty: the error says who
+ * may attach; a member of group hvisor may. Needs root (to become uid
+ * 65534) and the group. */
+static void test_hvctl_console_denied(void **state)
+{
+	const char *argv[] = {ih_bin_hvctl(), "console", "1", NULL};
+	struct group *g = getgrnam("hvisor");
+	struct ih *h;
+	char *pty, *want;
+	struct ih_out o;
+
+	if (geteuid() != 0 || !g)
+		skip();
+	h = ih_start(NULL);
+	pty = start_console(h);
+	assert_int_equal(chmod(h->dir, 0755), 0); /* nobody must reach the socket */
+	{
+		const struct ih_exec nobody = {.uid = 65534, .gid = 65534};
+
+		assert_int_equal(ih_run(h, &nobody, &o, argv), 1);
+		assert_true(
+			asprintf(&want,
+				 "cannot open zone 1's console %s: Permission denied (only root "
+				 "and members of group 'hvisor' may attach)",
+				 pty) > 0);
+		if (!strstr(o.err, want))
+			fail_msg("hvctl console as nobody said: %s", o.err);
+		free(want);
+		ih_out_free(&o);
+	}
+	{
+		const gid_t groups[] = {g->gr_gid};
+		const struct ih_exec member = {
+			.uid = 65534, .gid = 65534, .groups = groups, .n_groups = 1};
+
+		assert_int_equal(ih_run(h, &member, &o, argv), 0);
+		ih_out_free(&o);
+	}
+	free(pty);
+	ih_stop(h);
+}
+
+/* Is `path` one of pid's open files? */
+static bool has_open(pid_t pid, const char *path)
+{
+	char dir[64], link[PATH_MAX], target[PATH_MAX];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		ssize_t k;
+
+		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+		k = readlink(link, target, sizeof(target) - 1);
+		if (k > 0) {
+			target[k] = '\0';
+			found = strcmp(target, path) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* hvctl console whose output closed (a pipe without reader): what the
+ * guest sends then is not taken from the pty and lost, hvctl says the
+ * output closed, and the next hvctl console gets every byte. */
+static void test_hvctl_console_output_closed(void **state)
+{
+	enum {
+		OUT = 3000
+	};
+	struct ih *h = ih_start(NULL);
+	char *pty = start_console(h), *errlog = ih_path(h, "console.err"), *err;
+	const char *argv[] = {ih_bin_hvctl(), "console", "1", NULL};
+	uint8_t *data = malloc(OUT);
+	int in[2], out[2], lf, status;
+	struct ih_out o;
+	pid_t pid, guest;
+	int64_t deadline;
+
+	assert_non_null(data);
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	lf = open(errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(lf >= 0);
+	close(out[0]); /* nobody reads hvctl's output */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(in[0], 0); /* open, and silent: hvctl stays attached */
+		dup2(out[1], 1);
+		dup2(lf, 2);
+		setenv("HVISOR_SOCKET", h->sock, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(lf);
+	/* attached once it holds the pty */
+	deadline = mono_ms() + IH_TIMEOUT_MS;
+	while (!has_open(pid, pty)) {
+		assert_true(mono_ms() < deadline);
+		assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+		usleep(1000);
+	}
+	guest = ih_guest_bg(h, NULL, 1, CON_ADDR, CON_IRQ, "console-send", "--bytes", "3000",
+			    "--seed", "12", NULL);
+	assert_int_equal(ih_wait_bg(h, guest, IH_TIMEOUT_MS), 0);
+	/* hvctl ends with an error, neither killed by SIGPIPE nor silent */
+	status = ih_waitpid(pid, IH_TIMEOUT_MS);
+	close(in[1]);
+	err = ih_read_file(errlog, NULL);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 || !strstr(err, "the output closed"))
+		fail_msg("hvctl console: status 0x%x, stderr: %s", status, err);
+	free(err);
+	/* every byte is still there for the next one */
+	if (ih_run(h, NULL, &o, argv) != 0)
+		fail_msg("hvctl console 1: %s", o.err);
+	assert_int_equal(o.out_len, OUT);
+	wl_pattern_fill(12, 0, data, OUT);
+	assert_memory_equal(o.out, data, OUT);
+	ih_out_free(&o);
+	free(data);
+	free(errlog);
+	free(pty);
+	ih_stop(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +468,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_console_slow_reader, ih_reap),
 		cmocka_unit_test_setup(test_console_to_guest, ih_reap),
 		cmocka_unit_test_setup(test_hvctl_console, ih_reap),
+		cmocka_unit_test_setup(test_hvctl_console_denied, ih_reap),
+		cmocka_unit_test_setup(test_hvctl_console_output_closed, ih_reap),
 	};
 
 	ih_init(argc, argv);

@@ -910,8 +910,8 @@ static void test_refusals(void **state)
 		assert_true(asprintf(&s2, "blk,addr=0xa003a00,len=0x200,irq=79,img=%s,readonly",
 				     dir) > 0);
 		refused(h, &s, 1,
-			NEEDLES("org.hvisor.InvalidParameter", "files.img",
-				"not a regular file or block device"),
+			NEEDLES("image '", "adir' is a directory, not a regular file or a block "
+					   "device"),
 			ARGS("virtio", "add", "1", s2));
 		free(s2);
 	}
@@ -1324,6 +1324,99 @@ static void test_start_file(void **state)
 	ih_stop(h);
 }
 
+/* virtio start: an error names the device of the file it is about
+ * (zones[i].devices[k], with its type and address), or the --device spec. */
+static void test_start_errors_name_the_device(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	char *cfg = ih_path(h, "virtio_cfg.json"), src[PATH_MAX], *want;
+	char *disk = ih_make_image(h, "zone1-disk.img", 1 << 20);
+	json_object *j;
+
+	ih_zone_start(h, "zone1");
+	ih_zone_start(h, "zone2");
+	snprintf(src, sizeof(src), "%s/conf/examples/sim/virtio_cfg.json", ih_source_dir());
+	j = ih_json_load(src);
+	/* refused by hvisord: zone 2's console */
+	ih_json_set(j, "zones[1].devices[0].irq", json_object_new_int(90));
+	ih_json_save(j, cfg);
+	assert_true(asprintf(&want,
+			     "%s: zones[1].devices[0] (console at 0xa007800): "
+			     "org.hvisor.InvalidParameter: device.irq: IRQ 90 is not in zone 2's "
+			     "interrupts",
+			     cfg) > 0);
+	expect_run(h, false, 1, NEEDLES(want), ARGS("virtio", "start", cfg), NULL);
+	expect_run(h, true, 1, NEEDLES(want), ARGS("virtio", "start", cfg), NULL);
+	free(want);
+	assert_int_equal(n_devices(h), 0);
+	/* refused by hvctl: zone 1's image is not there */
+	assert_int_equal(unlink(disk), 0);
+	ih_json_set(j, "zones[1].devices[0].irq", json_object_new_int(80));
+	ih_json_save(j, cfg);
+	assert_true(asprintf(&want,
+			     "%s: zones[0].devices[0] (blk at 0xa003c00): cannot open image "
+			     "'zone1-disk.img'",
+			     cfg) > 0);
+	expect_run(h, false, 1, NEEDLES(want, "No such file or directory"),
+		   ARGS("virtio", "start", cfg), NULL);
+	free(want);
+	assert_int_equal(n_devices(h), 0);
+	/* a --device spec names itself */
+	expect_run(h, false, 1,
+		   NEEDLES(CON_SPEC ",zone_id=2: org.hvisor.InvalidParameter: device.addr"),
+		   ARGS("virtio", "start", "--device", CON_SPEC ",zone_id=2"), NULL);
+	assert_int_equal(n_devices(h), 0);
+	json_object_put(j);
+	free(disk);
+	free(cfg);
+	ih_stop(h);
+}
+
+/* hvctl log-level reaches the running backends, and each confirms it with
+ * the level it had; a backend started later gets the new level. */
+static void test_log_level_reaches_backends(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	pid_t p2;
+
+	ih_zone_start(h, "zone1");
+	ih_zone_start(h, "zone2");
+	hvctl_ok(h, NULL, ARGS("virtio", "add", "1", CON_SPEC));
+	ih_wait_virtiod(h, 1, 0);
+	hvctl_ok(h,
+		 NEEDLES("hvisord: debug (was info)\n",
+			 "hvisor-virtiod of zone 1: debug (was info)\n"),
+		 ARGS("log-level", "debug"));
+	/* zone 2's backend starts now, at debug */
+	hvctl_ok(h, NULL, ARGS("virtio", "add", "2", "console,addr=0xa007800,len=0x200,irq=80"));
+	p2 = ih_wait_virtiod(h, 2, 0);
+	/* each says what it had: so both really were at debug */
+	hvctl_ok(h,
+		 NEEDLES("hvisord: notice (was debug)\n",
+			 "hvisor-virtiod of zone 1: notice (was debug)\n",
+			 "hvisor-virtiod of zone 2: notice (was debug)\n"),
+		 ARGS("log-level", "5"));
+	assert_true(
+		ih_wait_file_contains(h->log, "notice: log level set to notice\n", IH_TIMEOUT_MS));
+	/* as JSON */
+	{
+		struct ih_out o;
+		json_object *j, *a;
+
+		expect_run(h, false, 0, NULL, ARGS("--json", "log-level", "info"), &o);
+		j = json_tokener_parse(o.out);
+		assert_non_null(j);
+		assert_string_equal(ih_jstr(j, "previous"), "notice");
+		assert_true(json_object_object_get_ex(j, "virtiods", &a));
+		assert_int_equal(json_object_array_length(a), 2);
+		assert_string_equal(ih_jstr(json_object_array_get_idx(a, 0), "previous"), "notice");
+		json_object_put(j);
+		ih_out_free(&o);
+	}
+	assert_int_equal(ih_virtiod_pid(h, 2), p2);
+	ih_stop(h);
+}
+
 /* hvisor virtio start --device SPEC --device SPEC (upstream's older form,
  * zone_id in each spec), and hvctl virtio start --device: added and
  * served; a spec without zone_id is a usage error; a refused second device
@@ -1513,6 +1606,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_start_file, reap),
 		cmocka_unit_test_setup(test_start_devices, reap),
 		cmocka_unit_test_setup(test_irq_rule_per_arch, reap),
+		cmocka_unit_test_setup(test_start_errors_name_the_device, reap),
+		cmocka_unit_test_setup(test_log_level_reaches_backends, reap),
 	};
 
 	ih_init(argc, argv);

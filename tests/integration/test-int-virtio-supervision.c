@@ -962,6 +962,75 @@ static void test_quick_deaths_fail(void **state)
 	ih_stop(h);
 }
 
+/* A short hvsim-guest blk-verify on zone 1's disk: the device is served. */
+static void blk_verify_quick(struct ih *h)
+{
+	struct ih_out o;
+
+	if (ih_guest(h, &o, 1, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", "16", NULL) != 0)
+		fail_msg("blk-verify failed: %s\n%s", o.out, o.err);
+	ih_out_free(&o);
+}
+
+/* Kills zone 1's backend until hvisord gives up on it (VirtiodFailed). */
+static void kill_until_failed(struct ih *h, struct vl_client *sub)
+{
+	pid_t pid = 0;
+
+	for (int i = 1; i <= QUICK_DEATHS; i++) {
+		pid = ih_wait_virtiod(h, 1, pid);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		json_object_put(expect_event(sub, "VirtiodExited", NULL));
+		if (i < QUICK_DEATHS)
+			json_object_put(expect_event(sub, "VirtiodRestarted", NULL));
+	}
+	json_object_put(expect_event(sub, "VirtiodFailed", NULL));
+}
+
+/* Adding a device to a zone whose backend failed is Busy, and the error
+ * says how to recover; both ways it names work. */
+static void test_failed_backend_recovery(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	char *img = setup_blk(h, 1 << 20);
+	struct vl_client *sub = ih_subscribe(h);
+	struct ih_out o;
+
+	kill_until_failed(h, sub);
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "add", "1",
+				  "console,addr=0xa003800,len=0x200,irq=76", NULL),
+			 1);
+	if (!strstr(o.err, "org.hvisor.Busy: cannot add the device: zone 1's backend is failed "
+			   "(hvisord gave up restarting it): remove the zone's devices (hvctl "
+			   "virtio remove) and add them again, or shut the zone down and start it "
+			   "again"))
+		fail_msg("no way out in: %s", o.err);
+	ih_out_free(&o);
+
+	/* way 1: remove the devices, add them again */
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "remove", "1", "0xa003c00", NULL), 0);
+	ih_out_free(&o);
+	add_blk(h, img, "");
+	json_object_put(expect_event(sub, "VirtioDeviceRemoved", NULL));
+	json_object_put(expect_event(sub, "VirtiodStarted", NULL));
+	json_object_put(expect_event(sub, "VirtioDeviceAdded", NULL));
+	expect_zone_backend(h, "running", ih_virtiod_pid(h, 1), 0, NULL);
+	blk_verify_quick(h);
+
+	/* way 2: restart the zone */
+	kill_until_failed(h, sub);
+	assert_int_equal(ih_hvctl(h, &o, "zone", "shutdown", "1", NULL), 0);
+	ih_out_free(&o);
+	ih_zone_start(h, "zone1");
+	ih_wait_virtiod(h, 1, 0);
+	expect_zone_backend(h, "running", ih_virtiod_pid(h, 1), 0, NULL);
+	blk_verify_quick(h);
+
+	vl_client_free(sub);
+	free(img);
+	ih_stop(h);
+}
+
 /* ---- orderly stops with writes in flight ----------------------------------------- */
 
 enum stop_how {
@@ -1185,6 +1254,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_kill9_interrupt_not_lost, setup),
 		cmocka_unit_test_setup(test_kill9_hvsim_guest, setup),
 		cmocka_unit_test_setup(test_quick_deaths_fail, setup),
+		cmocka_unit_test_setup(test_failed_backend_recovery, setup),
 		cmocka_unit_test_setup(test_sigterm_writes_in_flight, setup),
 		cmocka_unit_test_setup(test_zone_shutdown_writes_in_flight, setup),
 		cmocka_unit_test_setup(test_remove_last_writes_in_flight, setup),

@@ -417,6 +417,40 @@ static void test_bad_descriptors(void **state)
 	free(d);
 }
 
+/* A kernel passed as an O_PATH descriptor cannot be read: refused when the
+ * call is checked, naming the file and why, not when the load fails. */
+static void test_opath_descriptor(void **state)
+{
+	struct fixture *f = *state;
+	char *k = ih_path(f->h, "zone2-kernel.bin"), *d = ih_path(f->h, "zone2.dtb");
+	json_object *params = json_object_new_object(), *files = json_object_new_object();
+	struct vl_client *c = ih_client(f->h);
+	json_object *reply, *p;
+	int fds[2];
+
+	fds[0] = open(k, O_PATH | O_CLOEXEC);
+	fds[1] = open(d, O_RDONLY | O_CLOEXEC);
+	assert_true(fds[0] >= 0 && fds[1] >= 0);
+	json_object_object_add(files, "kernel_filepath", json_object_new_int(0));
+	json_object_object_add(files, "dtb_filepath", json_object_new_int(1));
+	json_object_object_add(params, "config", ih_json_load(f->zone2));
+	json_object_object_add(params, "files", files);
+	reply = ih_call_fds(c, "org.hvisor.Zone.Start", params, fds, 2);
+	ih_assert_error(reply, "org.hvisor.InvalidParameter");
+	p = vl_reply_parameters(reply);
+	assert_string_equal(ih_jstr(p, "parameter"), "files.kernel_filepath");
+	if (!strstr(ih_jstr(p, "message"), "opened with O_PATH"))
+		fail_msg("unclear message: %s", ih_jstr(p, "message"));
+	json_object_put(reply);
+	vl_client_free(c);
+	close(fds[0]);
+	close(fds[1]);
+	/* before any side effect: no zone was created, nothing was loaded */
+	assert_unchanged(f);
+	free(k);
+	free(d);
+}
+
 /* After all refusals the resources are free: zone2 starts as it is. */
 static void test_then_start_works(void **state)
 {
@@ -492,6 +526,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_kernel_does_not_fit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_and_info_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_descriptors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_opath_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_then_start_works, setup, teardown),
 		cmocka_unit_test(test_arch_mismatch),
 	};

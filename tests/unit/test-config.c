@@ -1245,6 +1245,90 @@ static void test_reject_counts(void **state)
 	(void)state;
 }
 
+/* nested n levels deep: objects {"a": ...} around `inner` */
+static char *nested(int n, const char *inner)
+{
+	size_t len = (size_t)n * 6 + strlen(inner) + 1;
+	char *s = malloc(len), *p = s;
+
+	assert_non_null(s);
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, "{\"a\":");
+	p += sprintf(p, "%s", inner);
+	for (int i = 0; i < n; i++)
+		*p++ = '}';
+	*p = '\0';
+	return s;
+}
+
+/* The wording of docs/config.md §1: every message names its limit or
+ * where in the text the problem is. */
+static void test_document_messages(void **state)
+{
+	struct hv_error err = {0};
+	json_object *root = NULL;
+	char *t;
+
+	/* byte offsets of trailing data, of a syntax error, of a NUL */
+	string_rejects("{}\n  {'x': 1}", HV_ARCH_AARCH64, "",
+		       "JSON syntax error at line 2, column 3 (byte 5): unexpected data after the "
+		       "JSON document");
+	string_rejects("{'zone_id': 1,\n x}", HV_ARCH_AARCH64, "",
+		       "JSON syntax error at line 2, column 2 (byte 16): ");
+	assert_int_equal(hv_zone_config_parse_json("{\"a\":\"b\0c\"}", 11, 0, &root, &err),
+			 -EINVAL);
+	assert_string_equal(err.message, "the config contains a NUL byte (byte 7)");
+	/* a truncated document */
+	string_rejects("{'zone_id': 1, 'cpus': [2,", HV_ARCH_AARCH64, "",
+		       "JSON syntax error: unexpected end of input");
+	string_rejects("{'name': 'zo", HV_ARCH_AARCH64, "",
+		       "JSON syntax error: unexpected end of input");
+
+	/* 32 levels are fine, 33 are not: containers count, scalars do not */
+	t = nested(32, "1");
+	assert_int_equal(hv_zone_config_parse_json(t, strlen(t), 0, &root, &err), 0);
+	json_object_put(root);
+	free(t);
+	t = nested(31, "[]");
+	assert_int_equal(hv_zone_config_parse_json(t, strlen(t), 0, &root, &err), 0);
+	json_object_put(root);
+	free(t);
+	t = nested(33, "1");
+	assert_int_equal(hv_zone_config_parse_json(t, strlen(t), 0, &root, &err), -EINVAL);
+	assert_string_equal(err.message, "the config nests deeper than 32 levels");
+	free(t);
+	t = nested(32, "[]");
+	assert_int_equal(hv_zone_config_parse_json(t, strlen(t), 0, &root, &err), -EINVAL);
+	assert_string_equal(err.message, "the config nests deeper than 32 levels");
+	free(t);
+	/* a tighter limit (hvctl's: what fits in a protocol message) */
+	t = nested(14, "[]");
+	assert_int_equal(hv_zone_config_parse_json(t, strlen(t), 14, &root, &err), -EINVAL);
+	assert_string_equal(err.message, "the config nests deeper than 14 levels");
+	free(t);
+	t = nested(14, "1");
+	assert_int_equal(hv_zone_config_parse_json(t, strlen(t), 14, &root, &err), 0);
+	json_object_put(root);
+	free(t);
+	/* the top level */
+	assert_int_equal(hv_zone_config_parse_json("[1]", 3, 0, &root, &err), -EINVAL);
+	assert_string_equal(err.message, "a zone config must be a JSON object");
+	/* the size */
+	t = malloc((1u << 20) + 1);
+	assert_non_null(t);
+	memset(t, ' ', (1u << 20) + 1);
+	t[0] = '{';
+	t[(1u << 20) - 1] = '}';
+	assert_int_equal(hv_zone_config_parse_json(t, 1u << 20, 0, &root, &err), 0);
+	json_object_put(root);
+	t[(1u << 20) - 1] = ' ';
+	t[1u << 20] = '}';
+	assert_int_equal(hv_zone_config_parse_json(t, (1u << 20) + 1, 0, &root, &err), -EINVAL);
+	assert_string_equal(err.message, "the config is larger than 1048576 bytes");
+	free(t);
+	(void)state;
+}
+
 static void test_reject_documents(void **state)
 {
 	struct hv_zone_config *cfg = NULL;
@@ -1280,7 +1364,7 @@ static void test_reject_documents(void **state)
 	memset(deep + n, ']', n);
 	deep[2 * n] = '\0';
 	r = hv_zone_config_parse_string(deep, 2 * n, HV_ARCH_AARCH64, &cfg, &err);
-	expect_error(r, &err, "", "JSON syntax error");
+	expect_error(r, &err, "", "the config nests deeper than 32 levels");
 	deep[0] = '{';
 	memcpy(deep + 1, "'a':", 4);
 	for (size_t i = 0; i < 5; i++)
@@ -2037,6 +2121,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_misc_accepted),
 	cmocka_unit_test(test_reject_counts),
 	cmocka_unit_test(test_reject_documents),
+	cmocka_unit_test(test_document_messages),
 	cmocka_unit_test(test_foreach_file),
 	cmocka_unit_test(test_foreach_file_rejects),
 	cmocka_unit_test(test_apparent_arch),

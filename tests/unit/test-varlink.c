@@ -148,7 +148,71 @@ static void test_invalid(void **state)
 	expect_bad("{} {}");
 	expect_bad("{\"a\":1,}");
 	expect_bad("\xff\xfe{}");
-	expect_bad("{\"a\":\"\xc3\x28\"}"); /* invalid UTF-8 inside a string */
+}
+
+static json_object *parse1(const char *s)
+{
+	struct vl_framer f = framer(LIMIT);
+	json_object *o = NULL;
+
+	feed(&f, s, strlen(s) + 1);
+	assert_int_equal(vl_framer_next(&f, &o, NULL), 1);
+	vl_framer_done(&f);
+	return o;
+}
+
+/* The framer leaves UTF-8 to vl_check_utf8, which names the string. */
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *json, *path, *msg;
+	} bad[] = {
+		{"{\"a\":\"\xc3\x28\"}", "a", "not valid UTF-8"},	       /* no continuation */
+		{"{\"a\":[1,\"x\",\"\xc0\xaf\"]}", "a[2]", "not valid UTF-8"}, /* overlong '/' */
+		{"{\"a\":{\"b\":\"\xe0\x80\xaf\"}}", "a.b", "not valid UTF-8"}, /* overlong */
+		{"{\"a\":\"\xed\xa0\x80\"}", "a", "not valid UTF-8"},		/* surrogate */
+		{"{\"a\":\"\xf4\x90\x80\x80\"}", "a", "not valid UTF-8"},	/* > U+10FFFF */
+		{"{\"a\":\"\xe2\x82\"}", "a", "not valid UTF-8"},		/* cut short */
+		{"{\"a\":\"\x80\"}", "a", "not valid UTF-8"}, /* lone continuation */
+		{"{\"a\":{\"\xff\":1}}", "a", "a key is not valid UTF-8"},
+	};
+	json_object *o;
+	struct hv_error err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		o = parse1(bad[i].json);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(vl_check_utf8(o, "", &err), -EILSEQ);
+		assert_string_equal(err.path, bad[i].path);
+		assert_string_equal(err.message, bad[i].msg);
+		json_object_put(o);
+	}
+	/* a prefix goes in front */
+	o = parse1("{\"a\":\"\xff\"}");
+	assert_int_equal(vl_check_utf8(o, "config", &err), -EILSEQ);
+	assert_string_equal(err.path, "config.a");
+	json_object_put(o);
+	/* valid: 2, 3 and 4 byte forms, escapes, U+10FFFF */
+	o = parse1("{\"\xc3\xa9\":[\"\xe2\x82\xac\",\"\xf0\x9f\x98\x80\",\"\\u00e9\","
+		   "\"\xf4\x8f\xbf\xbf\",1,null]}");
+	assert_int_equal(vl_check_utf8(o, "", &err), 0);
+	json_object_put(o);
+	/* outside the parameters, a call must be valid UTF-8 */
+	{
+		struct vl_call c;
+		char e[128];
+
+		o = parse1("{\"method\":\"a.b\xff\"}");
+		assert_int_equal(vl_call_parse(o, &c, e, sizeof(e)), -EBADMSG);
+		assert_string_equal(e, "the call is not valid UTF-8");
+		json_object_put(o);
+		o = parse1("{\"method\":\"a.b\",\"parameters\":{\"x\":\"\xff\"}}");
+		assert_int_equal(vl_call_parse(o, &c, e, sizeof(e)), 0);
+		assert_int_equal(vl_check_utf8(c.parameters, "", &err), -EILSEQ);
+		assert_string_equal(err.path, "x");
+		json_object_put(o);
+	}
+	(void)state;
 }
 
 static void nested(char *buf, int depth)
@@ -456,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_several_in_one_read),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_eof),
 		cmocka_unit_test(test_large_stream),
