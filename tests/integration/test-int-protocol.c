@@ -848,7 +848,7 @@ static void test_reply_checker(void **state)
 		"{\"method\": \"org.hvisor.Manager.Subscribe\", \"more\": true}\0"
 		"{\"method\": \"org.hvisor.Zone.List\"";
 	static const char list[] = "{\"parameters\": {\"zones\": []}}";
-	static const char level[] = "{\"parameters\": {\"previous\": \"info\"}}";
+	static const char level[] = "{\"parameters\": {\"previous\": \"info\", \"virtiods\": []}}";
 	static const char event[] =
 		"{\"parameters\": {\"event\": {\"event\": \"Subscribed\", "
 		"\"timestamp_usec\": 1, \"monotonic_usec\": 2}}, \"continues\": true}";
