@@ -367,6 +367,40 @@ static int cmd_list(struct hvctl *h, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The counterpart of "virtio start FILE": what hvisor-zone@.service runs
+ * when the zone itself could not start, so that a second try finds no
+ * devices of the first. Every device is tried; each failure is reported. */
+static int cmd_stop(struct hvctl *h, int argc, char **argv)
+{
+	struct hv_virtio_config *cfg = NULL;
+	struct vl_client *c = NULL;
+	char *pos[1], dir[PATH_MAX];
+	int n = command_args(h, &virtio_commands[4], argc, argv, pos, 1, 1), r, ret;
+
+	if (n < 0)
+		return n == -1 ? EXIT_OK : EXIT_USAGE;
+	r = read_virtio_file(h, pos[0], &cfg, dir, sizeof(dir));
+	if (r == EXIT_OK)
+		r = hvctl_connect(h, &c);
+	ret = r;
+	for (unsigned z = 0; r == EXIT_OK && z < cfg->n_zones; z++)
+		for (unsigned i = 0; i < cfg->zones[z].n_devices; i++) {
+			const struct hv_virtio_device *dev = &cfg->zones[z].devices[i];
+			uint32_t zone = cfg->zones[z].zone_id;
+
+			if (!dev->enabled)
+				continue;
+			if (remove_device(h, c, zone, dev->addr) != EXIT_OK)
+				ret = EXIT_FAILED;
+			else if (!h->json)
+				printf("Zone %u: device at 0x%llx removed.\n", zone,
+				       (unsigned long long)dev->addr);
+		}
+	vl_client_free(c);
+	hv_virtio_config_free(cfg);
+	return ret;
+}
+
 const struct command virtio_commands[] = {
 	{"virtio add", "ZONE SPEC", "add a virtio device to a zone",
 	 "SPEC: blk,addr=0xa003c00,len=0x200,irq=78,img=disk.img[,readonly][,serial=S][,aio=E]\n"
@@ -382,5 +416,7 @@ const struct command virtio_commands[] = {
 	{"virtio remove", "ZONE ADDR", "remove a virtio device", NULL, cmd_remove},
 	{"virtio list", "[ZONE]", "list virtio devices with their state and counters", NULL,
 	 cmd_list},
+	{"virtio stop", "FILE", "remove the devices of a virtio_cfg.json",
+	 "Every enabled device of FILE is removed; each that cannot be is reported.\n", cmd_stop},
 	{NULL, NULL, NULL, NULL, NULL},
 };

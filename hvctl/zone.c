@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "hvctl.h"
+#include "json-util.h"
 #include "util.h"
 
 struct open_ctx {
@@ -177,17 +178,45 @@ static int cmd_start(struct hvctl *h, int argc, char **argv)
 	return zone_start_file(h, pos[0]);
 }
 
+/* The zone_id of a zone config, so that what started a zone from a file
+ * (hvisor-zone@.service, an init script) can stop it by the same name. */
+static int zone_id_of_file(struct hvctl *h, const char *path, uint32_t *ret)
+{
+	json_object *config = NULL;
+	struct hv_error err;
+	char msg[512], *text;
+	size_t len;
+	int r = read_config_file(h, path, &text, &len);
+
+	if (r != EXIT_OK)
+		return r;
+	r = hv_zone_config_parse_json(text, len, 0, &config, &err);
+	free(text);
+	if (r >= 0)
+		r = hv_json_get_u32(config, "zone_id", "", UINT32_MAX, true, ret, &err);
+	json_object_put(config);
+	if (r < 0) {
+		hv_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "%s: %s: %s\n", h->prog, path, msg);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
 static int cmd_shutdown(struct hvctl *h, int argc, char **argv)
 {
 	char *pos[1];
 	uint32_t id;
-	int n = command_args(h, &zone_commands[1], argc, argv, pos, 1, 1);
+	int n = command_args(h, &zone_commands[1], argc, argv, pos, 1, 1), r;
 
 	if (n < 0)
 		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	if (parse_zone_id(h, pos[0], &id) != EXIT_OK)
-		return EXIT_USAGE;
-	return zone_shutdown_id(h, id);
+	/* a number is an id; anything else is the config the zone started from */
+	if (pos[0][0] >= '0' && pos[0][0] <= '9')
+		r = parse_zone_id(h, pos[0], &id) != EXIT_OK ? EXIT_USAGE : EXIT_OK;
+	else
+		r = zone_id_of_file(h, pos[0], &id);
+	return r == EXIT_OK ? zone_shutdown_id(h, id) : r;
 }
 
 static int cmd_list(struct hvctl *h, int argc, char **argv)
@@ -326,7 +355,8 @@ const struct command zone_commands[] = {
 	 "Files the config names (kernel, dtb, modules, ...) are opened by hvctl with your\n"
 	 "permissions, relative to the config's directory, and passed to hvisord.\n",
 	 cmd_start},
-	{"zone shutdown", "ID", "shut a zone down", NULL, cmd_shutdown},
+	{"zone shutdown", "ID|FILE", "shut a zone down",
+	 "FILE: the zone config it was started from (its zone_id).\n", cmd_shutdown},
 	{"zone list", "", "list the zones", NULL, cmd_list},
 	{"zone info", "ID", "show a zone's details", NULL, cmd_info},
 	{NULL, NULL, NULL, NULL, NULL},
