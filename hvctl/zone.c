@@ -211,11 +211,12 @@ static int cmd_shutdown(struct hvctl *h, int argc, char **argv)
 
 	if (n < 0)
 		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	/* a number is an id; anything else is the config the zone started from */
-	if (pos[0][0] >= '0' && pos[0][0] <= '9')
-		r = parse_zone_id(h, pos[0], &id) != EXIT_OK ? EXIT_USAGE : EXIT_OK;
-	else
+	/* a path (a '/' or a .json name) is the config the zone started from */
+	if (strchr(pos[0], '/') ||
+	    (strlen(pos[0]) > 5 && !strcmp(pos[0] + strlen(pos[0]) - 5, ".json")))
 		r = zone_id_of_file(h, pos[0], &id);
+	else
+		r = parse_zone_id(h, pos[0], &id) != EXIT_OK ? EXIT_USAGE : EXIT_OK;
 	return r == EXIT_OK ? zone_shutdown_id(h, id) : r;
 }
 
@@ -356,7 +357,7 @@ const struct command zone_commands[] = {
 	 "permissions, relative to the config's directory, and passed to hvisord.\n",
 	 cmd_start},
 	{"zone shutdown", "ID|FILE", "shut a zone down",
-	 "FILE: the zone config it was started from (its zone_id).\n", cmd_shutdown},
+	 "FILE: the zone config it was started from (its zone_id): a path with a / or a .json name.\n", cmd_shutdown},
 	{"zone list", "", "list the zones", NULL, cmd_list},
 	{"zone info", "ID", "show a zone's details", NULL, cmd_info},
 	{NULL, NULL, NULL, NULL, NULL},
