@@ -144,8 +144,8 @@ debs() {
 }
 
 check_install() {
-	# shellcheck disable=SC2046
-	if apt_install $(debs | sed 's|^|./|; s|^\./\(/\)|\1|'); then
+	# shellcheck disable=SC2046 # absolute paths: apt takes them as files
+	if apt_install $(debs); then
 		pass deb-install
 	else
 		fail deb-install "apt-get install of the .debs failed (see $LOGS/apt.log)"

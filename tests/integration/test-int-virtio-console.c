@@ -277,11 +277,28 @@ static void test_console_to_guest(void **state)
 
 /* hvctl console 1: piped stdin reaches the guest; what the guest sent is
  * printed. */
+
+/* what the tests' "console-send --bytes 3000 --seed 12" sends */
+#define SENT 3000
+
+/* hvctl console (argv) prints exactly what that sent; data: a scratch
+ * buffer of SENT bytes. */
+static void expect_console_send(struct ih *h, const char *const *argv, uint8_t *data)
+{
+	struct ih_out o;
+
+	if (ih_run(h, NULL, &o, argv) != 0)
+		fail_msg("hvctl console 1: %s", o.err);
+	assert_int_equal(o.out_len, SENT);
+	wl_pattern_fill(12, 0, data, SENT);
+	assert_memory_equal(o.out, data, SENT);
+	ih_out_free(&o);
+}
 static void test_hvctl_console(void **state)
 {
 	enum {
 		IN = 100000,
-		OUT = 3000
+		OUT = SENT
 	};
 	struct ih *h = ih_start(NULL);
 	char *pty = start_console(h), *in_path = ih_path(h, "stdin.bin");
@@ -309,12 +326,7 @@ static void test_hvctl_console(void **state)
 	guest = ih_guest_bg(h, NULL, 1, CON_ADDR, CON_IRQ, "console-send", "--bytes", "3000",
 			    "--seed", "12", NULL);
 	assert_int_equal(ih_wait_bg(h, guest, IH_TIMEOUT_MS), 0);
-	if (ih_run(h, NULL, &o, argv) != 0)
-		fail_msg("hvctl console 1: %s", o.err);
-	assert_int_equal(o.out_len, OUT);
-	wl_pattern_fill(12, 0, data, OUT);
-	assert_memory_equal(o.out, data, OUT);
-	ih_out_free(&o);
+	expect_console_send(h, argv, data);
 
 	/* a zone without a console */
 	assert_int_equal(ih_hvctl(h, &o, "console", "2", NULL), 1);
@@ -400,15 +412,11 @@ static bool has_open(pid_t pid, const char *path)
  * output closed, and the next hvctl console gets every byte. */
 static void test_hvctl_console_output_closed(void **state)
 {
-	enum {
-		OUT = 3000
-	};
 	struct ih *h = ih_start(NULL);
 	char *pty = start_console(h), *errlog = ih_path(h, "console.err"), *err;
 	const char *argv[] = {ih_bin_hvctl(), "console", "1", NULL};
-	uint8_t *data = malloc(OUT);
+	uint8_t *data = malloc(SENT);
 	int in[2], out[2], lf, status;
-	struct ih_out o;
 	pid_t pid, guest;
 	int64_t deadline;
 
@@ -449,12 +457,7 @@ static void test_hvctl_console_output_closed(void **state)
 		fail_msg("hvctl console: status 0x%x, stderr: %s", status, err);
 	free(err);
 	/* every byte is still there for the next one */
-	if (ih_run(h, NULL, &o, argv) != 0)
-		fail_msg("hvctl console 1: %s", o.err);
-	assert_int_equal(o.out_len, OUT);
-	wl_pattern_fill(12, 0, data, OUT);
-	assert_memory_equal(o.out, data, OUT);
-	ih_out_free(&o);
+	expect_console_send(h, argv, data);
 	free(data);
 	free(errlog);
 	free(pty);

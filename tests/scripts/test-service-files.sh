@@ -4,20 +4,9 @@
 # SysV/busybox script really starts, reports and stops hvisord (on hvisor-sim).
 # Output: TAP.
 set -u
-abs() { case "$1" in /*) echo "$1" ;; *) echo "$(pwd)/$1" ;; esac; }
+. "$(dirname "$0")/tap.sh"
 HVISORD=$(abs "$1") SIM=$(abs "$2") HVCTL=$(abs "$3") SERVICE=$(abs "$4")
 SOCKET_UNIT=$(abs "$5") INITD=$(abs "$6") OPENRC=$(abs "$7")
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { # description, command...
-	d=$1
-	shift
-	if "$@" >"$T/out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' "$T/out"; fi
-}
 
 T=$(mktemp -d)
 SIM_PID=
@@ -60,10 +49,7 @@ if ! command -v start-stop-daemon >/dev/null 2>&1; then
 	exit $failed
 fi
 
-"$SIM" --socket "$T/sim.sock" 2>"$T/sim.log" &
-SIM_PID=$!
-i=0
-while [ ! -S "$T/sim.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+sim_start
 
 export DEFAULTS=/nonexistent DAEMON="$HVISORD" PIDFILE="$T/hvisord.pid" RUNTIME_DIR="$T/run"
 export HVISORD_BACKEND="sim:$T/sim.sock"

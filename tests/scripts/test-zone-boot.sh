@@ -6,20 +6,9 @@
 # Arguments: hvisord hvisor-sim hvctl hvisor-virtiod hvisor-zone init.d-script
 #            hvisor-zone@.service hvisord.service hvisord.socket
 set -u
-abs() { case "$1" in /*) echo "$1" ;; *) echo "$(pwd)/$1" ;; esac; }
+. "$(dirname "$0")/tap.sh"
 HVISORD=$(abs "$1") SIM=$(abs "$2") HVCTL=$(abs "$3") VIRTIOD=$(abs "$4")
 ZONE=$(abs "$5") INITD=$(abs "$6") ZONE_UNIT=$(abs "$7") SERVICE=$(abs "$8") SOCKET_UNIT=$(abs "$9")
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { # description, command...
-	d=$1
-	shift
-	if "$@" >"$T/out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' "$T/out"; fi
-}
 
 T=$(mktemp -d)
 # meson's configure_file() keeps no mode: an executable copy
@@ -32,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..11"
+echo "1..12"
 
 # hvisor-zone@.service: verified with the paths of this build
 if command -v systemd-analyze >/dev/null 2>&1; then
@@ -68,17 +57,11 @@ console 2 0xa003800 >"$T/zones/broken.virtio.json"
 printf '# comment\n\nlinux1\n' >"$T/zones.enabled"
 
 if ! command -v start-stop-daemon >/dev/null 2>&1; then
-	for t in 2 3 4 5 6 7 8 9 10 11; do skip "zones at boot $t" "no start-stop-daemon"; done
+	for t in 2 3 4 5 6 7 8 9 10 11 12; do skip "zones at boot $t" "no start-stop-daemon"; done
 	exit 0
 fi
 
-# the sim is ready once it says it listens
-mkfifo "$T/sim.fifo"
-"$SIM" --socket "$T/sim.sock" 2>"$T/sim.fifo" &
-SIM_PID=$!
-exec 3<"$T/sim.fifo"
-while read -r line <&3; do case $line in *listening*) break ;; esac; done
-cat <&3 >"$T/sim.log" &
+sim_start
 
 export DEFAULTS=/nonexistent DAEMON="$HVISORD" PIDFILE="$T/hvisord.pid" RUNTIME_DIR="$T/run"
 export HVISORD_BACKEND="sim:$T/sim.sock" HVISORD_OPTS="--virtiod $VIRTIOD"
@@ -105,6 +88,15 @@ else
 fi
 if [ "$(devices 2)" = 0 ]; then ok "... and leaves no device behind"; else not_ok "... and leaves no device behind"; fi
 pid=$(cat "$T/hvisord.pid")
+# names come from zones.enabled and unit instances: no path escapes
+if "$ZONE" start ../linux1 >"$T/out" 2>&1; then
+	not_ok "hvisor-zone refuses a name that is a path"
+elif [ $? -eq 2 ] && grep -q "not a zone name" "$T/out"; then
+	ok "hvisor-zone refuses a name that is a path"
+else
+	not_ok "hvisor-zone refuses a name that is a path"
+	sed 's/^/# /' "$T/out"
+fi
 check "init.d stop" sh "$INITD" stop
 # the init script waits for hvisord's exit (start-stop-daemon --retry)
 # gone or a zombie: it exited (its parent here is whoever reaps orphans)

@@ -113,7 +113,7 @@ static void test_parse_invalid(void **state)
 		{"interface org.a\nmethod F(a: int, a: int) -> ()\n", "appears twice"},
 		{"interface org.a\nmethod F(a: Nope) -> ()\n", "not declared"},
 		{"interface org.a\nmethod F() -> (a: []Nope)\n", "not declared"},
-		{"interface org.a\nmethod F(a: ?" "?int) -> ()\n", "maybe again"},
+		{"interface org.a\nmethod F(a: ?\?int) -> ()\n", "maybe again"},
 		{"interface org.a\nmethod F(a: ? ?int) -> ()\n", "maybe again"},
 		{"interface org.a\nmethod F(a: [int]string) -> ()\n", "'[string]'"},
 		{"interface org.a\nmethod F(a: [string) -> ()\n", "'[string]'"},
