@@ -3,8 +3,10 @@
  * The control socket: varlink over SOCK_STREAM. One struct conn per client,
  * credentials taken once at accept (SO_PEERCRED/SO_PEERGROUPS), calls
  * handled in order, one at a time per connection. Everything a client can
- * make us hold is capped: connections, message size, JSON depth, queued
- * output, subscribers.
+ * make us hold is capped: connections and subscriptions (in all, per uid,
+ * and with a part kept for root and group "hvisor"), message size, JSON
+ * depth, queued output, the time a message may take to arrive and the time
+ * a connection may sit idle. What clients can make us log is rate-limited.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,8 @@
 
 #define MAX_FD_BATCHES	   4
 #define ACCEPT_BACKOFF_SEC 1
+#define CONN_LOG_INTERVAL  (1000 * 1000) /* µs */
+#define CONN_LOG_BURST	   5
 #define HVISOR_GROUP	   "hvisor"
 
 /* Descriptors that arrived with the message starting at stream `offset`. */
@@ -39,7 +43,7 @@ struct conn {
 	struct daemon *d;
 	uint64_t id;
 	int fd;
-	struct event *ev_read, *ev_write, *ev_process;
+	struct event *ev_read, *ev_write, *ev_process, *ev_timer;
 	struct vl_framer in;
 	struct evbuffer *out;
 	struct ucred cred;
@@ -53,6 +57,7 @@ struct conn {
 	bool closing;	 /* close after the output is flushed */
 	bool subscriber; /* in a Subscribe stream */
 	bool oneway;	 /* the current call wants no reply */
+	bool deadline;	 /* ev_timer is the deadline of a message begun */
 };
 
 static void conn_update_events(struct conn *c);
@@ -73,6 +78,44 @@ uid_t conn_uid(const struct conn *c)
 	return c->cred.uid;
 }
 
+/* Lines about connections that a client can provoke at will (refusals,
+ * protocol errors, hang-ups): CONN_LOG_BURST per interval, then one summary
+ * line at its end. */
+static void conn_log(struct daemon *d, int prio, const char *fmt, ...) _printf_(3, 4);
+static void conn_log(struct daemon *d, int prio, const char *fmt, ...)
+{
+	int saved_errno = errno; /* for %m */
+	uint64_t now = now_usec();
+	char buf[512];
+	va_list ap;
+
+	if (!ratelimit_pass(&d->conn_log_rl, now)) {
+		uint64_t left = ratelimit_end(&d->conn_log_rl) - now;
+		struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
+				     .tv_usec = (suseconds_t)(left % 1000000)};
+
+		if (!evtimer_pending(d->ev_conn_log, NULL))
+			evtimer_add(d->ev_conn_log, &tv);
+		return;
+	}
+	errno = saved_errno;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_msg(prio, "%s", buf);
+}
+
+static void conn_log_summary_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	unsigned n = ratelimit_take(&d->conn_log_rl);
+
+	if (n)
+		log_notice("%u more lines about refused, broken or timed-out connections "
+			   "not logged (at most %u per second)",
+			   n, CONN_LOG_BURST);
+}
+
 static void batch_close(struct fd_batch *b)
 {
 	close_many(b->fds, b->n);
@@ -85,13 +128,17 @@ static void conn_free(struct conn *c)
 
 	TAILQ_REMOVE(&d->conns, c, entry);
 	d->n_conns--;
-	if (c->subscriber)
+	d->n_conns_unprivileged -= !c->privileged;
+	if (c->subscriber) {
 		d->n_subscribers--;
+		d->n_subscribers_unprivileged -= !c->privileged;
+	}
 	for (size_t i = 0; i < c->n_batches; i++)
 		batch_close(&c->batches[i]);
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_process);
+	event_free(c->ev_timer);
 	evbuffer_free(c->out);
 	vl_framer_done(&c->in);
 	safe_close(c->fd);
@@ -136,6 +183,29 @@ static bool conn_flush(struct conn *c)
 	return true;
 }
 
+/* A message that has begun must arrive within message_timeout_sec of its
+ * first byte; a connection that waits for nothing of ours (no call running,
+ * not a subscriber) is closed after idle_timeout_sec without progress. */
+static void conn_arm_timer(struct conn *c)
+{
+	const struct limits *l = &c->d->limits;
+	struct timeval tv = {.tv_sec = l->idle_timeout_sec};
+
+	if (c->dead || c->async || (c->subscriber && !c->closing)) {
+		event_del(c->ev_timer);
+		c->deadline = false;
+		return;
+	}
+	if (!c->closing && !vl_framer_empty(&c->in)) {
+		if (c->deadline)
+			return; /* counted from the message's first byte */
+		c->deadline = true;
+		tv.tv_sec = l->message_timeout_sec;
+	} else
+		c->deadline = false;
+	event_add(c->ev_timer, &tv);
+}
+
 static void conn_update_events(struct conn *c)
 {
 	bool want_read = !c->dead && !c->closing && !c->async &&
@@ -152,6 +222,7 @@ static void conn_update_events(struct conn *c)
 		event_add(c->ev_write, NULL);
 	else
 		event_del(c->ev_write);
+	conn_arm_timer(c);
 }
 
 static int conn_send(struct conn *c, json_object *msg)
@@ -277,13 +348,69 @@ void conn_async_end(struct conn *c)
 	event_active(c->ev_process, 0, 0);
 }
 
-void conn_set_subscriber(struct conn *c)
+/* How many connections (subscriptions) uid holds. */
+static unsigned count_of_uid(const struct daemon *d, uid_t uid, bool subscriptions)
 {
-	if (!c->subscriber) {
-		c->subscriber = true;
-		c->d->n_subscribers++;
+	const struct conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH (c, &d->conns, entry)
+		n += c->cred.uid == uid && (!subscriptions || c->subscriber) && !c->dead;
+	return n;
+}
+
+/* The limit a caller with cred (privileged or not) would exceed with one
+ * more connection (subscription), with *ret_message; NULL if none. */
+static const char *cap_exceeded(const struct daemon *d, const struct ucred *cred, bool privileged,
+				bool subscription, char *ret_message, size_t size)
+{
+	const struct limits *l = &d->limits;
+	const char *what = subscription ? "subscriptions" : "connections";
+	unsigned max = subscription ? l->max_subscribers : l->max_connections;
+	unsigned n = subscription ? d->n_subscribers : d->n_conns;
+	unsigned reserved = subscription ? l->reserved_subscribers : l->reserved_connections;
+	unsigned n_unpriv = subscription ? d->n_subscribers_unprivileged : d->n_conns_unprivileged;
+	unsigned per_user =
+		subscription ? l->max_subscribers_per_user : l->max_connections_per_user;
+
+	if (n >= max) {
+		snprintf(ret_message, size, "too many %s: all %u are taken", what, max);
+		return subscription ? "subscribers" : "connections";
 	}
+	if (!privileged && n_unpriv >= max - reserved) {
+		snprintf(ret_message, size,
+			 "too many %s: the %u open to unprivileged users are taken (%u are kept "
+			 "for root and group '%s')",
+			 what, max - reserved, reserved, HVISOR_GROUP);
+		return subscription ? "subscribers" : "connections";
+	}
+	if (cred->uid != 0 && count_of_uid(d, cred->uid, subscription) >= per_user) {
+		snprintf(ret_message, size, "too many %s: uid %u holds %u, the most one user may",
+			 what, (unsigned)cred->uid, per_user);
+		return subscription ? "subscribers_per_user" : "connections_per_user";
+	}
+	return NULL;
+}
+
+json_object *conn_subscribe(struct conn *c)
+{
+	struct daemon *d = c->d;
+	char msg[256];
+	const char *limit;
+
+	if (c->subscriber)
+		return NULL;
+	limit = cap_exceeded(d, &c->cred, c->privileged, true, msg, sizeof(msg));
+	if (limit) {
+		conn_log(d, LOG_NOTICE, "connection %llu (uid %u pid %d): %s",
+			 (unsigned long long)c->id, (unsigned)c->cred.uid, (int)c->cred.pid, msg);
+		return vl_error_limit_new(limit, "%s", msg);
+	}
+	c->subscriber = true;
+	d->n_subscribers++;
+	d->n_subscribers_unprivileged += !c->privileged;
 	conn_update_events(c);
+	return NULL;
 }
 
 void control_broadcast(struct daemon *d, json_object *event)
@@ -297,8 +424,11 @@ void control_broadcast(struct daemon *d, json_object *event)
 		if (!c->subscriber || c->dead || c->closing)
 			continue;
 		if (evbuffer_get_length(c->out) + len > d->limits.max_subscriber_queue) {
-			log_warn("dropping subscriber %llu (pid %d): it does not read its events",
-				 (unsigned long long)c->id, (int)c->cred.pid);
+			conn_log(d, LOG_WARNING,
+				 "dropping subscriber %llu (uid %u pid %d): it does not read its "
+				 "events",
+				 (unsigned long long)c->id, (unsigned)c->cred.uid,
+				 (int)c->cred.pid);
 			conn_kill(c);
 			continue;
 		}
@@ -322,7 +452,8 @@ static void conn_protocol_error(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	log_info("connection %llu (pid %d): %s", (unsigned long long)c->id, (int)c->cred.pid, buf);
+	conn_log(c->d, LOG_INFO, "connection %llu (uid %u pid %d): %s", (unsigned long long)c->id,
+		 (unsigned)c->cred.uid, (int)c->cred.pid, buf);
 	c->oneway = false;
 	c->closing = true;
 	conn_send(c, vl_error_newf(VL_ERROR_PROTOCOL, "%s", buf));
@@ -418,8 +549,9 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 		goto out;
 	}
 	if ((m->flags & METHOD_MUTATING) && !c->privileged) {
-		log_notice("denied %s to uid %u pid %d (not root, not in group '%s')", m->name,
-			   (unsigned)c->cred.uid, (int)c->cred.pid, HVISOR_GROUP);
+		conn_log(c->d, LOG_NOTICE,
+			 "denied %s to uid %u pid %d (not root, not in group '%s')", m->name,
+			 (unsigned)c->cred.uid, (int)c->cred.pid, HVISOR_GROUP);
 		conn_errorf(c, VL_ERROR_PERMISSION_DENIED,
 			    "%s needs root or membership in group '%s' (caller uid %u)", m->name,
 			    HVISOR_GROUP, (unsigned)c->cred.uid);
@@ -467,6 +599,7 @@ static void conn_process(struct conn *c)
 				VL_MAX_DEPTH);
 			return;
 		}
+		c->deadline = false; /* the next message has a deadline of its own */
 		conn_dispatch(c, msg, offset);
 	}
 	if (!c->dead)
@@ -521,8 +654,10 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (k <= 0) {
 		if (k == 0 && vl_framer_eof(&c->in) < 0)
-			log_info("connection %llu (pid %d) hung up in the middle of a message",
-				 (unsigned long long)c->id, (int)c->cred.pid);
+			conn_log(
+				c->d, LOG_INFO,
+				"connection %llu (uid %u pid %d) hung up in the middle of a message",
+				(unsigned long long)c->id, (unsigned)c->cred.uid, (int)c->cred.pid);
 		conn_kill(c);
 		return;
 	}
@@ -561,6 +696,21 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	/* output drained below the pause mark: carry on with queued calls */
 	if (!c->async && !c->subscriber && !c->closing)
 		conn_process(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->deadline) {
+		conn_protocol_error(c, "message not complete within %u s of its first byte",
+				    c->d->limits.message_timeout_sec);
+		return;
+	}
+	log_debug("connection %llu (uid %u pid %d): no progress for %u s, closing",
+		  (unsigned long long)c->id, (unsigned)c->cred.uid, (int)c->cred.pid,
+		  c->d->limits.idle_timeout_sec);
+	conn_kill(c);
 }
 
 static void conn_process_cb(evutil_socket_t fd, short what, void *arg)
@@ -615,11 +765,55 @@ static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(d->ev_listen, NULL);
 }
 
+/* A connection for fd (taken) from cred, reading; NULL if out of memory. */
+static struct conn *conn_new(struct daemon *d, int fd, const struct ucred *cred, bool privileged)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->d = d;
+	c->fd = fd;
+	c->id = ++d->next_conn_id;
+	c->cred = *cred;
+	c->privileged = privileged;
+	vl_framer_init(&c->in, VL_MAX_MESSAGE_SIZE);
+	c->out = evbuffer_new();
+	c->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_write = event_new(d->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->ev_process = event_new(d->base, -1, 0, conn_process_cb, c);
+	c->ev_timer = evtimer_new(d->base, conn_timer_cb, c);
+	if (!c->out || !c->ev_read || !c->ev_write || !c->ev_process || !c->ev_timer) {
+		evbuffer_free(c->out);
+		event_free(c->ev_read);
+		event_free(c->ev_write);
+		event_free(c->ev_process);
+		event_free(c->ev_timer);
+		vl_framer_done(&c->in);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&d->conns, c, entry);
+	d->n_conns++;
+	d->n_conns_unprivileged += !privileged;
+	log_debug("connection %llu from uid %u pid %d%s", (unsigned long long)c->id,
+		  (unsigned)cred->uid, (int)cred->pid, privileged ? " (privileged)" : "");
+	event_add(c->ev_read, NULL);
+	conn_arm_timer(c);
+	return c;
+}
+
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	socklen_t len;
-	struct conn *c;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	const char *limit;
+	bool privileged;
+	char msg[256];
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -628,55 +822,30 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			/* out of descriptors: pause accepting instead of spinning */
 			struct timeval tv = {.tv_sec = ACCEPT_BACKOFF_SEC};
 
-			log_warn("accept: %m; pausing for %d s", ACCEPT_BACKOFF_SEC);
+			conn_log(d, LOG_WARNING, "accept: %m; pausing for %d s",
+				 ACCEPT_BACKOFF_SEC);
 			event_del(d->ev_listen);
 			evtimer_add(d->ev_accept_resume, &tv);
 		} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			log_warn("accept: %m");
+			conn_log(d, LOG_WARNING, "accept: %m");
 		return;
 	}
-	if (d->n_conns >= d->limits.max_connections) {
-		log_warn("refusing connection: %u connections open (limit)", d->n_conns);
-		refuse_connection(fd, "connections", "too many connections");
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		conn_log(d, LOG_WARNING, "SO_PEERCRED: %m");
 		close(fd);
 		return;
 	}
-	c->d = d;
-	c->fd = fd;
-	c->id = ++d->next_conn_id;
-	len = sizeof(c->cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
-		log_warn("SO_PEERCRED: %m");
-		close(fd);
-		free(c);
+	privileged = cred.uid == 0 || in_group(fd, &cred);
+	/* Keep accepting at the limits: newcomers are refused with
+	 * LimitExceeded instead of waiting unanswered in the backlog. */
+	limit = cap_exceeded(d, &cred, privileged, false, msg, sizeof(msg));
+	if (limit) {
+		conn_log(d, LOG_WARNING, "refusing connection from uid %u pid %d: %s",
+			 (unsigned)cred.uid, (int)cred.pid, msg);
+		refuse_connection(fd, limit, msg);
 		return;
 	}
-	c->privileged = c->cred.uid == 0 || in_group(fd, &c->cred);
-	vl_framer_init(&c->in, VL_MAX_MESSAGE_SIZE);
-	c->out = evbuffer_new();
-	c->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
-	c->ev_write = event_new(d->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
-	c->ev_process = event_new(d->base, -1, 0, conn_process_cb, c);
-	if (!c->out || !c->ev_read || !c->ev_write || !c->ev_process) {
-		evbuffer_free(c->out);
-		event_free(c->ev_read);
-		event_free(c->ev_write);
-		event_free(c->ev_process);
-		close(fd);
-		free(c);
-		return;
-	}
-	/* Keep accepting at the limit: newcomers are refused with
-	 * LimitExceeded above instead of waiting unanswered in the backlog. */
-	TAILQ_INSERT_TAIL(&d->conns, c, entry);
-	d->n_conns++;
-	log_debug("connection %llu from uid %u pid %d%s", (unsigned long long)c->id,
-		  (unsigned)c->cred.uid, (int)c->cred.pid, c->privileged ? " (privileged)" : "");
-	event_add(c->ev_read, NULL);
+	conn_new(d, fd, &cred, privileged);
 }
 
 /* Binds DIR/hvisord.sock, refusing to steal it from a live hvisord. */
@@ -749,7 +918,9 @@ int control_init(struct daemon *d)
 	}
 	d->ev_listen = event_new(d->base, d->listen_fd, EV_READ | EV_PERSIST, accept_cb, d);
 	d->ev_accept_resume = evtimer_new(d->base, accept_resume_cb, d);
-	if (!d->ev_listen || !d->ev_accept_resume)
+	d->ev_conn_log = evtimer_new(d->base, conn_log_summary_cb, d);
+	d->conn_log_rl = (struct ratelimit)RATELIMIT_INIT(CONN_LOG_INTERVAL, CONN_LOG_BURST);
+	if (!d->ev_listen || !d->ev_accept_resume || !d->ev_conn_log)
 		return -ENOMEM;
 	event_add(d->ev_listen, NULL);
 	return 0;
@@ -767,7 +938,11 @@ void control_done(struct daemon *d)
 		event_free(d->ev_listen);
 	if (d->ev_accept_resume)
 		event_free(d->ev_accept_resume);
-	d->ev_listen = d->ev_accept_resume = NULL;
+	if (d->ev_conn_log) {
+		conn_log_summary_cb(-1, 0, d); /* what the last interval held back */
+		event_free(d->ev_conn_log);
+	}
+	d->ev_listen = d->ev_accept_resume = d->ev_conn_log = NULL;
 	d->listen_fd = safe_close(d->listen_fd);
 	if (d->socket_created && unlink(d->socket_path) < 0 && errno != ENOENT)
 		log_warn("unlink %s: %m", d->socket_path);

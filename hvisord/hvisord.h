@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "ratelimit.h"
 #include "varlink.h"
 
 #define HVISORD_API_MAJOR 1
@@ -35,9 +36,17 @@ struct conn;
 struct zone;
 struct zvirt;
 
+/* What one client, or all unprivileged ones together, may hold. Root has
+ * no per-user cap; group "hvisor" has, but may use the reserved part. */
 struct limits {
 	unsigned max_connections;
+	unsigned max_connections_per_user; /* uids other than 0 */
+	unsigned reserved_connections;	   /* only for root and group "hvisor" */
 	unsigned max_subscribers;
+	unsigned max_subscribers_per_user;
+	unsigned reserved_subscribers;
+	unsigned message_timeout_sec; /* a message begun must end within this */
+	unsigned idle_timeout_sec;    /* a connection holding nothing is closed */
 	size_t max_reply_queue;	     /* bytes of replies queued: stop reading the client's calls */
 	size_t max_subscriber_queue; /* bytes queued towards one subscriber */
 };
@@ -55,8 +64,11 @@ struct daemon {
 	struct limits limits;
 
 	TAILQ_HEAD(, conn) conns;
-	unsigned n_conns;
-	unsigned n_subscribers;
+	unsigned n_conns, n_conns_unprivileged;
+	unsigned n_subscribers, n_subscribers_unprivileged;
+	/* lines about refused and broken connections; a summary of the rest */
+	struct ratelimit conn_log_rl;
+	struct event *ev_conn_log;
 	uint64_t next_conn_id;
 
 	TAILQ_HEAD(, zone) zones;
@@ -111,7 +123,9 @@ const char *passed_file_problem(int fd, bool write, struct stat *ret_st);
  * (replies then go nowhere). */
 void conn_async_begin(struct conn *c);
 void conn_async_end(struct conn *c);
-void conn_set_subscriber(struct conn *c);
+/* Makes c a subscriber: NULL, or the LimitExceeded error to send (a cap
+ * of all, of unprivileged callers or of the caller's uid). */
+json_object *conn_subscribe(struct conn *c);
 bool conn_is_privileged(const struct conn *c);
 uid_t conn_uid(const struct conn *c);
 /* Sends one event to every subscriber (takes ownership). */

@@ -3,7 +3,9 @@
  * serves zone lifecycle to hvctl over varlink (docs/protocol.md). */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -28,7 +30,19 @@ static void usage(FILE *f)
 		"  -l, --log-level LEVEL     debug, info (default), notice, warning, err\n"
 		"      --syslog              log to syslog (ident hvisord) instead of stderr\n"
 		"      --max-connections N   clients at once (default 512)\n"
+		"      --max-connections-per-user N\n"
+		"                            of one uid other than root (default 1/8 of them)\n"
+		"      --reserved-connections N\n"
+		"                            kept for root and group hvisor (default 1/8)\n"
 		"      --max-subscribers N   event subscribers at once (default 64)\n"
+		"      --max-subscribers-per-user N\n"
+		"                            of one uid other than root (default 1/8 of them)\n"
+		"      --reserved-subscribers N\n"
+		"                            kept for root and group hvisor (default 1/4)\n"
+		"      --message-timeout SEC a message must arrive within SEC of its first\n"
+		"                            byte (default 10)\n"
+		"      --idle-timeout SEC    close a connection without a call, a reply or\n"
+		"                            a subscription after SEC (default 60)\n"
 		"      --virtiod PATH        the virtio backend (default " HV_VIRTIOD_PATH ")\n"
 		"      --virtiod-user USER   it drops to this user (default nobody; \"root\": stays)\n"
 		"  -h, --help                this text\n"
@@ -57,15 +71,58 @@ static void raise_nofile(void)
 	}
 }
 
-static int parse_limit(const char *opt, const char *s, unsigned max, unsigned *ret)
+/* The numeric options: long options with val LIMIT_OPT + index. */
+#define LIMIT_OPT   0x100
+#define LIMIT_UNSET UINT_MAX /* defaults to a share of its total */
+static const struct limit_opt {
+	const char *name;
+	size_t offset; /* in struct limits */
+	unsigned max;
+	bool zero_ok;
+} limit_opts[] = {
+	{"max-connections", offsetof(struct limits, max_connections), 65536, false},
+	{"max-connections-per-user", offsetof(struct limits, max_connections_per_user), 65536,
+	 false},
+	{"reserved-connections", offsetof(struct limits, reserved_connections), 65536, true},
+	{"max-subscribers", offsetof(struct limits, max_subscribers), 4096, false},
+	{"max-subscribers-per-user", offsetof(struct limits, max_subscribers_per_user), 4096,
+	 false},
+	{"reserved-subscribers", offsetof(struct limits, reserved_subscribers), 4096, true},
+	{"message-timeout", offsetof(struct limits, message_timeout_sec), 3600, false},
+	{"idle-timeout", offsetof(struct limits, idle_timeout_sec), 86400, false},
+};
+
+static int parse_limit(const struct limit_opt *o, const char *s, unsigned *ret)
 {
 	uint64_t v;
 
-	if (parse_u64(s, max, &v) < 0 || v == 0) {
-		fprintf(stderr, "hvisord: %s: expected a number in 1..%u, got '%s'\n", opt, max, s);
+	if (parse_u64(s, o->max, &v) < 0 || (v == 0 && !o->zero_ok)) {
+		fprintf(stderr, "hvisord: --%s: expected a number in %u..%u, got '%s'\n", o->name,
+			!o->zero_ok, o->max, s);
 		return -EINVAL;
 	}
 	*ret = (unsigned)v;
+	return 0;
+}
+
+/* The limits not given default to a share of their total; some only make
+ * sense together. */
+static int settle_limits(struct limits *l)
+{
+	if (l->max_connections_per_user == LIMIT_UNSET)
+		l->max_connections_per_user = MAX(l->max_connections / 8, 1u);
+	if (l->reserved_connections == LIMIT_UNSET)
+		l->reserved_connections = l->max_connections / 8;
+	if (l->max_subscribers_per_user == LIMIT_UNSET)
+		l->max_subscribers_per_user = MAX(l->max_subscribers / 8, 1u);
+	if (l->reserved_subscribers == LIMIT_UNSET)
+		l->reserved_subscribers = l->max_subscribers / 4;
+	if (l->reserved_connections >= l->max_connections ||
+	    l->reserved_subscribers >= l->max_subscribers) {
+		fprintf(stderr, "hvisord: the reserved connections (subscribers) must be fewer "
+				"than --max-connections (--max-subscribers)\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -76,20 +133,34 @@ int main(int argc, char **argv)
 		{"runtime-dir", required_argument, NULL, 'r'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"syslog", no_argument, NULL, 'S'},
-		{"max-connections", required_argument, NULL, 'C'},
-		{"max-subscribers", required_argument, NULL, 'U'},
+#define LIMIT_OPTION(i) {limit_opts[i].name, required_argument, NULL, LIMIT_OPT + (i)}
+		LIMIT_OPTION(0),
+		LIMIT_OPTION(1),
+		LIMIT_OPTION(2),
+		LIMIT_OPTION(3),
+		LIMIT_OPTION(4),
+		LIMIT_OPTION(5),
+		LIMIT_OPTION(6),
+		LIMIT_OPTION(7),
 		{"virtiod", required_argument, NULL, 'D'},
 		{"virtiod-user", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{},
 	};
+	_Static_assert(ARRAY_SIZE(limit_opts) == 8, "one LIMIT_OPTION per limit_opts entry");
 	struct daemon d = {
 		.listen_fd = -1,
 		.limits =
 			{
 				.max_connections = 512,
+				.max_connections_per_user = LIMIT_UNSET,
+				.reserved_connections = LIMIT_UNSET,
 				.max_subscribers = 64,
+				.max_subscribers_per_user = LIMIT_UNSET,
+				.reserved_subscribers = LIMIT_UNSET,
+				.message_timeout_sec = 10,
+				.idle_timeout_sec = 60,
 				.max_reply_queue = 64u << 10,
 				.max_subscriber_queue = 256u << 10,
 			},
@@ -119,16 +190,6 @@ int main(int argc, char **argv)
 		case 'S':
 			use_syslog = true;
 			break;
-		case 'C':
-			if (parse_limit("--max-connections", optarg, 65536,
-					&d.limits.max_connections) < 0)
-				return 2;
-			break;
-		case 'U':
-			if (parse_limit("--max-subscribers", optarg, 4096,
-					&d.limits.max_subscribers) < 0)
-				return 2;
-			break;
 		case 'D':
 			virtiod = optarg;
 			break;
@@ -142,10 +203,20 @@ int main(int argc, char **argv)
 			printf("hvisord %s\n", HV_VERSION);
 			return 0;
 		default:
+			if (c >= LIMIT_OPT && c < LIMIT_OPT + (int)ARRAY_SIZE(limit_opts)) {
+				const struct limit_opt *o = &limit_opts[c - LIMIT_OPT];
+
+				if (parse_limit(o, optarg,
+						(unsigned *)((char *)&d.limits + o->offset)) < 0)
+					return 2;
+				break;
+			}
 			usage(stderr);
 			return 2;
 		}
 	}
+	if (settle_limits(&d.limits) < 0)
+		return 2;
 	if (optind < argc) {
 		fprintf(stderr, "hvisord: unexpected argument '%s'\n", argv[optind]);
 		return 2;

@@ -58,7 +58,7 @@ static int service_get_interface_description(struct conn *c, const struct vl_cal
 	return conn_reply(c, p);
 }
 
-/* org.hvisor.GetLimits: the first three are what LimitExceeded's "limit"
+/* org.hvisor.GetLimits: the first five are what LimitExceeded's "limit"
  * names. */
 static int hvisor_get_limits(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
@@ -70,6 +70,12 @@ static int hvisor_get_limits(struct conn *c, const struct vl_call *call, int *fd
 		{"connections", l->max_connections},
 		{"subscribers", l->max_subscribers},
 		{"devices", HV_VIRTIO_MAX_DEVICES},
+		{"connections_per_user", l->max_connections_per_user},
+		{"subscribers_per_user", l->max_subscribers_per_user},
+		{"reserved_connections", l->reserved_connections},
+		{"reserved_subscribers", l->reserved_subscribers},
+		{"message_seconds", l->message_timeout_sec},
+		{"idle_seconds", l->idle_timeout_sec},
 		{"message_bytes", VL_MAX_MESSAGE_SIZE},
 		{"message_depth", VL_MAX_DEPTH},
 		{"message_fds", HV_MAX_FDS_PER_MSG},
@@ -168,19 +174,17 @@ void daemon_event_emitx(struct daemon *d, const char *name, uint32_t zone_id, co
 
 static int manager_subscribe(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
-	struct daemon *d = conn_daemon(c);
 	struct hv_error err;
-	json_object *p;
+	json_object *p, *refusal;
 
 	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
 		return conn_error_invalid(c, NULL, &err);
 	if (!call->more)
 		return conn_errorf(c, VL_ERROR_EXPECTED_MORE,
 				   "Subscribe streams events: call it with \"more\": true");
-	if (d->n_subscribers >= d->limits.max_subscribers) {
-		return conn_error(c, vl_error_limit_new("subscribers", "too many subscribers"));
-	}
-	conn_set_subscriber(c);
+	refusal = conn_subscribe(c);
+	if (refusal)
+		return conn_error(c, refusal);
 	p = json_object_new_object();
 	json_object_object_add(p, "event", daemon_event_new("Subscribed", NULL, NULL));
 	return conn_reply_more(c, p);
