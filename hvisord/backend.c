@@ -175,29 +175,60 @@ int backend_set_log_level(struct zvirt *zv, const char *level, char *ret_previou
 	return 0;
 }
 
-static pid_t spawn(struct daemon *d, int child_fd)
+/* The child: fd 3 is the control socket, fd 4 (close-on-exec) reports a
+ * failed exec by its errno; nothing else leaks. */
+static _noreturn_ void spawn_child(struct daemon *d, int child_fd, int err_fd)
 {
 	const char *level = log_level_to_string(log_get_level());
-	pid_t pid = fork();
+	sigset_t all;
+	int e;
 
-	if (pid != 0)
-		return pid;
-	/* child: fd 3 is the control socket, nothing else leaks */
-	if (dup2(child_fd, 3) < 0)
+	if (dup2(child_fd, 3) < 0 || dup3(err_fd, 4, O_CLOEXEC) < 0)
 		_exit(127);
-	(void)syscall(SYS_close_range, 4, ~0u, 0);
+	(void)syscall(SYS_close_range, 5, ~0u, 0);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
-	{
-		sigset_t all;
-
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-	}
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
 	execl(d->virtiod_path, "hvisor-virtiod", "--control-fd", "3", "--log-level", level,
 	      (char *)NULL);
-	fprintf(stderr, "hvisord: cannot run %s: %m\n", d->virtiod_path);
+	e = errno;
+	(void)!write(4, &e, sizeof(e));
 	_exit(127);
+}
+
+/* fork + exec hvisor-virtiod. A failed exec is reported here with its
+ * reason ("cannot run PATH: ..."), not later as a silent control socket. */
+static pid_t spawn(struct daemon *d, int child_fd, char *errbuf, size_t errsize)
+{
+	int ep[2], e = 0;
+	ssize_t k;
+	pid_t pid;
+
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		snprintf(errbuf, errsize, "pipe: %m");
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0)
+		spawn_child(d, child_fd, ep[1]);
+	close(ep[1]);
+	if (pid < 0) {
+		snprintf(errbuf, errsize, "fork: %m");
+		close(ep[0]);
+		return -1;
+	}
+	do
+		k = read(ep[0], &e, sizeof(e)); /* EOF: exec succeeded */
+	while (k < 0 && errno == EINTR);
+	close(ep[0]);
+	if (k == (ssize_t)sizeof(e)) {
+		(void)waitpid(pid, NULL, 0);
+		snprintf(errbuf, errsize, "cannot run %s: %s", d->virtiod_path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	return pid;
 }
 
 int backend_attach_early(struct zvirt *zv, char *errbuf, size_t errsize)
@@ -270,11 +301,10 @@ int backend_start(struct zvirt *zv, char *errbuf, size_t errsize)
 		snprintf(errbuf, errsize, "socketpair: %s", strerror(-r));
 		goto fail;
 	}
-	zv->pid = spawn(d, sv[1]);
+	zv->pid = spawn(d, sv[1], errbuf, errsize);
 	if (zv->pid < 0) {
 		r = negative_errno();
 		zv->pid = 0;
-		snprintf(errbuf, errsize, "fork: %s", strerror(-r));
 		goto fail;
 	}
 	sv[1] = safe_close(sv[1]);

@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hv.h"
 #include "hvisord.h"
@@ -43,7 +46,9 @@ static void usage(FILE *f)
 		"                            byte (default 10)\n"
 		"      --idle-timeout SEC    close a connection without a call, a reply or\n"
 		"                            a subscription after SEC (default 60)\n"
-		"      --virtiod PATH        the virtio backend (default " HV_VIRTIOD_PATH ")\n"
+		"      --virtiod PATH        the virtio backend (default: hvisor-virtiod next to\n"
+		"                            hvisord, as in the build tree, else " HV_VIRTIOD_PATH
+		")\n"
 		"      --virtiod-user USER   it drops to this user (default nobody; \"root\": stays)\n"
 		"  -h, --help                this text\n"
 		"  -V, --version             print the version\n"
@@ -126,7 +131,16 @@ static int settle_limits(struct limits *l)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line says. */
+struct options {
+	const char *backend, *rundir, *virtiod, *virtiod_user;
+	int level;
+	bool use_syslog;
+	struct limits limits;
+};
+
+/* 1: go on; 0: exit 0 (--help, --version); < 0: exit 2 (usage error). */
+static int parse_argv(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{"backend", required_argument, NULL, 'b'},
@@ -149,8 +163,181 @@ int main(int argc, char **argv)
 		{},
 	};
 	_Static_assert(ARRAY_SIZE(limit_opts) == 8, "one LIMIT_OPTION per limit_opts entry");
-	struct daemon d = {
-		.listen_fd = -1,
+	int c;
+
+	while ((c = getopt_long(argc, argv, "b:r:l:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			o->backend = optarg;
+			break;
+		case 'r':
+			o->rundir = optarg;
+			break;
+		case 'l':
+			o->level = log_level_from_string(optarg);
+			if (o->level < 0) {
+				fprintf(stderr, "hvisord: unknown log level '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'S':
+			o->use_syslog = true;
+			break;
+		case 'D':
+			o->virtiod = optarg;
+			break;
+		case 'u':
+			o->virtiod_user = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("hvisord %s\n", HV_VERSION);
+			return 0;
+		default:
+			if (c >= LIMIT_OPT && c < LIMIT_OPT + (int)ARRAY_SIZE(limit_opts)) {
+				const struct limit_opt *l = &limit_opts[c - LIMIT_OPT];
+
+				if (parse_limit(l, optarg,
+						(unsigned *)((char *)&o->limits + l->offset)) < 0)
+					return -EINVAL;
+				break;
+			}
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (settle_limits(&o->limits) < 0)
+		return -EINVAL;
+	if (optind < argc) {
+		fprintf(stderr, "hvisord: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+/* A program hvisord can run: a regular file it may execute. */
+static int check_executable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EACCES;
+	return access(path, X_OK) < 0 ? negative_errno() : 0;
+}
+
+/* hvisor-virtiod next to this hvisord: the build tree keeps it in the
+ * sibling directory (build/hvisord/hvisord, build/hvisor-virtiod/), a
+ * copied pair of programs in the same one. Else the installed one
+ * (libexec). */
+static char *find_virtiod(void)
+{
+	static const char *const near[] = {"../hvisor-virtiod/hvisor-virtiod", "hvisor-virtiod"};
+	char exe[PATH_MAX], path[PATH_MAX + 64], *slash;
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (k > 0) {
+		exe[k] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		for (size_t i = 0; slash && i < ARRAY_SIZE(near); i++) {
+			snprintf(path, sizeof(path), "%s/%s", exe, near[i]);
+			if (check_executable(path) == 0)
+				return realpath(path, NULL);
+		}
+	}
+	return strdup(HV_VIRTIOD_PATH);
+}
+
+/* What the backends need, checked before serving rather than at the first
+ * virtio add. */
+static int check_virtiod(const struct daemon *d, bool searched)
+{
+	int r = check_executable(d->virtiod_path);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "cannot run hvisor-virtiod %s%s", d->virtiod_path,
+				 searched ? " (not found next to hvisord either; --virtiod PATH)"
+					  : "");
+	if (*d->virtiod_user && strcmp(d->virtiod_user, "root") != 0 &&
+	    !getpwnam(d->virtiod_user)) {
+		log_err("--virtiod-user: no user '%s'", d->virtiod_user);
+		return -ESRCH;
+	}
+	log_info("hvisor-virtiod: %s, runs as %s", d->virtiod_path,
+		 *d->virtiod_user ? d->virtiod_user : "hvisord's user");
+	return 0;
+}
+
+static int open_backend(struct daemon *d, const char *backend)
+{
+	int r = hv_open(backend, &d->hv);
+
+	if (r == -EINVAL && strncmp(backend, "kmod", 4) != 0 && strncmp(backend, "sim:", 4) != 0) {
+		log_err("unknown backend '%s' (expected kmod[:DEVICE] or sim:SOCKET)", backend);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot open the %s backend at %s",
+			  strncmp(backend, "sim:", 4) == 0 ? "hvisor-sim" : "kmod",
+			  strchr(backend, ':') ? strchr(backend, ':') + 1 : "/dev/hvisor");
+		return -ENODEV; /* not a usage error */
+	}
+	log_info("backend %s at %s: %s, config magic 0x%02llx%s", d->hv->ops->name, d->hv->path,
+		 hv_arch_to_string(d->hv->arch), (unsigned long long)d->hv->magic,
+		 hv_magic_supported(d->hv) ? "" : " (unsupported)");
+	return 0;
+}
+
+static int start_loop(struct daemon *d, const int *sigs, size_t n_sigs)
+{
+	int r = mkdir_p(d->runtime_dir, 0755);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "cannot create runtime directory %s", d->runtime_dir);
+	d->base = event_base_new();
+	if (!d->base)
+		fatal("event_base_new failed");
+	for (size_t i = 0; i < n_sigs; i++) {
+		d->ev_signals[i] = evsignal_new(d->base, sigs[i], signal_cb, d);
+		if (!d->ev_signals[i] || evsignal_add(d->ev_signals[i], NULL) < 0)
+			fatal("cannot handle signal %d", sigs[i]);
+	}
+	r = virtio_init(d);
+	if (r < 0)
+		return r;
+	return control_init(d);
+}
+
+static void daemon_done(struct daemon *d, const int *sigs, size_t n_sigs)
+{
+	load_cancel_all(); /* zone starts still loading fail, their clients hear it */
+	virtio_done(d);
+	control_done(d);
+	zones_done(d);
+	for (size_t i = 0; i < n_sigs; i++)
+		if (d->ev_signals[i])
+			event_free(d->ev_signals[i]);
+	if (d->base)
+		event_base_free(d->base);
+	hv_close(d->hv);
+	free(d->runtime_dir);
+	free(d->socket_path);
+	free(d->virtiod_path);
+	free(d->virtiod_user);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {
+		.backend = "kmod",
+		.rundir = "/run/hvisor",
+		.virtiod_user = "nobody",
+		.level = LOG_INFO,
 		.limits =
 			{
 				.max_connections = 512,
@@ -165,112 +352,36 @@ int main(int argc, char **argv)
 				.max_subscriber_queue = 256u << 10,
 			},
 	};
-	const char *backend = "kmod", *rundir = "/run/hvisor";
-	const char *virtiod = HV_VIRTIOD_PATH, *virtiod_user = "nobody";
+	struct daemon d = {.listen_fd = -1};
 	const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-	int level = LOG_INFO, ret = 1, c, r;
-	bool use_syslog = false;
+	int ret = 1, r;
 	char path[4096];
 
-	while ((c = getopt_long(argc, argv, "b:r:l:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			backend = optarg;
-			break;
-		case 'r':
-			rundir = optarg;
-			break;
-		case 'l':
-			level = log_level_from_string(optarg);
-			if (level < 0) {
-				fprintf(stderr, "hvisord: unknown log level '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'S':
-			use_syslog = true;
-			break;
-		case 'D':
-			virtiod = optarg;
-			break;
-		case 'u':
-			virtiod_user = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("hvisord %s\n", HV_VERSION);
-			return 0;
-		default:
-			if (c >= LIMIT_OPT && c < LIMIT_OPT + (int)ARRAY_SIZE(limit_opts)) {
-				const struct limit_opt *o = &limit_opts[c - LIMIT_OPT];
-
-				if (parse_limit(o, optarg,
-						(unsigned *)((char *)&d.limits + o->offset)) < 0)
-					return 2;
-				break;
-			}
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (settle_limits(&d.limits) < 0)
-		return 2;
-	if (optind < argc) {
-		fprintf(stderr, "hvisord: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	log_init("hvisord", use_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, level);
+	r = parse_argv(argc, argv, &o);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	log_init("hvisord", o.use_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, o.level);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 
-	if (snprintf(path, sizeof(path), "%s/hvisord.sock", rundir) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/hvisord.sock", o.rundir) >= (int)sizeof(path))
 		fatal("runtime directory path too long");
-	d.runtime_dir = strdup(rundir);
+	d.limits = o.limits;
+	d.runtime_dir = strdup(o.rundir);
 	d.socket_path = strdup(path);
 	d.start_usec = now_usec();
-	d.virtiod_path = strdup(virtiod);
-	d.virtiod_user = strdup(virtiod_user);
+	d.virtiod_path = o.virtiod ? strdup(o.virtiod) : find_virtiod();
+	d.virtiod_user = strdup(o.virtiod_user);
 	TAILQ_INIT(&d.zones);
 	TAILQ_INIT(&d.zvirts);
 
-	r = hv_open(backend, &d.hv);
-	if (r == -EINVAL && strncmp(backend, "kmod", 4) != 0 && strncmp(backend, "sim:", 4) != 0) {
-		log_err("unknown backend '%s' (expected kmod[:DEVICE] or sim:SOCKET)", backend);
-		ret = 2;
-		goto out;
-	}
+	r = open_backend(&d, o.backend);
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot open the %s backend at %s",
-			  strncmp(backend, "sim:", 4) == 0 ? "hvisor-sim" : "kmod",
-			  strchr(backend, ':') ? strchr(backend, ':') + 1 : "/dev/hvisor");
+		ret = r == -EINVAL ? 2 : 1;
 		goto out;
 	}
-	log_info("backend %s at %s: %s, config magic 0x%02llx%s", d.hv->ops->name, d.hv->path,
-		 hv_arch_to_string(d.hv->arch), (unsigned long long)d.hv->magic,
-		 hv_magic_supported(d.hv) ? "" : " (unsupported)");
-
-	r = mkdir_p(rundir, 0755);
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot create runtime directory %s", rundir);
+	if (check_virtiod(&d, !o.virtiod) < 0 || start_loop(&d, sigs, ARRAY_SIZE(sigs)) < 0)
 		goto out;
-	}
-	d.base = event_base_new();
-	if (!d.base)
-		fatal("event_base_new failed");
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
-		d.ev_signals[i] = evsignal_new(d.base, sigs[i], signal_cb, &d);
-		if (!d.ev_signals[i] || evsignal_add(d.ev_signals[i], NULL) < 0)
-			fatal("cannot handle signal %d", sigs[i]);
-	}
-	r = virtio_init(&d);
-	if (r < 0)
-		goto out;
-	r = control_init(&d);
-	if (r < 0)
-		goto out;
-
 	sd_notifyf("READY=1\nSTATUS=serving %s (backend %s, %s)", d.socket_path, d.hv->ops->name,
 		   hv_arch_to_string(d.hv->arch));
 	event_base_dispatch(d.base);
@@ -278,20 +389,7 @@ int main(int argc, char **argv)
 
 out:
 	/* also after a failed start-up, so leak checkers see no noise */
-	load_cancel_all(); /* zone starts still loading fail, their clients hear it */
-	virtio_done(&d);
-	control_done(&d);
-	zones_done(&d);
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		if (d.ev_signals[i])
-			event_free(d.ev_signals[i]);
-	if (d.base)
-		event_base_free(d.base);
-	hv_close(d.hv);
-	free(d.runtime_dir);
-	free(d.socket_path);
-	free(d.virtiod_path);
-	free(d.virtiod_user);
+	daemon_done(&d, sigs, ARRAY_SIZE(sigs));
 	if (ret == 0)
 		log_info("stopped");
 	return ret;

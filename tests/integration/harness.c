@@ -568,7 +568,7 @@ pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, cons
 	argv[n++] = h->backend;
 	argv[n++] = "--runtime-dir";
 	argv[n++] = h->dir;
-	if (path_virtiod) {
+	if (path_virtiod && !h->no_virtiod_arg) {
 		/* before the test's own arguments, which may override it */
 		argv[n++] = "--virtiod";
 		argv[n++] = path_virtiod;

@@ -48,7 +48,8 @@ struct ih {
 	int status;	  /* its wait status once it exited */
 	char notes[8192]; /* every sd_notify datagram received, one per line */
 	size_t notes_len;
-	struct ih *next; /* live instances, for cleanup after a failed test */
+	struct ih *next;     /* live instances, for cleanup after a failed test */
+	bool no_virtiod_arg; /* hvisord finds hvisor-virtiod itself */
 };
 
 struct ih_opts {
@@ -116,7 +117,8 @@ struct ih *ih_new(void);
 void ih_sim_start(struct ih *h, const char *const *args);
 /* Forks hvisord --backend sim:... --runtime-dir DIR [args...] with stderr
  * appended to `log` (h->log if NULL) and NOTIFY_SOCKET=h->notify. With
- * listen_fd > 0 it becomes fd 3 and LISTEN_FDS/LISTEN_PID are set. */
+ * listen_fd > 0 it becomes fd 3 and LISTEN_FDS/LISTEN_PID are set.
+ * --virtiod PATH comes first unless h->no_virtiod_arg. */
 pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, const char *log);
 /* Waits until a notify datagram containing `what` arrived (1), or `pid`
  * exited (0, *ret_status set) or the timeout passed (-ETIMEDOUT). */

@@ -320,6 +320,90 @@ static void test_command_line(void **state)
 	ih_out_free(&o);
 }
 
+/* Starts hvisord with args; asserts it exits 1 before READY=1 with
+ * `needle` in its log. */
+static void assert_start_refused(struct ih *h, const char *const *args, const char *needle)
+{
+	char *log = ih_path(h, "refused.log");
+	int status = 0;
+	pid_t pid;
+
+	unlink(log);
+	pid = ih_daemon_spawn(h, args, 0, log);
+	assert_int_equal(ih_wait_notify(h, "READY=1", pid, IH_TIMEOUT_MS, &status), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	if (!ih_file_contains(log, needle)) {
+		char *text = ih_read_file(log, NULL);
+
+		fail_msg("hvisord's log lacks '%s':\n%s", needle, text);
+	}
+	ih_assert_log_clean(log);
+	free(log);
+}
+
+/* hvisord from the build tree, without --virtiod, finds the
+ * hvisor-virtiod built next to it; a missing one or an unknown
+ * --virtiod-user stop it at start-up, saying which. */
+static void test_virtiod_found(void **state)
+{
+	const char *const missing[] = {"--virtiod", "/nonexistent/hvisor-virtiod", NULL};
+	const char *const nouser[] = {"--virtiod-user", "no-such-user-hv", NULL};
+	char *real = realpath(ih_bin_virtiod(), NULL), *line;
+	struct ih *h = ih_new();
+
+	ih_need_virtio();
+	assert_non_null(real);
+	ih_sim_start(h, NULL);
+	assert_start_refused(h, missing,
+			     "cannot run hvisor-virtiod /nonexistent/hvisor-virtiod: No such file");
+	assert_start_refused(h, nouser, "--virtiod-user: no user 'no-such-user-hv'");
+
+	h->no_virtiod_arg = true;
+	h->pid = ih_daemon_spawn(h, NULL, 0, NULL);
+	assert_int_equal(ih_wait_notify(h, "READY=1", h->pid, IH_TIMEOUT_MS, NULL), 1);
+	assert_true(asprintf(&line, "hvisor-virtiod: %s, runs as nobody", real) > 0);
+	assert_true(ih_file_contains(h->log, line));
+	free(line);
+	free(real);
+	ih_stop(h);
+}
+
+/* An hvisor-virtiod that cannot be executed when a zone needs it: the
+ * error names it and why, not a control socket that closed. */
+static void test_virtiod_exec_fails(void **state)
+{
+	const char *args[] = {"--virtiod", NULL, NULL};
+	struct ih_opts opts = {.daemon_args = args};
+	char *copy, *cmd;
+	json_object *r;
+	struct ih *h;
+
+	if (geteuid() != 0)
+		skip(); /* zone start and Virtio.Add are privileged */
+	ih_need_virtio();
+	h = ih_new();
+	copy = ih_path(h, "hvisor-virtiod-copy");
+	assert_true(asprintf(&cmd, "cp '%s' '%s'", ih_bin_virtiod(), copy) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	args[1] = copy;
+	ih_sim_start(h, NULL);
+	h->pid = ih_daemon_spawn(h, opts.daemon_args, 0, NULL);
+	assert_int_equal(ih_wait_notify(h, "READY=1", h->pid, IH_TIMEOUT_MS, NULL), 1);
+	ih_zone_start(h, "zone1");
+	assert_int_equal(unlink(copy), 0);
+	r = ih_call_error(h, "org.hvisor.Virtio.Add",
+			  "{\"zone_id\": 1, \"device\": {\"type\": \"console\", \"addr\": "
+			  "167787008, \"len\": 512, \"irq\": 79}}",
+			  "org.hvisor.InvalidParameter", true);
+	assert_non_null(strstr(vl_reply_error_message(r), "cannot run "));
+	assert_non_null(strstr(vl_reply_error_message(r), "hvisor-virtiod-copy: No such file"));
+	json_object_put(r);
+	free(copy);
+	ih_stop(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +418,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_unreachable_sim, ih_reap),
 		cmocka_unit_test_setup(test_backend_dies, ih_reap),
 		cmocka_unit_test_setup(test_command_line, ih_reap),
+		cmocka_unit_test_setup(test_virtiod_found, ih_reap),
+		cmocka_unit_test_setup(test_virtiod_exec_fails, ih_reap),
 	};
 
 	ih_init(argc, argv);
