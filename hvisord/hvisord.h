@@ -29,7 +29,7 @@
 #include "varlink.h"
 
 #define HVISORD_API_MAJOR 1
-#define HVISORD_API_MINOR 1
+#define HVISORD_API_MINOR 2
 
 struct hv;
 struct conn;
@@ -45,10 +45,11 @@ struct limits {
 	unsigned max_subscribers;
 	unsigned max_subscribers_per_user;
 	unsigned reserved_subscribers;
+	unsigned max_pending_devices; /* virtio devices of zones not running, all zones */
 	unsigned message_timeout_sec; /* a message begun must end within this */
 	unsigned idle_timeout_sec;    /* a connection holding nothing is closed */
-	size_t max_reply_queue;	     /* bytes of replies queued: stop reading the client's calls */
-	size_t max_subscriber_queue; /* bytes queued towards one subscriber */
+	size_t max_reply_queue;	      /* bytes of replies queued: stop reading the client's calls */
+	size_t max_subscriber_queue;  /* bytes queued towards one subscriber */
 };
 
 struct daemon {

@@ -46,6 +46,9 @@ static void usage(FILE *f)
 		"                            byte (default 10)\n"
 		"      --idle-timeout SEC    close a connection without a call, a reply or\n"
 		"                            a subscription after SEC (default 60)\n"
+		"      --max-pending-devices N\n"
+		"                            virtio devices waiting for their zones to start,\n"
+		"                            all zones together (default 64)\n"
 		"      --virtiod PATH        the virtio backend (default: hvisor-virtiod next to\n"
 		"                            hvisord, as in the build tree, else " HV_VIRTIOD_PATH
 		")\n"
@@ -95,6 +98,7 @@ static const struct limit_opt {
 	{"reserved-subscribers", offsetof(struct limits, reserved_subscribers), 4096, true},
 	{"message-timeout", offsetof(struct limits, message_timeout_sec), 3600, false},
 	{"idle-timeout", offsetof(struct limits, idle_timeout_sec), 86400, false},
+	{"max-pending-devices", offsetof(struct limits, max_pending_devices), 4096, false},
 };
 
 static int parse_limit(const struct limit_opt *o, const char *s, unsigned *ret)
@@ -156,13 +160,14 @@ static int parse_argv(int argc, char **argv, struct options *o)
 		LIMIT_OPTION(5),
 		LIMIT_OPTION(6),
 		LIMIT_OPTION(7),
+		LIMIT_OPTION(8),
 		{"virtiod", required_argument, NULL, 'D'},
 		{"virtiod-user", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{},
 	};
-	_Static_assert(ARRAY_SIZE(limit_opts) == 8, "one LIMIT_OPTION per limit_opts entry");
+	_Static_assert(ARRAY_SIZE(limit_opts) == 9, "one LIMIT_OPTION per limit_opts entry");
 	int c;
 
 	while ((c = getopt_long(argc, argv, "b:r:l:hV", opts, NULL)) != -1) {
@@ -348,6 +353,7 @@ int main(int argc, char **argv)
 				.reserved_subscribers = LIMIT_UNSET,
 				.message_timeout_sec = 10,
 				.idle_timeout_sec = 60,
+				.max_pending_devices = 64,
 				.max_reply_queue = 64u << 10,
 				.max_subscriber_queue = 256u << 10,
 			},

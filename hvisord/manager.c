@@ -58,7 +58,7 @@ static int service_get_interface_description(struct conn *c, const struct vl_cal
 	return conn_reply(c, p);
 }
 
-/* org.hvisor.GetLimits: the first five are what LimitExceeded's "limit"
+/* org.hvisor.GetLimits: the first six are what LimitExceeded's "limit"
  * names. */
 static int hvisor_get_limits(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
@@ -72,6 +72,7 @@ static int hvisor_get_limits(struct conn *c, const struct vl_call *call, int *fd
 		{"devices", HV_VIRTIO_MAX_DEVICES},
 		{"connections_per_user", l->max_connections_per_user},
 		{"subscribers_per_user", l->max_subscribers_per_user},
+		{"pending_devices", l->max_pending_devices},
 		{"reserved_connections", l->reserved_connections},
 		{"reserved_subscribers", l->reserved_subscribers},
 		{"message_seconds", l->message_timeout_sec},

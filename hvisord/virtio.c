@@ -72,10 +72,28 @@ static void zvirt_put(struct zvirt *zv)
 	free(zv);
 }
 
+/* A removed console's link goes, and with the zone's last one its run
+ * directory zone<N>/. */
+static void unpublish_console(struct vdevice *dev)
+{
+	char *slash;
+
+	if (!dev->link[0])
+		return;
+	if (unlink(dev->link) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %m", dev->link);
+	slash = strrchr(dev->link, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	if (rmdir(dev->link) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
+		log_warn("cannot remove %s: %m", dev->link);
+	dev->link[0] = '\0';
+}
+
 static void vdevice_free(struct vdevice *dev)
 {
-	if (dev->link[0] && unlink(dev->link) < 0 && errno != ENOENT)
-		log_warn("cannot remove %s: %m", dev->link);
+	unpublish_console(dev);
 	safe_close(dev->fd);
 	safe_close(dev->pty_slave);
 	hv_virtio_device_clear(&dev->spec);
@@ -305,6 +323,28 @@ static int error_invalid(struct conn *c, const struct hv_error *err)
 	return conn_error_invalid(c, NULL, err);
 }
 
+/* Devices waiting for their zones to start hold ptys, taps and images
+ * for zones that may never come: bounded for the whole daemon. Zones
+ * without a backend are the ones that do not run. */
+static int check_pending_limit(struct conn *c, struct daemon *d)
+{
+	const struct zvirt *zv;
+	unsigned n = 0;
+
+	TAILQ_FOREACH (zv, &d->zvirts, entry)
+		if (zv->state == BACKEND_NONE)
+			n += zv->n_devices;
+	if (n < d->limits.max_pending_devices)
+		return 0;
+	conn_error(c,
+		   vl_error_limit_new(
+			   "pending_devices",
+			   "%u devices already wait for their zones to start, the limit (hvisord "
+			   "--max-pending-devices): start those zones or remove some devices",
+			   n));
+	return -ENOSPC;
+}
+
 static int method_add(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
 	struct daemon *d = conn_daemon(c);
@@ -363,6 +403,8 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 		conn_error_kernel(c, "ZONE_LIST", running);
 		goto fail_w;
 	}
+	if (!running && check_pending_limit(c, d) < 0)
+		goto fail_w;
 	cfg = zone_config_of(d, zone_id);
 	if (cfg) {
 		if (check_against_config(&dev->spec, cfg, &err) < 0) {

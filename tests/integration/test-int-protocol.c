@@ -400,6 +400,7 @@ static void test_limits(void **state)
 		{"devices", 32},
 		{"connections_per_user", 64},
 		{"subscribers_per_user", 8},
+		{"pending_devices", 64},
 		{"reserved_connections", 64},
 		{"reserved_subscribers", 16},
 		{"message_seconds", 10},
