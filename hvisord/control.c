@@ -848,11 +848,38 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 	conn_new(d, fd, &cred, privileged);
 }
 
+/* A file at the socket's path: a leftover socket is removed (unless a
+ * live hvisord serves it); anything else is refused, not followed. */
+static int remove_stale_socket(struct daemon *d, const struct sockaddr_un *sa)
+{
+	_cleanup_close_ int probe = -1;
+	const char *name = strrchr(d->socket_path, '/') + 1;
+	struct stat st;
+
+	if (fstatat(d->runtime_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "%s", d->socket_path);
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("%s exists and is not a socket (%s): refusing to replace it",
+			d->socket_path, S_ISLNK(st.st_mode) ? "a symlink" : "some other file");
+		return -EEXIST;
+	}
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
+		log_err("another hvisord is serving %s", d->socket_path);
+		return -EADDRINUSE;
+	}
+	log_info("removing stale socket %s", d->socket_path);
+	if (unlinkat(d->runtime_fd, name, 0) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "cannot remove %s", d->socket_path);
+	return 0;
+}
+
 /* Binds DIR/hvisord.sock, refusing to steal it from a live hvisord. */
 static int bind_socket(struct daemon *d)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
+	mode_t old_mask;
 	int r;
 
 	if (strlen(d->socket_path) >= sizeof(sa.sun_path))
@@ -862,27 +889,20 @@ static int bind_socket(struct daemon *d)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return log_errno(LOG_ERR, negative_errno(), "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		_cleanup_close_ int probe = -1;
-
-		if (errno != EADDRINUSE)
-			return log_errno(LOG_ERR, negative_errno(), "bind %s", d->socket_path);
-		/* A socket file exists: live daemon or leftover? */
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			log_err("another hvisord is serving %s", d->socket_path);
-			return -EADDRINUSE;
-		}
-		log_info("removing stale socket %s", d->socket_path);
-		if (unlink(d->socket_path) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			return log_errno(LOG_ERR, negative_errno(), "bind %s", d->socket_path);
-	}
-	d->socket_created = true;
-	/* Everyone may connect; what they may do is decided per call. */
-	if (chmod(d->socket_path, 0666) < 0) {
-		r = log_errno(LOG_ERR, negative_errno(), "chmod %s", d->socket_path);
+	/* Everyone may connect; what they may do is decided per call. The
+	 * mode comes with bind() instead of a chmod() by path afterwards. */
+	old_mask = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? negative_errno() : 0;
+	if (r == -EADDRINUSE) {
+		r = remove_stale_socket(d, &sa);
+		if (r == 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			r = log_errno(LOG_ERR, negative_errno(), "bind %s", d->socket_path);
+	} else if (r < 0)
+		log_errno(LOG_ERR, r, "bind %s", d->socket_path);
+	umask(old_mask);
+	if (r < 0)
 		return r;
-	}
+	d->socket_created = true;
 	if (listen(fd, 128) < 0)
 		return log_errno(LOG_ERR, negative_errno(), "listen");
 	d->listen_fd = TAKE_FD(fd);
@@ -944,7 +964,8 @@ void control_done(struct daemon *d)
 	}
 	d->ev_listen = d->ev_accept_resume = d->ev_conn_log = NULL;
 	d->listen_fd = safe_close(d->listen_fd);
-	if (d->socket_created && unlink(d->socket_path) < 0 && errno != ENOENT)
+	if (d->socket_created && unlinkat(d->runtime_fd, strrchr(d->socket_path, '/') + 1, 0) < 0 &&
+	    errno != ENOENT)
 		log_warn("unlink %s: %m", d->socket_path);
 	d->socket_created = false;
 }

@@ -5,6 +5,7 @@
  *   manager.c  org.varlink.service, org.hvisor (limits), org.hvisor.Manager, the event stream
  *   zone.c     org.hvisor.Zone and the zone table
  *   load.c     copying images into zone memory in bounded chunks
+ *   rundir.c   the runtime directory: checked, entries made with *at()
  *   hv*.c      backends: /dev/hvisor (hv-kmod.c) and hvisor-sim (hv-sim.c) */
 #ifndef HVISORD_H
 #define HVISORD_H
@@ -56,6 +57,7 @@ struct daemon {
 	struct event_base *base;
 	struct hv *hv;
 	char *runtime_dir;
+	int runtime_fd; /* the runtime directory, checked (rundir.c) */
 	char *socket_path;
 	bool socket_created; /* we bound it, so we unlink it */
 	int listen_fd;
@@ -145,6 +147,18 @@ static inline void daemon_event_emit_zone(struct daemon *d, const char *name, ui
 {
 	daemon_event_emitx(d, name, zone_id, message, NULL);
 }
+
+/* rundir.c */
+/* Creates the runtime directory if missing, opens it and refuses it (or a
+ * zone<N>/ in it) unless it is owned by hvisord's uid, not writable by
+ * others, and writable by its group only if that is gid 0. Logs why. */
+int rundir_open(struct daemon *d);
+void rundir_close(struct daemon *d);
+/* zone<N>/ (made first if create), checked the same way: its descriptor,
+ * or -errno with errbuf naming the path and what is wrong with it. */
+int rundir_zone_open(struct daemon *d, uint32_t zone_id, bool create, char *errbuf, size_t errsize);
+/* Removes zone<N>/ if it is empty. */
+void rundir_zone_remove(struct daemon *d, uint32_t zone_id);
 
 /* zone.c */
 void zones_done(struct daemon *d);

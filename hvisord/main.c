@@ -300,10 +300,10 @@ static int open_backend(struct daemon *d, const char *backend)
 
 static int start_loop(struct daemon *d, const int *sigs, size_t n_sigs)
 {
-	int r = mkdir_p(d->runtime_dir, 0755);
+	int r = rundir_open(d);
 
 	if (r < 0)
-		return log_errno(LOG_ERR, r, "cannot create runtime directory %s", d->runtime_dir);
+		return r;
 	d->base = event_base_new();
 	if (!d->base)
 		fatal("event_base_new failed");
@@ -330,6 +330,7 @@ static void daemon_done(struct daemon *d, const int *sigs, size_t n_sigs)
 	if (d->base)
 		event_base_free(d->base);
 	hv_close(d->hv);
+	rundir_close(d);
 	free(d->runtime_dir);
 	free(d->socket_path);
 	free(d->virtiod_path);
@@ -358,7 +359,7 @@ int main(int argc, char **argv)
 				.max_subscriber_queue = 256u << 10,
 			},
 	};
-	struct daemon d = {.listen_fd = -1};
+	struct daemon d = {.listen_fd = -1, .runtime_fd = -1};
 	const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	int ret = 1, r;
 	char path[4096];

@@ -72,28 +72,30 @@ static void zvirt_put(struct zvirt *zv)
 	free(zv);
 }
 
-/* A removed console's link goes, and with the zone's last one its run
- * directory zone<N>/. */
-static void unpublish_console(struct vdevice *dev)
+/* A removed console's link goes (through the checked zone<N>/, never a
+ * symlink), and with the zone's last one the directory itself. */
+static void unpublish_console(struct daemon *d, struct vdevice *dev)
 {
-	char *slash;
+	char err[PATH_MAX + 128];
+	int zfd;
 
-	if (!dev->link[0])
+	if (dev->spec.type != HV_VIRTIO_CONSOLE || !dev->spec.has_zone_id)
 		return;
-	if (unlink(dev->link) < 0 && errno != ENOENT)
-		log_warn("cannot remove %s: %m", dev->link);
-	slash = strrchr(dev->link, '/');
-	if (!slash)
-		return;
-	*slash = '\0';
-	if (rmdir(dev->link) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
-		log_warn("cannot remove %s: %m", dev->link);
-	dev->link[0] = '\0';
+	if (dev->link[0]) {
+		zfd = rundir_zone_open(d, dev->spec.zone_id, false, err, sizeof(err));
+		if (zfd < 0 ||
+		    (unlinkat(zfd, strrchr(dev->link, '/') + 1, 0) < 0 && errno != ENOENT))
+			log_warn("cannot remove %s: %s", dev->link,
+				 zfd < 0 ? err : strerror(errno));
+		safe_close(zfd);
+		dev->link[0] = '\0';
+	}
+	rundir_zone_remove(d, dev->spec.zone_id);
 }
 
-static void vdevice_free(struct vdevice *dev)
+static void vdevice_free(struct daemon *d, struct vdevice *dev)
 {
-	unpublish_console(dev);
+	unpublish_console(d, dev);
 	safe_close(dev->fd);
 	safe_close(dev->pty_slave);
 	hv_virtio_device_clear(&dev->spec);
@@ -238,32 +240,50 @@ static int open_pty(struct vdevice *dev, struct hv_error *err)
 /* RUNDIR/zone<N>/console (the zone's first console) or console-<addr>. */
 static void publish_console(struct daemon *d, struct zvirt *zv, struct vdevice *dev)
 {
-	char dir[PATH_MAX];
+	char name[32], err[PATH_MAX + 128];
 	const struct vdevice *o;
 	bool first = true;
+	int zfd;
 
 	TAILQ_FOREACH (o, &zv->devices, entry)
 		if (o != dev && o->spec.type == HV_VIRTIO_CONSOLE && o->link[0])
 			first = false;
-	snprintf(dir, sizeof(dir), "%s/zone%u", d->runtime_dir, zv->zone_id);
-	if (mkdir_p(dir, 0755) < 0) {
-		log_warn("cannot create %s: %m", dir);
-		return;
-	}
-	/* runtime dirs are short; a truncated name fails symlink() below */
 	if (first)
-		snprintf(dev->link, sizeof(dev->link), "%.4000s/console", dir);
+		snprintf(name, sizeof(name), "console");
 	else
-		snprintf(dev->link, sizeof(dev->link), "%.4000s/console-%llx", dir,
-			 (unsigned long long)dev->spec.addr);
-	(void)unlink(dev->link);
-	if (symlink(dev->pty, dev->link) < 0) {
-		log_warn("cannot publish %s: %m", dev->link);
-		dev->link[0] = '\0';
+		snprintf(name, sizeof(name), "console-%llx", (unsigned long long)dev->spec.addr);
+	zfd = rundir_zone_open(d, zv->zone_id, true, err, sizeof(err));
+	if (zfd < 0) {
+		log_warn("cannot publish zone %u's console: %s", zv->zone_id, err);
+	} else {
+		(void)unlinkat(zfd, name, 0);
+		if (symlinkat(dev->pty, zfd, name) < 0)
+			log_warn("cannot publish %s/zone%u/%s: %m", d->runtime_dir, zv->zone_id,
+				 name);
+		else
+			snprintf(dev->link, sizeof(dev->link), "%.4000s/zone%u/%s", d->runtime_dir,
+				 zv->zone_id, name);
+		close(zfd);
 	}
 	/* the line upstream scripts grep for */
 	log_notice("zone %u console %#llx: char device redirected to %s", zv->zone_id,
 		   (unsigned long long)dev->spec.addr, dev->pty);
+}
+
+/* Before a console is added: its zone<N>/ can be used (made now if
+ * needed; a removal of the device or a failed add takes it away again).
+ * If not, org.hvisor.Internal names the path and what is wrong with it. */
+static int check_console_dir(struct conn *c, struct daemon *d, uint32_t zone_id)
+{
+	char why[PATH_MAX + 128];
+	int zfd = rundir_zone_open(d, zone_id, true, why, sizeof(why));
+
+	if (zfd < 0) {
+		conn_errorf(c, VL_ERROR_INTERNAL, "cannot publish the console: %s", why);
+		return zfd;
+	}
+	close(zfd);
+	return 0;
 }
 
 static int image_fd_ok(int fd, bool readonly, struct hv_error *err)
@@ -385,7 +405,7 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 	zv = zvirt_get(d, zone_id);
 	if (!zv) {
 		json_object_put(warnings);
-		vdevice_free(dev);
+		vdevice_free(d, dev);
 		return -ENOMEM;
 	}
 	if (check_overlap(zv, &dev->spec, &err) < 0) {
@@ -487,6 +507,8 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->spec.tap);
 		break;
 	case HV_VIRTIO_CONSOLE:
+		if (check_console_dir(c, d, zone_id) < 0)
+			goto fail_w;
 		if (open_pty(dev, &err) < 0) {
 			error_invalid(c, &err);
 			goto fail_w;
@@ -555,11 +577,11 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 
 fail_w:
 	json_object_put(warnings);
-	vdevice_free(dev);
+	vdevice_free(d, dev);
 	zvirt_put(zv);
 	return 0;
 fail:
-	vdevice_free(dev);
+	vdevice_free(d, dev);
 	return 0;
 }
 
@@ -636,7 +658,7 @@ static int method_remove(struct conn *c, const struct vl_call *call, int *fds, s
 			json_object_new_string(hv_virtio_type_to_string(dev->spec.type)));
 		daemon_event_emitx(d, "VirtioDeviceRemoved", zone_id, NULL, extra);
 	}
-	vdevice_free(dev);
+	vdevice_free(d, dev);
 	zvirt_put(zv);
 	return conn_reply(c, NULL);
 }
@@ -814,7 +836,7 @@ void virtio_done(struct daemon *d)
 		backend_stop(zv, true);
 		while ((dev = TAILQ_FIRST(&zv->devices))) {
 			TAILQ_REMOVE(&zv->devices, dev, entry);
-			vdevice_free(dev);
+			vdevice_free(d, dev);
 		}
 		zv->n_devices = 0;
 		zvirt_put(zv);

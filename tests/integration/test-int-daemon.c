@@ -404,6 +404,141 @@ static void test_virtiod_exec_fails(void **state)
 	ih_stop(h);
 }
 
+/* --runtime-dir for assert_start_refused and friends. */
+#define RUNDIR_ARGS(dir) ((const char *const[]){"--runtime-dir", (dir), NULL})
+
+static char *refused_with(const char *path, const char *what)
+{
+	char *s;
+
+	assert_true(asprintf(&s, "refusing the runtime directory: %s %s", path, what) > 0);
+	return s;
+}
+
+static void expect_refused(struct ih *h, const char *rundir, const char *path, const char *what)
+{
+	char *needle = refused_with(path, what);
+
+	assert_start_refused(h, RUNDIR_ARGS(rundir), needle);
+	free(needle);
+}
+
+/* The runtime directory and every zone<N>/ in it must be hvisord's own and
+ * writable by nobody else: anything else stops it at start-up with the
+ * path and the reason; a symlink is never followed. */
+static void test_runtime_dir_untrusted(void **state)
+{
+	struct ih *h = ih_new();
+	char *run = ih_path(h, "run"), *link = ih_path(h, "run-link"), *away = ih_path(h, "away");
+	char *zone = ih_path(h, "run/zone3"), *sock = ih_path(h, "run/hvisord.sock"), *victim;
+	bool root = geteuid() == 0;
+	struct stat st;
+
+	ih_sim_start(h, NULL);
+	assert_int_equal(mkdir(run, 0777), 0);
+	assert_int_equal(mkdir(away, 0700), 0);
+	assert_int_equal(chmod(run, 0777), 0);
+	expect_refused(h, run, run, "is writable by others (mode 0777)");
+	assert_int_equal(chmod(run, 0775), 0);
+	if (root) /* root's own group may write it: another one not */
+		assert_int_equal(chown(run, 0, 65534), 0);
+	if (getegid() != 0 || root)
+		expect_refused(h, run, run, "is writable by group");
+	assert_int_equal(chmod(run, 0750), 0);
+	if (root) {
+		assert_int_equal(chown(run, 65534, 0), 0);
+		expect_refused(h, run, run, "is owned by uid 65534, not by hvisord's uid 0");
+		assert_int_equal(chown(run, 0, 65534), 0); /* root:hvisor 0750 is fine */
+	} else {
+		expect_refused(h, "/", "/", "is owned by uid 0");
+	}
+	assert_int_equal(symlink(run, link), 0);
+	expect_refused(h, link, link, "is a symlink, not a directory");
+
+	/* zone<N>/ that a previous run could not have left */
+	assert_int_equal(symlink(away, zone), 0);
+	expect_refused(h, run, zone, "is a symlink, not a directory");
+	assert_int_equal(unlink(zone), 0);
+	assert_int_equal(mkdir(zone, 0777), 0);
+	assert_int_equal(chmod(zone, 0777), 0);
+	expect_refused(h, run, zone, "is writable by others");
+	if (root) {
+		assert_int_equal(chmod(zone, 0755), 0);
+		assert_int_equal(chown(zone, 65534, 65534), 0);
+		expect_refused(h, run, zone, "is owned by uid 65534");
+	}
+	assert_int_equal(rmdir(zone), 0);
+
+	/* the socket's name taken by something else: not replaced, not followed */
+	victim = ih_path(h, "away/victim");
+	ih_write_file(victim, "x", 1, 0600);
+	assert_int_equal(symlink(victim, sock), 0);
+	assert_start_refused(h, RUNDIR_ARGS(run), "exists and is not a socket (a symlink)");
+	assert_int_equal(lstat(sock, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(unlink(sock), 0);
+
+	/* all well now (root:hvisor 0750 as root): it serves, socket mode 0666 */
+	h->pid = ih_daemon_spawn(h, RUNDIR_ARGS(run), 0, NULL);
+	assert_int_equal(ih_wait_notify(h, "READY=1", h->pid, IH_TIMEOUT_MS, NULL), 1);
+	assert_int_equal(stat(sock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0666);
+	assert_int_equal(kill(h->pid, SIGTERM), 0);
+	assert_int_equal(ih_waitpid(h->pid, IH_TIMEOUT_MS), 0);
+	h->pid = -1;
+	assert_int_equal(access(sock, F_OK), -1);
+	ih_assert_log_clean(h->log);
+	free(run);
+	free(link);
+	free(away);
+	free(zone);
+	free(sock);
+	free(victim);
+	ih_backend_stop(h);
+	ih_reap(NULL);
+}
+
+/* A zone<N>/ that turns into a symlink while hvisord runs: adding a
+ * console for that zone fails naming the path, and nothing is created
+ * where the link points. */
+static void test_zone_dir_symlink_at_add(void **state)
+{
+	struct ih *h;
+	char *zone, *away;
+	json_object *r;
+
+	if (geteuid() != 0)
+		skip(); /* Virtio.Add is privileged */
+	h = ih_start(NULL);
+	zone = ih_path(h, "zone6");
+	away = ih_path(h, "away");
+	assert_int_equal(mkdir(away, 0755), 0);
+	assert_int_equal(symlink(away, zone), 0);
+	r = ih_call_error(h, "org.hvisor.Virtio.Add",
+			  "{\"zone_id\": 6, \"device\": {\"type\": \"console\", \"addr\": "
+			  "167787008, \"len\": 512, \"irq\": 79}}",
+			  "org.hvisor.Internal", true);
+	assert_non_null(strstr(vl_reply_error_message(r), "is a symlink, not a directory"));
+	assert_non_null(strstr(vl_reply_error_message(r), zone));
+	json_object_put(r);
+	assert_int_equal(rmdir(away), 0); /* still empty */
+	{
+		struct vl_client *c = ih_client(h);
+
+		r = ih_call(c, "org.hvisor.Virtio.List", NULL);
+		assert_int_equal(
+			json_object_array_length(json_object_object_get(ih_ok(r), "devices")), 0);
+		json_object_put(r);
+		vl_client_free(c);
+	}
+	assert_int_equal(unlink(zone), 0);
+	free(zone);
+	free(away);
+	ih_stop(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +555,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_command_line, ih_reap),
 		cmocka_unit_test_setup(test_virtiod_found, ih_reap),
 		cmocka_unit_test_setup(test_virtiod_exec_fails, ih_reap),
+		cmocka_unit_test_setup(test_runtime_dir_untrusted, ih_reap),
+		cmocka_unit_test_setup(test_zone_dir_symlink_at_add, ih_reap),
 	};
 
 	ih_init(argc, argv);
