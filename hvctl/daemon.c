@@ -108,14 +108,20 @@ static int cmd_version(struct hvctl *h, int argc, char **argv)
 		printf("hvisord %s (API %llu.%llu)\n", json_str(info, "version") ?: "?",
 		       (unsigned long long)json_u64(info, "api_major"),
 		       (unsigned long long)json_u64(info, "api_minor"));
-		printf("backend %s at %s, %s, config magic 0x%02llx%s\n",
-		       json_str(info, "backend") ?: "?", json_str(info, "backend_path") ?: "?",
-		       json_str(info, "arch") ?: "?",
-		       (unsigned long long)json_u64(info, "config_magic"),
-		       json_object_get_boolean(
-			       json_object_object_get(info, "config_magic_supported"))
-			       ? ""
-			       : " (not supported: zones cannot be started)");
+		if (strcmp(json_str(info, "backend_state") ?: "", "lost") == 0)
+			printf("backend %s at %s: lost (%s); hvisord reconnects when it is back\n",
+			       json_str(info, "backend") ?: "?",
+			       json_str(info, "backend_path") ?: "?",
+			       json_str(info, "backend_error") ?: "?");
+		else
+			printf("backend %s at %s, %s, config magic 0x%02llx%s\n",
+			       json_str(info, "backend") ?: "?",
+			       json_str(info, "backend_path") ?: "?", json_str(info, "arch") ?: "?",
+			       (unsigned long long)json_u64(info, "config_magic"),
+			       json_object_get_boolean(
+				       json_object_object_get(info, "config_magic_supported"))
+				       ? ""
+				       : " (not supported: zones cannot be started)");
 	}
 	json_object_put(reply);
 	return EXIT_OK;

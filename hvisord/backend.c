@@ -238,7 +238,7 @@ int backend_attach_early(struct zvirt *zv, char *errbuf, size_t errsize)
 
 	if (zv->early_chan >= 0)
 		return 0;
-	r = d->hv->ops->zone_attach(d->hv, zv->zone_id, &zv->early_chan, &zv->early_mem);
+	r = hv_zone_attach(d->hv, zv->zone_id, &zv->early_chan, &zv->early_mem);
 	if (r < 0) {
 		zv->early_chan = zv->early_mem = -1;
 		snprintf(errbuf, errsize, "cannot attach to zone %u's channel: %s%s", zv->zone_id,
@@ -264,6 +264,23 @@ static void kill_and_reap(struct zvirt *zv)
 	zv->state = BACKEND_NONE;
 }
 
+/* The transport state of this zone run, kept across backend restarts. */
+static int state_memfd(struct zvirt *zv, char *errbuf, size_t errsize)
+{
+	int r;
+
+	if (zv->state_fd >= 0)
+		return 0;
+	zv->state_fd = memfd_create("hvisor-virtiod-state", MFD_CLOEXEC);
+	if (zv->state_fd < 0 || ftruncate(zv->state_fd, HV_VIRTIOD_STATE_BYTES) < 0) {
+		r = negative_errno();
+		snprintf(errbuf, errsize, "cannot create the state memfd: %s", strerror(-r));
+		zv->state_fd = safe_close(zv->state_fd);
+		return r;
+	}
+	return 0;
+}
+
 int backend_start(struct zvirt *zv, char *errbuf, size_t errsize)
 {
 	struct daemon *d = zv->d;
@@ -284,16 +301,9 @@ int backend_start(struct zvirt *zv, char *errbuf, size_t errsize)
 		return r;
 	chan = TAKE_FD(zv->early_chan);
 	mem = TAKE_FD(zv->early_mem);
-	if (zv->state_fd < 0) {
-		zv->state_fd = memfd_create("hvisor-virtiod-state", MFD_CLOEXEC);
-		if (zv->state_fd < 0 || ftruncate(zv->state_fd, HV_VIRTIOD_STATE_BYTES) < 0) {
-			r = negative_errno();
-			snprintf(errbuf, errsize, "cannot create the state memfd: %s",
-				 strerror(-r));
-			zv->state_fd = safe_close(zv->state_fd);
-			goto fail;
-		}
-	}
+	r = state_memfd(zv, errbuf, errsize);
+	if (r < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {

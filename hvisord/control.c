@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include <event2/buffer.h>
 
+#include "hv.h"
 #include "hvisord.h"
 #include "log.h"
 #include "sd-notify.h"
@@ -320,10 +322,37 @@ static const char *errno_name(int e)
 	return n ? n : "E?";
 }
 
+/* org.hvisor.BackendUnavailable: what is gone, and what hvisord does. */
+static int conn_error_backend(struct conn *c)
+{
+	const struct hv *hv = c->d->hv;
+	json_object *p = json_object_new_object();
+	char msg[PATH_MAX + 200];
+
+	if (hv->lost)
+		snprintf(msg, sizeof(msg),
+			 "the %s backend at %s is gone (%s): hvisord %s it as soon as it is back",
+			 hv->ops->what, hv->path, strerror(-hv->lost_reason),
+			 hv->ops->watch_fd ? "reconnects to" : "reopens");
+	else
+		snprintf(msg, sizeof(msg),
+			 "the %s backend at %s went away during the call and is back now: try "
+			 "again",
+			 hv->ops->what, hv->path);
+	json_object_object_add(p, "backend", json_object_new_string(hv->ops->name));
+	json_object_object_add(p, "backend_path", json_object_new_string(hv->path));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	return conn_error(c, vl_error_new(VL_ERROR_BACKEND_UNAVAILABLE, p));
+}
+
 int conn_error_kernel(struct conn *c, const char *operation, int r)
 {
-	json_object *p = json_object_new_object();
+	json_object *p;
 	char msg[256];
+
+	if (r == HV_LOST)
+		return conn_error_backend(c);
+	p = json_object_new_object();
 
 	snprintf(msg, sizeof(msg), "%s failed: %s", operation, strerror(-r));
 	json_object_object_add(p, "operation", json_object_new_string(operation));

@@ -112,7 +112,8 @@ int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* org.hvisor.InvalidParameter for err (path prefixed by `prefix`). */
 int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
-/* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r (-errno). */
+/* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r
+ * (-errno); org.hvisor.BackendUnavailable if r is HV_LOST. */
 int conn_error_kernel(struct conn *c, const char *operation, int r);
 
 /* What makes a descriptor a client passed as a file unusable: NULL for a
@@ -135,6 +136,8 @@ uid_t conn_uid(const struct conn *c);
 void control_broadcast(struct daemon *d, json_object *event);
 
 /* manager.c */
+/* The backend was lost or is back: logged by hv.c, told to subscribers. */
+void manager_backend_changed(struct hv *hv, void *userdata);
 json_object *daemon_event_new(const char *name, const struct zone *z, const char *message);
 void daemon_event_emit(struct daemon *d, const char *name, const struct zone *z,
 		       const char *message);

@@ -312,6 +312,9 @@ static int start_loop(struct daemon *d, const int *sigs, size_t n_sigs)
 		if (!d->ev_signals[i] || evsignal_add(d->ev_signals[i], NULL) < 0)
 			fatal("cannot handle signal %d", sigs[i]);
 	}
+	r = hv_watch(d->hv, d->base, manager_backend_changed, d);
+	if (r < 0)
+		return r;
 	r = virtio_init(d);
 	if (r < 0)
 		return r;
@@ -327,9 +330,9 @@ static void daemon_done(struct daemon *d, const int *sigs, size_t n_sigs)
 	for (size_t i = 0; i < n_sigs; i++)
 		if (d->ev_signals[i])
 			event_free(d->ev_signals[i]);
+	hv_close(d->hv); /* its events first */
 	if (d->base)
 		event_base_free(d->base);
-	hv_close(d->hv);
 	rundir_close(d);
 	free(d->runtime_dir);
 	free(d->socket_path);

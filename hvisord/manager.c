@@ -2,6 +2,7 @@
 /* org.varlink.service, org.hvisor and org.hvisor.Manager: what this daemon
  * is, its limits, and the event stream. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "hv.h"
@@ -114,8 +115,12 @@ static int manager_get_info(struct conn *c, const struct vl_call *call, int *fds
 	json_object_object_add(info, "version", jstr(HV_VERSION));
 	json_object_object_add(info, "api_major", json_object_new_int(HVISORD_API_MAJOR));
 	json_object_object_add(info, "api_minor", json_object_new_int(HVISORD_API_MINOR));
+	(void)hv_ensure(hv); /* report a lost backend that is back as such */
 	json_object_object_add(info, "backend", jstr(hv->ops->name));
 	json_object_object_add(info, "backend_path", jstr(hv->path));
+	json_object_object_add(info, "backend_state", jstr(hv->lost ? "lost" : "connected"));
+	if (hv->lost)
+		json_object_object_add(info, "backend_error", jstr(strerror(-hv->lost_reason)));
 	json_object_object_add(info, "arch", jstr(hv_arch_to_string(hv->arch)));
 	json_object_object_add(info, "config_magic", json_object_new_int64((int64_t)hv->magic));
 	json_object_object_add(info, "config_magic_supported",
@@ -171,6 +176,19 @@ void daemon_event_emitx(struct daemon *d, const char *name, uint32_t zone_id, co
 	log_debug("event %s", name);
 	json_object_object_add(p, "event", e);
 	control_broadcast(d, p);
+}
+
+void manager_backend_changed(struct hv *hv, void *userdata)
+{
+	char msg[PATH_MAX + 100];
+
+	if (hv->lost)
+		snprintf(msg, sizeof(msg), "%s at %s: %s", hv->ops->what, hv->path,
+			 strerror(-hv->lost_reason));
+	else
+		snprintf(msg, sizeof(msg), "%s at %s: %s, config magic 0x%02llx", hv->ops->what,
+			 hv->path, hv_arch_to_string(hv->arch), (unsigned long long)hv->magic);
+	daemon_event_emit(userdata, hv->lost ? "BackendLost" : "BackendBack", NULL, msg);
 }
 
 static int manager_subscribe(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)

@@ -88,7 +88,7 @@ const struct hv_zone_config *zone_config_of(struct daemon *d, uint32_t id)
 int zone_is_running(struct daemon *d, uint32_t id)
 {
 	struct hvisor_zone_info zones[ZONE_LIST_CAP];
-	int n = d->hv->ops->zone_list(d->hv, zones, ZONE_LIST_CAP);
+	int n = hv_zone_list(d->hv, zones, ZONE_LIST_CAP);
 
 	if (n < 0)
 		return n;
@@ -148,7 +148,7 @@ static void info_name(const struct hvisor_zone_info *zi, char buf[HV_CONFIG_NAME
 static int list_zones(struct daemon *d, struct hvisor_zone_info *zones, size_t cap)
 {
 	struct zone *z, *tmp;
-	int n = d->hv->ops->zone_list(d->hv, zones, cap);
+	int n = hv_zone_list(d->hv, zones, cap);
 
 	if (n < 0)
 		return n;
@@ -406,7 +406,7 @@ static void start_loaded(int r, const char *failed_key, bool file_error, const c
 		start_failed(ctx, msg);
 		goto out;
 	}
-	r = d->hv->ops->zone_start(d->hv, ctx->config, ctx->config_size);
+	r = hv_zone_start(d->hv, ctx->config, ctx->config_size);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "ZONE_START: %s", strerror(-r));
 		conn_error_kernel(c, "ZONE_START", r);
@@ -433,6 +433,53 @@ out:
 	conn_async_end(c);
 }
 
+/* A zone being started, in the table (takes *cfg). */
+static struct zone *zone_new(struct daemon *d, struct hv_zone_config **cfg, uid_t uid,
+			     json_object *source)
+{
+	struct zone *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return NULL;
+	z->id = (*cfg)->zone_id;
+	memcpy(z->name, (*cfg)->name, sizeof((*cfg)->name));
+	z->cpus = (*cfg)->cpus;
+	z->state = ZONE_STARTING;
+	z->started_by = uid;
+	z->source = source ? strdup(json_object_get_string(source)) : NULL;
+	z->cfg = TAKE_PTR(*cfg);
+	TAILQ_INSERT_TAIL(&d->zones, z, entry);
+	return z;
+}
+
+/* The config of a Start, for the backend as it is now; on failure the
+ * error reply is sent. */
+static int parse_config(struct conn *c, struct daemon *d, json_object *config,
+			struct hv_zone_config **ret)
+{
+	/* a backend that came back may have another arch or magic */
+	int r = hv_ensure(d->hv);
+	struct hv_error err;
+
+	if (r < 0)
+		return conn_error_kernel(c, "ZONE_START", r), r;
+	if (!hv_magic_supported(d->hv))
+		return conn_errorf(
+			       c, VL_ERROR_NOT_SUPPORTED,
+			       "the hypervisor reports config magic 0x%02llx; this hvisord can encode zone configs for 0x05 and 0x06 only",
+			       (unsigned long long)d->hv->magic),
+		       -EOPNOTSUPP;
+	if (hv_zone_config_parse(config, d->hv->arch, ret, &err) < 0)
+		return conn_error_invalid(c, "config", &err), -EINVAL;
+	if ((*ret)->arch == HV_ARCH_X86_64 && (*ret)->arch_config.x86_64.multiboot2) {
+		*ret = hv_zone_config_free(*ret);
+		return conn_errorf(c, VL_ERROR_NOT_SUPPORTED,
+				   "config.boot_protocol: multiboot2 zones are not supported yet"),
+		       -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int method_start(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
 	struct daemon *d = conn_daemon(c);
@@ -450,18 +497,8 @@ static int method_start(struct conn *c, const struct vl_call *call, int *fds, si
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
 		return conn_error_invalid(c, NULL, &err);
-	if (!hv_magic_supported(d->hv))
-		return conn_errorf(
-			c, VL_ERROR_NOT_SUPPORTED,
-			"the hypervisor reports config magic 0x%02llx; this hvisord can encode zone configs for 0x05 and 0x06 only",
-			(unsigned long long)d->hv->magic);
-	if (hv_zone_config_parse(config, d->hv->arch, &cfg, &err) < 0)
-		return conn_error_invalid(c, "config", &err);
-	if (cfg->arch == HV_ARCH_X86_64 && cfg->arch_config.x86_64.multiboot2) {
-		hv_zone_config_free(cfg);
-		return conn_errorf(c, VL_ERROR_NOT_SUPPORTED,
-				   "config.boot_protocol: multiboot2 zones are not supported yet");
-	}
+	if (parse_config(c, d, config, &cfg) < 0)
+		return 0; /* the error reply is out */
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		hv_zone_config_free(cfg);
@@ -498,20 +535,12 @@ static int method_start(struct conn *c, const struct vl_call *call, int *fds, si
 
 	/* Everything checked: from here on we change things. The entry
 	 * reserves id, CPUs and memory against concurrent starts. */
-	z = calloc(1, sizeof(*z));
+	z = zone_new(d, &cfg, conn_uid(c), source);
 	if (!z) {
 		virtio_zone_stopped(d, cfg->zone_id);
 		r = -ENOMEM;
 		goto fail_internal;
 	}
-	z->id = cfg->zone_id;
-	memcpy(z->name, cfg->name, sizeof(cfg->name));
-	z->cpus = cfg->cpus;
-	z->state = ZONE_STARTING;
-	z->started_by = conn_uid(c);
-	z->source = source ? strdup(json_object_get_string(source)) : NULL;
-	z->cfg = TAKE_PTR(cfg);
-	TAILQ_INSERT_TAIL(&d->zones, z, entry);
 	ctx->z = z;
 	r = load_start(d, ctx->items, ctx->n_items, start_loaded, ctx);
 	if (r < 0) {
@@ -578,7 +607,7 @@ static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds,
 		found = zones[i].zone_id == id;
 	if (!found)
 		return error_zone(c, VL_ERROR_ZONE_NOT_FOUND, id, "no zone %u", id);
-	r = d->hv->ops->zone_shutdown(d->hv, id);
+	r = hv_zone_shutdown(d->hv, id);
 	if (r < 0)
 		return conn_error_kernel(c, "ZONE_SHUTDOWN", r);
 	log_info("zone %u shut down by uid %u", id, (unsigned)conn_uid(c));

@@ -102,7 +102,12 @@ static const char hvisor_idl[] =
 	"error ProtocolError (message: string)\n"
 	"\n"
 	"# A bug or resource failure inside hvisord.\n"
-	"error Internal (message: string)\n";
+	"error Internal (message: string)\n"
+	"\n"
+	"# The backend (backend, backend_path: as in Manager.GetInfo) is gone, e.g.\n"
+	"# hvisor-sim died, or it went away during the call; hvisord reconnects\n"
+	"# (reopens) it as soon as it is back.\n"
+	"error BackendUnavailable (backend: string, backend_path: string, message: string)\n";
 
 static const char manager_idl[] =
 	"# The daemon itself: version, backend and the event stream.\n"
@@ -115,6 +120,11 @@ static const char manager_idl[] =
 	"  # \"sim\" (hvisor-sim) or \"kmod\" (/dev/hvisor)\n"
 	"  backend: string,\n"
 	"  backend_path: string,\n"
+	"  # lost: it went away (e.g. the sim died); calls that need it answer\n"
+	"  # org.hvisor.BackendUnavailable until hvisord has reconnected\n"
+	"  backend_state: (connected, lost),\n"
+	"  # why it was lost\n"
+	"  backend_error: ?string,\n"
 	"  arch: string,\n"
 	"  # what CONFIG_CHECK reported; zones start only with a known magic\n"
 	"  config_magic: int,\n"
@@ -130,7 +140,7 @@ static const char manager_idl[] =
 	"type Event (\n"
 	"  # Subscribed, ZoneStarted, ZoneStartFailed, ZoneStopped, ZoneVanished,\n"
 	"  # VirtioDeviceAdded, VirtioDeviceRemoved, VirtiodStarted, VirtiodExited,\n"
-	"  # VirtiodRestarted, VirtiodFailed\n"
+	"  # VirtiodRestarted, VirtiodFailed, BackendLost, BackendBack\n"
 	"  event: string,\n"
 	"  timestamp_usec: int,\n"
 	"  monotonic_usec: int,\n"

@@ -38,6 +38,7 @@
 #define VL_ERROR_BUSY		     "org.hvisor.Busy"
 #define VL_ERROR_PROTOCOL	     "org.hvisor.ProtocolError"
 #define VL_ERROR_INTERNAL	     "org.hvisor.Internal"
+#define VL_ERROR_BACKEND_UNAVAILABLE "org.hvisor.BackendUnavailable"
 #define VL_ERROR_ZONE_NOT_FOUND	     "org.hvisor.Zone.NotFound"		     /* zone_id */
 #define VL_ERROR_ZONE_EXISTS	     "org.hvisor.Zone.AlreadyExists"	     /* zone_id */
 #define VL_ERROR_ZONE_CPU_BUSY	     "org.hvisor.Zone.CpuBusy"		     /* cpu, owner */

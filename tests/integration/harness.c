@@ -556,6 +556,53 @@ void ih_sim_start(struct ih *h, const char *const *args)
 	snprintf(h->backend, sizeof(h->backend), "sim:%s", h->sim.sock);
 }
 
+void ih_sim_kill(struct ih *h)
+{
+	assert_true(h->sim_running);
+	assert_int_equal(kill(h->sim.pid, SIGKILL), 0);
+	assert_int_not_equal(simh_wait(&h->sim, IH_TIMEOUT_MS), -1);
+	h->sim.ctl = safe_close(h->sim.ctl);
+	h->sim_running = false;
+}
+
+void ih_sim_restart(struct ih *h, const char *const *args)
+{
+	static const char *const defaults[] = {"--arch", "aarch64", NULL};
+	const char *argv[32] = {simh_sim_path(), "--socket", h->sim.sock};
+	int64_t deadline = now_ms() + IH_TIMEOUT_MS;
+	size_t n = 3;
+	pid_t parent = getpid();
+	int lf;
+
+	assert_false(h->sim_running);
+	for (size_t i = 0; (args ? args : defaults)[i]; i++) {
+		assert_true(n < ARRAY_SIZE(argv) - 1);
+		argv[n++] = (args ? args : defaults)[i];
+	}
+	lf = open(h->sim_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	assert_true(lf >= 0);
+	fflush(NULL);
+	h->sim.pid = fork();
+	assert_true(h->sim.pid >= 0);
+	if (h->sim.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(lf, 2);
+		unsetenv("NOTIFY_SOCKET");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(lf);
+	/* it accepts once it listens (it removes the stale socket first) */
+	while ((h->sim.ctl = simh_connect(h->sim.sock)) < 0) {
+		if (now_ms() > deadline || waitpid(h->sim.pid, NULL, WNOHANG) == h->sim.pid)
+			fail_msg("hvisor-sim did not come back on %s", h->sim.sock);
+		poll(NULL, 0, 5);
+	}
+	h->sim_running = true;
+}
+
 pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, const char *log)
 {
 	const char *argv[40];

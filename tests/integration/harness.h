@@ -108,6 +108,12 @@ struct ih_layout ih_layout(const char *example);
 void ih_backend_zone_shutdown(struct ih *h, uint32_t id);
 /* Stops the sim (exit 0); nothing to stop with hvisor.ko. */
 void ih_backend_stop(struct ih *h);
+/* Kills the sim (SIGKILL, reaped) and leaves its socket file behind, as a
+ * crash does. */
+void ih_sim_kill(struct ih *h);
+/* Starts hvisor-sim again on the same socket (args as ih_sim_start's);
+ * returns once it accepts connections. */
+void ih_sim_restart(struct ih *h, const char *const *args);
 
 /* Fixture: kills whatever a failed test left running. */
 int ih_reap(void **state);

@@ -250,36 +250,86 @@ static void test_unreachable_sim(void **state)
 	ih_reap(NULL);
 }
 
-/* The sim dies under a running hvisord: calls fail with a named error,
- * hvisord itself keeps answering and exits cleanly. */
+/* GetInfo's info. */
+static json_object *get_info(struct vl_client *c)
+{
+	json_object *reply = ih_call(c, "org.hvisor.Manager.GetInfo", NULL);
+	json_object *info = json_object_get(json_object_object_get(ih_ok(reply), "info"));
+
+	json_object_put(reply);
+	return info;
+}
+
+/* One call that must answer BackendUnavailable naming the sim. */
+static void assert_backend_unavailable(struct vl_client *c, const struct ih *h, const char *method,
+				       const char *params)
+{
+	json_object *reply = ih_call(c, method, params), *p;
+
+	ih_assert_error(reply, "org.hvisor.BackendUnavailable");
+	p = vl_reply_parameters(reply);
+	assert_string_equal(ih_jstr(p, "backend"), "sim");
+	assert_string_equal(ih_jstr(p, "backend_path"), h->sim.sock);
+	assert_non_null(strstr(ih_jstr(p, "message"), "is gone"));
+	assert_non_null(strstr(ih_jstr(p, "message"), "reconnects"));
+	json_object_put(reply);
+}
+
+/* The sim dies under a running hvisord: hvisord logs the loss and tells
+ * subscribers (BackendLost), calls that need the backend answer
+ * BackendUnavailable naming it, GetInfo and hvctl version report it, and
+ * hvisord itself keeps answering. A sim started again on the same socket
+ * serves the next call (BackendBack). */
 static void test_backend_dies(void **state)
 {
+	struct vl_client *c, *sub;
+	json_object *info, *e;
+	struct ih_out o;
 	struct ih *h;
-	json_object *reply;
-	struct vl_client *c;
+	char *line;
 
 	ih_need_sim("it kills the sim");
 	h = ih_start(NULL);
 	c = ih_client(h);
+	sub = ih_subscribe(h);
 
-	kill(h->sim.pid, SIGKILL);
-	simh_stop(&h->sim);
-	h->sim_running = false;
-	reply = ih_call(c, "org.hvisor.Zone.List", NULL);
-	ih_assert_error(reply, "org.hvisor.KernelError");
-	assert_string_equal(ih_jstr(vl_reply_parameters(reply), "operation"), "ZONE_LIST");
-	json_object_put(reply);
-	/* also where the zone list is needed on the way: Virtio.Add */
-	reply = ih_call(c, "org.hvisor.Virtio.Add",
-			"{\"zone_id\": 1, \"device\": {\"type\": \"console\", \"addr\": 167787008, "
-			"\"len\": 512, \"irq\": 79}}");
-	ih_assert_error(reply, "org.hvisor.KernelError");
-	assert_string_equal(ih_jstr(vl_reply_parameters(reply), "operation"), "ZONE_LIST");
-	json_object_put(reply);
-	reply = ih_call(c, "org.hvisor.Manager.GetInfo", NULL);
-	ih_ok(reply);
-	json_object_put(reply);
+	ih_sim_kill(h);
+	e = ih_wait_event(sub, "BackendLost", -1, IH_TIMEOUT_MS);
+	assert_non_null(strstr(ih_jstr(e, "message"), h->sim.sock));
+	json_object_put(e);
+	assert_true(asprintf(&line, "lost the hvisor-sim backend at %s: ", h->sim.sock) > 0);
+	assert_true(ih_file_contains(h->log, line));
+	free(line);
+	assert_backend_unavailable(c, h, "org.hvisor.Zone.List", NULL);
+	assert_backend_unavailable(c, h, "org.hvisor.Zone.Info", "{\"zone_id\": 1}");
+	if (geteuid() == 0) /* privileged; ZONE_LIST on the way */
+		assert_backend_unavailable(c, h, "org.hvisor.Virtio.Add",
+					   "{\"zone_id\": 1, \"device\": {\"type\": \"console\", "
+					   "\"addr\": 167787008, \"len\": 512, \"irq\": 79}}");
+	info = get_info(c);
+	assert_string_equal(ih_jstr(info, "backend_state"), "lost");
+	assert_non_null(ih_jstr(info, "backend_error"));
+	json_object_put(info);
+	assert_int_equal(ih_hvctl(h, &o, "version", NULL), 0);
+	assert_non_null(strstr(o.out, "lost"));
+	ih_out_free(&o);
+	assert_int_equal(ih_hvctl(h, &o, "zone", "list", NULL), 1);
+	assert_non_null(strstr(o.err, "org.hvisor.BackendUnavailable"));
+	ih_out_free(&o);
+
+	ih_sim_restart(h, NULL);
+	assert_int_equal(ih_hvctl(h, &o, "zone", "list", NULL), 0);
+	ih_out_free(&o);
+	info = get_info(c);
+	assert_string_equal(ih_jstr(info, "backend_state"), "connected");
+	assert_false(json_object_object_get_ex(info, "backend_error", NULL));
+	json_object_put(info);
+	e = ih_wait_event(sub, "BackendBack", -1, IH_TIMEOUT_MS);
+	json_object_put(e);
+	assert_true(ih_file_contains(h->log, "backend at"));
+	assert_true(ih_file_contains(h->log, "is back"));
 	vl_client_free(c);
+	vl_client_free(sub);
 	ih_stop(h);
 }
 
