@@ -208,26 +208,29 @@ int virtiod_drop_privileges(const char *user)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: hvisor-virtiod --control-fd N [--log-level L] [--syslog]\n"
-		   "\n"
-		   "The virtio backends of one hvisor zone. Started by hvisord, which passes\n"
-		   "everything it needs over the control socket; not meant to be run by hand.\n");
+	fprintf(f,
+		"Usage: hvisor-virtiod --control-fd N [--listen-fd N] [--log-level L] [--syslog]\n"
+		"\n"
+		"The virtio backends of one hvisor zone. Started by hvisord, which passes\n"
+		"everything it needs over the control socket; not meant to be run by hand.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"control-fd", required_argument, NULL, 'c'},
+		{"listen-fd", required_argument, NULL, 'L'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"syslog", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{},
 	};
-	struct virtiod v = {.control_fd = -1, .channel_fd = -1, .mem_fd = -1, .state_fd = -1};
+	struct virtiod v = {
+		.control_fd = -1, .listen_fd = -1, .channel_fd = -1, .mem_fd = -1, .state_fd = -1};
 	const int sigs[] = {SIGTERM, SIGINT};
 	int level = LOG_INFO, c, r;
-	uint64_t cfd = UINT64_MAX;
+	uint64_t cfd = UINT64_MAX, lfd = UINT64_MAX;
 	bool use_syslog = false;
 
 	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
@@ -235,6 +238,12 @@ int main(int argc, char **argv)
 		case 'c':
 			if (parse_u64(optarg, INT32_MAX, &cfd) < 0) {
 				fprintf(stderr, "hvisor-virtiod: bad --control-fd '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			if (parse_u64(optarg, INT32_MAX, &lfd) < 0) {
+				fprintf(stderr, "hvisor-virtiod: bad --listen-fd '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -279,12 +288,15 @@ int main(int argc, char **argv)
 			fatal("cannot handle signal %d", sigs[i]);
 	}
 	r = control_start(&v, (int)cfd);
+	if (r >= 0 && lfd != UINT64_MAX)
+		r = control_listen(&v, (int)lfd);
 	if (r < 0 || !v.ev_drain)
-		fatal("cannot start");
+		fatal("cannot start: %s", strerror(-r));
 
 	event_base_dispatch(v.base);
 
 	control_stop(&v);
+	control_unlisten(&v);
 	channel_stop(&v);
 	gmem_unmap(&v.mem);
 	if (v.state)
