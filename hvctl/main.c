@@ -7,8 +7,8 @@
 
 #include "hvctl.h"
 
-static const struct command *const command_tables[] = {zone_commands, virtio_commands,
-						       console_commands, daemon_commands};
+static const struct command *const command_tables[] = {
+	zone_commands, virtio_commands, console_commands, daemon_commands, check_commands};
 
 void command_help(const struct hvctl *h, const struct command *cmd, FILE *f)
 {
