@@ -166,7 +166,8 @@ expected() {
 			/lib/systemd/system/hvisord.service /lib/systemd/system/hvisord.socket \
 			/usr/lib/tmpfiles.d/hvisor.conf /etc/default/hvisord \
 			/usr/share/man/man1/hvctl.1.gz /usr/share/man/man8/hvisord.8.gz \
-			/usr/share/man/man8/hvisor-virtiod.8.gz /usr/share/man/man5/hvisor-zone.json.5.gz \
+			/usr/share/man/man8/hvisor-virtiod.8.gz /usr/share/man/man8/hvisor-zone.8.gz \
+			/usr/share/man/man5/hvisor-zone.json.5.gz \
 			/usr/share/man/man5/hvisor-virtio.json.5.gz \
 			/usr/share/bash-completion/completions/hvctl
 		;;
