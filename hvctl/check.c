@@ -955,19 +955,8 @@ static json_object *virtio_zone_json(const struct virtio_check *v, unsigned z)
 {
 	const struct hv_virtio_zone *vz = &v->cfg->zones[z];
 	const struct zone_check *zc = zone_of(v, vz->zone_id);
-	json_object *o = json_object_new_object(), *mem = json_object_new_array();
-	json_object *devs = json_object_new_array();
+	json_object *o = json_object_new_object(), *devs = json_object_new_array();
 
-	for (unsigned i = 0; i < vz->n_mem; i++) {
-		json_object *m = json_object_new_object();
-
-		json_object_object_add(m, "zone0_ipa",
-				       json_object_new_uint64(vz->mem[i].zone0_ipa));
-		json_object_object_add(m, "zonex_ipa",
-				       json_object_new_uint64(vz->mem[i].zonex_ipa));
-		json_object_object_add(m, "size", json_object_new_uint64(vz->mem[i].size));
-		json_object_array_add(mem, m);
-	}
 	for (unsigned k = 0; k < vz->n_devices; k++) {
 		const struct hv_virtio_device *d = &vz->devices[k];
 		json_object *e = json_object_new_object();
@@ -984,7 +973,7 @@ static json_object *virtio_zone_json(const struct virtio_check *v, unsigned z)
 		json_object_array_add(devs, e);
 	}
 	json_object_object_add(o, "id", json_object_new_int64(vz->zone_id));
-	json_object_object_add(o, "memory", mem);
+	json_object_object_add(o, "memory", hv_virtio_mem_to_json(vz));
 	json_object_object_add(o, "zone_config", zc ? json_object_new_string(zc->file) : NULL);
 	json_object_object_add(o, "devices", devs);
 	return o;

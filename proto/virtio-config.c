@@ -597,6 +597,23 @@ json_object *hv_virtio_device_to_json(const struct hv_virtio_device *dev)
 	return o;
 }
 
+json_object *hv_virtio_mem_to_json(const struct hv_virtio_zone *zone)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < zone->n_mem; i++) {
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "zone0_ipa",
+				       json_object_new_uint64(zone->mem[i].zone0_ipa));
+		json_object_object_add(m, "zonex_ipa",
+				       json_object_new_uint64(zone->mem[i].zonex_ipa));
+		json_object_object_add(m, "size", json_object_new_uint64(zone->mem[i].size));
+		json_object_array_add(a, m);
+	}
+	return a;
+}
+
 /* ---- virtio_cfg.json --------------------------------------------------- */
 
 static int parse_memory(json_object *zone, const char *zpath, struct hv_virtio_zone *z,
@@ -685,8 +702,7 @@ static int parse_devices(json_object *zone, const char *zpath, struct hv_virtio_
 			if (o->enabled && ranges_overlap(d->addr, d->len, o->addr, o->len)) {
 				hv_error_set(err, path,
 					     "0x%" PRIx64 "+0x%" PRIx64
-					     " overlaps %s[%u] (%s at 0x%" PRIx64 "+0x%" PRIx64
-					     ")",
+					     " overlaps %s[%u] (%s at 0x%" PRIx64 "+0x%" PRIx64 ")",
 					     d->addr, d->len, apath, z->device_index[j],
 					     hv_virtio_type_to_string(o->type), o->addr, o->len);
 				return -EINVAL;

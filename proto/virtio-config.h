@@ -124,6 +124,10 @@ int hv_virtio_device_check_zone(const struct hv_virtio_device *dev,
 				const struct hv_zone_config *cfg, const char *prefix,
 				struct hv_error *err);
 
+/* A zone's memory_region as Virtio.Add's "memory": [{"zone0_ipa",
+ * "zonex_ipa", "size"}]. */
+json_object *hv_virtio_mem_to_json(const struct hv_virtio_zone *zone);
+
 /* Frees what a device owns (img) and zeroes it. */
 void hv_virtio_device_clear(struct hv_virtio_device *dev);
 /* Deep copy (img duplicated). */

@@ -194,10 +194,11 @@ static void test_pairs(void **state)
 
 /* ---- the zone_config ------------------------------------------------------ */
 
-/* A copy of the config rel (in the source tree) in h's dir, edited. */
-static char *copy_config(struct ih *h, const char *rel, json_object *(*edit)(json_object *))
+/* A copy of the config rel (in the source tree), edited, as h's dir/name. */
+static char *copy_as(struct ih *h, const char *rel, const char *name,
+		     json_object *(*edit)(json_object *))
 {
-	char *src = src_path(rel), *dst = ih_path(h, "zone1.json");
+	char *src = src_path(rel), *dst = ih_path(h, name);
 	json_object *o = ih_json_load(src);
 
 	if (edit)
@@ -206,6 +207,11 @@ static char *copy_config(struct ih *h, const char *rel, json_object *(*edit)(jso
 	json_object_put(o);
 	free(src);
 	return dst;
+}
+
+static char *copy_config(struct ih *h, const char *rel, json_object *(*edit)(json_object *))
+{
+	return copy_as(h, rel, "zone1.json", edit);
 }
 
 /* conf/examples/sim/zone1.json (aarch64, GICv3) with its images in h's dir */
@@ -602,15 +608,7 @@ static void test_relative(void **state)
 
 static char *copy_virtio(struct ih *h, json_object *(*edit)(json_object *))
 {
-	char *src = src_path("conf/examples/sim/virtio_cfg.json"), *dst = ih_path(h, "virtio.json");
-	json_object *o = ih_json_load(src);
-
-	if (edit)
-		o = edit(o);
-	ih_json_save(o, dst);
-	json_object_put(o);
-	free(src);
-	return dst;
+	return copy_as(h, "conf/examples/sim/virtio_cfg.json", "virtio.json", edit);
 }
 
 static json_object *irq_99(json_object *o)
