@@ -8,7 +8,8 @@
  *   console.c console
  *   daemon.c  events, version, log-level
  *   files.c   JSON files and paths relative to them
- *   compat.c  the upstream "hvisor ..." spelling */
+ *   compat.c  the upstream "hvisor ..." spelling
+ *   check.c   zone check | virtio check (offline, no hvisord) */
 #ifndef HVCTL_H
 #define HVCTL_H
 
@@ -101,6 +102,7 @@ extern const struct command zone_commands[];
 extern const struct command virtio_commands[];
 extern const struct command console_commands[];
 extern const struct command daemon_commands[];
+extern const struct command check_commands[];
 /* virtio start: a virtio_cfg.json (path may be NULL) and/or --device specs */
 #define VIRTIO_MAX_SPECS 64 /* --device strings in one virtio start */
 int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs);

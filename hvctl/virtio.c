@@ -22,21 +22,8 @@ static int add_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id,
 
 	json_object_object_add(params, "zone_id", json_object_new_int64(zone_id));
 	json_object_object_add(params, "device", hv_virtio_device_to_json(dev));
-	if (mem && mem->n_mem) {
-		json_object *a = json_object_new_array();
-
-		for (unsigned i = 0; i < mem->n_mem; i++) {
-			json_object *m = json_object_new_object();
-
-			json_object_object_add(m, "zone0_ipa",
-					       json_object_new_uint64(mem->mem[i].zone0_ipa));
-			json_object_object_add(m, "zonex_ipa",
-					       json_object_new_uint64(mem->mem[i].zonex_ipa));
-			json_object_object_add(m, "size", json_object_new_uint64(mem->mem[i].size));
-			json_object_array_add(a, m);
-		}
-		json_object_object_add(params, "memory", a);
-	}
+	if (mem && mem->n_mem)
+		json_object_object_add(params, "memory", hv_virtio_mem_to_json(mem));
 	if (dev->type == HV_VIRTIO_BLK) {
 		char path[PATH_MAX];
 		json_object *files = json_object_new_object();

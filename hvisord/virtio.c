@@ -116,38 +116,6 @@ static void ram_from_config(struct zvirt *zv, const struct hv_zone_config *cfg)
 	zv->ram_known = zv->n_ram > 0;
 }
 
-/* The device against the zone's config: inside one virtio region, an IRQ
- * the zone owns (where its arch lets the list decide). */
-static int check_against_config(const struct hv_virtio_device *dev,
-				const struct hv_zone_config *cfg, struct hv_error *err)
-{
-	bool inside = false;
-
-	for (uint32_t i = 0; i < cfg->n_regions && !inside; i++) {
-		const struct hv_cfg_memory_region *r = &cfg->regions[i];
-
-		/* hvisor traps a virtio region at its physical_start */
-		inside = r->type == HV_MEM_TYPE_VIRTIO && dev->addr >= r->physical_start &&
-			 dev->addr - r->physical_start < r->size &&
-			 dev->len <= r->size - (dev->addr - r->physical_start);
-	}
-	if (!inside) {
-		hv_error_set(err, "device.addr",
-			     "0x%llx+0x%llx is not inside a virtio memory region of zone %u",
-			     (unsigned long long)dev->addr, (unsigned long long)dev->len,
-			     cfg->zone_id);
-		return -EINVAL;
-	}
-	if (dev->irq >= HV_CONFIG_MAX_INTERRUPTS ||
-	    (hv_arch_irqs_gated(cfg->arch) &&
-	     !(cfg->irq_bitmap[dev->irq / 32] & (1u << (dev->irq % 32))))) {
-		hv_error_set(err, "device.irq", "IRQ %u is not in zone %u's interrupts", dev->irq,
-			     cfg->zone_id);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int check_overlap(const struct zvirt *zv, const struct hv_virtio_device *dev,
 			 struct hv_error *err)
 {
@@ -427,7 +395,7 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 		goto fail_w;
 	cfg = zone_config_of(d, zone_id);
 	if (cfg) {
-		if (check_against_config(&dev->spec, cfg, &err) < 0) {
+		if (hv_virtio_device_check_zone(&dev->spec, cfg, "device", &err) < 0) {
 			error_invalid(c, &err);
 			goto fail_w;
 		}
@@ -719,7 +687,7 @@ int virtio_zone_starting(struct conn *c, struct daemon *d, const struct hv_zone_
 	if (!zv || zv->n_devices == 0)
 		return 0;
 	TAILQ_FOREACH (dev, &zv->devices, entry)
-		if (check_against_config(&dev->spec, cfg, &err) < 0) {
+		if (hv_virtio_device_check_zone(&dev->spec, cfg, "device", &err) < 0) {
 			char msg[400];
 
 			snprintf(

@@ -10,10 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "hv.h"
@@ -174,16 +172,14 @@ static int list_zones(struct daemon *d, struct hvisor_zone_info *zones, size_t c
 static int image_file_size(int fd, uint64_t *ret, const char **ret_why)
 {
 	struct stat st;
+	int r;
 
 	*ret_why = passed_file_problem(fd, false, &st);
 	if (*ret_why)
 		return -EINVAL;
-	if (S_ISREG(st.st_mode)) {
-		*ret = (uint64_t)st.st_size;
-		return 0;
-	}
-	if (ioctl(fd, BLKGETSIZE64, ret) < 0) {
-		*ret_why = strerror(errno);
+	r = fd_file_size(fd, &st, ret);
+	if (r < 0) {
+		*ret_why = strerror(-r);
 		return -EINVAL;
 	}
 	return 0;
@@ -471,10 +467,10 @@ static int parse_config(struct conn *c, struct daemon *d, json_object *config,
 		       -EOPNOTSUPP;
 	if (hv_zone_config_parse(config, d->hv->arch, ret, &err) < 0)
 		return conn_error_invalid(c, "config", &err), -EINVAL;
-	if ((*ret)->arch == HV_ARCH_X86_64 && (*ret)->arch_config.x86_64.multiboot2) {
+	if (hv_zone_config_check_supported(*ret, &err) < 0) {
 		*ret = hv_zone_config_free(*ret);
-		return conn_errorf(c, VL_ERROR_NOT_SUPPORTED,
-				   "config.boot_protocol: multiboot2 zones are not supported yet"),
+		return conn_errorf(c, VL_ERROR_NOT_SUPPORTED, "config.%s: %s", err.path,
+				   err.message),
 		       -EOPNOTSUPP;
 	}
 	return 0;

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -37,6 +39,17 @@ int parse_u64(const char *s, uint64_t max, uint64_t *ret)
 int parse_u64_hex(const char *s, uint64_t max, uint64_t *ret)
 {
 	return parse_u64_base(s, 16, max, ret);
+}
+
+int fd_file_size(int fd, const struct stat *st, uint64_t *ret)
+{
+	if (S_ISREG(st->st_mode)) {
+		*ret = (uint64_t)st->st_size;
+		return 0;
+	}
+	if (!S_ISBLK(st->st_mode))
+		return -EINVAL;
+	return ioctl(fd, BLKGETSIZE64, ret) < 0 ? -errno : 0;
 }
 
 int fd_set_nonblock(int fd, bool nonblock)

@@ -22,6 +22,10 @@ int parse_u64(const char *s, uint64_t max, uint64_t *ret);
 int parse_u64_hex(const char *s, uint64_t max, uint64_t *ret);
 
 int fd_set_nonblock(int fd, bool nonblock);
+/* The size of a regular file or a block device (st: its fstat()), or -errno
+ * (-EINVAL for anything else). */
+struct stat;
+int fd_file_size(int fd, const struct stat *st, uint64_t *ret);
 int fd_set_cloexec(int fd, bool cloexec);
 
 /* Loop over short reads/writes and EINTR. read_full returns the number of

@@ -597,6 +597,23 @@ json_object *hv_virtio_device_to_json(const struct hv_virtio_device *dev)
 	return o;
 }
 
+json_object *hv_virtio_mem_to_json(const struct hv_virtio_zone *zone)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < zone->n_mem; i++) {
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "zone0_ipa",
+				       json_object_new_uint64(zone->mem[i].zone0_ipa));
+		json_object_object_add(m, "zonex_ipa",
+				       json_object_new_uint64(zone->mem[i].zonex_ipa));
+		json_object_object_add(m, "size", json_object_new_uint64(zone->mem[i].size));
+		json_object_array_add(a, m);
+	}
+	return a;
+}
+
 /* ---- virtio_cfg.json --------------------------------------------------- */
 
 static int parse_memory(json_object *zone, const char *zpath, struct hv_virtio_zone *z,
@@ -655,7 +672,6 @@ static int parse_devices(json_object *zone, const char *zpath, struct hv_virtio_
 			 struct hv_error *err)
 {
 	char apath[PATH_SIZE], path[PATH_SIZE];
-	size_t index[HV_VIRTIO_MAX_DEVICES];
 	json_object *arr;
 	int r;
 
@@ -675,7 +691,7 @@ static int parse_devices(json_object *zone, const char *zpath, struct hv_virtio_
 		if (skip)
 			continue;
 		/* counted at once, so a failure below frees img */
-		index[z->n_devices++] = i;
+		z->device_index[z->n_devices++] = (unsigned)i;
 		d->zone_id = z->zone_id;
 		d->has_zone_id = true;
 		if (!d->enabled)
@@ -686,9 +702,8 @@ static int parse_devices(json_object *zone, const char *zpath, struct hv_virtio_
 			if (o->enabled && ranges_overlap(d->addr, d->len, o->addr, o->len)) {
 				hv_error_set(err, path,
 					     "0x%" PRIx64 "+0x%" PRIx64
-					     " overlaps %s[%zu] (%s at 0x%" PRIx64 "+0x%" PRIx64
-					     ")",
-					     d->addr, d->len, apath, index[j],
+					     " overlaps %s[%u] (%s at 0x%" PRIx64 "+0x%" PRIx64 ")",
+					     d->addr, d->len, apath, z->device_index[j],
 					     hv_virtio_type_to_string(o->type), o->addr, o->len);
 				return -EINVAL;
 			}
@@ -973,5 +988,40 @@ int hv_virtio_device_copy(struct hv_virtio_device *dst, const struct hv_virtio_d
 	}
 	*dst = *src;
 	dst->img = img;
+	return 0;
+}
+
+/* ---- against a zone config --------------------------------------------- */
+
+int hv_virtio_device_check_zone(const struct hv_virtio_device *dev,
+				const struct hv_zone_config *cfg, const char *prefix,
+				struct hv_error *err)
+{
+	char path[PATH_SIZE];
+	bool inside = false;
+
+	for (uint32_t i = 0; i < cfg->n_regions && !inside; i++) {
+		const struct hv_cfg_memory_region *r = &cfg->regions[i];
+
+		/* hvisor traps a virtio region at its physical_start */
+		inside = r->type == HV_MEM_TYPE_VIRTIO && dev->addr >= r->physical_start &&
+			 dev->addr - r->physical_start < r->size &&
+			 dev->len <= r->size - (dev->addr - r->physical_start);
+	}
+	if (!inside) {
+		hv_error_set(err, hv_json_path_join(path, sizeof(path), prefix, "addr"),
+			     "0x%" PRIx64 "+0x%" PRIx64
+			     " is not inside a virtio memory region of zone %" PRIu32,
+			     dev->addr, dev->len, cfg->zone_id);
+		return -EINVAL;
+	}
+	if (dev->irq >= HV_CONFIG_MAX_INTERRUPTS ||
+	    (hv_arch_irqs_gated(cfg->arch) &&
+	     !(cfg->irq_bitmap[dev->irq / 32] & (1u << (dev->irq % 32))))) {
+		hv_error_set(err, hv_json_path_join(path, sizeof(path), prefix, "irq"),
+			     "IRQ %" PRIu32 " is not in zone %" PRIu32 "'s interrupts", dev->irq,
+			     cfg->zone_id);
+		return -EINVAL;
+	}
 	return 0;
 }

@@ -82,6 +82,9 @@ struct hv_virtio_zone {
 	struct hv_virtio_mem mem[HV_VIRTIO_MAX_MEM];
 	unsigned n_devices;
 	struct hv_virtio_device devices[HV_VIRTIO_MAX_DEVICES];
+	/* where each device is in the file's devices[] (disabled devices of
+	 * unsupported types are left out of devices[]) */
+	unsigned device_index[HV_VIRTIO_MAX_DEVICES];
 };
 
 struct hv_virtio_config {
@@ -112,6 +115,18 @@ int hv_virtio_device_parse_spec(const char *spec, struct hv_virtio_device *ret,
 json_object *hv_virtio_device_to_json(const struct hv_virtio_device *dev);
 int hv_virtio_device_from_json(json_object *o, struct hv_virtio_device *ret,
 			       struct hv_error *err);
+
+/* The device against the config of its zone: inside one of the zone's virtio
+ * regions, with an IRQ the zone owns where its arch lets the list decide
+ * (hv_arch_irqs_gated). Errors name prefix.addr or prefix.irq. What
+ * hvisord checks before it adds a device; hvctl virtio check too. */
+int hv_virtio_device_check_zone(const struct hv_virtio_device *dev,
+				const struct hv_zone_config *cfg, const char *prefix,
+				struct hv_error *err);
+
+/* A zone's memory_region as Virtio.Add's "memory": [{"zone0_ipa",
+ * "zonex_ipa", "size"}]. */
+json_object *hv_virtio_mem_to_json(const struct hv_virtio_zone *zone);
 
 /* Frees what a device owns (img) and zeroes it. */
 void hv_virtio_device_clear(struct hv_virtio_device *dev);

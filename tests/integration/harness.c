@@ -1013,6 +1013,11 @@ void ih_json_set(json_object *root, const char *path, json_object *val)
 	json_path(root, path, val);
 }
 
+json_object *ih_json_get(json_object *root, const char *path)
+{
+	return json_path(root, path, NULL);
+}
+
 uint64_t ih_json_u64(json_object *root, const char *path)
 {
 	json_object *v = json_path(root, path, NULL);
@@ -1545,6 +1550,35 @@ int ih_run(const struct ih *h, const struct ih_exec *x, struct ih_out *out, cons
 	if (strstr(out->err, "Sanitizer") || strstr(out->err, "runtime error:"))
 		fail_msg("%s reported:\n%s", argv[0], out->err);
 	return out->code;
+}
+
+void ih_hvctl_expect(const struct ih *h, int code, const char *const *args, const char *in_out,
+		     const char *in_err, struct ih_out *ret_out)
+{
+	const char *argv[32];
+	struct ih_out o;
+	size_t n = 0;
+	int r;
+
+	argv[n++] = ih_bin_hvctl();
+	for (size_t i = 0; args[i] && n + 1 < ARRAY_SIZE(argv); i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	r = ih_run(h, NULL, &o, argv);
+	if (r != code || (in_out && !strstr(o.out, in_out)) || (in_err && !strstr(o.err, in_err))) {
+		fprintf(stderr, "# hvctl");
+		for (size_t i = 1; i < n; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "\n# exit %d\n# stdout: %s\n# stderr: %s\n", r, o.out, o.err);
+		ih_out_free(&o);
+		fail_msg("expected exit %d%s%s%s%s", code, in_out ? ", stdout with " : "",
+			 in_out ? in_out : "", in_err ? ", stderr with " : "",
+			 in_err ? in_err : "");
+	}
+	if (ret_out)
+		*ret_out = o;
+	else
+		ih_out_free(&o);
 }
 
 static int run_va(const struct ih *h, const char *prog, struct ih_out *out, va_list ap)

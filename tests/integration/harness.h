@@ -164,6 +164,8 @@ uint64_t ih_file_hash(const char *path);
 void ih_json_save(json_object *o, const char *path); /* does not take o */
 /* json_object_object_add on a dotted path ("memory_regions[0].size"). */
 void ih_json_set(json_object *root, const char *path, json_object *val);
+/* What is at a dotted path (borrowed); the test fails if nothing is. */
+json_object *ih_json_get(json_object *root, const char *path);
 /* The number at a dotted path (an integer or a "0x..." string). */
 uint64_t ih_json_u64(json_object *root, const char *path);
 uint64_t ih_file_u64(const char *file, const char *path);
@@ -263,6 +265,13 @@ int ih_run(const struct ih *h, const struct ih_exec *x, struct ih_out *out,
 int ih_hvctl(const struct ih *h, struct ih_out *out, ...) __attribute__((sentinel));
 int ih_hvisor(const struct ih *h, struct ih_out *out, ...) __attribute__((sentinel));
 void ih_out_free(struct ih_out *out);
+/* A NULL-terminated argument list: IH_ARGS("zone", "list"). */
+#define IH_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+/* hvctl with args must exit with `code`, with in_out on stdout and in_err
+ * on stderr (NULL: anything); else the test fails showing both. The output
+ * goes to *ret_out if given (the caller frees it). */
+void ih_hvctl_expect(const struct ih *h, int code, const char *const *args, const char *in_out,
+		     const char *in_err, struct ih_out *ret_out);
 /* Starts argv in the background (HVISOR_SOCKET=h->sock) with stdout on a
  * pipe (*ret_stdout; NULL: stdout goes to bg.log too) and stderr appended
  * to dir/bg.log. */

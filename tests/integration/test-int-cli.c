@@ -41,30 +41,10 @@ static int teardown(void **state)
 static void expect_code(struct ih *h, int code, const char *const *args, const char *in_out,
 			const char *in_err)
 {
-	const char *argv[32];
-	struct ih_out o;
-	size_t n = 0;
-	int r;
-
-	argv[n++] = ih_bin_hvctl();
-	for (size_t i = 0; args[i]; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	r = ih_run(h, NULL, &o, argv);
-	if (r != code || (in_out && !strstr(o.out, in_out)) || (in_err && !strstr(o.err, in_err))) {
-		fprintf(stderr, "# hvctl");
-		for (size_t i = 1; i < n; i++)
-			fprintf(stderr, " %s", argv[i]);
-		fprintf(stderr, "\n# exit %d\n# stdout: %s\n# stderr: %s\n", r, o.out, o.err);
-		ih_out_free(&o);
-		fail_msg("expected exit %d%s%s%s%s", code, in_out ? ", stdout with " : "",
-			 in_out ? in_out : "", in_err ? ", stderr with " : "",
-			 in_err ? in_err : "");
-	}
-	ih_out_free(&o);
+	ih_hvctl_expect(h, code, args, in_out, in_err, NULL);
 }
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define ARGS IH_ARGS
 
 static void test_help(void **state)
 {
