@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hvctl.h"
@@ -9,14 +11,19 @@
 void hvctl_error(const struct hvctl *h, const char *fmt, ...)
 {
 	va_list ap;
+	char *text, *msg;
+	int r;
 
-	fprintf(stderr, "%s: ", h->prog);
-	if (h->where)
-		fprintf(stderr, "%s: ", h->where);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	r = vasprintf(&text, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (r < 0)
+		abort();
+	/* a message from hvisord may quote anything a client sent it */
+	msg = str_escape_dup(text, STR_ESCAPE_C);
+	fprintf(stderr, "%s: %s%s%s\n", h->prog, h->where ?: "", h->where ? ": " : "", msg);
+	free(msg);
+	free(text);
 }
 
 int hvctl_connect(struct hvctl *h, struct vl_client **ret)
