@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "devices.h"
 #include "log.h"
@@ -206,6 +208,32 @@ int virtiod_drop_privileges(const char *user)
 	return 0;
 }
 
+/* The control socket must be what hvisord passes, one end of an AF_UNIX
+ * SOCK_SEQPACKET socketpair: on anything else no Setup could ever arrive
+ * and we would wait for it forever. */
+static int check_control_fd(int fd)
+{
+	int type = -1, domain = -1;
+	socklen_t len = sizeof(int);
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "--control-fd %d", fd);
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("--control-fd %d is not a socket", fd);
+		return -ENOTSOCK;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "--control-fd %d", fd);
+	if (domain != AF_UNIX || type != SOCK_SEQPACKET) {
+		log_err("--control-fd %d is not a unix SOCK_SEQPACKET socket (hvisord's socketpair)",
+			fd);
+		return -EPROTOTYPE;
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: hvisor-virtiod --control-fd N [--log-level L] [--syslog]\n"
@@ -264,6 +292,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("hvisor-virtiod", use_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, level);
+	if (check_control_fd((int)cfd) < 0)
+		return 1;
 	/* the upstream daemon's name, so `pkill hvisor-virtio` still works */
 	prctl(PR_SET_NAME, "hvisor-virtio", 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
