@@ -31,6 +31,7 @@
 
 #include "abi/hvisor-abi.h"
 #include "harness.h"
+#include "tap.h"
 #include "uapi/hvisor.h"
 #include "util.h"
 
@@ -141,10 +142,7 @@ void ih_need_sim(const char *why)
 {
 	if (ih_on_sim())
 		return;
-	/* cmocka's TAP line carries no reason: print it first */
-	printf("# skipped on %s: %s\n", target.kmod_dev, why);
-	fflush(stdout);
-	skip();
+	skip_because("skipped on %s: %s", target.kmod_dev, why);
 }
 
 char *ih_example(const char *name)
@@ -173,49 +171,6 @@ struct ih_layout ih_layout(const char *example)
 	return l;
 }
 
-/*
- * cmocka 1.1.5 (Debian 12) reports a skipped test as "not ok N # SKIP",
- * which meson and every TAP consumer count as a failure: a skip would
- * fail the suite. Its output goes through stdout, so stdout becomes a
- * stream that writes such lines as "ok N # SKIP". cmocka prints each
- * result line with one printf, and the stream is line buffered, so a
- * result line arrives whole.
- */
-static ssize_t tap_write(void *cookie, const char *buf, size_t len)
-{
-	static const char bad[] = "not ok ";
-	size_t done = 0;
-
-	(void)cookie;
-	while (done < len) {
-		const char *line = buf + done, *nl = memchr(line, '\n', len - done);
-		size_t n = nl ? (size_t)(nl - line) + 1 : len - done;
-
-		if (n > sizeof(bad) && memcmp(line, bad, sizeof(bad) - 1) == 0 &&
-		    memmem(line, n, " # SKIP", 7)) {
-			line += 4; /* "not " */
-			n -= 4;
-		}
-		if (write_full(1, line, n) < 0)
-			return -1;
-		done += (size_t)(line - (buf + done)) + n;
-	}
-	return (ssize_t)len;
-}
-
-void ih_tap_fix_skips(void)
-{
-	static const cookie_io_functions_t io = {.write = tap_write};
-	FILE *f;
-
-	fflush(stdout);
-	f = fopencookie(NULL, "w", io);
-	if (!f)
-		return; /* skips then read as failures: never as passes */
-	setvbuf(f, NULL, _IOLBF, 0);
-	stdout = f;
-}
-
 void ih_init(int argc, char **argv)
 {
 	char *sim = arg_or_env(argc, argv, 1, "HVISOR_SIM");
@@ -236,7 +191,6 @@ void ih_init(int argc, char **argv)
 		exit(77);
 	}
 	target_init();
-	ih_tap_fix_skips();
 	/* Children must not think they were socket-activated or supervised. */
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");

@@ -29,6 +29,7 @@
 
 #include "hvguest.h"
 #include "sim-harness.h"
+#include "tap.h"
 #include "varlink.h"
 
 #define IH_TIMEOUT_MS 15000 /* for things that must happen (ASan builds are slow) */
@@ -59,11 +60,8 @@ struct ih_opts {
 };
 
 /* Call from main() before cmocka_run_group_tests. Exits 77 (skip) if a
- * binary is missing. Makes skipped tests read as skips (ih_tap_fix_skips). */
+ * binary is missing. (Skipped tests read as skips: tests/common/tap.h.) */
 void ih_init(int argc, char **argv);
-/* cmocka 1.1.5 reports skip() as "not ok N # SKIP", a failure to meson:
- * from now on stdout writes those lines as "ok N # SKIP". */
-void ih_tap_fix_skips(void);
 const char *ih_bin_hvisord(void);
 const char *ih_bin_hvctl(void);
 const char *ih_bin_hvisor_link(void);
