@@ -1253,35 +1253,56 @@ void ih_assert_serving(const struct ih *h)
 	vl_client_free(c);
 }
 
-void ih_wait_zone_starting(struct vl_client *c, uint32_t id, struct vl_client *starter)
+void ih_send_start(struct ih *h, struct vl_client *c, const char *cfg)
 {
-	int64_t deadline = now_ms() + IH_TIMEOUT_MS;
-	char params[64];
+	json_object *j = ih_json_load(cfg), *params = json_object_new_object();
+	json_object *files = json_object_new_object(), *msg;
+	char *k = ih_path(h, ih_jstr(j, "kernel_filepath"));
+	char *d = ih_path(h, ih_jstr(j, "dtb_filepath"));
+	int fds[2];
 
-	snprintf(params, sizeof(params), "{\"zone_id\": %u}", id);
-	for (;;) {
-		json_object *reply = ih_call(c, "org.hvisor.Zone.Info", params), *z, *v, *r = NULL;
-		int k;
+	fds[0] = open(k, O_RDONLY | O_CLOEXEC);
+	fds[1] = open(d, O_RDONLY | O_CLOEXEC);
+	assert_true(fds[0] >= 0 && fds[1] >= 0);
+	json_object_object_add(files, "kernel_filepath", json_object_new_int(0));
+	json_object_object_add(files, "dtb_filepath", json_object_new_int(1));
+	json_object_object_add(params, "config", j);
+	json_object_object_add(params, "files", files);
+	msg = vl_call_new("org.hvisor.Zone.Start", params, false);
+	assert_int_equal(ih_send(c, msg, fds, 2), 0);
+	json_object_put(msg);
+	close(fds[0]);
+	close(fds[1]);
+	free(k);
+	free(d);
+}
 
-		/* hvisord may not have read the Start yet, but it must not
-		 * have answered it */
-		k = ih_recv(starter, 0, &r);
-		if (k == 1)
-			fail_msg("the start finished before anyone else was served: %s",
-				 json_object_to_json_string(r));
-		assert_int_equal(k, -ETIMEDOUT);
-		if (!vl_reply_error(reply)) {
-			assert_true(json_object_object_get_ex(ih_ok(reply), "zone", &z));
-			assert_true(json_object_object_get_ex(z, "status", &v));
-			assert_string_equal(json_object_get_string(v), "starting");
-			json_object_put(reply);
-			return;
-		}
-		ih_assert_error(reply, "org.hvisor.Zone.NotFound");
-		json_object_put(reply);
-		if (now_ms() >= deadline)
-			fail_msg("zone %u never showed up", id);
-	}
+int64_t ih_load_hold(struct ih *h, enum hvsim_hold what)
+{
+	struct hvsim_msg m = {.op = HVSIM_OP_LOAD_HOLD, .arg = {what}};
+	struct pollfd p = {.fd = h->sim.ctl, .events = POLLIN};
+
+	ih_need_sim("it holds loads in hvisor-sim (LOAD_HOLD)");
+	assert_int_equal(send(h->sim.ctl, &m, sizeof(m), MSG_NOSIGNAL), sizeof(m));
+	/* HVSIM_HOLD_WAIT is answered once hvisord's load arrived */
+	if (poll(&p, 1, IH_TIMEOUT_MS) != 1)
+		fail_msg("hvisor-sim did not answer LOAD_HOLD %d", (int)what);
+	assert_int_equal(recv(h->sim.ctl, &m, sizeof(m), 0), sizeof(m));
+	assert_int_equal(m.op, HVSIM_OP_LOAD_HOLD);
+	return m.ret;
+}
+
+json_object *ih_call_during_load(struct ih *h, struct vl_client *c, const char *method,
+				 const char *params)
+{
+	json_object *msg = vl_call_new(method, parse_params(params), false), *reply = NULL;
+
+	assert_int_equal(ih_send(c, msg, NULL, 0), 0);
+	json_object_put(msg);
+	assert_int_equal(ih_load_hold(h, HVSIM_HOLD_STEP), 0);
+	if (ih_recv(c, IH_TIMEOUT_MS, &reply) != 1)
+		fail_msg("%s was not answered while a load was held", method);
+	return reply;
 }
 
 void ih_wait_settled(const struct ih *h)

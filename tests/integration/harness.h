@@ -212,10 +212,22 @@ char *ih_list_json(const struct ih *h);
 void ih_assert_serving(const struct ih *h);
 /* Zone ids from a List, in order; returns the count. */
 int ih_zone_ids(const struct ih *h, uint32_t *ids, size_t max);
-/* Polls Zone.Info(id) on c until the zone is there; asserts it is
- * "starting" and that `starter` (the client whose Start is loading) has no
- * reply yet. */
-void ih_wait_zone_starting(struct vl_client *c, uint32_t id, struct vl_client *starter);
+/* Sends a Zone.Start of cfg on c (its kernel and dtb, named relative to
+ * the runtime dir, as descriptors) without waiting for the reply. */
+void ih_send_start(struct ih *h, struct vl_client *c, const char *cfg);
+/* hvisor-sim's LOAD_HOLD (proto/sim.h), for acting while a zone start is
+ * loading without betting on how long a load takes: HVSIM_HOLD_ON before
+ * the start, HVSIM_HOLD_WAIT returns once hvisord waits for a held load
+ * (so it has taken the start), HVSIM_HOLD_OFF lets every load go. hvisord
+ * gives up on a load held for 10 s (SIM_TIMEOUT_SEC). Skips the test on
+ * hvisor.ko. Returns the reply's ret. */
+int64_t ih_load_hold(struct ih *h, enum hvsim_hold what);
+/* While hvisord waits for a held load: sends the call on c and lets that
+ * one load go; hvisord answers the call before it loads on (it serves
+ * clients between load steps) and its next load is held again. Returns
+ * the reply (the caller puts it). */
+json_object *ih_call_during_load(struct ih *h, struct vl_client *c, const char *method,
+				 const char *params);
 /* Waits until no zone is "starting". */
 void ih_wait_settled(const struct ih *h);
 /* Raw stream sockets, for malformed traffic. */
