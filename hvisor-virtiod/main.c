@@ -242,7 +242,14 @@ static void usage(FILE *f)
 		   "everything it needs over the control socket; not meant to be run by hand.\n");
 }
 
-int main(int argc, char **argv)
+struct args {
+	int control_fd;
+	int level;
+	bool use_syslog;
+};
+
+/* The command line: 1 to run, else the exit code (0 after --help). */
+static int parse_argv(int argc, char **argv, struct args *ret)
 {
 	static const struct option opts[] = {
 		{"control-fd", required_argument, NULL, 'c'},
@@ -252,12 +259,10 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{},
 	};
-	struct virtiod v = {.control_fd = -1, .channel_fd = -1, .mem_fd = -1, .state_fd = -1};
-	const int sigs[] = {SIGTERM, SIGINT};
-	int level = LOG_INFO, c, r;
 	uint64_t cfd = UINT64_MAX;
-	bool use_syslog = false;
+	int c;
 
+	*ret = (struct args){.level = LOG_INFO};
 	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -267,14 +272,14 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'l':
-			level = log_level_from_string(optarg);
-			if (level < 0) {
+			ret->level = log_level_from_string(optarg);
+			if (ret->level < 0) {
 				fprintf(stderr, "hvisor-virtiod: unknown log level '%s'\n", optarg);
 				return 2;
 			}
 			break;
 		case 'S':
-			use_syslog = true;
+			ret->use_syslog = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -291,8 +296,22 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	log_init("hvisor-virtiod", use_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, level);
-	if (check_control_fd((int)cfd) < 0)
+	ret->control_fd = (int)cfd;
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct virtiod v = {.control_fd = -1, .channel_fd = -1, .mem_fd = -1, .state_fd = -1};
+	const int sigs[] = {SIGTERM, SIGINT};
+	struct args args;
+	int r = parse_argv(argc, argv, &args);
+
+	if (r != 1)
+		return r;
+	log_init("hvisor-virtiod", args.use_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR,
+		 args.level);
+	if (check_control_fd(args.control_fd) < 0)
 		return 1;
 	/* the upstream daemon's name, so `pkill hvisor-virtio` still works */
 	prctl(PR_SET_NAME, "hvisor-virtio", 0, 0, 0);
@@ -308,7 +327,7 @@ int main(int argc, char **argv)
 		if (!v.ev_signals[i] || evsignal_add(v.ev_signals[i], NULL) < 0)
 			fatal("cannot handle signal %d", sigs[i]);
 	}
-	r = control_start(&v, (int)cfd);
+	r = control_start(&v, args.control_fd);
 	if (r < 0 || !v.ev_drain)
 		fatal("cannot start");
 
