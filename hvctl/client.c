@@ -11,19 +11,14 @@
 void hvctl_error(const struct hvctl *h, const char *fmt, ...)
 {
 	va_list ap;
-	char *text, *msg;
-	int r;
+	char *msg;
 
-	va_start(ap, fmt);
-	r = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		abort();
 	/* a message from hvisord may quote anything a client sent it */
-	msg = str_escape_dup(text, STR_ESCAPE_C);
+	va_start(ap, fmt);
+	msg = format_escaped(fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "%s: %s%s%s\n", h->prog, h->where ?: "", h->where ? ": " : "", msg);
 	free(msg);
-	free(text);
 }
 
 int hvctl_connect(struct hvctl *h, struct vl_client **ret)

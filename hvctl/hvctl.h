@@ -12,6 +12,7 @@
 #ifndef HVCTL_H
 #define HVCTL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,6 +93,8 @@ struct table *table_new(size_t ncols, ...);
 void table_add(struct table *t, ...); /* ncols strings (NULL: "-"), escaped */
 void table_print(struct table *t, FILE *f);
 void table_free(struct table *t);
+/* vasprintf, escaped (malloc'd; aborts when out of memory). */
+char *format_escaped(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* One line on stdout, escaped as a whole; the newline is added. */
 void print_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* JSON text with DEL, C1 and bidi controls \u-escaped too. */

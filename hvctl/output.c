@@ -85,21 +85,27 @@ void table_free(struct table *t)
 	free(t);
 }
 
+char *format_escaped(const char *fmt, va_list ap)
+{
+	char *text, *escaped;
+
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	escaped = str_escape_dup(text, STR_ESCAPE_C);
+	free(text);
+	return escaped;
+}
+
 void print_line(const char *fmt, ...)
 {
 	va_list ap;
-	char *text, *line;
-	int r;
+	char *line;
 
 	va_start(ap, fmt);
-	r = vasprintf(&text, fmt, ap);
+	line = format_escaped(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		abort();
-	line = str_escape_dup(text, STR_ESCAPE_C);
 	printf("%s\n", line);
 	free(line);
-	free(text);
 }
 
 void print_json_flags(json_object *o, int flags)

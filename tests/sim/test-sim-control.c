@@ -579,6 +579,11 @@ static int64_t load_reply(int c)
 	return rep.ret;
 }
 
+static int64_t hold(int ctl, int what)
+{
+	return simh_op(ctl, HVSIM_OP_LOAD_HOLD, 0, (uint64_t)what, 0, 0);
+}
+
 static bool phys_written(int pfd, uint64_t paddr)
 {
 	uint8_t b = 0;
@@ -598,20 +603,20 @@ static void test_load_hold(void **state)
 	fd = simh_memfd_with(data, sizeof(data));
 	assert_true(c >= 0);
 	/* nothing to wait for or step while not holding */
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_WAIT, 0, 0), -EINVAL);
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_STEP, 0, 0), -EINVAL);
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, 9, 0, 0), -EINVAL);
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_ON, 0, 0), 0);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_WAIT), -EINVAL);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_STEP), -EINVAL);
+	assert_int_equal(hold(h->ctl, 9), -EINVAL);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_ON), 0);
 
 	/* held: WAIT returns, the memory is untouched until a STEP */
 	send_load_file(c, fd, 0x10000, sizeof(data));
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_WAIT, 0, 0), 0);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_WAIT), 0);
 	assert_false(phys_written(pfd, 0x10000));
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_STEP, 0, 0), 0);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_STEP), 0);
 	assert_int_equal(load_reply(c), 0);
 	assert_true(phys_written(pfd, 0x10000));
 	/* a STEP with nothing held lets the next load go */
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_STEP, 0, 0), 0);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_STEP), 0);
 	send_load_file(c, fd, 0x20000, sizeof(data));
 	assert_int_equal(load_reply(c), 0);
 	assert_true(phys_written(pfd, 0x20000));
@@ -625,21 +630,21 @@ static void test_load_hold(void **state)
 	assert_int_equal(rep.ret, 0);
 	assert_false(phys_written(pfd, 0x30000));
 	/* OFF lets every held load go and says how many */
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_OFF, 0, 0), 1);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_OFF), 1);
 	assert_int_equal(load_reply(c), 0);
 	assert_true(phys_written(pfd, 0x30000));
 	/* a client gone while its load is held: let go without harm */
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_ON, 0, 0), 0);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_ON), 0);
 	send_load_file(c, fd, 0x40000, sizeof(data));
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_WAIT, 0, 0), 0);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_WAIT), 0);
 	close(c);
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_OFF, 0, 0), 1);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_OFF), 1);
 	assert_int_equal(simh_hello(h->ctl).version, HVSIM_PROTO_VERSION);
 	/* and one held when the sim stops (teardown: SIGTERM, exit 0) */
 	c = simh_connect(h->sock);
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_ON, 0, 0), 0);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_ON), 0);
 	send_load_file(c, fd, 0x50000, sizeof(data));
-	assert_int_equal(simh_op(h->ctl, HVSIM_OP_LOAD_HOLD, 0, HVSIM_HOLD_WAIT, 0, 0), 0);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_WAIT), 0);
 	close(c);
 	close(w);
 	close(fd);
