@@ -67,15 +67,15 @@ static void print_added(struct hvctl *h, json_object *info)
 		print_json(info);
 		return;
 	}
-	printf("Zone %llu: %s device at 0x%llx (irq %llu, %s) %s.\n",
-	       (unsigned long long)json_u64(info, "zone_id"), json_str(info, "type") ?: "?",
-	       (unsigned long long)json_u64(info, "addr"),
-	       (unsigned long long)json_u64(info, "irq"), json_str(info, "backing") ?: "",
-	       json_str(info, "state") ?: "");
+	print_line("Zone %llu: %s device at 0x%llx (irq %llu, %s) %s.",
+		   (unsigned long long)json_u64(info, "zone_id"), json_str(info, "type") ?: "?",
+		   (unsigned long long)json_u64(info, "addr"),
+		   (unsigned long long)json_u64(info, "irq"), json_str(info, "backing") ?: "",
+		   json_str(info, "state") ?: "");
 	if (pty)
 		/* upstream scripts look for this line */
-		printf("char device redirected to %s%s%s%s\n", pty, link ? " (" : "",
-		       link ? link : "", link ? ")" : "");
+		print_line("char device redirected to %s%s%s%s", pty, link ? " (" : "",
+			   link ? link : "", link ? ")" : "");
 }
 
 static int remove_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id, uint64_t addr)

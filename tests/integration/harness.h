@@ -29,6 +29,7 @@
 
 #include "hvguest.h"
 #include "sim-harness.h"
+#include "tap.h"
 #include "varlink.h"
 
 #define IH_TIMEOUT_MS 15000 /* for things that must happen (ASan builds are slow) */
@@ -60,11 +61,8 @@ struct ih_opts {
 };
 
 /* Call from main() before cmocka_run_group_tests. Exits 77 (skip) if a
- * binary is missing. Makes skipped tests read as skips (ih_tap_fix_skips). */
+ * binary is missing. (Skipped tests read as skips: tests/common/tap.h.) */
 void ih_init(int argc, char **argv);
-/* cmocka 1.1.5 reports skip() as "not ok N # SKIP", a failure to meson:
- * from now on stdout writes those lines as "ok N # SKIP". */
-void ih_tap_fix_skips(void);
 const char *ih_bin_hvisord(void);
 const char *ih_bin_hvctl(void);
 const char *ih_bin_hvisor_link(void);
@@ -224,10 +222,22 @@ char *ih_list_json(const struct ih *h);
 void ih_assert_serving(const struct ih *h);
 /* Zone ids from a List, in order; returns the count. */
 int ih_zone_ids(const struct ih *h, uint32_t *ids, size_t max);
-/* Polls Zone.Info(id) on c until the zone is there; asserts it is
- * "starting" and that `starter` (the client whose Start is loading) has no
- * reply yet. */
-void ih_wait_zone_starting(struct vl_client *c, uint32_t id, struct vl_client *starter);
+/* Sends a Zone.Start of cfg on c (its kernel and dtb, named relative to
+ * the runtime dir, as descriptors) without waiting for the reply. */
+void ih_send_start(struct ih *h, struct vl_client *c, const char *cfg);
+/* hvisor-sim's LOAD_HOLD (proto/sim.h), for acting while a zone start is
+ * loading without betting on how long a load takes: HVSIM_HOLD_ON before
+ * the start, HVSIM_HOLD_WAIT returns once hvisord waits for a held load
+ * (so it has taken the start), HVSIM_HOLD_OFF lets every load go. hvisord
+ * gives up on a load held for 10 s (SIM_TIMEOUT_SEC). Skips the test on
+ * hvisor.ko. Returns the reply's ret. */
+int64_t ih_load_hold(struct ih *h, enum hvsim_hold what);
+/* While hvisord waits for a held load: sends the call on c and lets that
+ * one load go; hvisord answers the call before it loads on (it serves
+ * clients between load steps) and its next load is held again. Returns
+ * the reply (the caller puts it). */
+json_object *ih_call_during_load(struct ih *h, struct vl_client *c, const char *method,
+				 const char *params);
 /* Waits until no zone is "starting". */
 void ih_wait_settled(const struct ih *h);
 /* Raw stream sockets, for malformed traffic. */
@@ -272,6 +282,10 @@ void ih_out_free(struct ih_out *out);
  * goes to *ret_out if given (the caller frees it). */
 void ih_hvctl_expect(const struct ih *h, int code, const char *const *args, const char *in_out,
 		     const char *in_err, struct ih_out *ret_out);
+/* The same, run as x says (ih_run). */
+void ih_hvctl_expect_x(const struct ih *h, const struct ih_exec *x, int code,
+		       const char *const *args, const char *in_out, const char *in_err,
+		       struct ih_out *ret_out);
 /* Starts argv in the background (HVISOR_SOCKET=h->sock) with stdout on a
  * pipe (*ret_stdout; NULL: stdout goes to bg.log too) and stderr appended
  * to dir/bg.log. */

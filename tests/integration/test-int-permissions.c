@@ -115,7 +115,7 @@ static void test_nobody_denied(void **state)
 	int status;
 
 	if (geteuid() != 0)
-		skip();
+		skip_because("needs root (root's rights are what it checks)");
 	h = start_open(&cfg);
 	/* root may */
 	assert_int_equal(ih_hvctl(h, &o, "zone", "start", cfg, NULL), 0);
@@ -188,10 +188,10 @@ static void test_hvisor_group_allowed(void **state)
 	gid_t gid;
 
 	if (geteuid() != 0)
-		skip();
+		skip_because("needs root (to run hvctl as another user)");
 	gid = hvisor_gid();
 	if (gid == (gid_t)-1)
-		skip();
+		skip_because("no group 'hvisor' here");
 	h = start_open(&cfg);
 	{
 		/* a supplementary group */

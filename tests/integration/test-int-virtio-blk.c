@@ -352,14 +352,13 @@ static void test_blk_block_device_engine(void **state)
 	if (geteuid() != 0) {
 		ih_stop(h);
 		free(img);
-		skip();
+		skip_because("needs root (a loop device)");
 	}
 	loop = loop_attach(img, dev_path, sizeof(dev_path));
 	if (loop < 0) {
-		print_message("# no loop device (%s)\n", strerror(-loop));
 		ih_stop(h);
 		free(img);
-		skip();
+		skip_because("no loop device (%s)", strerror(-loop));
 	}
 	ih_zone_start(h, "zone1");
 	add_blk(h, dev_path, "");

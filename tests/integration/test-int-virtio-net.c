@@ -504,7 +504,7 @@ static void test_net_ping(void **state)
 	int ps, gout, s;
 
 	if (!ping_path)
-		skip();
+		skip_because("no ping (Debian: iputils-ping)");
 	h = ih_start(NULL);
 	ih_zone_start(h, "zone1");
 	ih_tap_create(TAP);
