@@ -403,10 +403,13 @@ static int cmd_stop(struct hvctl *h, int argc, char **argv)
 
 const struct command virtio_commands[] = {
 	{"virtio add", "ZONE SPEC", "add a virtio device to a zone",
-	 "SPEC: blk,addr=0xa003c00,len=0x200,irq=78,img=disk.img[,readonly][,serial=S][,aio=E]\n"
+	 "SPEC: blk,addr=0xa003c00,len=0x200,irq=78,img=disk.img[,readonly][,share][,serial=S]\n"
+	 "          [,aio=E]\n"
 	 "      net,addr=...,len=...,irq=...,tap=tap0[,mac=02:00:00:00:00:01]\n"
 	 "      console,addr=...,len=...,irq=...\n"
-	 "The image is opened with your permissions (read-only with 'readonly').\n",
+	 "The image is opened with your permissions (read-only with 'readonly'). An\n"
+	 "image is locked: one read-write device, or any number of devices that are\n"
+	 "each readonly or have 'share'.\n",
 	 cmd_add},
 	{"virtio start", "[FILE] [--device SPEC]...", "add the devices of a virtio_cfg.json",
 	 "FILE: upstream's virtio_cfg.json (devices with \"status\": \"disable\" are skipped;\n"

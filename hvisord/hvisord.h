@@ -28,7 +28,7 @@
 #include "varlink.h"
 
 #define HVISORD_API_MAJOR 1
-#define HVISORD_API_MINOR 1
+#define HVISORD_API_MINOR 2
 
 struct hv;
 struct conn;

@@ -2,8 +2,9 @@
 /*
  * org.hvisor.Virtio: the virtio devices of zones. A device is registered
  * with hvisord (Add) for a zone that runs or will run; hvisord holds its
- * backing resource (the image fd the client passed, a tap it opened, a pty
- * it created and published as RUNDIR/zone<N>/console) and runs one
+ * backing resource (the image fd the client passed, checked and locked by
+ * backing.c, a tap it opened, a pty it created and published as
+ * RUNDIR/zone<N>/console) and runs one
  * hvisor-virtiod per running zone with devices (backend.c).
  *
  * Checks, before anything is opened or started: the device is well formed
@@ -305,6 +306,61 @@ static int error_invalid(struct conn *c, const struct hv_error *err)
 	return conn_error_invalid(c, NULL, err);
 }
 
+/* The descriptor passed for files.<key>, or -1. */
+static int passed_fd(json_object *files, const char *key, const int *fds, size_t n_fds)
+{
+	json_object *idx;
+
+	if (!files || !json_object_object_get_ex(files, key, &idx) ||
+	    !json_object_is_type(idx, json_type_int) || json_object_get_int64(idx) < 0 ||
+	    json_object_get_int64(idx) >= (int64_t)n_fds)
+		return -1;
+	return fds[json_object_get_int64(idx)];
+}
+
+/* A descriptor the client opened with its own rights (an image), checked
+ * and locked, or a tap or pty opened here: into dev->fd. 0, or the error
+ * was sent. */
+static int take_backing(struct conn *c, struct vdevice *dev, json_object *files, const int *fds,
+			size_t n_fds, json_object *warnings)
+{
+	const struct hv_virtio_device *spec = &dev->spec;
+	struct hv_error err;
+	int fd;
+
+	if (spec->type == HV_VIRTIO_CONSOLE) {
+		if (open_pty(dev, &err) < 0)
+			return error_invalid(c, &err), -EIO;
+		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->pty);
+		return 0;
+	}
+	if (spec->type == HV_VIRTIO_NET) {
+		dev->fd = open_tap(spec->tap, &err);
+		if (dev->fd < 0)
+			return error_invalid(c, &err), -EIO;
+		snprintf(dev->backing, sizeof(dev->backing), "%s", spec->tap);
+		return 0;
+	}
+	fd = passed_fd(files, "img", fds, n_fds);
+	if (fd < 0) {
+		hv_error_set(&err, "files.img",
+			     "pass the image '%s' as a file descriptor with the call",
+			     spec->img ? spec->img : "");
+		return error_invalid(c, &err), -EINVAL;
+	}
+	if (image_fd_ok(fd, spec->readonly, &err) < 0)
+		return error_invalid(c, &err), -EINVAL;
+	if (backing_image(c, conn_daemon(c), spec, fd, warnings) < 0)
+		return -EBUSY;
+	snprintf(dev->backing, sizeof(dev->backing), "%s", spec->img ?: "");
+	dev->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dev->fd < 0) {
+		conn_errorf(c, VL_ERROR_INTERNAL, "cannot keep the backing descriptor: %m");
+		return -EMFILE;
+	}
+	return 0;
+}
+
 static int method_add(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
 	struct daemon *d = conn_daemon(c);
@@ -413,49 +469,8 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 				"the zone was not started through hvisord: its virtio regions and interrupts are not checked"));
 	}
 
-	/* The backing resource. */
-	switch (dev->spec.type) {
-	case HV_VIRTIO_BLK: {
-		json_object *idx;
-
-		if (!files || !json_object_object_get_ex(files, "img", &idx) ||
-		    !json_object_is_type(idx, json_type_int) || json_object_get_int64(idx) < 0 ||
-		    json_object_get_int64(idx) >= (int64_t)n_fds) {
-			hv_error_set(&err, "files.img",
-				     "pass the image '%s' as a file descriptor with the call",
-				     dev->spec.img ? dev->spec.img : "");
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		if (image_fd_ok(fds[json_object_get_int64(idx)], dev->spec.readonly, &err) < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		dev->fd = fcntl(fds[json_object_get_int64(idx)], F_DUPFD_CLOEXEC, 3);
-		snprintf(dev->backing, sizeof(dev->backing), "%s",
-			 dev->spec.img ? dev->spec.img : "");
-		break;
-	}
-	case HV_VIRTIO_NET:
-		dev->fd = open_tap(dev->spec.tap, &err);
-		if (dev->fd < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->spec.tap);
-		break;
-	case HV_VIRTIO_CONSOLE:
-		if (open_pty(dev, &err) < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->pty);
-		break;
-	}
-	if (dev->fd < 0) {
-		conn_errorf(c, VL_ERROR_INTERNAL, "cannot keep the backing descriptor: %m");
+	if (take_backing(c, dev, files, fds, n_fds, warnings) < 0)
 		goto fail_w;
-	}
 
 	/* Commit: register it; a running zone gets it served now. */
 	TAILQ_INSERT_TAIL(&zv->devices, dev, entry);

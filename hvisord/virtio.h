@@ -89,4 +89,12 @@ int backend_set_log_level(struct zvirt *zv, const char *level, char *ret_previou
 void backend_sigchld(struct daemon *d);
 const char *backend_state_name(enum backend_state s);
 
+/* backing.c: the descriptor a client passed for a device, checked before
+ * the device is registered. backing_image locks the image (shared for a
+ * readonly or share device, else exclusive) against this hvisord's other
+ * devices and other processes; on a conflict it sends
+ * org.hvisor.Virtio.ImageLocked naming the holder and returns -EBUSY. */
+int backing_image(struct conn *c, struct daemon *d, const struct hv_virtio_device *spec, int fd,
+		  json_object *warnings);
+
 #endif

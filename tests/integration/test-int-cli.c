@@ -254,7 +254,7 @@ static void test_version(void **state)
 	snprintf(want, sizeof(want), "backend %s at %s, %s, config magic 0x06\n", ih_backend_kind(),
 		 ih_backend_path(h), ih_arch());
 	expect_code(h, 0, ARGS("version"), "hvctl " HV_VERSION "\n", NULL);
-	expect_code(h, 0, ARGS("version"), "hvisord " HV_VERSION " (API 1.1)\n", NULL);
+	expect_code(h, 0, ARGS("version"), "hvisord " HV_VERSION " (API 1.2)\n", NULL);
 	expect_code(h, 0, ARGS("version"), want, NULL);
 	assert_int_equal(ih_hvctl(h, &o, "version", "--json", NULL), 0);
 	j = json_tokener_parse(o.out);
