@@ -2,7 +2,8 @@
 /*
  * The backing descriptors a client passes with Virtio.Add, checked before
  * the device is registered: a disk image (opened by the client with its own
- * rights), locked against other writers.
+ * rights), locked against other writers, and a tap (attached by the client
+ * on /dev/net/tun with its own rights, so the kernel's tun rules apply).
  *
  * Image locks work as QEMU's: an OFD lock on the whole file (or block
  * device node), shared for a read-only device or one with share, exclusive
@@ -14,8 +15,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "json-util.h"
@@ -136,5 +140,38 @@ int backing_image(struct conn *c, struct daemon *d, const struct hv_virtio_devic
 		 image, strerror(-r));
 	log_warn("zone %u: %s", spec->zone_id, msg);
 	json_object_array_add(warnings, json_object_new_string(msg));
+	return 0;
+}
+
+int backing_tap(const struct hv_virtio_device *spec, int fd, struct hv_error *err)
+{
+	struct ifreq ifr = {0};
+	char raw[IFNAMSIZ + 1], name[IFNAMSIZ + 1];
+
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+		hv_error_set(err, "files.tap", "%s",
+			     errno == EBADFD ? "a /dev/net/tun descriptor attached to no interface"
+					     : "not a /dev/net/tun descriptor");
+		return -EINVAL;
+	}
+	memcpy(raw, ifr.ifr_name, IFNAMSIZ);
+	raw[IFNAMSIZ] = '\0';
+	hv_printable(raw, name, sizeof(name));
+	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TAP) {
+		hv_error_set(err, "files.tap", "'%s' is a tun interface, not a tap", name);
+		return -EINVAL;
+	}
+	if (strncmp(ifr.ifr_name, spec->tap, IFNAMSIZ) != 0) {
+		hv_error_set(err, "files.tap",
+			     "attached to tap '%s', but the device names tap '%s'", name,
+			     spec->tap);
+		return -EINVAL;
+	}
+	/* what hvisor-virtiod's frames look like: a vnet header, no packet info */
+	if (!(ifr.ifr_flags & IFF_NO_PI) || !(ifr.ifr_flags & IFF_VNET_HDR)) {
+		hv_error_set(err, "files.tap",
+			     "tap '%s' is not attached with IFF_NO_PI | IFF_VNET_HDR", name);
+		return -EINVAL;
+	}
 	return 0;
 }

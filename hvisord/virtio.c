@@ -2,8 +2,8 @@
 /*
  * org.hvisor.Virtio: the virtio devices of zones. A device is registered
  * with hvisord (Add) for a zone that runs or will run; hvisord holds its
- * backing resource (the image fd the client passed, checked and locked by
- * backing.c, a tap it opened, a pty it created and published as
+ * backing resource (the image or tap fd the client opened and passed,
+ * checked by backing.c, or a pty it created and published as
  * RUNDIR/zone<N>/console) and runs one
  * hvisor-virtiod per running zone with devices (backend.c).
  *
@@ -16,13 +16,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -158,28 +155,6 @@ static int free_slot(const struct zvirt *zv)
 			return (int)s;
 	}
 	return -ENOSPC;
-}
-
-static int open_tap(const char *name, struct hv_error *err)
-{
-	struct ifreq ifr = {0};
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0) {
-		hv_error_set(err, "device.tap", "cannot open /dev/net/tun: %m");
-		return -errno;
-	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int r = negative_errno();
-
-		hv_error_set(err, "device.tap", "cannot attach to tap '%s': %s%s", name,
-			     strerror(-r), r == -EBUSY ? " (in use by another program)" : "");
-		close(fd);
-		return r;
-	}
-	return fd;
 }
 
 /* A pty for a console: the master for the backend, the slave held open
@@ -318,15 +293,15 @@ static int passed_fd(json_object *files, const char *key, const int *fds, size_t
 	return fds[json_object_get_int64(idx)];
 }
 
-/* A descriptor the client opened with its own rights (an image), checked
- * and locked, or a tap or pty opened here: into dev->fd. 0, or the error
- * was sent. */
+/* A descriptor the client opened with its own rights (an image, a tap),
+ * checked, or a pty made here: into dev->fd. 0, or the error was sent. */
 static int take_backing(struct conn *c, struct vdevice *dev, json_object *files, const int *fds,
 			size_t n_fds, json_object *warnings)
 {
 	const struct hv_virtio_device *spec = &dev->spec;
+	bool blk = spec->type == HV_VIRTIO_BLK;
 	struct hv_error err;
-	int fd;
+	int fd = -1;
 
 	if (spec->type == HV_VIRTIO_CONSOLE) {
 		if (open_pty(dev, &err) < 0)
@@ -334,25 +309,25 @@ static int take_backing(struct conn *c, struct vdevice *dev, json_object *files,
 		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->pty);
 		return 0;
 	}
-	if (spec->type == HV_VIRTIO_NET) {
-		dev->fd = open_tap(spec->tap, &err);
-		if (dev->fd < 0)
-			return error_invalid(c, &err), -EIO;
-		snprintf(dev->backing, sizeof(dev->backing), "%s", spec->tap);
-		return 0;
-	}
-	fd = passed_fd(files, "img", fds, n_fds);
+	fd = passed_fd(files, blk ? "img" : "tap", fds, n_fds);
 	if (fd < 0) {
-		hv_error_set(&err, "files.img",
-			     "pass the image '%s' as a file descriptor with the call",
-			     spec->img ? spec->img : "");
+		if (blk)
+			hv_error_set(&err, "files.img",
+				     "pass the image '%s' as a file descriptor with the call",
+				     spec->img ? spec->img : "");
+		else
+			hv_error_set(
+				&err, "files.tap",
+				"pass the tap '%s' as a descriptor with the call (/dev/net/tun "
+				"attached to it, opened with your own rights)",
+				spec->tap);
 		return error_invalid(c, &err), -EINVAL;
 	}
-	if (image_fd_ok(fd, spec->readonly, &err) < 0)
+	if (blk ? image_fd_ok(fd, spec->readonly, &err) < 0 : backing_tap(spec, fd, &err) < 0)
 		return error_invalid(c, &err), -EINVAL;
-	if (backing_image(c, conn_daemon(c), spec, fd, warnings) < 0)
+	if (blk && backing_image(c, conn_daemon(c), spec, fd, warnings) < 0)
 		return -EBUSY;
-	snprintf(dev->backing, sizeof(dev->backing), "%s", spec->img ?: "");
+	snprintf(dev->backing, sizeof(dev->backing), "%s", blk ? (spec->img ?: "") : spec->tap);
 	dev->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (dev->fd < 0) {
 		conn_errorf(c, VL_ERROR_INTERNAL, "cannot keep the backing descriptor: %m");

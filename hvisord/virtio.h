@@ -96,5 +96,8 @@ const char *backend_state_name(enum backend_state s);
  * org.hvisor.Virtio.ImageLocked naming the holder and returns -EBUSY. */
 int backing_image(struct conn *c, struct daemon *d, const struct hv_virtio_device *spec, int fd,
 		  json_object *warnings);
+/* fd is /dev/net/tun attached to spec's tap with IFF_NO_PI | IFF_VNET_HDR;
+ * else -EINVAL with the reason in err (files.tap). */
+int backing_tap(const struct hv_virtio_device *spec, int fd, struct hv_error *err);
 
 #endif

@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1740,6 +1742,8 @@ int ih_netns_private(void)
 	return 0;
 }
 
+static bool created_hvisor_group; /* by ih_hvisor_gid */
+
 static int tap_open(const char *name)
 {
 	struct ifreq ifr = {0};
@@ -1757,15 +1761,77 @@ static int tap_open(const char *name)
 	return fd;
 }
 
-void ih_tap_create(const char *name)
+void ih_tap_create_owned(const char *name, uid_t owner)
 {
 	int fd = tap_open(name);
 
 	if (fd < 0)
 		fail_msg("cannot create tap %s: %s", name, strerror(-fd));
+	if (owner != (uid_t)-1)
+		assert_int_equal(ioctl(fd, TUNSETOWNER, (unsigned long)owner), 0);
 	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
 	close(fd);
 	assert_true(ih_if_index(name) > 0);
+}
+
+void ih_tap_create(const char *name)
+{
+	ih_tap_create_owned(name, (uid_t)-1);
+}
+
+int ih_tun_node(const char *dir, mode_t mode)
+{
+	static bool private_ns;
+	char node[512];
+	int r = 0;
+
+	if (mode == 0 && !private_ns)
+		return 0;
+	if (!private_ns) {
+		/* private, or the bind below would reach the host's mounts */
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			return -errno;
+		private_ns = true;
+	}
+	(void)umount2("/dev/net/tun", MNT_DETACH); /* an earlier binding */
+	if (mode == 0)
+		return 0;
+	snprintf(node, sizeof(node), "%s/tun-node", dir);
+	(void)unlink(node);
+	if (mknod(node, S_IFCHR | 0600, makedev(10, 200)) < 0 || chmod(node, mode) < 0 ||
+	    mount(node, "/dev/net/tun", NULL, MS_BIND, NULL) < 0)
+		r = -errno;
+	(void)unlink(node); /* the binding keeps the inode */
+	return r;
+}
+
+gid_t ih_hvisor_gid(void)
+{
+	struct group *g = getgrnam("hvisor");
+
+	if (!g && access("/usr/sbin/groupadd", X_OK) == 0) {
+		const char *argv[] = {"/usr/sbin/groupadd", "-f", "hvisor", NULL};
+		struct ih_out o;
+
+		assert_int_equal(ih_run(NULL, NULL, &o, argv), 0);
+		ih_out_free(&o);
+		created_hvisor_group = true;
+		g = getgrnam("hvisor");
+	}
+	return g ? g->gr_gid : (gid_t)-1;
+}
+
+void ih_hvisor_group_cleanup(void)
+{
+	const char *argv[] = {"/usr/sbin/groupdel", "hvisor", NULL};
+	struct ih_out o;
+
+	if (!created_hvisor_group)
+		return;
+	ih_run(NULL, NULL, &o, argv);
+	ih_out_free(&o);
+	created_hvisor_group = false;
 }
 
 void ih_tap_delete(const char *name)

@@ -108,6 +108,11 @@ void ih_backend_zone_shutdown(struct ih *h, uint32_t id);
 /* Stops the sim (exit 0); nothing to stop with hvisor.ko. */
 void ih_backend_stop(struct ih *h);
 
+/* The group "hvisor" (created if missing, (gid_t)-1 if it cannot be);
+ * ih_hvisor_group_cleanup removes it again if it was created. */
+gid_t ih_hvisor_gid(void);
+void ih_hvisor_group_cleanup(void);
+
 /* Fixture: kills whatever a failed test left running. */
 int ih_reap(void **state);
 
@@ -304,6 +309,14 @@ int64_t ih_virtio_counter(const struct ih *h, uint32_t zone_id, uint64_t addr, c
 int ih_netns_private(void);
 /* A persistent tap, as `ip tuntap add dev NAME mode tap` makes it. */
 void ih_tap_create(const char *name);
+/* The same with an owner (`... user UID`): only that uid (or a holder of
+ * CAP_NET_ADMIN) may attach to it. */
+void ih_tap_create_owned(const char *name, uid_t owner);
+/* /dev/net/tun, for this process and the children it starts afterwards, a
+ * node of `mode` (made in dir) bound over the host's in a mount namespace
+ * of the process's own; mode 0 (dir unused) puts the host's back. 0, or
+ * -errno (not root, no mount namespaces). */
+int ih_tun_node(const char *dir, mode_t mode);
 /* Removes a persistent tap (no-op if it is gone). */
 void ih_tap_delete(const char *name);
 /* Brings an interface up, with addr/prefix unless addr is NULL. */
