@@ -58,12 +58,15 @@ struct ih_opts {
 	const char *socket;		/* with listen_fd: the path it is bound to */
 };
 
-/* Call from main() before cmocka_run_group_tests. Exits 77 (skip) if a
- * binary is missing. Makes skipped tests read as skips (ih_tap_fix_skips). */
+/* Call from main() before cmocka_run_group_tests. Skips the whole test
+ * (ih_skip_all) if a binary is missing. Makes skipped tests read as skips
+ * (ih_tap_fix_skips). */
 void ih_init(int argc, char **argv);
 /* cmocka 1.1.5 reports skip() as "not ok N # SKIP", a failure to meson:
  * from now on stdout writes those lines as "ok N # SKIP". */
 void ih_tap_fix_skips(void);
+/* Reports the whole test program as skipped, saying why, and exits. */
+void ih_skip_all(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 const char *ih_bin_hvisord(void);
 const char *ih_bin_hvctl(void);
 const char *ih_bin_hvisor_link(void);
@@ -71,10 +74,10 @@ const char *ih_source_dir(void);
 /* hvisor-virtiod and hvsim-guest, or NULL when not given. */
 const char *ih_bin_virtiod(void);
 const char *ih_bin_guest(void);
-/* For the virtio tests, after ih_init: exits 77 (skip) without them. */
+/* For the virtio tests, after ih_init: skips the whole test without them. */
 void ih_need_virtio(void);
-/* For tests that add devices to zones they start, after ih_init: exits 77
- * (skip) without hvisor-virtiod and hvsim-guest or unless root (hvisord
+/* For tests that add devices to zones they start, after ih_init: skips the
+ * whole test without hvisor-virtiod and hvsim-guest or unless root (hvisord
  * serves adds and zone starts to root or group hvisor, and hvisor-virtiod
  * must be able to drop to nobody). Then moves into a network namespace of
  * its own (ih_netns_private) if it can: returns whether it did, i.e.

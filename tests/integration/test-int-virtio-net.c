@@ -862,11 +862,8 @@ int main(int argc, char **argv)
 	ih_init(argc, argv);
 	ih_need_virtio();
 	r = ih_netns_private();
-	if (r < 0) {
-		printf("1..0 # SKIP needs root, network namespaces and /dev/net/tun (%s)\n",
-		       strerror(-r));
-		return 77;
-	}
+	if (r < 0)
+		ih_skip_all("needs root, network namespaces and /dev/net/tun (%s)", strerror(-r));
 	ping_path = find_ping();
 	if (!ping_path)
 		printf("# no ping binary: the ping test is skipped\n");
