@@ -98,22 +98,32 @@ static int refuse_external(struct conn *c, const struct hv_virtio_device *spec, 
 	return send_locked(c, image, NULL, pid, msg);
 }
 
+static int refuse(struct conn *c, const char *parameter, const char *why)
+{
+	struct hv_error err;
+
+	hv_error_set(&err, parameter, "%s", why);
+	conn_error_invalid(c, NULL, &err);
+	return -EINVAL;
+}
+
 int backing_image(struct conn *c, struct daemon *d, const struct hv_virtio_device *spec, int fd,
 		  json_object *warnings)
 {
 	struct flock fl = {.l_type = wants_exclusive(spec) ? F_WRLCK : F_RDLCK,
 			   .l_whence = SEEK_SET};
 	const struct vdevice *holder;
+	const char *why;
 	char image[256], other[256], as[300] = "", msg[1024];
 	struct stat st;
 	int r;
 
+	/* it allows what hvisor-virtiod will do: read, and unless readonly,
+	 * write in place */
+	why = passed_file_problem(fd, !spec->readonly, &st);
+	if (why)
+		return refuse(c, "files.img", why);
 	hv_printable(spec->img ? spec->img : "", image, sizeof(image));
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		conn_errorf(c, VL_ERROR_INTERNAL, "fstat of the image: %s", strerror(-r));
-		return r;
-	}
 	/* our own devices first: they can be named, and a client may pass
 	 * the description of one twice, which its lock would not refuse */
 	holder = registry_holder(d, spec, &st);
@@ -143,35 +153,35 @@ int backing_image(struct conn *c, struct daemon *d, const struct hv_virtio_devic
 	return 0;
 }
 
-int backing_tap(const struct hv_virtio_device *spec, int fd, struct hv_error *err)
+/* The reason a tap descriptor does not fit spec, or NULL. */
+static const char *tap_problem(const struct hv_virtio_device *spec, int fd, char *buf, size_t size)
 {
 	struct ifreq ifr = {0};
 	char raw[IFNAMSIZ + 1], name[IFNAMSIZ + 1];
 
-	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
-		hv_error_set(err, "files.tap", "%s",
-			     errno == EBADFD ? "a /dev/net/tun descriptor attached to no interface"
-					     : "not a /dev/net/tun descriptor");
-		return -EINVAL;
-	}
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return errno == EBADFD ? "a /dev/net/tun descriptor attached to no interface"
+				       : "not a /dev/net/tun descriptor";
 	memcpy(raw, ifr.ifr_name, IFNAMSIZ);
 	raw[IFNAMSIZ] = '\0';
 	hv_printable(raw, name, sizeof(name));
-	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TAP) {
-		hv_error_set(err, "files.tap", "'%s' is a tun interface, not a tap", name);
-		return -EINVAL;
-	}
-	if (strncmp(ifr.ifr_name, spec->tap, IFNAMSIZ) != 0) {
-		hv_error_set(err, "files.tap",
-			     "attached to tap '%s', but the device names tap '%s'", name,
-			     spec->tap);
-		return -EINVAL;
-	}
+	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TAP)
+		snprintf(buf, size, "'%s' is a tun interface, not a tap", name);
+	else if (strncmp(ifr.ifr_name, spec->tap, IFNAMSIZ) != 0)
+		snprintf(buf, size, "attached to tap '%s', but the device names tap '%s'", name,
+			 spec->tap);
 	/* what hvisor-virtiod's frames look like: a vnet header, no packet info */
-	if (!(ifr.ifr_flags & IFF_NO_PI) || !(ifr.ifr_flags & IFF_VNET_HDR)) {
-		hv_error_set(err, "files.tap",
-			     "tap '%s' is not attached with IFF_NO_PI | IFF_VNET_HDR", name);
-		return -EINVAL;
-	}
-	return 0;
+	else if (!(ifr.ifr_flags & IFF_NO_PI) || !(ifr.ifr_flags & IFF_VNET_HDR))
+		snprintf(buf, size, "tap '%s' is not attached with IFF_NO_PI | IFF_VNET_HDR", name);
+	else
+		return NULL;
+	return buf;
+}
+
+int backing_tap(struct conn *c, const struct hv_virtio_device *spec, int fd)
+{
+	char buf[128];
+	const char *why = tap_problem(spec, fd, buf, sizeof(buf));
+
+	return why ? refuse(c, "files.tap", why) : 0;
 }

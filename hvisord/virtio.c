@@ -224,18 +224,6 @@ static void publish_console(struct daemon *d, struct zvirt *zv, struct vdevice *
 		   (unsigned long long)dev->spec.addr, dev->pty);
 }
 
-static int image_fd_ok(int fd, bool readonly, struct hv_error *err)
-{
-	struct stat st;
-	const char *why = passed_file_problem(fd, !readonly, &st);
-
-	if (why) {
-		hv_error_set(err, "files.img", "%s", why);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static json_object *device_json(const struct zvirt *zv, const struct vdevice *dev,
 				json_object *stats)
 {
@@ -301,7 +289,7 @@ static int take_backing(struct conn *c, struct vdevice *dev, json_object *files,
 	const struct hv_virtio_device *spec = &dev->spec;
 	bool blk = spec->type == HV_VIRTIO_BLK;
 	struct hv_error err;
-	int fd = -1;
+	int fd, r;
 
 	if (spec->type == HV_VIRTIO_CONSOLE) {
 		if (open_pty(dev, &err) < 0)
@@ -323,10 +311,9 @@ static int take_backing(struct conn *c, struct vdevice *dev, json_object *files,
 				spec->tap);
 		return error_invalid(c, &err), -EINVAL;
 	}
-	if (blk ? image_fd_ok(fd, spec->readonly, &err) < 0 : backing_tap(spec, fd, &err) < 0)
-		return error_invalid(c, &err), -EINVAL;
-	if (blk && backing_image(c, conn_daemon(c), spec, fd, warnings) < 0)
-		return -EBUSY;
+	r = blk ? backing_image(c, conn_daemon(c), spec, fd, warnings) : backing_tap(c, spec, fd);
+	if (r < 0)
+		return r;
 	snprintf(dev->backing, sizeof(dev->backing), "%s", blk ? (spec->img ?: "") : spec->tap);
 	dev->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (dev->fd < 0) {
