@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -185,11 +187,9 @@ void ih_init(int argc, char **argv)
 	path_virtiod = arg_or_env(argc, argv, 5, "HVISOR_VIRTIOD");
 	path_guest = arg_or_env(argc, argv, 6, "HVSIM_GUEST");
 	source_dir = getenv("HV_SOURCE_DIR");
-	if (!path_hvisord || !path_hvctl || !path_hvisor_link || !source_dir) {
-		printf("1..0 # SKIP pass hvisor-sim, hvisord, hvctl and the hvisor link "
-		       "(and set HV_SOURCE_DIR)\n");
-		exit(77);
-	}
+	if (!path_hvisord || !path_hvctl || !path_hvisor_link || !source_dir)
+		ih_skip_all("pass hvisor-sim, hvisord, hvctl and the hvisor link (and set "
+			    "HV_SOURCE_DIR)");
 	target_init();
 	/* Children must not think they were socket-activated or supervised. */
 	unsetenv("LISTEN_FDS");
@@ -197,6 +197,21 @@ void ih_init(int argc, char **argv)
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("HVISOR_SOCKET");
 	atexit(reap_all);
+}
+
+void ih_skip_all(const char *fmt, ...)
+{
+	va_list ap;
+
+	/* a plan of 1..0 with SKIP and status 0: meson's TAP protocol counts
+	 * the exit status 77 as an error */
+	printf("1..0 # SKIP ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	exit(0);
 }
 
 const char *ih_bin_hvisord(void)
@@ -232,10 +247,8 @@ const char *ih_bin_guest(void)
 void ih_need_virtio(void)
 {
 	if (!path_virtiod || !path_guest || access(path_virtiod, X_OK) < 0 ||
-	    access(path_guest, X_OK) < 0) {
-		printf("1..0 # SKIP pass hvisor-virtiod and hvsim-guest too\n");
-		exit(77);
-	}
+	    access(path_guest, X_OK) < 0)
+		ih_skip_all("pass hvisor-virtiod and hvsim-guest too");
 }
 
 bool ih_need_root_virtio(void)
@@ -243,10 +256,8 @@ bool ih_need_root_virtio(void)
 	int r;
 
 	ih_need_virtio();
-	if (geteuid() != 0) {
-		printf("1..0 # SKIP needs root\n");
-		exit(77);
-	}
+	if (geteuid() != 0)
+		ih_skip_all("needs root");
 	r = ih_netns_private();
 	if (r < 0)
 		printf("# no network namespace of our own (%s): net devices left out\n",
@@ -1803,6 +1814,8 @@ int ih_netns_private(void)
 	return 0;
 }
 
+static bool created_hvisor_group; /* by ih_hvisor_gid */
+
 static int tap_open(const char *name)
 {
 	struct ifreq ifr = {0};
@@ -1820,15 +1833,77 @@ static int tap_open(const char *name)
 	return fd;
 }
 
-void ih_tap_create(const char *name)
+void ih_tap_create_owned(const char *name, uid_t owner)
 {
 	int fd = tap_open(name);
 
 	if (fd < 0)
 		fail_msg("cannot create tap %s: %s", name, strerror(-fd));
+	if (owner != (uid_t)-1)
+		assert_int_equal(ioctl(fd, TUNSETOWNER, (unsigned long)owner), 0);
 	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
 	close(fd);
 	assert_true(ih_if_index(name) > 0);
+}
+
+void ih_tap_create(const char *name)
+{
+	ih_tap_create_owned(name, (uid_t)-1);
+}
+
+int ih_tun_node(const char *dir, mode_t mode)
+{
+	static bool private_ns;
+	char node[512];
+	int r = 0;
+
+	if (mode == 0 && !private_ns)
+		return 0;
+	if (!private_ns) {
+		/* private, or the bind below would reach the host's mounts */
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			return -errno;
+		private_ns = true;
+	}
+	(void)umount2("/dev/net/tun", MNT_DETACH); /* an earlier binding */
+	if (mode == 0)
+		return 0;
+	snprintf(node, sizeof(node), "%s/tun-node", dir);
+	(void)unlink(node);
+	if (mknod(node, S_IFCHR | 0600, makedev(10, 200)) < 0 || chmod(node, mode) < 0 ||
+	    mount(node, "/dev/net/tun", NULL, MS_BIND, NULL) < 0)
+		r = -errno;
+	(void)unlink(node); /* the binding keeps the inode */
+	return r;
+}
+
+gid_t ih_hvisor_gid(void)
+{
+	struct group *g = getgrnam("hvisor");
+
+	if (!g && access("/usr/sbin/groupadd", X_OK) == 0) {
+		const char *argv[] = {"/usr/sbin/groupadd", "-f", "hvisor", NULL};
+		struct ih_out o;
+
+		assert_int_equal(ih_run(NULL, NULL, &o, argv), 0);
+		ih_out_free(&o);
+		created_hvisor_group = true;
+		g = getgrnam("hvisor");
+	}
+	return g ? g->gr_gid : (gid_t)-1;
+}
+
+void ih_hvisor_group_cleanup(void)
+{
+	const char *argv[] = {"/usr/sbin/groupdel", "hvisor", NULL};
+	struct ih_out o;
+
+	if (!created_hvisor_group)
+		return;
+	ih_run(NULL, NULL, &o, argv);
+	ih_out_free(&o);
+	created_hvisor_group = false;
 }
 
 void ih_tap_delete(const char *name)

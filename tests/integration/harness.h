@@ -60,9 +60,12 @@ struct ih_opts {
 	const char *socket;		/* with listen_fd: the path it is bound to */
 };
 
-/* Call from main() before cmocka_run_group_tests. Exits 77 (skip) if a
- * binary is missing. (Skipped tests read as skips: tests/common/tap.h.) */
+/* Call from main() before cmocka_run_group_tests. Skips the whole test
+ * (ih_skip_all) if a binary is missing. (Skipped tests read as skips:
+ * tests/common/tap.h.) */
 void ih_init(int argc, char **argv);
+/* Reports the whole test program as skipped, saying why, and exits. */
+void ih_skip_all(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 const char *ih_bin_hvisord(void);
 const char *ih_bin_hvctl(void);
 const char *ih_bin_hvisor_link(void);
@@ -70,10 +73,10 @@ const char *ih_source_dir(void);
 /* hvisor-virtiod and hvsim-guest, or NULL when not given. */
 const char *ih_bin_virtiod(void);
 const char *ih_bin_guest(void);
-/* For the virtio tests, after ih_init: exits 77 (skip) without them. */
+/* For the virtio tests, after ih_init: skips the whole test without them. */
 void ih_need_virtio(void);
-/* For tests that add devices to zones they start, after ih_init: exits 77
- * (skip) without hvisor-virtiod and hvsim-guest or unless root (hvisord
+/* For tests that add devices to zones they start, after ih_init: skips the
+ * whole test without hvisor-virtiod and hvsim-guest or unless root (hvisord
  * serves adds and zone starts to root or group hvisor, and hvisor-virtiod
  * must be able to drop to nobody). Then moves into a network namespace of
  * its own (ih_netns_private) if it can: returns whether it did, i.e.
@@ -112,6 +115,11 @@ void ih_sim_kill(struct ih *h);
 /* Starts hvisor-sim again on the same socket (args as ih_sim_start's);
  * returns once it accepts connections. */
 void ih_sim_restart(struct ih *h, const char *const *args);
+
+/* The group "hvisor" (created if missing, (gid_t)-1 if it cannot be);
+ * ih_hvisor_group_cleanup removes it again if it was created. */
+gid_t ih_hvisor_gid(void);
+void ih_hvisor_group_cleanup(void);
 
 /* Fixture: kills whatever a failed test left running. */
 int ih_reap(void **state);
@@ -335,6 +343,14 @@ int64_t ih_virtio_counter(const struct ih *h, uint32_t zone_id, uint64_t addr, c
 int ih_netns_private(void);
 /* A persistent tap, as `ip tuntap add dev NAME mode tap` makes it. */
 void ih_tap_create(const char *name);
+/* The same with an owner (`... user UID`): only that uid (or a holder of
+ * CAP_NET_ADMIN) may attach to it. */
+void ih_tap_create_owned(const char *name, uid_t owner);
+/* /dev/net/tun, for this process and the children it starts afterwards, a
+ * node of `mode` (made in dir) bound over the host's in a mount namespace
+ * of the process's own; mode 0 (dir unused) puts the host's back. 0, or
+ * -errno (not root, no mount namespaces). */
+int ih_tun_node(const char *dir, mode_t mode);
 /* Removes a persistent tap (no-op if it is gone). */
 void ih_tap_delete(const char *name);
 /* Brings an interface up, with addr/prefix unless addr is NULL. */
