@@ -2,8 +2,9 @@
 /*
  * org.hvisor.Virtio: the virtio devices of zones. A device is registered
  * with hvisord (Add) for a zone that runs or will run; hvisord holds its
- * backing resource (the image fd the client passed, a tap it opened, a pty
- * it created and published as RUNDIR/zone<N>/console) and runs one
+ * backing resource (the image or tap fd the client opened and passed,
+ * checked by backing.c, or a pty it created and published as
+ * RUNDIR/zone<N>/console) and runs one
  * hvisor-virtiod per running zone with devices (backend.c).
  *
  * Checks, before anything is opened or started: the device is well formed
@@ -15,13 +16,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -147,28 +145,6 @@ static int free_slot(const struct zvirt *zv)
 	return -ENOSPC;
 }
 
-static int open_tap(const char *name, struct hv_error *err)
-{
-	struct ifreq ifr = {0};
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0) {
-		hv_error_set(err, "device.tap", "cannot open /dev/net/tun: %m");
-		return -errno;
-	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int r = negative_errno();
-
-		hv_error_set(err, "device.tap", "cannot attach to tap '%s': %s%s", name,
-			     strerror(-r), r == -EBUSY ? " (in use by another program)" : "");
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 /* A pty for a console: the master for the backend, the slave held open
  * here (raw, so the guest's bytes reach a terminal unchanged), group
  * "hvisor" may open it (hvctl console). */
@@ -254,18 +230,6 @@ static int check_console_dir(struct conn *c, struct daemon *d, uint32_t zone_id)
 	return 0;
 }
 
-static int image_fd_ok(int fd, bool readonly, struct hv_error *err)
-{
-	struct stat st;
-	const char *why = passed_file_problem(fd, !readonly, &st);
-
-	if (why) {
-		hv_error_set(err, "files.img", "%s", why);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static json_object *device_json(const struct zvirt *zv, const struct vdevice *dev,
 				json_object *stats)
 {
@@ -331,6 +295,63 @@ static int check_pending_limit(struct conn *c, struct daemon *d)
 			   "--max-pending-devices): start those zones or remove some devices",
 			   n));
 	return -ENOSPC;
+}
+
+/* The descriptor passed for files.<key>, or -1. */
+static int passed_fd(json_object *files, const char *key, const int *fds, size_t n_fds)
+{
+	json_object *idx;
+
+	if (!files || !json_object_object_get_ex(files, key, &idx) ||
+	    !json_object_is_type(idx, json_type_int) || json_object_get_int64(idx) < 0 ||
+	    json_object_get_int64(idx) >= (int64_t)n_fds)
+		return -1;
+	return fds[json_object_get_int64(idx)];
+}
+
+/* A descriptor the client opened with its own rights (an image, a tap),
+ * checked, or a pty made here: into dev->fd. 0, or the error was sent. */
+static int take_backing(struct conn *c, struct vdevice *dev, json_object *files, const int *fds,
+			size_t n_fds, json_object *warnings)
+{
+	const struct hv_virtio_device *spec = &dev->spec;
+	bool blk = spec->type == HV_VIRTIO_BLK;
+	struct hv_error err;
+	int fd, r;
+
+	if (spec->type == HV_VIRTIO_CONSOLE) {
+		r = check_console_dir(c, conn_daemon(c), spec->zone_id);
+		if (r < 0)
+			return r;
+		if (open_pty(dev, &err) < 0)
+			return error_invalid(c, &err), -EIO;
+		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->pty);
+		return 0;
+	}
+	fd = passed_fd(files, blk ? "img" : "tap", fds, n_fds);
+	if (fd < 0) {
+		if (blk)
+			hv_error_set(&err, "files.img",
+				     "pass the image '%s' as a file descriptor with the call",
+				     spec->img ? spec->img : "");
+		else
+			hv_error_set(
+				&err, "files.tap",
+				"pass the tap '%s' as a descriptor with the call (/dev/net/tun "
+				"attached to it, opened with your own rights)",
+				spec->tap);
+		return error_invalid(c, &err), -EINVAL;
+	}
+	r = blk ? backing_image(c, conn_daemon(c), spec, fd, warnings) : backing_tap(c, spec, fd);
+	if (r < 0)
+		return r;
+	snprintf(dev->backing, sizeof(dev->backing), "%s", blk ? (spec->img ?: "") : spec->tap);
+	dev->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dev->fd < 0) {
+		conn_errorf(c, VL_ERROR_INTERNAL, "cannot keep the backing descriptor: %m");
+		return -EMFILE;
+	}
+	return 0;
 }
 
 static int method_add(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
@@ -443,51 +464,8 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 				"the zone was not started through hvisord: its virtio regions and interrupts are not checked"));
 	}
 
-	/* The backing resource. */
-	switch (dev->spec.type) {
-	case HV_VIRTIO_BLK: {
-		json_object *idx;
-
-		if (!files || !json_object_object_get_ex(files, "img", &idx) ||
-		    !json_object_is_type(idx, json_type_int) || json_object_get_int64(idx) < 0 ||
-		    json_object_get_int64(idx) >= (int64_t)n_fds) {
-			hv_error_set(&err, "files.img",
-				     "pass the image '%s' as a file descriptor with the call",
-				     dev->spec.img ? dev->spec.img : "");
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		if (image_fd_ok(fds[json_object_get_int64(idx)], dev->spec.readonly, &err) < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		dev->fd = fcntl(fds[json_object_get_int64(idx)], F_DUPFD_CLOEXEC, 3);
-		snprintf(dev->backing, sizeof(dev->backing), "%s",
-			 dev->spec.img ? dev->spec.img : "");
-		break;
-	}
-	case HV_VIRTIO_NET:
-		dev->fd = open_tap(dev->spec.tap, &err);
-		if (dev->fd < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->spec.tap);
-		break;
-	case HV_VIRTIO_CONSOLE:
-		if (check_console_dir(c, d, zone_id) < 0)
-			goto fail_w;
-		if (open_pty(dev, &err) < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->pty);
-		break;
-	}
-	if (dev->fd < 0) {
-		conn_errorf(c, VL_ERROR_INTERNAL, "cannot keep the backing descriptor: %m");
+	if (take_backing(c, dev, files, fds, n_fds, warnings) < 0)
 		goto fail_w;
-	}
 
 	/* Commit: register it; a running zone gets it served now. */
 	TAILQ_INSERT_TAIL(&zv->devices, dev, entry);

@@ -89,4 +89,16 @@ int backend_set_log_level(struct zvirt *zv, const char *level, char *ret_previou
 void backend_sigchld(struct daemon *d);
 const char *backend_state_name(enum backend_state s);
 
+/* backing.c: the descriptor a client passed for a device, checked before
+ * the device is registered; on a problem the error is sent on c and a
+ * negative errno returned. backing_image: a readable (and unless readonly,
+ * writable) regular file or block device (files.img), then locked, shared
+ * for a readonly or share device, else exclusive, against this hvisord's
+ * other devices and other processes (org.hvisor.Virtio.ImageLocked naming
+ * the holder). backing_tap: /dev/net/tun attached to spec's tap with
+ * IFF_NO_PI | IFF_VNET_HDR (files.tap). */
+int backing_image(struct conn *c, struct daemon *d, const struct hv_virtio_device *spec, int fd,
+		  json_object *warnings);
+int backing_tap(struct conn *c, const struct hv_virtio_device *spec, int fd);
+
 #endif

@@ -236,7 +236,8 @@ static const char virtio_idl[] =
 	"interface org.hvisor.Virtio\n"
 	"\n"
 	"# A device: type blk, net or console; addr/len its MMIO window, irq its\n"
-	"# interrupt; blk: img, readonly, serial, aio; net: tap, mac (docs/devices.md).\n"
+	"# interrupt; blk: img, readonly, share, serial, aio; net: tap, mac\n"
+	"# (docs/devices.md).\n"
 	"type Device (\n"
 	"  type: string,\n"
 	"  addr: int,\n"
@@ -244,6 +245,7 @@ static const char virtio_idl[] =
 	"  irq: int,\n"
 	"  img: ?string,\n"
 	"  readonly: ?bool,\n"
+	"  share: ?bool,\n"
 	"  serial: ?string,\n"
 	"  aio: ?string,\n"
 	"  tap: ?string,\n"
@@ -299,10 +301,11 @@ static const char virtio_idl[] =
 	"  emerg_dropped: ?int\n"
 	")\n"
 	"\n"
-	"# Register a device of zone_id. A blk image is passed as a file descriptor\n"
-	"# (files: {\"img\": index}); hvisord opens the tap and creates the console's\n"
-	"# pty itself. A running zone gets the device at once; otherwise when it\n"
-	"# starts.\n"
+	"# Register a device of zone_id. A blk image and a net device's tap come as\n"
+	"# file descriptors the client opened with its own rights (files:\n"
+	"# {\"img\": index} or {\"tap\": index}, /dev/net/tun attached to the tap);\n"
+	"# hvisord creates the console's pty itself. A running zone gets the device\n"
+	"# at once; otherwise when it starts.\n"
 	"method Add(zone_id: int, device: Device, memory: ?[]Memory, files: ?[string]int) -> (\n"
 	"  device: Info,\n"
 	"  warnings: []string\n"
@@ -312,7 +315,13 @@ static const char virtio_idl[] =
 	"\n"
 	"method List(zone_id: ?int) -> (devices: []Info)\n"
 	"\n"
-	"error NotFound (zone_id: int, addr: int, message: string)\n";
+	"error NotFound (zone_id: int, addr: int, message: string)\n"
+	"\n"
+	"# The image of a blk device is in use in a way that excludes this device:\n"
+	"# by the device zone_id/addr of this hvisord, or locked by another process\n"
+	"# (pid when the kernel names it). Devices share an image only when each is\n"
+	"# readonly or has share.\n"
+	"error ImageLocked (image: string, zone_id: ?int, addr: ?int, pid: ?int, message: string)\n";
 
 const struct vl_interface vl_interfaces[] = {
 	{VL_IFACE_SERVICE, service_idl}, {VL_IFACE_HVISOR, hvisor_idl},

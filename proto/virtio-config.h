@@ -9,7 +9,7 @@
  *                  "devices": [ {"type": "blk", "addr": .., "len": .., "irq": ..,
  *                                "status": "enable", "img": "disk.img"} ] } ] }
  *
- *   blk,addr=0xa003c00,len=0x200,irq=78,img=disk.img[,readonly][,zone_id=1]
+ *   blk,addr=0xa003c00,len=0x200,irq=78,img=disk.img[,readonly][,share][,zone_id=1]
  *   net,addr=...,len=...,irq=...,tap=tap0[,mac=00:16:3e:10:10:10]
  *   console,addr=...,len=...,irq=...
  */
@@ -61,6 +61,9 @@ struct hv_virtio_device {
 	/* blk */
 	char *img; /* path as written (relative paths: the client resolves) */
 	bool readonly;
+	/* several devices may write the image at once: a shared lock even
+	 * when read-write (docs/devices.md, "Image locks") */
+	bool share;
 	char serial[HV_VIRTIO_SERIAL_LEN + 1]; /* "" = derived by the backend */
 	enum hv_blk_aio aio;
 
@@ -110,8 +113,9 @@ int hv_virtio_device_parse_spec(const char *spec, struct hv_virtio_device *ret,
 				struct hv_error *err);
 
 /* The wire form: {"type", "addr", "len", "irq", "zone_id"?, "img"?, "readonly"?,
- * "serial"?, "aio"?, "tap"?, "mac"? ("00:16:3e:10:10:10")}. from_json is
- * strict (unknown keys refused) since it reads a client's request. */
+ * "share"? (written only when true), "serial"?, "aio"?, "tap"?, "mac"?
+ * ("00:16:3e:10:10:10")}. from_json is strict (unknown keys refused) since
+ * it reads a client's request. */
 json_object *hv_virtio_device_to_json(const struct hv_virtio_device *dev);
 int hv_virtio_device_from_json(json_object *o, struct hv_virtio_device *ret,
 			       struct hv_error *err);

@@ -29,6 +29,7 @@
 
 #include "hvguest.h"
 #include "sim-harness.h"
+#include "tap.h"
 #include "varlink.h"
 
 #define IH_TIMEOUT_MS 15000 /* for things that must happen (ASan builds are slow) */
@@ -59,12 +60,12 @@ struct ih_opts {
 	const char *socket;		/* with listen_fd: the path it is bound to */
 };
 
-/* Call from main() before cmocka_run_group_tests. Exits 77 (skip) if a
- * binary is missing. Makes skipped tests read as skips (ih_tap_fix_skips). */
+/* Call from main() before cmocka_run_group_tests. Skips the whole test
+ * (ih_skip_all) if a binary is missing. (Skipped tests read as skips:
+ * tests/common/tap.h.) */
 void ih_init(int argc, char **argv);
-/* cmocka 1.1.5 reports skip() as "not ok N # SKIP", a failure to meson:
- * from now on stdout writes those lines as "ok N # SKIP". */
-void ih_tap_fix_skips(void);
+/* Reports the whole test program as skipped, saying why, and exits. */
+void ih_skip_all(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 const char *ih_bin_hvisord(void);
 const char *ih_bin_hvctl(void);
 const char *ih_bin_hvisor_link(void);
@@ -72,10 +73,10 @@ const char *ih_source_dir(void);
 /* hvisor-virtiod and hvsim-guest, or NULL when not given. */
 const char *ih_bin_virtiod(void);
 const char *ih_bin_guest(void);
-/* For the virtio tests, after ih_init: exits 77 (skip) without them. */
+/* For the virtio tests, after ih_init: skips the whole test without them. */
 void ih_need_virtio(void);
-/* For tests that add devices to zones they start, after ih_init: exits 77
- * (skip) without hvisor-virtiod and hvsim-guest or unless root (hvisord
+/* For tests that add devices to zones they start, after ih_init: skips the
+ * whole test without hvisor-virtiod and hvsim-guest or unless root (hvisord
  * serves adds and zone starts to root or group hvisor, and hvisor-virtiod
  * must be able to drop to nobody). Then moves into a network namespace of
  * its own (ih_netns_private) if it can: returns whether it did, i.e.
@@ -114,6 +115,11 @@ void ih_sim_kill(struct ih *h);
 /* Starts hvisor-sim again on the same socket (args as ih_sim_start's);
  * returns once it accepts connections. */
 void ih_sim_restart(struct ih *h, const char *const *args);
+
+/* The group "hvisor" (created if missing, (gid_t)-1 if it cannot be);
+ * ih_hvisor_group_cleanup removes it again if it was created. */
+gid_t ih_hvisor_gid(void);
+void ih_hvisor_group_cleanup(void);
 
 /* Fixture: kills whatever a failed test left running. */
 int ih_reap(void **state);
@@ -224,10 +230,22 @@ char *ih_list_json(const struct ih *h);
 void ih_assert_serving(const struct ih *h);
 /* Zone ids from a List, in order; returns the count. */
 int ih_zone_ids(const struct ih *h, uint32_t *ids, size_t max);
-/* Polls Zone.Info(id) on c until the zone is there; asserts it is
- * "starting" and that `starter` (the client whose Start is loading) has no
- * reply yet. */
-void ih_wait_zone_starting(struct vl_client *c, uint32_t id, struct vl_client *starter);
+/* Sends a Zone.Start of cfg on c (its kernel and dtb, named relative to
+ * the runtime dir, as descriptors) without waiting for the reply. */
+void ih_send_start(struct ih *h, struct vl_client *c, const char *cfg);
+/* hvisor-sim's LOAD_HOLD (proto/sim.h), for acting while a zone start is
+ * loading without betting on how long a load takes: HVSIM_HOLD_ON before
+ * the start, HVSIM_HOLD_WAIT returns once hvisord waits for a held load
+ * (so it has taken the start), HVSIM_HOLD_OFF lets every load go. hvisord
+ * gives up on a load held for 10 s (SIM_TIMEOUT_SEC). Skips the test on
+ * hvisor.ko. Returns the reply's ret. */
+int64_t ih_load_hold(struct ih *h, enum hvsim_hold what);
+/* While hvisord waits for a held load: sends the call on c and lets that
+ * one load go; hvisord answers the call before it loads on (it serves
+ * clients between load steps) and its next load is held again. Returns
+ * the reply (the caller puts it). */
+json_object *ih_call_during_load(struct ih *h, struct vl_client *c, const char *method,
+				 const char *params);
 /* Waits until no zone is "starting". */
 void ih_wait_settled(const struct ih *h);
 /* Raw stream sockets, for malformed traffic. */
@@ -272,6 +290,10 @@ void ih_out_free(struct ih_out *out);
  * goes to *ret_out if given (the caller frees it). */
 void ih_hvctl_expect(const struct ih *h, int code, const char *const *args, const char *in_out,
 		     const char *in_err, struct ih_out *ret_out);
+/* The same, run as x says (ih_run). */
+void ih_hvctl_expect_x(const struct ih *h, const struct ih_exec *x, int code,
+		       const char *const *args, const char *in_out, const char *in_err,
+		       struct ih_out *ret_out);
 /* Starts argv in the background (HVISOR_SOCKET=h->sock) with stdout on a
  * pipe (*ret_stdout; NULL: stdout goes to bg.log too) and stderr appended
  * to dir/bg.log. */
@@ -321,6 +343,14 @@ int64_t ih_virtio_counter(const struct ih *h, uint32_t zone_id, uint64_t addr, c
 int ih_netns_private(void);
 /* A persistent tap, as `ip tuntap add dev NAME mode tap` makes it. */
 void ih_tap_create(const char *name);
+/* The same with an owner (`... user UID`): only that uid (or a holder of
+ * CAP_NET_ADMIN) may attach to it. */
+void ih_tap_create_owned(const char *name, uid_t owner);
+/* /dev/net/tun, for this process and the children it starts afterwards, a
+ * node of `mode` (made in dir) bound over the host's in a mount namespace
+ * of the process's own; mode 0 (dir unused) puts the host's back. 0, or
+ * -errno (not root, no mount namespaces). */
+int ih_tun_node(const char *dir, mode_t mode);
 /* Removes a persistent tap (no-op if it is gone). */
 void ih_tap_delete(const char *name);
 /* Brings an interface up, with addr/prefix unless addr is NULL. */
