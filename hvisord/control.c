@@ -54,12 +54,15 @@ struct conn {
 	struct fd_batch batches[MAX_FD_BATCHES];
 	size_t n_batches;
 
-	bool async;	 /* a handler has not replied yet */
-	bool dead;	 /* peer gone: free as soon as nothing refers to us */
-	bool closing;	 /* close after the output is flushed */
-	bool subscriber; /* in a Subscribe stream */
-	bool oneway;	 /* the current call wants no reply */
-	bool deadline;	 /* ev_timer is the deadline of a message begun */
+	bool async;	      /* a handler has not replied yet */
+	bool dead;	      /* peer gone: free as soon as nothing refers to us */
+	bool closing;	      /* close after the output is flushed */
+	bool subscriber;      /* in a Subscribe stream */
+	bool oneway;	      /* the current call wants no reply */
+	bool replied;	      /* the current call has its reply */
+	const char *method;   /* the current call's, for logs */
+	json_object *failure; /* the current call's error, sent once it returns */
+	bool deadline;	      /* ev_timer is the deadline of a message begun */
 };
 
 static void conn_update_events(struct conn *c);
@@ -141,6 +144,7 @@ static void conn_free(struct conn *c)
 	event_free(c->ev_write);
 	event_free(c->ev_process);
 	event_free(c->ev_timer);
+	json_object_put(c->failure);
 	evbuffer_free(c->out);
 	vl_framer_done(&c->in);
 	safe_close(c->fd);
@@ -246,30 +250,42 @@ static int conn_send(struct conn *c, json_object *msg)
 	return 0;
 }
 
-int conn_reply(struct conn *c, json_object *parameters)
+/* The one reply of a call (or of a call that keeps replying). */
+static int conn_answer(struct conn *c, json_object *msg, bool more)
 {
+	if (c->replied && !c->subscriber) {
+		log_err("bug: a second reply to %s", c->method ? c->method : "a call");
+		json_object_put(msg);
+		return -EALREADY;
+	}
+	c->replied = !more;
 	if (c->oneway) {
-		json_object_put(parameters);
+		json_object_put(msg);
 		return 0;
 	}
-	return conn_send(c, vl_reply_new(parameters, false));
+	return conn_send(c, msg);
+}
+
+int conn_reply(struct conn *c, json_object *parameters)
+{
+	return conn_answer(c, vl_reply_new(parameters, false), false);
 }
 
 int conn_reply_more(struct conn *c, json_object *parameters)
 {
-	return conn_send(c, vl_reply_new(parameters, true));
+	return conn_answer(c, vl_reply_new(parameters, true), true);
 }
 
-int conn_error(struct conn *c, json_object *error_message)
+int conn_fail(struct conn *c, json_object *error_message)
 {
-	if (c->oneway) {
+	if (c->failure) /* the first one is the cause */
 		json_object_put(error_message);
-		return 0;
-	}
-	return conn_send(c, error_message);
+	else
+		c->failure = error_message;
+	return -EINVAL;
 }
 
-int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
+int conn_failf(struct conn *c, const char *error, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -277,7 +293,34 @@ int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	return conn_error(c, vl_error_newf(error, "%s", buf));
+	return conn_fail(c, vl_error_newf(error, "%s", buf));
+}
+
+/* How a call ended: r < 0 sends the error it recorded (org.hvisor.Internal
+ * if none), else it replied or went asynchronous. The only place errors
+ * are sent from. */
+static void conn_outcome(struct conn *c, int r)
+{
+	const char *what = c->method ? c->method : "a call";
+	json_object *e = TAKE_PTR(c->failure);
+
+	if (r < 0 && !e) {
+		log_errno(LOG_ERR, r, "%s failed", what);
+		e = vl_error_newf(VL_ERROR_INTERNAL, "%s failed: %s", what, strerror(-r));
+	}
+	if (r >= 0 && e)
+		log_err("bug: %s recorded an error and returned %d", what, r);
+	if (r < 0 && !c->replied)
+		conn_answer(c, e, false);
+	else {
+		if (r < 0)
+			log_err("bug: %s replied and then failed", what);
+		json_object_put(e);
+	}
+	if (r >= 0 && !c->replied && !c->async && !c->subscriber) {
+		log_err("bug: %s returned without a reply", what);
+		conn_answer(c, vl_error_newf(VL_ERROR_INTERNAL, "%s did not reply", what), false);
+	}
 }
 
 const char *passed_file_problem(int fd, bool write, struct stat *ret_st)
@@ -299,7 +342,7 @@ const char *passed_file_problem(int fd, bool write, struct stat *ret_st)
 	return NULL;
 }
 
-int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err)
+int conn_fail_invalid(struct conn *c, const char *prefix, const struct hv_error *err)
 {
 	json_object *p = json_object_new_object();
 	char path[256], msg[600];
@@ -312,7 +355,7 @@ int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error
 	snprintf(msg, sizeof(msg), "%s%s%s", path, path[0] ? ": " : "", err->message);
 	json_object_object_add(p, "parameter", json_object_new_string(path));
 	json_object_object_add(p, "message", json_object_new_string(msg));
-	return conn_error(c, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
+	return conn_fail(c, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
 }
 
 static const char *errno_name(int e)
@@ -323,7 +366,7 @@ static const char *errno_name(int e)
 }
 
 /* org.hvisor.BackendUnavailable: what is gone, and what hvisord does. */
-static int conn_error_backend(struct conn *c)
+static int conn_fail_backend(struct conn *c)
 {
 	const struct hv *hv = c->d->hv;
 	json_object *p = json_object_new_object();
@@ -342,16 +385,17 @@ static int conn_error_backend(struct conn *c)
 	json_object_object_add(p, "backend", json_object_new_string(hv->ops->name));
 	json_object_object_add(p, "backend_path", json_object_new_string(hv->path));
 	json_object_object_add(p, "message", json_object_new_string(msg));
-	return conn_error(c, vl_error_new(VL_ERROR_BACKEND_UNAVAILABLE, p));
+	conn_fail(c, vl_error_new(VL_ERROR_BACKEND_UNAVAILABLE, p));
+	return -ENOLINK;
 }
 
-int conn_error_kernel(struct conn *c, const char *operation, int r)
+int conn_fail_kernel(struct conn *c, const char *operation, int r)
 {
 	json_object *p;
 	char msg[256];
 
 	if (r == HV_LOST)
-		return conn_error_backend(c);
+		return conn_fail_backend(c);
 	p = json_object_new_object();
 
 	snprintf(msg, sizeof(msg), "%s failed: %s", operation, strerror(-r));
@@ -359,13 +403,20 @@ int conn_error_kernel(struct conn *c, const char *operation, int r)
 	json_object_object_add(p, "errno", json_object_new_int(-r));
 	json_object_object_add(p, "errno_name", json_object_new_string(errno_name(-r)));
 	json_object_object_add(p, "message", json_object_new_string(msg));
-	return conn_error(c, vl_error_new(VL_ERROR_KERNEL, p));
+	conn_fail(c, vl_error_new(VL_ERROR_KERNEL, p));
+	return r < 0 ? r : -EIO;
 }
 
 void conn_async_begin(struct conn *c)
 {
 	c->async = true;
 	conn_update_events(c);
+}
+
+void conn_async_done(struct conn *c, int r)
+{
+	conn_outcome(c, r);
+	conn_async_end(c);
 }
 
 void conn_async_end(struct conn *c)
@@ -532,14 +583,63 @@ static size_t claim_fds(struct conn *c, uint64_t offset, int *fds)
 	return n;
 }
 
+/* Checks before the handler: a known method the caller may call, with
+ * valid text and descriptors only where it takes them. */
+static int conn_admit(struct conn *c, const struct vl_call *call, size_t n_fds,
+		      const struct method **ret)
+{
+	const struct method *m;
+	struct hv_error herr;
+	bool iface_known;
+
+	m = find_method(call->method, &iface_known);
+	if (!m) {
+		json_object *p = json_object_new_object();
+		char buf[300];
+
+		if (iface_known) {
+			json_object_object_add(p, "method", json_object_new_string(call->method));
+			snprintf(buf, sizeof(buf), "no method %.200s", call->method);
+		} else {
+			const char *dot = strrchr(call->method, '.');
+			int ilen = dot ? (int)(dot - call->method) : (int)strlen(call->method);
+
+			json_object_object_add(p, "interface",
+					       json_object_new_string_len(call->method, ilen));
+			snprintf(buf, sizeof(buf), "no interface %.*s", MIN(ilen, 200),
+				 call->method);
+		}
+		json_object_object_add(p, "message", json_object_new_string(buf));
+		return conn_fail(c, vl_error_new(iface_known ? VL_ERROR_METHOD_NOT_FOUND
+							     : VL_ERROR_INTERFACE_NOT_FOUND,
+						 p));
+	}
+	c->method = m->name;
+	if ((m->flags & METHOD_MUTATING) && !c->privileged) {
+		conn_log(c->d, LOG_NOTICE,
+			 "denied %s to uid %u pid %d (not root, not in group '%s')", m->name,
+			 (unsigned)c->cred.uid, (int)c->cred.pid, HVISOR_GROUP);
+		return conn_failf(c, VL_ERROR_PERMISSION_DENIED,
+				  "%s needs root or membership in group '%s' (caller uid %u)",
+				  m->name, HVISOR_GROUP, (unsigned)c->cred.uid);
+	}
+	if (vl_check_utf8(call->parameters, "", &herr) < 0)
+		return conn_fail_invalid(c, NULL, &herr);
+	if (n_fds > 0 && !(m->flags & METHOD_TAKES_FDS)) {
+		/* no parameter is wrong, the message is: "parameter" is empty */
+		hv_error_set(&herr, "", "%s takes no file descriptors", m->name);
+		return conn_fail_invalid(c, NULL, &herr);
+	}
+	*ret = m;
+	return 0;
+}
+
 static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 {
 	int fds[HV_MAX_FDS_PER_MSG];
 	size_t n_fds = claim_fds(c, offset, fds);
-	const struct method *m;
-	struct hv_error herr;
+	const struct method *m = NULL;
 	struct vl_call call;
-	bool iface_known;
 	char err[256];
 	int r;
 
@@ -552,57 +652,13 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 		goto out;
 	}
 	c->oneway = call.oneway;
+	c->replied = false;
+	c->method = NULL;
 	log_debug("connection %llu: %s", (unsigned long long)c->id, call.method);
-
-	m = find_method(call.method, &iface_known);
-	if (!m) {
-		json_object *p = json_object_new_object();
-		char buf[300];
-
-		if (iface_known) {
-			json_object_object_add(p, "method", json_object_new_string(call.method));
-			snprintf(buf, sizeof(buf), "no method %.200s", call.method);
-		} else {
-			const char *dot = strrchr(call.method, '.');
-			int ilen = dot ? (int)(dot - call.method) : (int)strlen(call.method);
-
-			json_object_object_add(p, "interface",
-					       json_object_new_string_len(call.method, ilen));
-			snprintf(buf, sizeof(buf), "no interface %.*s", MIN(ilen, 200),
-				 call.method);
-		}
-		json_object_object_add(p, "message", json_object_new_string(buf));
-		conn_error(c, vl_error_new(iface_known ? VL_ERROR_METHOD_NOT_FOUND
-						       : VL_ERROR_INTERFACE_NOT_FOUND,
-					   p));
-		goto out;
-	}
-	if ((m->flags & METHOD_MUTATING) && !c->privileged) {
-		conn_log(c->d, LOG_NOTICE,
-			 "denied %s to uid %u pid %d (not root, not in group '%s')", m->name,
-			 (unsigned)c->cred.uid, (int)c->cred.pid, HVISOR_GROUP);
-		conn_errorf(c, VL_ERROR_PERMISSION_DENIED,
-			    "%s needs root or membership in group '%s' (caller uid %u)", m->name,
-			    HVISOR_GROUP, (unsigned)c->cred.uid);
-		goto out;
-	}
-	if (vl_check_utf8(call.parameters, "", &herr) < 0) {
-		conn_error_invalid(c, NULL, &herr);
-		goto out;
-	}
-	if (n_fds > 0 && !(m->flags & METHOD_TAKES_FDS)) {
-		struct hv_error e;
-
-		/* no parameter is wrong, the message is: "parameter" is empty */
-		hv_error_set(&e, "", "%s takes no file descriptors", m->name);
-		conn_error_invalid(c, NULL, &e);
-		goto out;
-	}
-	r = m->fn(c, &call, fds, n_fds);
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "%s failed", m->name);
-		conn_errorf(c, VL_ERROR_INTERNAL, "%s failed: %s", m->name, strerror(-r));
-	}
+	r = conn_admit(c, &call, n_fds, &m);
+	if (r == 0)
+		r = m->fn(c, &call, fds, n_fds);
+	conn_outcome(c, r);
 out:
 	close_many(fds, n_fds);
 	json_object_put(msg);

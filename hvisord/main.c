@@ -53,18 +53,37 @@ static void usage(FILE *f)
 		"                            hvisord, as in the build tree, else " HV_VIRTIOD_PATH
 		")\n"
 		"      --virtiod-user USER   it drops to this user (default nobody; \"root\": stays)\n"
+		"      --stop-zones          on SIGTERM, shut every zone down before exiting\n"
+		"                            (default: zones and their devices keep running, and\n"
+		"                            the next hvisord manages them again)\n"
 		"  -h, --help                this text\n"
 		"  -V, --version             print the version\n"
 		"\n"
 		"Socket activation (LISTEN_FDS) and sd_notify (NOTIFY_SOCKET) are supported.\n");
 }
 
+static void all_stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	event_base_loopbreak(d->base);
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	log_info("received %s, exiting", strsignal((int)sig));
+	if (d->stopping)
+		return;
+	d->stopping = true;
 	sd_notify_send("STOPPING=1");
+	if (d->stop_zones) {
+		log_info("received %s: shutting every zone down, then exiting",
+			 strsignal((int)sig));
+		zones_stop_all(d, all_stopped, d);
+		return;
+	}
+	log_info("received %s, exiting; zones and their devices keep running", strsignal((int)sig));
 	event_base_loopbreak(d->base);
 }
 
@@ -139,7 +158,7 @@ static int settle_limits(struct limits *l)
 struct options {
 	const char *backend, *rundir, *virtiod, *virtiod_user;
 	int level;
-	bool use_syslog;
+	bool use_syslog, stop_zones;
 	struct limits limits;
 };
 
@@ -163,6 +182,7 @@ static int parse_argv(int argc, char **argv, struct options *o)
 		LIMIT_OPTION(8),
 		{"virtiod", required_argument, NULL, 'D'},
 		{"virtiod-user", required_argument, NULL, 'u'},
+		{"stop-zones", no_argument, NULL, 'Z'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{},
@@ -193,6 +213,9 @@ static int parse_argv(int argc, char **argv, struct options *o)
 			break;
 		case 'u':
 			o->virtiod_user = optarg;
+			break;
+		case 'Z':
+			o->stop_zones = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -298,6 +321,25 @@ static int open_backend(struct daemon *d, const char *backend)
 	return 0;
 }
 
+/* What the last hvisord left: its zones and their devices and backends,
+ * checked against what runs now. */
+static void restore_state(struct daemon *d)
+{
+	json_object *state = state_load(d), *zones = NULL, *virtio = NULL;
+
+	d->state_frozen = true;
+	if (state) {
+		json_object_object_get_ex(state, "zones", &zones);
+		json_object_object_get_ex(state, "virtio", &virtio);
+		zones_state_restore(d, json_object_is_type(zones, json_type_array) ? zones : NULL);
+	}
+	/* also without a state file: the keeper lets go what nobody claims */
+	virtio_state_restore(d, json_object_is_type(virtio, json_type_array) ? virtio : NULL);
+	json_object_put(state);
+	d->state_frozen = false;
+	state_save(d);
+}
+
 static int start_loop(struct daemon *d, const int *sigs, size_t n_sigs)
 {
 	int r = rundir_open(d);
@@ -318,12 +360,20 @@ static int start_loop(struct daemon *d, const int *sigs, size_t n_sigs)
 	r = virtio_init(d);
 	if (r < 0)
 		return r;
+	restore_state(d);
 	return control_init(d);
 }
 
 static void daemon_done(struct daemon *d, const int *sigs, size_t n_sigs)
 {
 	load_cancel_all(); /* zone starts still loading fail, their clients hear it */
+	/* nothing to keep for the next hvisord: the keeper may go (with
+	 * --stop-zones the devices of the zones that stopped go too) */
+	if ((d->stop_zones || TAILQ_EMPTY(&d->zvirts)) && d->runtime_fd >= 0)
+		fdstore_exit(d);
+	if (d->stop_zones && d->runtime_fd >= 0)
+		state_remove(d);
+	fdstore_close(d);
 	virtio_done(d);
 	control_done(d);
 	zones_done(d);
@@ -362,7 +412,7 @@ int main(int argc, char **argv)
 				.max_subscriber_queue = 256u << 10,
 			},
 	};
-	struct daemon d = {.listen_fd = -1, .runtime_fd = -1};
+	struct daemon d = {.listen_fd = -1, .runtime_fd = -1, .fdstore_fd = -1};
 	const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	int ret = 1, r;
 	char path[4096];
@@ -382,6 +432,7 @@ int main(int argc, char **argv)
 	d.start_usec = now_usec();
 	d.virtiod_path = o.virtiod ? strdup(o.virtiod) : find_virtiod();
 	d.virtiod_user = strdup(o.virtiod_user);
+	d.stop_zones = o.stop_zones;
 	TAILQ_INIT(&d.zones);
 	TAILQ_INIT(&d.zvirts);
 

@@ -3,6 +3,7 @@
  * is, its limits, and the event stream. */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hv.h"
@@ -24,7 +25,7 @@ static int service_get_info(struct conn *c, const struct vl_call *call, int *fds
 
 	r = vl_params_parse(call->parameters, NULL, 0, &err);
 	if (r < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	p = json_object_new_object();
 	ifaces = json_object_new_array();
 	for (size_t i = 0; i < vl_n_interfaces; i++)
@@ -46,13 +47,13 @@ static int service_get_interface_description(struct conn *c, const struct vl_cal
 	const char *desc;
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	desc = vl_interface_description(json_object_get_string(iface));
 	if (!desc) {
 		p = json_object_new_object();
 		json_object_object_add(p, "interface", jstr(json_object_get_string(iface)));
 		json_object_object_add(p, "message", jstr("no such interface"));
-		return conn_error(c, vl_error_new(VL_ERROR_INTERFACE_NOT_FOUND, p));
+		return conn_fail(c, vl_error_new(VL_ERROR_INTERFACE_NOT_FOUND, p));
 	}
 	p = json_object_new_object();
 	json_object_object_add(p, "description", jstr(desc));
@@ -88,7 +89,7 @@ static int hvisor_get_limits(struct conn *c, const struct vl_call *call, int *fd
 	struct hv_error err;
 
 	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	o = json_object_new_object();
 	for (size_t i = 0; i < ARRAY_SIZE(limits); i++)
 		json_object_object_add(o, limits[i].name, json_object_new_uint64(limits[i].value));
@@ -105,7 +106,7 @@ static int manager_get_info(struct conn *c, const struct vl_call *call, int *fds
 	struct hv_error err;
 
 	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	info = json_object_new_object();
 	features = json_object_new_array();
 	json_object_array_add(features, jstr("zone-lifecycle"));
@@ -197,41 +198,63 @@ static int manager_subscribe(struct conn *c, const struct vl_call *call, int *fd
 	json_object *p, *refusal;
 
 	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	if (!call->more)
-		return conn_errorf(c, VL_ERROR_EXPECTED_MORE,
-				   "Subscribe streams events: call it with \"more\": true");
+		return conn_failf(c, VL_ERROR_EXPECTED_MORE,
+				  "Subscribe streams events: call it with \"more\": true");
 	refusal = conn_subscribe(c);
 	if (refusal)
-		return conn_error(c, refusal);
+		return conn_fail(c, refusal);
 	p = json_object_new_object();
 	json_object_object_add(p, "event", daemon_event_new("Subscribed", NULL, NULL));
 	return conn_reply_more(c, p);
 }
 
+struct set_level {
+	struct conn *c;
+	char previous[16];
+};
+
+static void level_confirmed(json_object *virtiods, void *arg)
+{
+	struct set_level *sl = arg;
+	json_object *p = json_object_new_object();
+	struct conn *c = sl->c;
+
+	json_object_object_add(p, "previous", jstr(sl->previous));
+	json_object_object_add(p, "virtiods", virtiods);
+	free(sl);
+	conn_async_done(c, conn_reply(c, p));
+}
+
+/* hvisord's level now; the running backends' as they confirm it. */
 static int manager_set_log_level(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
-	json_object *level, *p;
+	json_object *level;
 	const struct vl_param spec[] = {{"level", json_type_string, true, &level}};
+	struct set_level *sl;
 	struct hv_error err;
 	int old = log_get_level(), l;
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	l = log_level_from_string(json_object_get_string(level));
 	if (l < 0) {
 		hv_error_set(&err, "level",
 			     "unknown log level '%.32s' (debug, info, notice, warning, err)",
 			     json_object_get_string(level));
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	}
+	sl = calloc(1, sizeof(*sl));
+	if (!sl)
+		return -ENOMEM;
+	sl->c = c;
+	snprintf(sl->previous, sizeof(sl->previous), "%s", log_level_to_string(old));
 	log_set_level(l);
 	log_notice("log level set to %s by uid %u", log_level_to_string(l), (unsigned)conn_uid(c));
-	p = json_object_new_object();
-	json_object_object_add(p, "previous", jstr(log_level_to_string(old)));
-	json_object_object_add(p, "virtiods",
-			       virtio_set_log_level(conn_daemon(c), log_level_to_string(l)));
-	return conn_reply(c, p);
+	conn_async_begin(c);
+	virtio_set_log_level(conn_daemon(c), log_level_to_string(l), level_confirmed, sl);
+	return 0;
 }
 
 const struct method manager_methods[] = {

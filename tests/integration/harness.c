@@ -585,6 +585,8 @@ pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, cons
 		argv[n++] = "--virtiod";
 		argv[n++] = path_virtiod;
 	}
+	if (!h->keep_zones)
+		argv[n++] = "--stop-zones";
 	for (size_t i = 0; args && args[i]; i++) {
 		assert_true(n < ARRAY_SIZE(argv) - 1);
 		argv[n++] = args[i];
@@ -701,6 +703,7 @@ struct ih *ih_start(const struct ih_opts *o)
 	if (!o)
 		o = &none;
 	h = ih_new();
+	h->keep_zones = o->keep_zones;
 	ih_sim_start(h, o->sim_args);
 	if (o->listen_fd > 0) {
 		assert_non_null(o->socket);
@@ -741,7 +744,50 @@ void ih_assert_log_clean(const char *path)
 	free(log);
 }
 
+/* Starts hvisord again on h (same runtime dir, sim and options; args as
+ * ih_daemon_spawn's) and waits for its READY=1. */
+void ih_daemon_restart(struct ih *h, const char *const *args)
+{
+	int status = 0, r;
+
+	assert_true(h->pid < 0);
+	h->pid = ih_daemon_spawn(h, args, 0, NULL);
+	r = ih_wait_notify(h, "READY=1", h->pid, IH_TIMEOUT_MS, &status);
+	if (r != 1) {
+		fprintf(stderr, "# hvisord did not become ready again (%s, status 0x%x)\n",
+			r == 0 ? "it exited" : strerror(-r), status);
+		if (r == 0 || r == -EINTR)
+			h->pid = -1;
+		dump_log("hvisord log", h->log);
+	}
+	assert_int_equal(r, 1);
+}
+
+void ih_daemon_kill9(struct ih *h)
+{
+	assert_true(h->pid > 0);
+	assert_int_equal(kill(h->pid, SIGKILL), 0);
+	(void)ih_waitpid(h->pid, IH_TIMEOUT_MS);
+	h->pid = -1;
+}
+
 void ih_stop_sig(struct ih *h, int sig)
+{
+	ih_daemon_stop(h, sig);
+	if (h->sim_running) {
+		int status = simh_stop(&h->sim);
+
+		h->sim_running = false;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			dump_log("hvisor-sim log", h->sim_log);
+			fail_msg("hvisor-sim did not exit 0 (status 0x%x)", status);
+		}
+		ih_assert_log_clean(h->sim_log);
+	}
+	ih_free(h);
+}
+
+void ih_daemon_stop(struct ih *h, int sig)
 {
 	bool activated = strncmp(h->sock, h->dir, strlen(h->dir)) != 0 ||
 			 strcmp(h->sock + strlen(h->dir), "/hvisord.sock") != 0;
@@ -760,7 +806,7 @@ void ih_stop_sig(struct ih *h, int sig)
 		dump_log("hvisord log", h->log);
 		fail_msg("hvisord did not exit 0 after signal %d (status 0x%x)", sig, status);
 	}
-	for (int i = 0; i < n_virtiods; i++)
+	for (int i = 0; i < n_virtiods && !h->keep_zones; i++)
 		if (ih_pid_alive(virtiods[i], IH_VIRTIOD_COMM)) {
 			dump_log("hvisord log", h->log);
 			fail_msg("hvisor-virtiod pid %d outlived hvisord", (int)virtiods[i]);
@@ -780,17 +826,6 @@ void ih_stop_sig(struct ih *h, int sig)
 	bg = ih_path(h, "bg.log");
 	ih_assert_log_clean(bg);
 	free(bg);
-
-	if (h->sim_running) {
-		status = simh_stop(&h->sim);
-		h->sim_running = false;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			dump_log("hvisor-sim log", h->sim_log);
-			fail_msg("hvisor-sim did not exit 0 (status 0x%x)", status);
-		}
-		ih_assert_log_clean(h->sim_log);
-	}
-	ih_free(h);
 }
 
 void ih_stop(struct ih *h)

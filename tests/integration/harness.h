@@ -51,6 +51,9 @@ struct ih {
 	size_t notes_len;
 	struct ih *next;     /* live instances, for cleanup after a failed test */
 	bool no_virtiod_arg; /* hvisord finds hvisor-virtiod itself */
+	/* hvisord runs without --stop-zones: its zones and backends outlive it
+	 * (the restart tests); else its exit ends them and the test checks so */
+	bool keep_zones;
 };
 
 struct ih_opts {
@@ -58,6 +61,7 @@ struct ih_opts {
 	const char *const *daemon_args; /* extra hvisord arguments */
 	int listen_fd;			/* > 0: socket activation with this fd */
 	const char *socket;		/* with listen_fd: the path it is bound to */
+	bool keep_zones;		/* struct ih's */
 };
 
 /* Call from main() before cmocka_run_group_tests. Skips the whole test
@@ -130,7 +134,8 @@ void ih_sim_start(struct ih *h, const char *const *args);
 /* Forks hvisord --backend sim:... --runtime-dir DIR [args...] with stderr
  * appended to `log` (h->log if NULL) and NOTIFY_SOCKET=h->notify. With
  * listen_fd > 0 it becomes fd 3 and LISTEN_FDS/LISTEN_PID are set.
- * --virtiod PATH comes first unless h->no_virtiod_arg. */
+ * --virtiod PATH comes first unless h->no_virtiod_arg, then --stop-zones
+ * unless h->keep_zones. */
 pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, const char *log);
 /* Waits until a notify datagram containing `what` arrived (1), or `pid`
  * exited (0, *ret_status set) or the timeout passed (-ETIMEDOUT). */
@@ -143,6 +148,12 @@ struct ih *ih_start(const struct ih_opts *opts);
 /* SIGTERM (or sig), exit 0, STOPPING=1, socket gone, clean log; stops the
  * sim (exit 0 too) and removes the runtime dir. */
 void ih_stop_sig(struct ih *h, int sig);
+/* hvisord alone: stopped by sig (exit 0, its socket gone, STOPPING=1, a
+ * clean log; its backends gone unless h->keep_zones), or killed (-9, no
+ * checks); h and the sim stay for ih_daemon_restart. */
+void ih_daemon_stop(struct ih *h, int sig);
+void ih_daemon_kill9(struct ih *h);
+void ih_daemon_restart(struct ih *h, const char *const *args);
 void ih_stop(struct ih *h);
 /* The log has no "crit"/"alert"/"emerg" lines and no sanitizer reports. */
 void ih_assert_log_clean(const char *path);
