@@ -47,12 +47,17 @@ static void reply_error(struct virtiod *v, const char *error, const char *fmt, .
 	reply(v, vl_error_newf(error, "%s", buf));
 }
 
+/* org.hvisor.InvalidParameter: the parameter's path and what is wrong. */
 static void reply_invalid(struct virtiod *v, const struct hv_error *err)
 {
+	json_object *p = json_object_new_object();
 	char buf[400];
 
 	hv_error_format(err, buf, sizeof(buf));
-	reply_error(v, VL_ERROR_INVALID_PARAMETER, "%s", buf);
+	log_warn("control: %s", buf);
+	json_object_object_add(p, "parameter", json_object_new_string(err->path));
+	json_object_object_add(p, "message", json_object_new_string(buf));
+	reply(v, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
 }
 
 static int parse_ram(json_object *ram, struct gmem_region *r, unsigned *ret_n, struct hv_error *err)
@@ -283,13 +288,36 @@ static void do_get_info(struct virtiod *v, json_object *params)
 	reply(v, vl_reply_new(p, false));
 }
 
+static void reply_not_found(struct virtiod *v, const char *method)
+{
+	json_object *p = json_object_new_object();
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "no method %.100s", method);
+	json_object_object_add(p, "method", json_object_new_string(method));
+	json_object_object_add(p, "message", json_object_new_string(buf));
+	reply(v, vl_error_new(VL_ERROR_METHOD_NOT_FOUND, p));
+}
+
 static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds)
 {
 	struct vl_call call;
 	char err[256];
+	int r;
 
 	if (vl_call_parse(msg, &call, err, sizeof(err)) < 0)
 		return reply_error(v, VL_ERROR_PROTOCOL, "%s", err);
+	/* the contract first (proto/virtiod-protocol.h), then each method's
+	 * own checks */
+	r = hv_virtiod_check_call(call.method, call.parameters, err, sizeof(err));
+	if (r == -ENOENT)
+		return reply_not_found(v, call.method);
+	if (r < 0) {
+		struct hv_error e;
+
+		hv_error_set(&e, "", "%s", err);
+		return reply_invalid(v, &e);
+	}
 	if (strcmp(call.method, HV_VIRTIOD_SETUP) == 0)
 		return do_setup(v, call.parameters, fds, n_fds);
 	if (strcmp(call.method, HV_VIRTIOD_ADD_DEVICE) == 0)
@@ -307,7 +335,7 @@ static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds
 		return do_set_log_level(v, call.parameters);
 	if (strcmp(call.method, HV_VIRTIOD_GET_INFO) == 0)
 		return do_get_info(v, call.parameters);
-	reply_error(v, VL_ERROR_METHOD_NOT_FOUND, "no method %.100s", call.method);
+	reply_not_found(v, call.method);
 }
 
 static void control_read_cb(evutil_socket_t fd, short what, void *arg)

@@ -223,7 +223,7 @@ static void reply_cb(evutil_socket_t fd, short what, void *arg)
 	struct vl_framer f;
 	json_object *msg = NULL;
 	struct bcall *b;
-	char *buf = malloc(VL_MAX_MESSAGE_SIZE), err[200];
+	char *buf = malloc(VL_MAX_MESSAGE_SIZE), err[400], why[200];
 	ssize_t k;
 
 	if (!buf)
@@ -256,10 +256,15 @@ static void reply_cb(evutil_socket_t fd, short what, void *arg)
 	TAILQ_REMOVE(&zv->calls, b, entry);
 	zv->in_flight = false;
 	evtimer_del(zv->ev_call_timeout);
-	if (!msg) {
-		snprintf(err, sizeof(err), "hvisor-virtiod of zone %u: a malformed reply to %s",
-			 zv->zone_id, b->method);
+	if (!msg || hv_virtiod_check_reply(b->method, msg, why, sizeof(why)) < 0) {
+		/* the contract (proto/virtiod-protocol.h) is broken: a bug */
+		snprintf(err, sizeof(err),
+			 "hvisor-virtiod of zone %u: a reply to %s its protocol "
+			 "does not allow: %s",
+			 zv->zone_id, b->method, msg ? why : "not one message");
+		log_err("%s", err);
 		complete(zv, b, NULL, err);
+		json_object_put(msg);
 	} else if (vl_reply_error(msg)) {
 		complete(zv, b, NULL, vl_reply_error_message(msg));
 		json_object_put(msg);

@@ -753,6 +753,7 @@ static void adopt_info_done(struct zvirt *zv, json_object *reply, const char *er
 static void adopt_restart(struct zvirt *zv, const char *why)
 {
 	log_warn("zone %u: %s; starting it again", zv->zone_id, why);
+	snprintf(zv->last_exit, sizeof(zv->last_exit), "gone while hvisord was away");
 	daemon_event_emit_zone(zv->d, "VirtiodExited", zv->zone_id, why);
 	zv->state = BACKEND_NONE;
 	backend_start(zv, restart_done, NULL);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fdstore.h"
@@ -247,11 +248,20 @@ static int spawn_keeper(const struct sockaddr_un *sa)
 	if (listen(lfd, 4) < 0 || stat(sa->sun_path, &st) < 0)
 		return negative_errno();
 	k.sock_ino = st.st_ino;
+	/* forked twice: not hvisord's child, so nobody has to reap it */
 	pid = fork();
 	if (pid < 0)
 		return negative_errno();
-	if (pid > 0)
+	if (pid > 0) {
+		int status;
+
+		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+			return -ECHILD;
 		return 0;
+	}
+	pid = fork();
+	if (pid != 0)
+		_exit(pid < 0 ? 1 : 0);
 	/* the keeper: its own session, nothing of hvisord's but stderr */
 	(void)setsid();
 	if (dup2(lfd, KEEPER_FD) < 0)

@@ -79,6 +79,8 @@ struct daemon {
 	bool state_frozen; /* restoring: the state file is not rewritten yet */
 	bool stop_zones;   /* --stop-zones: shut every zone down on exit */
 	bool stopping;	   /* a signal said exit */
+	unsigned adopting; /* backends being found again: READY=1 waits */
+	bool started, ready;
 	uint64_t start_usec;
 
 	/* data plane: devices per zone and their hvisor-virtiod */
@@ -105,6 +107,9 @@ struct method {
 extern const struct method manager_methods[];
 extern const struct method zone_methods[];
 extern const struct method virtio_methods[];
+
+/* main.c: READY=1, once started and nothing is being adopted anymore */
+void daemon_ready(struct daemon *d);
 
 /* control.c */
 int control_init(struct daemon *d);

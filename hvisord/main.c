@@ -321,6 +321,15 @@ static int open_backend(struct daemon *d, const char *backend)
 	return 0;
 }
 
+void daemon_ready(struct daemon *d)
+{
+	if (!d->started || d->ready)
+		return;
+	d->ready = true;
+	sd_notifyf("READY=1\nSTATUS=serving %s (backend %s, %s)", d->socket_path, d->hv->ops->name,
+		   hv_arch_to_string(d->hv->arch));
+}
+
 /* What the last hvisord left: its zones and their devices and backends,
  * checked against what runs now. */
 static void restore_state(struct daemon *d)
@@ -443,8 +452,10 @@ int main(int argc, char **argv)
 	}
 	if (check_virtiod(&d, !o.virtiod) < 0 || start_loop(&d, sigs, ARRAY_SIZE(sigs)) < 0)
 		goto out;
-	sd_notifyf("READY=1\nSTATUS=serving %s (backend %s, %s)", d.socket_path, d.hv->ops->name,
-		   hv_arch_to_string(d.hv->arch));
+	/* ready once the backends a previous hvisord left are found again */
+	d.started = true;
+	if (d.adopting == 0)
+		daemon_ready(&d);
 	event_base_dispatch(d.base);
 	ret = 0;
 

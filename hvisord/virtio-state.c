@@ -256,12 +256,16 @@ static int restore_device(struct daemon *d, struct zvirt *zv, json_object *o, co
 
 static void adopted(struct zvirt *zv, json_object *reply, const char *error, void *arg)
 {
+	struct daemon *d = zv->d;
+
 	if (error) {
 		zv->state = BACKEND_FAILED;
 		snprintf(zv->last_exit, sizeof(zv->last_exit), "not found again");
-		daemon_event_emit_zone(zv->d, "VirtiodFailed", zv->zone_id, error);
+		daemon_event_emit_zone(d, "VirtiodFailed", zv->zone_id, error);
 	}
-	virtio_save(zv->d);
+	virtio_save(d);
+	if (--d->adopting == 0)
+		daemon_ready(d);
 }
 
 /* The backend of a zone that runs: found again, or started again. */
@@ -287,6 +291,7 @@ static void restore_backend(struct zvirt *zv, json_object *b)
 		zv->state = BACKEND_FAILED;
 		return;
 	}
+	zv->d->adopting++;
 	backend_adopt(zv, (pid_t)pid, adopted, NULL);
 }
 

@@ -22,16 +22,14 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "virtiod-protocol.h"
 
 #define HV_VIRTIO_MAX_ZONES	      32
-#define HV_VIRTIO_MAX_MEM	      64 /* memory_region entries per zone */
+#define HV_VIRTIO_MAX_MEM	      HV_VIRTIOD_MAX_RAM /* memory_region entries per zone */
 #define HV_VIRTIO_MAX_DEVICES	      32 /* per zone */
 #define HV_VIRTIO_SERIAL_LEN	      20 /* VIRTIO_BLK_ID_BYTES */
 #define HV_VIRTIO_MIN_LEN	      0x200 /* registers + config space */
 #define HV_VIRTIO_IFNAMSIZ	      16
-/* Size of the state memfd hvisord gives hvisor-virtiod (device transport
- * state kept across backend restarts). */
-#define HV_VIRTIOD_STATE_BYTES	      (64u * 1024u)
 
 /* Device types carry their virtio device ids. */
 enum hv_virtio_type {

@@ -2,8 +2,12 @@
 /* org.hvisor.Virtiod: the IDL and the RAM map, shared by both ends
  * (virtiod-protocol.h). */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "json-util.h"
+#include "varlink-idl.h"
+#include "varlink.h"
 #include "util.h"
 #include "virtiod-protocol.h"
 
@@ -40,11 +44,63 @@ const char hv_virtiod_idl[] =
 	"method GetInfo() -> (version: int, zone_id: int, pid: int, setup: bool, serving: bool,\n"
 	"  devices: int)\n"
 	"\n"
-	"error InvalidParameter (parameter: string, message: string)\n"
-	"error MethodNotFound (method: string, message: string)\n"
-	"error Busy (message: string)\n"
-	"error ProtocolError (message: string)\n"
-	"error Internal (message: string)\n";
+	"# Its errors are org.hvisor's (InvalidParameter, Busy, ProtocolError,\n"
+	"# Internal) and org.varlink.service.MethodNotFound.\n";
+
+/* The interfaces of the contract, parsed once (NULL on a bug: the IDL does
+ * not parse, which the tests catch). */
+static struct vl_idl *const *idls(size_t *ret_n)
+{
+	static const char *const names[] = {"org.varlink.service", "org.hvisor"};
+	static struct vl_idl *parsed[3];
+	static bool done;
+	char err[200];
+
+	if (!done) {
+		done = true;
+		if (vl_idl_parse(hv_virtiod_idl, &parsed[0], err, sizeof(err)) < 0)
+			parsed[0] = NULL;
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			if (vl_idl_parse(vl_interface_description(names[i]), &parsed[i + 1], err,
+					 sizeof(err)) < 0)
+				parsed[i + 1] = NULL;
+	}
+	*ret_n = ARRAY_SIZE(parsed);
+	return parsed[0] && parsed[1] && parsed[2] ? parsed : NULL;
+}
+
+int hv_virtiod_check_call(const char *method, json_object *params, char *err, size_t size)
+{
+	const char *dot = strrchr(method, '.');
+	const struct vl_idl_member *m;
+	struct vl_idl *const *i;
+	size_t n;
+
+	i = idls(&n);
+	if (!i) {
+		snprintf(err, size, "the org.hvisor.Virtiod description does not parse");
+		return -EINVAL;
+	}
+	if (!dot || (size_t)(dot - method) != strlen(i[0]->name) ||
+	    strncmp(method, i[0]->name, (size_t)(dot - method)) != 0 ||
+	    !(m = vl_idl_find(i[0], VL_IDL_METHOD, dot + 1))) {
+		snprintf(err, size, "no method %.100s", method);
+		return -ENOENT;
+	}
+	return vl_idl_check(m->type, params, err, size);
+}
+
+int hv_virtiod_check_reply(const char *method, json_object *msg, char *err, size_t size)
+{
+	size_t n;
+	struct vl_idl *const *i = idls(&n);
+
+	if (!i) {
+		snprintf(err, size, "the org.hvisor.Virtiod description does not parse");
+		return -EINVAL;
+	}
+	return vl_idl_check_reply(i, n, method, msg, err, size);
+}
 
 json_object *hv_virtiod_ram_to_json(const struct hv_virtiod_ram *r, unsigned n)
 {

@@ -28,6 +28,9 @@
 /* RAM regions of one zone a backend maps (also upstream's memory_region
  * entries per zone) */
 #define HV_VIRTIOD_MAX_RAM 64
+/* Size of the state memfd: the devices' transport state, kept across
+ * backend restarts */
+#define HV_VIRTIOD_STATE_BYTES (64u * 1024u)
 
 #define HV_VIRTIOD_SETUP	 HV_VIRTIOD_IFACE ".Setup"
 #define HV_VIRTIOD_SERVE	 HV_VIRTIOD_IFACE ".Serve"
@@ -43,6 +46,13 @@ struct hv_virtiod_ram {
 };
 
 extern const char hv_virtiod_idl[];
+
+/* A call to hvisor-virtiod against the IDL (a method it has, parameters of
+ * their declared types): 0, or -ENOENT / -EINVAL and why in err. */
+int hv_virtiod_check_call(const char *method, json_object *params, char *err, size_t size);
+/* A message hvisor-virtiod sent, as the answer to method (its errors are
+ * org.hvisor's and org.varlink.service's): 0, or < 0 and why in err. */
+int hv_virtiod_check_reply(const char *method, json_object *msg, char *err, size_t size);
 
 json_object *hv_virtiod_ram_to_json(const struct hv_virtiod_ram *r, unsigned n);
 /* [{gpa, size, offset}] with 1..HV_VIRTIOD_MAX_RAM non-empty regions whose

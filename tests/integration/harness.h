@@ -396,6 +396,9 @@ int ih_wait_bg(const struct ih *h, pid_t pid, int timeout_ms);
 int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max);
 /* pid exists and is not a zombie (and, if comm, has that comm). */
 bool ih_pid_alive(pid_t pid, const char *comm);
+/* hvisord's descriptor keeper (hvisor-fdstore, found by its stderr: this
+ * test's hvisord log), or 0. */
+pid_t ih_keeper_pid(const struct ih *h);
 #define IH_VIRTIOD_COMM "hvisor-virtio" /* hvisor-virtiod's PR_SET_NAME */
 
 /* The test process as the guest of a zone (libhvguest over the sim's

@@ -246,6 +246,228 @@ static void test_overlap_after_restart(void **state)
 	ih_stop(h);
 }
 
+/* A short blk-verify on zone 1's disk. */
+static void blk_verify_quick(struct ih *h)
+{
+	struct ih_out o;
+
+	if (ih_guest(h, &o, 1, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", "16", NULL) != 0)
+		fail_msg("blk-verify failed: %s\n%s", o.out, o.err);
+	ih_out_free(&o);
+}
+
+/* The backend dies while hvisord is away: the new hvisord starts it again
+ * (the guest's setup and the requests it had taken are restored) and counts
+ * the restart. */
+static void test_backend_dies_while_away(void **state)
+{
+	struct ih *h = start_zone(false);
+	pid_t backend = ih_virtiod_pid(h, 1), blk, now;
+	json_object *z;
+	int out;
+
+	blk = ih_guest_bg(h, &out, 1, BLK_ADDR, BLK_IRQ, "--timeout", GUEST_TO_MS, "--json",
+			  "blk-verify", "--count", BLK_WRITES, "--qd", "16", NULL);
+	wait_requests(h, 0, 200);
+	ih_daemon_stop(h, SIGTERM);
+	assert_int_equal(kill(backend, SIGKILL), 0);
+	ih_daemon_restart(h, NULL);
+	now = ih_wait_virtiod(h, 1, backend);
+	expect_verified(h, blk, out);
+	z = ih_zone_virtio(h, 1);
+	assert_int_equal(ih_jint(z, "restarts"), 1);
+	assert_int_equal(ih_jint(z, "pid"), now);
+	assert_string_equal(ih_jstr(z, "last_exit"), "gone while hvisord was away");
+	json_object_put(z);
+	ih_stop(h);
+}
+
+/* A failed backend stays failed, a pending device stays pending, across a
+ * restart; both ways out of failed still work, the pending device is
+ * served when its zone starts. */
+static void test_failed_and_pending(void **state)
+{
+	struct ih *h = start_zone(false);
+	pid_t pid = 0;
+	json_object *z;
+
+	hvctl_ok(h, IH_ARGS("virtio", "add", "2", CON_SPEC));
+	/* 5 quick deaths: given up on */
+	for (int i = 0; i < 5; i++) {
+		pid = ih_wait_virtiod(h, 1, pid);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+	}
+	for (int64_t deadline = mono_ms() + IH_TIMEOUT_MS;; poll(NULL, 0, 10)) {
+		z = ih_zone_virtio(h, 1);
+		if (strcmp(ih_jstr(z, "backend"), "failed") == 0)
+			break;
+		json_object_put(z);
+		if (mono_ms() > deadline)
+			fail_msg("the backend did not become failed");
+	}
+	json_object_put(z);
+	restart(h, KILL9);
+	z = ih_zone_virtio(h, 1);
+	assert_string_equal(ih_jstr(z, "backend"), "failed");
+	json_object_put(z);
+	ih_hvctl_expect(h, 0, IH_ARGS("virtio", "list"), "pending", NULL, NULL);
+	ih_zone_start(h, "zone2");
+	assert_true(ih_virtiod_pid(h, 2) > 0);
+	/* out of failed: the zone's device removed and added again */
+	hvctl_ok(h, IH_ARGS("virtio", "remove", "1", "0xa003c00"));
+	{
+		char *img = ih_path(h, "disk.img"), *spec;
+
+		assert_true(asprintf(&spec, "blk,addr=0x%x,len=0x200,irq=%d,img=%s", BLK_ADDR,
+				     BLK_IRQ, img) > 0);
+		hvctl_ok(h, IH_ARGS("virtio", "add", "1", spec));
+		free(spec);
+		free(img);
+	}
+	blk_verify_quick(h);
+	ih_stop(h);
+}
+
+/* The descriptor keeper is killed: hvisord starts a new one with the next
+ * descriptor and hands it everything again, so a restart still finds
+ * every device. */
+static void test_keeper_killed(void **state)
+{
+	struct ih *h = start_zone(false);
+	pid_t keeper = ih_keeper_pid(h), backend = ih_virtiod_pid(h, 1);
+
+	assert_true(keeper > 0);
+	assert_int_equal(kill(keeper, SIGKILL), 0);
+	ih_zone_start(h, "zone2");
+	hvctl_ok(h, IH_ARGS("virtio", "add", "2", CON_SPEC));
+	assert_true(ih_keeper_pid(h) > 0);
+	assert_int_not_equal(ih_keeper_pid(h), keeper);
+	assert_true(ih_file_contains(h->log, "the descriptor keeper is gone"));
+	restart(h, KILL9);
+	/* the backend was kept, and its disk */
+	assert_int_equal(ih_virtiod_pid(h, 1), backend);
+	blk_verify_quick(h);
+	ih_hvctl_expect(h, 0, IH_ARGS("virtio", "list"), "0xa004000", NULL, NULL);
+	ih_stop(h);
+}
+
+/* What a state file may say is checked, never obeyed: hvisord starts,
+ * says what it ignored, and the zone is unmanaged. */
+static void test_state_file_hostile(void **state)
+{
+	static const char *const bad[] = {
+		"not json",
+		"{\"version\": 1, \"zones\": \"x\", \"virtio\": 7}",
+		"{\"version\": 1, \"zones\": [{\"id\": 1, \"started_by\": 0, \"started_usec\": 1, "
+		"\"config\": {\"zone_id\": 9}}]}",
+		"{\"version\": 2}",
+		"{\"version\": 1, \"zones\": [], \"virtio\": [{\"zone_id\": 1, \"devices\": "
+		"[{\"spec\": {\"type\": \"blk\"}}], \"backend\": {}}]}",
+	};
+	struct ih *h = start_zone(false);
+	char *st = ih_path(h, "state.json"), *mine = ih_path(h, "mine");
+
+	for (size_t i = 0; i <= ARRAY_SIZE(bad) + 1; i++) {
+		ih_daemon_stop(h, SIGTERM);
+		assert_int_equal(unlink(st), 0);
+		if (i < ARRAY_SIZE(bad))
+			ih_write_file(st, bad[i], strlen(bad[i]), 0600);
+		else if (i == ARRAY_SIZE(bad)) /* a symlink is not followed */
+			assert_int_equal(symlink("/etc/passwd", st), 0);
+		else /* readable by others: not ours */
+			ih_write_file(st, "{}", 2, 0644);
+		ih_daemon_restart(h, NULL);
+		ih_hvctl_expect(h, 0, IH_ARGS("zone", "info", "1"), "Managed:      no", NULL, NULL);
+	}
+	assert_true(ih_file_contains(h->log, "ignoring the state file"));
+	assert_true(ih_file_contains(h->log, "state file: zones[0].config"));
+	assert_true(ih_file_contains(h->log, "state file: virtio[0]"));
+	free(st);
+	free(mine);
+	ih_stop(h);
+}
+
+/* zone 1's device in Virtio.List: answering, and whether counters came. */
+static bool device_answering(struct ih *h, bool *ret_counters)
+{
+	json_object *d = ih_virtio_device(h, 1, BLK_ADDR), *v;
+	bool answering =
+		json_object_object_get_ex(d, "answering", &v) && json_object_get_boolean(v);
+
+	*ret_counters = json_object_object_get_ex(d, "requests", NULL);
+	json_object_put(d);
+	return answering;
+}
+
+/* A stopped backend (SIGSTOP) holds nobody up: zone list, virtio list,
+ * events and another zone's virtio add are answered, without a call to it
+ * (no deadline missed); its zone's entries say it does not answer; after
+ * SIGCONT it answers again. */
+static void test_stopped_backend(void **state)
+{
+	struct ih *h = start_zone(true);
+	pid_t stopped = ih_virtiod_pid(h, 1);
+	struct vl_client *sub;
+	bool counters;
+	json_object *z;
+
+	assert_int_equal(kill(stopped, SIGSTOP), 0);
+	ih_hvctl_expect(h, 0, IH_ARGS("zone", "list"), "zone1", NULL, NULL);
+	assert_false(device_answering(h, &counters));
+	assert_false(counters);
+	assert_true(ih_virtio_counter(h, 2, CON_ADDR, "requests") >= 0);
+	sub = ih_subscribe(h);
+	hvctl_ok(h, IH_ARGS("virtio", "add", "2", "console,addr=0xa004200,len=0x200,irq=81"));
+	json_object_put(ih_wait_event(sub, "VirtioDeviceAdded", 2, IH_TIMEOUT_MS));
+	z = ih_zone_virtio(h, 1);
+	assert_non_null(strstr(ih_jstr(z, "not_answering"), "stopped"));
+	json_object_put(z);
+	ih_hvctl_expect(h, 1,
+			IH_ARGS("virtio", "add", "1", "console,addr=0xa003800,len=0x200,irq=76"),
+			NULL, "does not answer", NULL);
+	/* hvisord never waited for it */
+	assert_false(ih_file_contains(h->log, "did not answer"));
+
+	assert_int_equal(kill(stopped, SIGCONT), 0);
+	for (int64_t deadline = mono_ms() + IH_TIMEOUT_MS; !device_answering(h, &counters);
+	     poll(NULL, 0, 10))
+		if (mono_ms() > deadline)
+			fail_msg("the backend does not answer after SIGCONT");
+	assert_true(counters);
+	blk_verify_quick(h);
+	vl_client_free(sub);
+	ih_stop(h);
+}
+
+/* hvisord --stop-zones: its exit shuts every zone down, with its backend,
+ * tells the keeper to go and removes the state file. */
+static void test_stop_zones(void **state)
+{
+	const char *args[] = {"--stop-zones", NULL};
+	struct ih *h = start_zone(true);
+	pid_t b1 = ih_virtiod_pid(h, 1), b2 = ih_virtiod_pid(h, 2), keeper = ih_keeper_pid(h);
+	char *st = ih_path(h, "state.json");
+	uint32_t ids[8];
+
+	/* the same hvisord, told to stop everything on its way out */
+	ih_daemon_stop(h, SIGTERM);
+	ih_daemon_restart(h, args);
+	assert_int_equal(ih_virtiod_pid(h, 1), b1);
+	ih_daemon_stop(h, SIGTERM);
+	assert_int_equal(ih_sim_zone_ids(h, ids, ARRAY_SIZE(ids)), 1); /* zone 0 only */
+	assert_false(ih_pid_alive(b1, IH_VIRTIOD_COMM));
+	assert_false(ih_pid_alive(b2, IH_VIRTIOD_COMM));
+	for (int64_t deadline = mono_ms() + IH_TIMEOUT_MS; ih_pid_alive(keeper, NULL);
+	     poll(NULL, 0, 10))
+		if (mono_ms() > deadline)
+			fail_msg("the descriptor keeper is still there");
+	assert_int_equal(access(st, F_OK), -1);
+	ih_daemon_restart(h, NULL);
+	ih_hvctl_expect(h, 0, IH_ARGS("virtio", "list", "--json"), "[", NULL, NULL);
+	free(st);
+	ih_stop(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +475,12 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_kill9, ih_reap),
 		cmocka_unit_test_setup(test_three_in_a_row, ih_reap),
 		cmocka_unit_test_setup(test_overlap_after_restart, ih_reap),
+		cmocka_unit_test_setup(test_backend_dies_while_away, ih_reap),
+		cmocka_unit_test_setup(test_failed_and_pending, ih_reap),
+		cmocka_unit_test_setup(test_keeper_killed, ih_reap),
+		cmocka_unit_test_setup(test_state_file_hostile, ih_reap),
+		cmocka_unit_test_setup(test_stopped_backend, ih_reap),
+		cmocka_unit_test_setup(test_stop_zones, ih_reap),
 	};
 
 	ih_init(argc, argv);
