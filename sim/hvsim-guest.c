@@ -23,6 +23,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "abi/zone-config.h"
 #include "hvsim-guest.h"
 #include "util.h"
 
@@ -397,7 +398,7 @@ int main(int argc, char **argv)
 				return WL_USAGE;
 			break;
 		case 'c':
-			if (wl_parse_u64(&w, "--cpu", optarg, 0, 63, &v) < 0)
+			if (wl_parse_u64(&w, "--cpu", optarg, 0, HV_CONFIG_MAX_CPUS - 1, &v) < 0)
 				return WL_USAGE;
 			cpu = (int)v;
 			break;

@@ -22,6 +22,7 @@
 
 #include "hvguest.h"
 #include "macro.h"
+#include "util.h"
 
 #define HVG_MMIO_MAGIC	   0x74726976 /* "virt" */
 #define HVG_MAX_QUEUES	   16
@@ -837,18 +838,10 @@ void hvg_vq_irq_enable(struct hvg_vq *vq, bool enable)
 
 /* --- interrupts ------------------------------------------------------------------ */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int hvg_dev_wait(struct hvg_dev *d, int timeout_ms, uint32_t *ret_status)
 {
 	struct hvg_transport *t = d->t;
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now_usec() / 1000) + timeout_ms;
 	uint32_t irq, status;
 	int r;
 
@@ -856,7 +849,7 @@ int hvg_dev_wait(struct hvg_dev *d, int timeout_ms, uint32_t *ret_status)
 		int left = -1;
 
 		if (deadline >= 0) {
-			int64_t now = now_ms();
+			int64_t now = (int64_t)(now_usec() / 1000);
 
 			left = now >= deadline ? 0 : (int)MIN(deadline - now, (int64_t)INT32_MAX);
 		}

@@ -54,20 +54,12 @@ static void irq_push(struct simt *s, uint32_t irq)
 	s->irq_len++;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One packet from the sim within timeout_ms (-1: forever): 1, 0 on timeout,
  * -errno (-ECONNRESET: the sim closed the channel). Malformed packets are
  * skipped. */
 static int recv_msg(struct simt *s, int timeout_ms, struct hvsim_guest_msg *m)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now_usec() / 1000) + timeout_ms;
 
 	for (;;) {
 		struct pollfd p = {.fd = s->fd, .events = POLLIN};
@@ -76,7 +68,7 @@ static int recv_msg(struct simt *s, int timeout_ms, struct hvsim_guest_msg *m)
 		ssize_t k;
 
 		if (deadline >= 0) {
-			int64_t now = mono_ms();
+			int64_t now = (int64_t)(now_usec() / 1000);
 
 			left = now >= deadline ? 0 : (int)MIN(deadline - now, (int64_t)INT32_MAX);
 			r = poll(&p, 1, left);
@@ -161,7 +153,7 @@ static int simt_write(void *ctx, uint64_t addr, unsigned size, uint64_t value)
 static int simt_wait_irq(void *ctx, int timeout_ms, uint32_t *ret_irq)
 {
 	struct simt *s = ctx;
-	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now_usec() / 1000) + timeout_ms;
 
 	for (;;) {
 		struct hvsim_guest_msg m;
@@ -174,7 +166,7 @@ static int simt_wait_irq(void *ctx, int timeout_ms, uint32_t *ret_irq)
 			return 1;
 		}
 		if (deadline >= 0) {
-			int64_t now = mono_ms();
+			int64_t now = (int64_t)(now_usec() / 1000);
 
 			left = now >= deadline ? 0 : (int)MIN(deadline - now, (int64_t)INT32_MAX);
 		}
@@ -314,7 +306,7 @@ int hvg_sim_open(const char *socket, uint32_t zone_id, int cpu, uint64_t heap_gp
 	}
 	if (cpu < 0)
 		s->cpu = (uint32_t)__builtin_ctzll(cpus);
-	else if (cpu < 64 && (cpus & (UINT64_C(1) << cpu)))
+	else if (cpu < HV_CONFIG_MAX_CPUS && (cpus & (UINT64_C(1) << cpu)))
 		s->cpu = (uint32_t)cpu;
 	else {
 		r = -EINVAL; /* not a vCPU of this zone */
