@@ -296,6 +296,11 @@ int conn_failf(struct conn *c, const char *error, const char *fmt, ...)
 	return conn_fail(c, vl_error_newf(error, "%s", buf));
 }
 
+json_object *conn_failure_take(struct conn *c)
+{
+	return TAKE_PTR(c->failure);
+}
+
 /* How a call ended: r < 0 sends the error it recorded (org.hvisor.Internal
  * if none), else it replied or went asynchronous. The only place errors
  * are sent from. */

@@ -30,7 +30,7 @@
 #include "varlink.h"
 
 #define HVISORD_API_MAJOR 1
-#define HVISORD_API_MINOR 2
+#define HVISORD_API_MINOR 3
 
 struct hv;
 struct conn;
@@ -125,6 +125,9 @@ int conn_failf(struct conn *c, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* org.hvisor.InvalidParameter for err (path prefixed by `prefix`). */
 int conn_fail_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
+/* The error recorded so far (taken: none is recorded now), or NULL; for a
+ * handler that reports it inside another. */
+json_object *conn_failure_take(struct conn *c);
 /* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r
  * (-errno); org.hvisor.BackendUnavailable if r is HV_LOST. */
 int conn_fail_kernel(struct conn *c, const char *operation, int r);

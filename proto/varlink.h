@@ -49,6 +49,9 @@
 #define VL_ERROR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound" /* interface */
 #define VL_ERROR_EXPECTED_MORE	     "org.varlink.service.ExpectedMore"
 
+/* Virtio.AddMany: devices[index] refused with error (and its parameters) */
+#define VL_ERROR_VIRTIO_DEVICE_REFUSED "org.hvisor.Virtio.DeviceRefused"
+
 /* Framing: accumulate stream bytes, cut NUL-terminated messages. */
 struct vl_framer {
 	char *buf;

@@ -1101,6 +1101,78 @@ static void test_permissions(void **state)
 	ih_stop(h);
 }
 
+/* Virtio.AddMany on the wire: the devices of one call are checked against
+ * each other too (an overlap, the per-zone limit); a refusal is
+ * DeviceRefused naming the device by its index and carrying what Add would
+ * have answered, and adds none of them. */
+static void test_add_many(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	json_object *r, *p, *inner, *devs;
+	char *list = NULL, *before, *after;
+	struct vl_client *c;
+	size_t len = 0;
+	FILE *f;
+
+	ih_zone_start(h, "zone1");
+	r = ih_call_error(h, "org.hvisor.Virtio.AddMany",
+			  "{\"devices\": [{\"zone_id\": 1, \"device\": {\"type\": \"console\", "
+			  "\"addr\": 167786496, \"len\": 512, \"irq\": 76}}, {\"zone_id\": 1, "
+			  "\"device\": {\"type\": \"console\", \"addr\": 167786496, \"len\": 512, "
+			  "\"irq\": 79}}]}",
+			  "org.hvisor.Virtio.DeviceRefused", true);
+	p = vl_reply_parameters(r);
+	assert_int_equal(ih_jint(p, "index"), 1);
+	assert_string_equal(ih_jstr(p, "error"), "org.hvisor.InvalidParameter");
+	assert_true(json_object_object_get_ex(p, "parameters", &inner));
+	assert_string_equal(ih_jstr(inner, "parameter"), "device.addr");
+	assert_non_null(strstr(ih_jstr(p, "message"), "devices[1]: device.addr: "));
+	json_object_put(r);
+	assert_int_equal(n_devices(h), 0);
+	assert_no_backend(h);
+
+	/* 33 for a zone that does not run: the 33rd is over the limit */
+	f = open_memstream(&list, &len);
+	for (unsigned i = 0; i < 33; i++)
+		fprintf(f,
+			"%s{\"zone_id\": 5, \"device\": {\"type\": \"console\", \"addr\": %u, "
+			"\"len\": 512, \"irq\": %u}}",
+			i ? ", " : "{\"devices\": [", 0xa000000 + i * 0x200, 40 + i);
+	fputs("]}", f);
+	fclose(f);
+	before = ih_virtio_list_str(h, 0);
+	r = ih_call_error(h, "org.hvisor.Virtio.AddMany", list, "org.hvisor.Virtio.DeviceRefused",
+			  true);
+	p = vl_reply_parameters(r);
+	assert_int_equal(ih_jint(p, "index"), 32);
+	assert_string_equal(ih_jstr(p, "error"), "org.hvisor.LimitExceeded");
+	json_object_put(r);
+	after = ih_virtio_list_str(h, 0);
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+	free(list);
+
+	/* three at once, for a running zone and one that is not: all in, in order */
+	c = ih_client(h);
+	r = ih_call(c, "org.hvisor.Virtio.AddMany",
+		    "{\"devices\": [{\"zone_id\": 5, \"device\": {\"type\": \"console\", "
+		    "\"addr\": 167772160, \"len\": 512, \"irq\": 40}}, {\"zone_id\": 1, "
+		    "\"device\": {\"type\": \"console\", \"addr\": 167786496, \"len\": 512, "
+		    "\"irq\": 76}}, {\"zone_id\": 5, \"device\": {\"type\": \"console\", "
+		    "\"addr\": 167772672, \"len\": 512, \"irq\": 41}}]}");
+	assert_true(json_object_object_get_ex(ih_ok(r), "devices", &devs));
+	assert_int_equal(json_object_array_length(devs), 3);
+	assert_int_equal(ih_jint(json_object_array_get_idx(devs, 1), "zone_id"), 1);
+	assert_string_equal(ih_jstr(json_object_array_get_idx(devs, 1), "state"), "running");
+	assert_string_equal(ih_jstr(json_object_array_get_idx(devs, 2), "state"), "pending");
+	json_object_put(r);
+	vl_client_free(c);
+	assert_int_equal(n_devices(h), 3);
+	ih_wait_virtiod(h, 1, 0);
+	ih_stop(h);
+}
+
 /* At most 32 devices per zone: the 33rd is LimitExceeded (limit
  * "devices") and changes nothing; removing one makes room. Zone 5 does not
  * run, so the devices are pending and only the limit applies. */
@@ -1420,20 +1492,22 @@ static void test_start_file(void **state)
 	blk_verify(h, 1, "10");
 	remove_example_devices(h);
 
-	/* all or nothing: zone 2's console has an IRQ zone 2 does not own */
+	/* all or nothing: zone 2's console has an IRQ zone 2 does not own, so
+	 * zone 1's devices before it are not added either */
 	ih_json_set(j, "zones[1].devices[0].irq", json_object_new_int(90));
 	ih_json_save(j, bad);
-	expect_run(h, false, 1,
-		   NEEDLES("org.hvisor.InvalidParameter", "device.irq",
-			   "IRQ 90 is not in zone 2's interrupts",
-			   "removing zone 1's device at 0xa003800 again",
-			   "removing zone 1's device at 0xa003c00 again"),
-		   ARGS("virtio", "start", bad), NULL);
-	assert_int_equal(n_devices(h), 0);
-	assert_no_backend(h);
-	expect_run(h, true, 1, NEEDLES("removing zone 1's device at 0xa003c00 again"),
-		   ARGS("virtio", "start", bad), NULL);
-	assert_int_equal(n_devices(h), 0);
+	for (int link = 0; link < 2; link++) {
+		struct ih_out o;
+
+		expect_run(h, link, 1,
+			   NEEDLES("org.hvisor.InvalidParameter", "device.irq",
+				   "IRQ 90 is not in zone 2's interrupts"),
+			   ARGS("virtio", "start", bad), &o);
+		assert_string_equal(o.out, "");
+		ih_out_free(&o);
+		assert_int_equal(n_devices(h), 0);
+		assert_no_backend(h);
+	}
 
 	/* a typo, even in a disabled device: nothing is added */
 	ih_json_set(j, "zones[1].devices[0].irq", json_object_new_int(80));
@@ -1553,8 +1627,8 @@ static void test_log_level_reaches_backends(void **state)
 
 /* hvisor virtio start --device SPEC --device SPEC (upstream's older form,
  * zone_id in each spec), and hvctl virtio start --device: added and
- * served; a spec without zone_id is a usage error; a refused second device
- * takes the first one back. */
+ * served; a spec without zone_id is a usage error; with a refused second
+ * device the first one is not added either. */
 static void test_start_devices(void **state)
 {
 	struct ih *h = ih_start(NULL);
@@ -1584,19 +1658,27 @@ static void test_start_devices(void **state)
 		   ARGS("virtio", "start", "--device", "console,addr=0xa003a00,len=0x200,irq=79"),
 		   NULL);
 	assert_unchanged(h, &s);
-	/* the first one fits, the second overlaps the disk: neither stays */
-	expect_run(h, false, 1,
-		   NEEDLES("overlaps the blk device at 0xa003c00",
-			   "removing zone 1's device at 0xa003a00 again"),
+	/* the first one fits, the second overlaps the disk: neither is added */
+	for (int link = 0; link < 2; link++) {
+		struct ih_out o;
+
+		expect_run(h, link, 1,
+			   NEEDLES("console,addr=0xa003d00,len=0x200,irq=79,zone_id=1: "
+				   "org.hvisor.InvalidParameter: device.addr: 0xa003d00+0x200 "
+				   "overlaps the blk device at 0xa003c00"),
+			   ARGS("virtio", "start", "--device",
+				"console,addr=0xa003a00,len=0x200,irq=79,zone_id=1", "--device",
+				"console,addr=0xa003d00,len=0x200,irq=79,zone_id=1"),
+			   &o);
+		assert_string_equal(o.out, "");
+		ih_out_free(&o);
+		assert_unchanged(h, &s);
+	}
+	/* two of the call that overlap each other: neither is added */
+	expect_run(h, false, 1, NEEDLES("overlaps the console device at 0xa003e00"),
 		   ARGS("virtio", "start", "--device",
-			"console,addr=0xa003a00,len=0x200,irq=79,zone_id=1", "--device",
-			"console,addr=0xa003d00,len=0x200,irq=79,zone_id=1"),
-		   NULL);
-	assert_unchanged(h, &s);
-	expect_run(h, true, 1, NEEDLES("removing zone 1's device at 0xa003a00 again"),
-		   ARGS("virtio", "start", "--device",
-			"console,addr=0xa003a00,len=0x200,irq=79,zone_id=1", "--device",
-			"console,addr=0xa003d00,len=0x200,irq=79,zone_id=1"),
+			"console,addr=0xa003e00,len=0x200,irq=79,zone_id=1", "--device",
+			"console,addr=0xa003f00,len=0x200,irq=79,zone_id=1"),
 		   NULL);
 	assert_unchanged(h, &s);
 	expect_run(h, true, 2, NULL, ARGS("virtio", "start"), NULL);
@@ -1735,6 +1817,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_refusals, reap),
 		cmocka_unit_test_setup(test_refusals_varlink, reap),
 		cmocka_unit_test_setup(test_device_limit, reap),
+		cmocka_unit_test_setup(test_add_many, reap),
 		cmocka_unit_test_setup(test_pending_limit, reap),
 		cmocka_unit_test_setup(test_backend_refuses, reap),
 		cmocka_unit_test_setup(test_permissions, reap),
