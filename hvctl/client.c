@@ -116,6 +116,14 @@ int hvctl_call1(struct hvctl *h, const char *method, json_object *params, const 
 	return r;
 }
 
+json_object *zone_params(uint32_t zone_id)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "zone_id", json_object_new_int64(zone_id));
+	return p;
+}
+
 int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret)
 {
 	uint64_t v;

@@ -23,10 +23,9 @@
 static int find_pty(struct hvctl *h, uint32_t zone, bool have_addr, uint64_t addr, char *buf,
 		    size_t size)
 {
-	json_object *params = json_object_new_object(), *reply = NULL, *devs;
+	json_object *params = zone_params(zone), *reply = NULL, *devs;
 	int r;
 
-	json_object_object_add(params, "zone_id", json_object_new_int64(zone));
 	r = hvctl_call1(h, VL_IFACE_VIRTIO ".List", params, NULL, 0, &reply);
 	if (r != EXIT_OK)
 		return r;

@@ -96,6 +96,8 @@ int hvctl_call(struct hvctl *h, struct vl_client *c, const char *method, json_ob
 int hvctl_call1(struct hvctl *h, const char *method, json_object *params, const int *fds,
 		size_t n_fds, json_object **ret_reply);
 int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret);
+/* {"zone_id": zone_id}, the parameters of most calls about a zone */
+json_object *zone_params(uint32_t zone_id);
 /* The "warnings" of a reply's parameters, each on a line of its own. */
 void print_warnings(const struct hvctl *h, json_object *params);
 

@@ -95,8 +95,7 @@ static int device_params(struct hvctl *h, uint32_t zone_id, const struct hv_virt
 			return EXIT_FAILED;
 		fds[*n_fds] = fd;
 	}
-	params = json_object_new_object();
-	json_object_object_add(params, "zone_id", json_object_new_int64(zone_id));
+	params = zone_params(zone_id);
 	json_object_object_add(params, "device", hv_virtio_device_to_json(dev));
 	if (mem && mem->n_mem)
 		json_object_object_add(params, "memory", hv_virtio_mem_to_json(mem));
@@ -153,10 +152,9 @@ static int add_call(struct hvctl *h, const char *method, json_object *params, in
 
 static int remove_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id, uint64_t addr)
 {
-	json_object *params = json_object_new_object(), *reply = NULL;
+	json_object *params = zone_params(zone_id), *reply = NULL;
 	int r;
 
-	json_object_object_add(params, "zone_id", json_object_new_int64(zone_id));
 	json_object_object_add(params, "addr", json_object_new_uint64(addr));
 	r = hvctl_call(h, c, VL_IFACE_VIRTIO ".Remove", params, NULL, 0, &reply);
 	json_object_put(reply);
@@ -367,8 +365,7 @@ static int cmd_list(struct hvctl *h, const struct command *cmd, const struct cmd
 	if (a->n == 1) {
 		if (parse_zone_id(h, a->pos[0], &zone) != EXIT_OK)
 			return EXIT_USAGE;
-		params = json_object_new_object();
-		json_object_object_add(params, "zone_id", json_object_new_int64(zone));
+		params = zone_params(zone);
 	}
 	r = hvctl_call1(h, VL_IFACE_VIRTIO ".List", params, NULL, 0, &reply);
 	if (r != EXIT_OK)

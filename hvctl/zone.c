@@ -108,10 +108,9 @@ int zone_start_file(struct hvctl *h, const char *path)
 
 int zone_shutdown_id(struct hvctl *h, uint32_t id)
 {
-	json_object *params = json_object_new_object(), *reply = NULL;
+	json_object *params = zone_params(id), *reply = NULL;
 	int r;
 
-	json_object_object_add(params, "zone_id", json_object_new_int64(id));
 	r = hvctl_call1(h, VL_IFACE_ZONE ".Shutdown", params, NULL, 0, &reply);
 	if (r != EXIT_OK)
 		return r;
@@ -322,8 +321,7 @@ static int cmd_info(struct hvctl *h, const struct command *cmd, const struct cmd
 
 	if (parse_zone_id(h, a->pos[0], &id) != EXIT_OK)
 		return EXIT_USAGE;
-	params = json_object_new_object();
-	json_object_object_add(params, "zone_id", json_object_new_int64(id));
+	params = zone_params(id);
 	r = hvctl_call1(h, VL_IFACE_ZONE ".Info", params, NULL, 0, &reply);
 	if (r != EXIT_OK)
 		return r;

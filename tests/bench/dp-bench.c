@@ -1304,7 +1304,7 @@ int main(int argc, char **argv)
 
 		for (size_t d = 0; d < ARRAY_SIZE(blkdevs); d++) {
 			snprintf(spec, sizeof(spec),
-				 "blk,addr=%s,len=0x200,irq=%s,img=dp-bench.img%s%s",
+				 "blk,addr=%s,len=0x200,irq=%s,img=dp-bench.img,share%s%s",
 				 blkdevs[d].addr, blkdevs[d].irq, opt.aio ? ",aio=" : "",
 				 opt.aio ? opt.aio : "");
 			virtio_add(c, spec, img_fd);
