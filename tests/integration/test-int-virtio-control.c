@@ -191,16 +191,6 @@ static void assert_no_backend(const struct ih *h)
 	}
 }
 
-static void blk_verify(const struct ih *h, uint32_t zone, const char *count)
-{
-	struct ih_out o;
-
-	if (ih_guest(h, &o, zone, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", count, NULL) != 0)
-		fail_msg("blk-verify on zone %u failed: %s\n%s", zone, o.out, o.err);
-	assert_non_null(strstr(o.out, "blk-verify: OK"));
-	ih_out_free(&o);
-}
-
 /* hvctl --json zone info ID: the zone object (a reference the caller puts). */
 static json_object *zone_info(struct ih *h, uint32_t id)
 {
@@ -392,7 +382,7 @@ static void test_add_list_remove(void **state)
 	hvctl_ok(h, NEEDLES(line), ARGS("zone", "info", "1"));
 
 	/* traffic shows in the counters of that device only */
-	blk_verify(h, 1, "20");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "20");
 	assert_true(ih_virtio_counter(h, 1, BLK_ADDR, "requests") >= 20);
 	assert_int_equal(ih_virtio_counter(h, 1, BLK_ADDR, "errors"), 0);
 	assert_int_equal(ih_virtio_counter(h, 1, CON_ADDR, "requests"), 0);
@@ -440,7 +430,7 @@ static void test_add_list_remove(void **state)
 	json_object_put(e);
 	pid2 = ih_wait_virtiod(h, 1, 0);
 	assert_int_not_equal(pid2, pid);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	vl_client_free(sub);
 	free(spec);
@@ -465,7 +455,7 @@ static void test_zone_shutdown(void **state)
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", spec));
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", CON_SPEC));
 	pid = ih_wait_virtiod(h, 1, 0);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	hvctl_ok(h, NULL, ARGS("zone", "shutdown", "1"));
 	wait_gone(pid);
@@ -497,7 +487,7 @@ static void test_zone_shutdown(void **state)
 	d = ih_virtio_device(h, 1, BLK_ADDR);
 	assert_string_equal(ih_jstr(d, "state"), "running");
 	json_object_put(d);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 	/* and once more, the backend goes with the zone */
 	hvctl_ok(h, NULL, ARGS("zone", "shutdown", "1"));
 	wait_gone(pid2);
@@ -579,7 +569,7 @@ static void test_pending(void **state)
 	d = ih_virtio_device(h, 1, CON_ADDR);
 	assert_string_equal(ih_jstr(d, "state"), "running");
 	json_object_put(d);
-	blk_verify(h, 1, "50");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "50");
 	/* the console answers the guest too */
 	if (ih_guest(h, &o, 1, CON_ADDR, CON_IRQ, "--json", "reg-bench", "--count", "20", NULL) !=
 	    0)
@@ -687,7 +677,7 @@ static void test_remove_last_while_down(void **state)
 	/* the next device gets a backend of its own */
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", spec));
 	pid = ih_wait_virtiod(h, 1, 0);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	/* five quick deaths: hvisord gives up */
 	for (int i = 0; i < 5; i++) {
@@ -707,7 +697,7 @@ static void test_remove_last_while_down(void **state)
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", spec));
 	pid = ih_wait_virtiod(h, 1, 0);
 	assert_string_equal(backend_state(h), "running");
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	vl_client_free(sub);
 	free(spec);
@@ -777,7 +767,7 @@ static void test_remove_while_down(void **state)
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", spec2));
 	assert_int_equal(ih_virtio_counter(h, 1, BLK_ADDR, "driver_status"), 0);
 	assert_int_equal(ih_virtio_counter(h, 1, BLK_ADDR, "driver_features"), 0);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	vl_client_free(sub);
 	free(spec);
@@ -938,7 +928,7 @@ static void test_refusals(void **state)
 	refused(h, &s, 2, NEEDLES("'x' is not a zone id"), ARGS("virtio", "list", "x"));
 
 	/* and the devices still work */
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 	free(s.list);
 	free(s.dir);
 	free(dir);
@@ -1387,7 +1377,7 @@ static void test_unmanaged_zone(void **state)
 		ih_out_free(&o);
 	}
 	pid = ih_wait_virtiod(h, 3, 0);
-	blk_verify(h, 3, "30");
+	ih_blk_verify(h, 3, BLK_ADDR, BLK_IRQ, "30");
 	/* zone info shows the backend of an unmanaged zone too */
 	snprintf(text, sizeof(text), "  Virtio:       1 device, backend running (pid %d)\n",
 		 (int)pid);
@@ -1481,7 +1471,7 @@ static void test_start_file(void **state)
 	con2 = ih_path(h, "zone2/console");
 	assert_int_equal(access(con1, F_OK), 0);
 	assert_int_equal(access(con2, F_OK), 0);
-	blk_verify(h, 1, "30");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "30");
 	assert_true(ih_file_hash(disk) != before); /* that image, written by the guest */
 	remove_example_devices(h);
 
@@ -1489,7 +1479,7 @@ static void test_start_file(void **state)
 	expect_run(h, true, 0, NEEDLES("Zone 2: console device at 0xa007800"),
 		   ARGS("virtio", "start", cfg), NULL);
 	assert_example_devices(h);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 	remove_example_devices(h);
 
 	/* all or nothing: zone 2's console has an IRQ zone 2 does not own, so
@@ -1646,7 +1636,7 @@ static void test_start_devices(void **state)
 		   NULL);
 	pid = ih_wait_virtiod(h, 1, 0);
 	assert_int_equal(n_devices(h), 2);
-	blk_verify(h, 1, "20");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "20");
 	snap(h, &s);
 	assert_int_equal(s.pid, pid);
 
@@ -1795,7 +1785,7 @@ static void test_irq_rule_per_arch(void **state)
 			hvctl_ok(h, NEEDLES("Zone 1: blk device at 0xa003c00 (irq 78"),
 				 ARGS("virtio", "add", "1", spec));
 			ih_wait_virtiod(h, 1, 0);
-			blk_verify(h, 1, "20");
+			ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "20");
 		}
 		hvctl_ok(h, NULL, ARGS("zone", "shutdown", "1"));
 		free(spec);
