@@ -549,12 +549,12 @@ static void restart_done(struct zvirt *zv, json_object *reply, const char *error
 		log_warn("zone %u: restarting hvisor-virtiod failed: %s", zv->zone_id, error);
 		zv->state = BACKEND_FAILED;
 		snprintf(zv->last_exit, sizeof(zv->last_exit), "restart failed");
-		daemon_event_emit_zone(zv->d, "VirtiodFailed", zv->zone_id, error);
+		daemon_event(zv->d, "VirtiodFailed", zv->zone_id, error, NULL);
 		virtio_save(zv->d);
 		return;
 	}
 	zv->restarts++;
-	daemon_event_emit_zone(zv->d, "VirtiodRestarted", zv->zone_id, NULL);
+	daemon_event(zv->d, "VirtiodRestarted", zv->zone_id, NULL, NULL);
 	virtio_save(zv->d);
 }
 
@@ -586,14 +586,14 @@ static void backend_died(struct zvirt *zv)
 
 	snprintf(msg, sizeof(msg), "hvisor-virtiod %s", zv->last_exit);
 	log_warn("zone %u: %s", zv->zone_id, msg);
-	daemon_event_emit_zone(zv->d, "VirtiodExited", zv->zone_id, msg);
+	daemon_event(zv->d, "VirtiodExited", zv->zone_id, msg, NULL);
 	/* a backend that ran for QUICK_FAILURE_SEC starts a new streak */
 	zv->quick_failures = quick ? zv->quick_failures + 1 : 0;
 	/* the 5th quick death in a row is the last (docs/devices.md) */
 	if (zv->quick_failures >= MAX_QUICK_FAILURES) {
 		log_err("zone %u: hvisor-virtiod keeps dying; not restarting it", zv->zone_id);
 		zv->state = BACKEND_FAILED;
-		daemon_event_emit_zone(zv->d, "VirtiodFailed", zv->zone_id, msg);
+		daemon_event(zv->d, "VirtiodFailed", zv->zone_id, msg, NULL);
 		virtio_save(zv->d);
 		return;
 	}
@@ -754,7 +754,7 @@ static void adopt_restart(struct zvirt *zv, const char *why)
 {
 	log_warn("zone %u: %s; starting it again", zv->zone_id, why);
 	snprintf(zv->last_exit, sizeof(zv->last_exit), "gone while hvisord was away");
-	daemon_event_emit_zone(zv->d, "VirtiodExited", zv->zone_id, why);
+	daemon_event(zv->d, "VirtiodExited", zv->zone_id, why, NULL);
 	zv->state = BACKEND_NONE;
 	backend_start(zv, restart_done, NULL);
 }

@@ -367,6 +367,8 @@ static int start_loop(struct daemon *d, const int *sigs, size_t n_sigs)
 	if (r < 0)
 		return r;
 	r = virtio_init(d);
+	if (r == 0)
+		r = zones_init(d);
 	if (r < 0)
 		return r;
 	restore_state(d);

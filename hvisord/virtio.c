@@ -331,7 +331,7 @@ static void emit_device_event(struct daemon *d, const char *name, const struct v
 	json_object_object_add(extra, "addr", json_object_new_uint64(dev->spec.addr));
 	json_object_object_add(extra, "type",
 			       json_object_new_string(hv_virtio_type_to_string(dev->spec.type)));
-	daemon_event_emitx(d, name, dev->spec.zone_id, NULL, extra);
+	daemon_event(d, name, dev->spec.zone_id, NULL, extra);
 }
 
 /* The device is in: published, announced, answered. */
@@ -374,7 +374,7 @@ static void add_served(struct zvirt *zv, json_object *reply, const char *error, 
 		r = conn_fail_invalid(c, NULL, &err);
 	} else {
 		if (a->starts_backend)
-			daemon_event_emit_zone(zv->d, "VirtiodStarted", zv->zone_id, NULL);
+			daemon_event(zv->d, "VirtiodStarted", zv->zone_id, NULL, NULL);
 		if (reply)
 			json_object_object_get_ex(reply, "info", &info);
 		r = add_done_reply(a, zv, info);
@@ -713,11 +713,11 @@ static void zone_backend_done(struct zvirt *zv, json_object *reply, const char *
 		/* the channel is released: the guest finds no devices */
 		zv->state = BACKEND_FAILED;
 		snprintf(zv->last_exit, sizeof(zv->last_exit), "start failed");
-		daemon_event_emit_zone(zv->d, "VirtiodFailed", zv->zone_id, error);
+		daemon_event(zv->d, "VirtiodFailed", zv->zone_id, error, NULL);
 		virtio_save(zv->d);
 		return;
 	}
-	daemon_event_emit_zone(zv->d, "VirtiodStarted", zv->zone_id, NULL);
+	daemon_event(zv->d, "VirtiodStarted", zv->zone_id, NULL, NULL);
 }
 
 bool virtio_zone_started(struct daemon *d, uint32_t zone_id, void (*done)(void *arg), void *arg)
