@@ -332,7 +332,7 @@ static int check_resources(struct conn *c, struct daemon *d, const struct hv_zon
 	struct zone *z;
 	int n;
 
-	if (d->hv->ncpus && d->hv->ncpus < 64 && (cfg->cpus >> d->hv->ncpus)) {
+	if (d->hv->ncpus && d->hv->ncpus < HV_CONFIG_MAX_CPUS && (cfg->cpus >> d->hv->ncpus)) {
 		struct hv_error err;
 		unsigned cpu = (unsigned)__builtin_ctzll(cfg->cpus >> d->hv->ncpus) + d->hv->ncpus;
 
@@ -696,7 +696,7 @@ static json_object *cpus_to_json(uint64_t cpus)
 {
 	json_object *a = json_object_new_array();
 
-	for (unsigned i = 0; i < 64; i++)
+	for (unsigned i = 0; i < HV_CONFIG_MAX_CPUS; i++)
 		if (cpus & (UINT64_C(1) << i))
 			json_object_array_add(a, json_object_new_int((int)i));
 	return a;
