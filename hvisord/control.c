@@ -360,6 +360,20 @@ int conn_fail_invalid(struct conn *c, const char *prefix, const struct hv_error 
 	return conn_fail(c, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
 }
 
+int conn_zone_id(struct conn *c, json_object *v, bool root_ok, uint32_t *ret)
+{
+	int64_t id = json_object_get_int64(v);
+	struct hv_error err;
+
+	if (id < (root_ok ? 0 : 1) || id > UINT32_MAX) {
+		hv_error_set(&err, "zone_id", "must be a%s zone id (%d..2^32-1)",
+			     root_ok ? "" : " non-root", root_ok ? 0 : 1);
+		return conn_fail_invalid(c, NULL, &err);
+	}
+	*ret = (uint32_t)id;
+	return 0;
+}
+
 static const char *errno_name(int e)
 {
 	const char *n = strerrorname_np(e);

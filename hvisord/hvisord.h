@@ -126,6 +126,9 @@ int conn_failf(struct conn *c, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* org.hvisor.InvalidParameter for err (path prefixed by `prefix`). */
 int conn_fail_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
+/* The parameter zone_id (v, an int): 0 (root only with root_ok) up to
+ * 2^32 - 1, into *ret; else InvalidParameter recorded. */
+int conn_zone_id(struct conn *c, json_object *v, bool root_ok, uint32_t *ret);
 /* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r
  * (-errno); org.hvisor.BackendUnavailable if r is HV_LOST. */
 int conn_fail_kernel(struct conn *c, const char *operation, int r);

@@ -232,13 +232,13 @@ static int add_parse(struct conn *c, const struct vl_call *call, struct add *a,
 	};
 	struct hv_error err;
 
+	int r;
+
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
 		return conn_fail_invalid(c, NULL, &err);
-	if (json_object_get_int64(zone) == 0 || json_object_get_int64(zone) > UINT32_MAX) {
-		hv_error_set(&err, "zone_id", "must be a non-root zone id (1..2^32-1)");
-		return conn_fail_invalid(c, NULL, &err);
-	}
-	a->zone_id = (uint32_t)json_object_get_int64(zone);
+	r = conn_zone_id(c, zone, false, &a->zone_id);
+	if (r < 0)
+		return r;
 	a->dev = calloc(1, sizeof(*a->dev));
 	if (!a->dev)
 		return -ENOMEM;
@@ -483,11 +483,8 @@ static int get_zone_addr(struct conn *c, const struct vl_call *call, uint32_t *r
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
 		return conn_fail_invalid(c, NULL, &err);
-	if (json_object_get_int64(zone) > UINT32_MAX) {
-		hv_error_set(&err, "zone_id", "must be < 2^32");
-		return conn_fail_invalid(c, NULL, &err);
-	}
-	*ret_zone = (uint32_t)json_object_get_int64(zone);
+	if (conn_zone_id(c, zone, true, ret_zone) < 0)
+		return -EINVAL;
 	*ret_addr = json_object_get_uint64(addr);
 	return 0;
 }

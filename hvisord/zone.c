@@ -223,40 +223,49 @@ static int image_file_size(int fd, uint64_t *ret, const char **ret_why)
 	return 0;
 }
 
+/* Every entry of files names a descriptor of the call. */
+static int check_file_indexes(struct conn *c, const struct hv_zone_config *cfg, json_object *files,
+			      size_t n_fds)
+{
+	struct hv_error err;
+
+	if (!files)
+		return 0;
+	json_object_object_foreach (files, key, val) {
+		bool known = false;
+
+		if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0 ||
+		    json_object_get_int64(val) >= (int64_t)n_fds) {
+			char path[160];
+
+			snprintf(path, sizeof(path), "files.%.120s", key);
+			hv_error_set(&err, path,
+				     "expected the index of a passed file descriptor (0..%d)",
+				     (int)n_fds - 1);
+			return conn_fail_invalid(c, NULL, &err);
+		}
+		for (size_t i = 0; i < cfg->n_images && !known; i++)
+			known = strcmp(cfg->images[i].key, key) == 0;
+		if (!known)
+			/* hvctl cannot know the arch: x86-only keys on another
+			 * arch, or a dtb on x86, simply go unused */
+			log_debug("ignoring file for %s: not loaded on %s", key,
+				  hv_arch_to_string(cfg->arch));
+	}
+	return 0;
+}
+
 /* Matches the config's files to the descriptors of the call and sizes them;
- * the used ones are duplicated into ctx->fds[]. On failure the error reply
- * has been sent. */
+ * the used ones are duplicated into ctx->fds[]. On failure the error is
+ * recorded. */
 static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_config *cfg,
 		      json_object *files, int *fds, size_t n_fds)
 {
 	struct hv_error err;
+	int r = check_file_indexes(c, cfg, files, n_fds);
 
-	if (files) {
-		json_object_object_foreach (files, key, val) {
-			bool known = false;
-
-			if (!json_object_is_type(val, json_type_int) ||
-			    json_object_get_int64(val) < 0 ||
-			    json_object_get_int64(val) >= (int64_t)n_fds) {
-				char path[160];
-
-				snprintf(path, sizeof(path), "files.%.120s", key);
-				hv_error_set(
-					&err, path,
-					"expected the index of a passed file descriptor (0..%d)",
-					(int)n_fds - 1);
-				conn_fail_invalid(c, NULL, &err);
-				return -EINVAL;
-			}
-			for (size_t i = 0; i < cfg->n_images && !known; i++)
-				known = strcmp(cfg->images[i].key, key) == 0;
-			if (!known)
-				/* hvctl cannot know the arch: x86-only keys on
-				 * another arch, or a dtb on x86, simply go unused */
-				log_debug("ignoring file for %s: not loaded on %s", key,
-					  hv_arch_to_string(cfg->arch));
-		}
-	}
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < cfg->n_images; i++) {
 		struct hv_image *img = &cfg->images[i];
 		struct load_item *it = &ctx->items[ctx->n_items];
@@ -264,7 +273,7 @@ static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_conf
 		const char *why;
 		char path[160];
 		uint64_t size;
-		int fd, r;
+		int fd;
 
 		*it = (struct load_item){.key = img->key, .fd = -1, .paddr = img->load_paddr};
 		if (!img->path) {
@@ -621,12 +630,7 @@ static int get_zone_id_param(struct conn *c, const struct vl_call *call, uint32_
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
 		return conn_fail_invalid(c, NULL, &err);
-	if (json_object_get_int64(id) > UINT32_MAX) {
-		hv_error_set(&err, "zone_id", "must be < 2^32");
-		return conn_fail_invalid(c, NULL, &err);
-	}
-	*ret = (uint32_t)json_object_get_int64(id);
-	return 0;
+	return conn_zone_id(c, id, true, ret);
 }
 
 static void shutdown_done(void *arg)
