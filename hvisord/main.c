@@ -165,7 +165,8 @@ struct options {
 /* 1: go on; 0: exit 0 (--help, --version); < 0: exit 2 (usage error). */
 static int parse_argv(int argc, char **argv, struct options *o)
 {
-	static const struct option opts[] = {
+	/* not static: the limit options' names come from limit_opts[] */
+	const struct option opts[] = {
 		{"backend", required_argument, NULL, 'b'},
 		{"runtime-dir", required_argument, NULL, 'r'},
 		{"log-level", required_argument, NULL, 'l'},
