@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "hvctl.h"
-#include "hvisor-group.h"
 #include "util.h"
 
 #define ESCAPE 0x1d /* Ctrl-] */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* hvctl: the command-line client of hvisord.
- *   main.c    global options, command table, help
+ *   main.c    global options, the command table, the one argument parser
+ *             every command gets its struct command and arguments from, help
  *   client.c  connecting and calling, error reporting, exit codes
  *   output.c  tables for people, JSON for scripts
  *   zone.c    zone start | shutdown | list | info

@@ -165,7 +165,8 @@ struct options {
 /* 1: go on; 0: exit 0 (--help, --version); < 0: exit 2 (usage error). */
 static int parse_argv(int argc, char **argv, struct options *o)
 {
-	static const struct option opts[] = {
+	/* not static: the limit options' names come from limit_opts[] */
+	const struct option opts[] = {
 		{"backend", required_argument, NULL, 'b'},
 		{"runtime-dir", required_argument, NULL, 'r'},
 		{"log-level", required_argument, NULL, 'l'},
@@ -303,16 +304,17 @@ static int check_virtiod(const struct daemon *d, bool searched)
 
 static int open_backend(struct daemon *d, const char *backend)
 {
-	int r = hv_open(backend, &d->hv);
+	const struct hv_ops *ops;
+	const char *arg;
+	int r = hv_parse(backend, &ops, &arg);
 
-	if (r == -EINVAL && strncmp(backend, "kmod", 4) != 0 && strncmp(backend, "sim:", 4) != 0) {
+	if (r < 0) {
 		log_err("unknown backend '%s' (expected kmod[:DEVICE] or sim:SOCKET)", backend);
 		return -EINVAL;
 	}
+	r = hv_open(ops, arg, &d->hv);
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot open the %s backend at %s",
-			  strncmp(backend, "sim:", 4) == 0 ? "hvisor-sim" : "kmod",
-			  strchr(backend, ':') ? strchr(backend, ':') + 1 : "/dev/hvisor");
+		log_errno(LOG_ERR, r, "cannot open the %s backend at %s", ops->what, arg);
 		return -ENODEV; /* not a usage error */
 	}
 	log_info("backend %s at %s: %s, config magic 0x%02llx%s", d->hv->ops->name, d->hv->path,
@@ -367,6 +369,8 @@ static int start_loop(struct daemon *d, const int *sigs, size_t n_sigs)
 	if (r < 0)
 		return r;
 	r = virtio_init(d);
+	if (r == 0)
+		r = zones_init(d);
 	if (r < 0)
 		return r;
 	restore_state(d);

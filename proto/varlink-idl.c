@@ -17,6 +17,8 @@ struct parser {
 
 /* "where: what" into err; -EINVAL. */
 static int vfail(char *err, size_t errsize, const char *where, const char *fmt, va_list ap)
+	_printf_(4, 0);
+static int vfail(char *err, size_t errsize, const char *where, const char *fmt, va_list ap)
 {
 	char msg[200];
 

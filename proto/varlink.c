@@ -264,6 +264,7 @@ json_object *vl_error_new(const char *error, json_object *parameters)
 }
 
 /* {"message": <fmt, ap>} */
+static json_object *message_params(const char *fmt, va_list ap) _printf_(1, 0);
 static json_object *message_params(const char *fmt, va_list ap)
 {
 	json_object *p = json_object_new_object();

@@ -148,7 +148,7 @@ static void expect_no_event(struct vl_client *sub, int quiet_ms)
 /* `hvctl --json zone info 1`: the zone (a reference the caller puts). */
 static json_object *hvctl_zone_info(const struct ih *h)
 {
-	json_object *res, *z;
+	json_object *res, *z = NULL;
 	struct ih_out o;
 
 	if (ih_hvctl(h, &o, "--json", "zone", "info", "1", NULL) != 0)
