@@ -112,6 +112,12 @@ struct wl_opt {
 		.name = (n), .kind = WL_OPT_SIZE, .ret = (p), .min = (lo), .max = (hi), \
 		.unit = (u)                                                             \
 	}
+/* a size option that says whether it was given */
+#define WL_SIZE_GIVEN(n, p, lo, hi, g)                                                  \
+	{                                                                               \
+		.name = (n), .kind = WL_OPT_SIZE, .ret = (p), .min = (lo), .max = (hi), \
+		.given = (g)                                                            \
+	}
 #define WL_FLAG(n, p)                                        \
 	{                                                    \
 		.name = (n), .kind = WL_OPT_FLAG, .ret = (p) \

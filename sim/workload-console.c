@@ -199,12 +199,7 @@ static int console_echo(struct wl *w, int argc, char **argv)
 	uint64_t bytes = 0, seconds = 10, t_end;
 	bool have_bytes = false;
 	const struct wl_opt opts[] = {
-		{.name = "bytes",
-		 .kind = WL_OPT_SIZE,
-		 .ret = &bytes,
-		 .min = 1,
-		 .max = UINT64_MAX,
-		 .given = &have_bytes},
+		WL_SIZE_GIVEN("bytes", &bytes, 1, UINT64_MAX, &have_bytes),
 		WL_U64("seconds", &seconds, 1, 86400),
 	};
 	struct echo_state e = {0};
@@ -311,12 +306,7 @@ static int console_send(struct wl *w, int argc, char **argv)
 	uint64_t bytes = 0, seed = 1, t0;
 	bool have_bytes = false;
 	const struct wl_opt opts[] = {
-		{.name = "bytes",
-		 .kind = WL_OPT_SIZE,
-		 .ret = &bytes,
-		 .min = 1,
-		 .max = UINT64_MAX,
-		 .given = &have_bytes},
+		WL_SIZE_GIVEN("bytes", &bytes, 1, UINT64_MAX, &have_bytes),
 		WL_U64("seed", &seed, 0, UINT64_MAX),
 	};
 	struct con c = {0};
@@ -400,12 +390,7 @@ static int console_recv(struct wl *w, int argc, char **argv)
 	s->seed = 1;
 	{
 		const struct wl_opt opts[] = {
-			{.name = "bytes",
-			 .kind = WL_OPT_SIZE,
-			 .ret = &s->want,
-			 .min = 1,
-			 .max = UINT64_MAX,
-			 .given = &have_bytes},
+			WL_SIZE_GIVEN("bytes", &s->want, 1, UINT64_MAX, &have_bytes),
 			WL_U64("seed", &s->seed, 0, UINT64_MAX),
 		};
 
