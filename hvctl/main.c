@@ -41,7 +41,8 @@ static int usage_error(const struct hvctl *h, const struct command *cmd, const c
 }
 
 /* The options every command takes (--help; --json and --device where the
- * command has them) and its positional arguments, into a. */
+ * command has them) and its positional arguments, into a: EXIT_OK,
+ * EXIT_HELP after --help, or EXIT_USAGE after a message and the help. */
 static int command_args(struct hvctl *h, const struct command *cmd, struct cmd_args *a)
 {
 	bool opts = true;
