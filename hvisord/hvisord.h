@@ -82,7 +82,6 @@ struct daemon {
 	bool stopping;	   /* a signal said exit */
 	unsigned adopting; /* backends being found again: READY=1 waits */
 	bool started, ready;
-	uint64_t start_usec;
 
 	/* data plane: devices per zone and their hvisor-virtiod */
 	TAILQ_HEAD(, zvirt) zvirts;
