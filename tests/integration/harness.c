@@ -2157,6 +2157,15 @@ int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max)
 	return n;
 }
 
+void ih_blk_verify_quick(const struct ih *h, uint32_t zone, uint64_t addr, uint32_t irq)
+{
+	struct ih_out o;
+
+	if (ih_guest(h, &o, zone, addr, irq, "blk-verify", "--count", "16", NULL) != 0)
+		fail_msg("blk-verify failed: %s\n%s", o.out, o.err);
+	ih_out_free(&o);
+}
+
 void ih_wait_stopped(pid_t pid, bool stopped)
 {
 	int64_t deadline = now_ms() + IH_TIMEOUT_MS;

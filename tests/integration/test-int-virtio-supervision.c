@@ -963,16 +963,6 @@ static void test_quick_deaths_fail(void **state)
 	ih_stop(h);
 }
 
-/* A short hvsim-guest blk-verify on zone 1's disk: the device is served. */
-static void blk_verify_quick(struct ih *h)
-{
-	struct ih_out o;
-
-	if (ih_guest(h, &o, 1, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", "16", NULL) != 0)
-		fail_msg("blk-verify failed: %s\n%s", o.out, o.err);
-	ih_out_free(&o);
-}
-
 /* Kills zone 1's backend until hvisord gives up on it (VirtiodFailed). */
 static void kill_until_failed(struct ih *h, struct vl_client *sub)
 {
@@ -1016,7 +1006,7 @@ static void test_failed_backend_recovery(void **state)
 	json_object_put(expect_event(sub, "VirtiodStarted", NULL));
 	json_object_put(expect_event(sub, "VirtioDeviceAdded", NULL));
 	expect_zone_backend(h, "running", ih_virtiod_pid(h, 1), 0, NULL);
-	blk_verify_quick(h);
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 
 	/* way 2: restart the zone */
 	kill_until_failed(h, sub);
@@ -1025,7 +1015,7 @@ static void test_failed_backend_recovery(void **state)
 	ih_zone_start(h, "zone1");
 	ih_wait_virtiod(h, 1, 0);
 	expect_zone_backend(h, "running", ih_virtiod_pid(h, 1), 0, NULL);
-	blk_verify_quick(h);
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 
 	vl_client_free(sub);
 	free(img);
