@@ -20,18 +20,36 @@ Usage: scripts/deb-check.sh [options]
   deb-files-<pkg>    every path dpkg -L lists exists, and the files this
                      project documents are among them
   deb-run            the installed programs run (--version / --help)
-  deb-units          systemd-analyze verify of the installed units, nothing
-                     on stderr
+  deb-units          systemd-analyze verify of the installed units (hvisord.service,
+                     hvisord.socket, an hvisor-zone@ instance): status 0 and
+                     nothing at all on stderr
+  deb-tmpfiles       systemd-tmpfiles --create of the installed tmpfiles.d entry
+                     (into a scratch root) makes run/hvisor, mode 0755
+  deb-caps           the installed hvisord under hvisord.service's
+                     CapabilityBoundingSet= and NoNewPrivileges= (setpriv),
+                     in a network namespace, on hvisor-sim: blk, console and net
+                     devices, hvisor-virtiod as nobody, the console pty in group
+                     hvisor, devices removed from the running zone
+  deb-initd          /etc/init.d/hvisord with /etc/default/hvisord pointing at
+                     hvisor-sim and a zone in /etc/hvisor/zones.enabled: start,
+                     status, hvctl version, the zone runs, restart (new pid, zone
+                     still up), stop, status 3, no hvisord/hvisor-virtiod left
+  deb-initd-busybox  the same under busybox sh with busybox's applets only
+                     (its start-stop-daemon), as on a busybox root filesystem
   deb-dkms-<kver>    dkms build + install of hvisor.ko for each installed
                      linux-headers-<kver>; modinfo's vermagic names <kver>
 
 The install checks need root and change the system (that is what they
-check): run them on a machine you may install packages on, e.g. CI.
+check): run them on a machine you may install packages on, e.g. CI. The
+init.d checks put back /etc/default/hvisord and zones.enabled and remove
+their zone files afterwards.
 
 Options:
   --results FILE   write "passed failed skipped" here (default: <build>/results)
   --build DIR      work directory (default: <repository>/build-deb)
   --no-install     build and lintian only; the install checks SKIP
+  --no-build       no build, lintian or install: the other checks run against
+                   the packages installed already (by an earlier run)
   --purge          remove the three packages again at the end
   -h, --help       this text
 
@@ -43,6 +61,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build-deb
 RESULTS=
 INSTALL=1
+BUILD_DEBS=1
 PURGE=0
 
 while [ $# -gt 0 ]; do
@@ -50,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--results) RESULTS=${2:?--results needs a file}; shift 2 ;;
 	--build) BUILD=${2:?--build needs a directory}; shift 2 ;;
 	--no-install) INSTALL=0; shift ;;
+	--no-build) BUILD_DEBS=0; shift ;;
 	--purge) PURGE=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "deb-check: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -140,7 +160,7 @@ check_lintian() {
 
 debs() {
 	local p
-	for p in $PKGS; do ls "$BUILD"/src/"${p}_${VERSION}"_*.deb; done
+	for p in $PKGS; do ls "$BUILD/src/${p}_${VERSION}"_*.deb; done
 }
 
 check_install() {
@@ -212,14 +232,226 @@ check_run() {
 }
 
 check_units() {
-	local err
+	local err rc=0 d=/lib/systemd/system
 	if ! command -v systemd-analyze >/dev/null; then
 		skip deb-units "no systemd-analyze"
 		return
 	fi
-	err=$(systemd-analyze verify /lib/systemd/system/hvisord.service \
-		/lib/systemd/system/hvisord.socket 2>&1 >/dev/null) || true
-	if [ -z "$err" ]; then pass deb-units; else fail deb-units "$(tr '\n' ' ' <<<"$err")"; fi
+	# warnings go to stderr with status 0: any output at all fails
+	err=$(systemd-analyze verify "$d/hvisord.service" "$d/hvisord.socket" \
+		"$d/hvisor-zone@deb-check.service" 2>&1 >/dev/null) || rc=$?
+	if [ "$rc" -eq 0 ] && [ -z "$err" ]; then
+		pass deb-units
+	else
+		fail deb-units "status $rc: $(tr '\n' ' ' <<<"$err")"
+	fi
+}
+
+check_tmpfiles() {
+	local r=$BUILD/tmpfiles-root err mode
+	rm -rf "$r"
+	mkdir -p "$r"
+	err=$(systemd-tmpfiles --root="$r" --create /usr/lib/tmpfiles.d/hvisor.conf 2>&1) ||
+		{ fail deb-tmpfiles "systemd-tmpfiles failed: $err"; return; }
+	mode=$(stat -c %a "$r/run/hvisor" 2>/dev/null) || mode=none
+	if [ -n "$err" ]; then
+		fail deb-tmpfiles "systemd-tmpfiles said: $(tr '\n' ' ' <<<"$err")"
+	elif [ "$mode" != 755 ]; then
+		fail deb-tmpfiles "run/hvisor: mode $mode, expected 755"
+	else
+		pass deb-tmpfiles
+	fi
+	rm -rf "$r"
+}
+
+# --- the installed programs at work, on the installed hvisor-sim ---------
+
+# bg_until LOG PATTERN CMD...: runs CMD in the background, its stderr going
+# to LOG, and returns once it printed a line containing PATTERN, or closed
+# its stderr (it died). Sets BG_PID.
+bg_until() {
+	local log=$1 pat=$2 line
+	shift 2
+	rm -f "$log.fifo"
+	mkfifo "$log.fifo"
+	"$@" 2>"$log.fifo" &
+	BG_PID=$!
+	exec 3<"$log.fifo"
+	: >"$log"
+	while IFS= read -r line <&3; do
+		printf '%s\n' "$line" >>"$log"
+		case $line in *"$pat"*) break ;; esac
+	done
+	cat <&3 >>"$log" &
+	exec 3<&-
+	rm -f "$log.fifo"
+}
+
+# stop_pid PID...: SIGTERM, SIGKILL if one still runs 10 s later; reaped
+# (our children)
+stop_pid() {
+	local p i
+	for p in "$@"; do
+		kill "$p" 2>/dev/null || continue
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ "$(ps -o stat= -p "$p")" != Z ]; do
+			i=$((i + 1))
+			[ $i -le 100 ] || { kill -9 "$p"; break; }
+			sleep 0.1
+		done
+		wait "$p" 2>/dev/null || true
+	done
+	return 0
+}
+
+# pids_of EXE: the live processes running EXE (zombies have no exe)
+pids_of() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# make_zone DIR NAME DEVICES: DIR/NAME.json, conf/examples/sim's zone1
+# (zone 1) with dummy images, and DIR/NAME.virtio.json with DEVICES (a
+# comma-separated list of blk, console, net)
+make_zone() {
+	local dir=$1 name=$2 devs="" d
+	sed -e "s/\"zone1-kernel.bin\"/\"$name-kernel.bin\"/" -e "s/\"zone1.dtb\"/\"$name.dtb\"/" \
+		-e "s/\"name\": \"zone1\"/\"name\": \"$name\"/" "$ROOT/conf/examples/sim/zone1.json" >"$dir/$name.json"
+	head -c 4096 /dev/zero >"$dir/$name-kernel.bin"
+	head -c 4096 /dev/zero >"$dir/$name.dtb"
+	for d in ${3//,/ }; do
+		case $d in
+		blk)
+			truncate -s 1M "$dir/$name-disk.img"
+			d='"type": "blk", "addr": "0xa003c00", "irq": 78, "img": "'$name'-disk.img"' ;;
+		console) d='"type": "console", "addr": "0xa003800", "irq": 76' ;;
+		net) d='"type": "net", "addr": "0xa003600", "irq": 77, "tap": "hvdebchk0", "mac": ["0x02", "0x00", "0x00", "0x00", "0x00", "0x01"]' ;;
+		esac
+		devs="$devs${devs:+, }{$d, \"len\": \"0x200\", \"status\": \"enable\"}"
+	done
+	printf '{"zones": [{"id": 1, "memory_region": [{"zone0_ipa": "0x50000000", "zonex_ipa": "0x50000000", "size": "0x10000000"}], "devices": [%s]}]}\n' \
+		"$devs" >"$dir/$name.virtio.json"
+}
+
+zone_running() { /usr/bin/hvctl "$@" zone list 2>/dev/null | grep -Eq '^ *1 .*running'; }
+
+# The steps of check_caps; prints what failed.
+caps_steps() {
+	local h=(timeout 20 /usr/bin/hvctl --socket "$T/run/hvisord.sock") pty
+	"${h[@]}" virtio start "$T/caps.virtio.json" >>"$T/hvctl.log" 2>&1 ||
+		{ echo "hvctl virtio start failed (tap: CAP_NET_ADMIN; hvisor-virtiod: CAP_SETUID/CAP_SETGID)"; return 1; }
+	"${h[@]}" zone start "$T/caps.json" >>"$T/hvctl.log" 2>&1 || { echo "hvctl zone start failed"; return 1; }
+	zone_running --socket "$T/run/hvisord.sock" || { echo "the zone does not run"; return 1; }
+	pgrep -u nobody -P "$1" -x hvisor-virtio >/dev/null ||
+		{ echo "no hvisor-virtiod child running as nobody"; return 1; }
+	pty=$(readlink "$T/run/zone1/console")
+	[ "$(stat -c %G "$pty" 2>/dev/null)" = hvisor ] ||
+		{ echo "console pty '$pty' is not group hvisor (CAP_CHOWN)"; return 1; }
+	# the last device of a running zone goes: hvisord stops its
+	# hvisor-virtiod, which runs as nobody (CAP_KILL)
+	"${h[@]}" virtio stop "$T/caps.virtio.json" >>"$T/hvctl.log" 2>&1 ||
+		{ echo "hvctl virtio stop failed or hung (CAP_KILL?)"; return 1; }
+	"${h[@]}" zone shutdown 1 >>"$T/hvctl.log" 2>&1 || { echo "hvctl zone shutdown failed"; return 1; }
+}
+
+check_caps() {
+	local unit=/lib/systemd/system/hvisord.service caps set="-all" c nnp=() why sim hv
+	T=$BUILD/caps
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
+	[ -n "$caps" ] || { fail deb-caps "no CapabilityBoundingSet= in $unit"; return; }
+	for c in $caps; do
+		c=${c#CAP_}
+		set="$set,+${c,,}"
+	done
+	grep -qx 'NoNewPrivileges=yes' "$unit" && nnp=(--no-new-privs)
+	rm -rf "$T"
+	mkdir -p "$T"
+	make_zone "$T" caps blk,console,net
+	bg_until "$T/sim.log" listening /usr/bin/hvisor-sim --socket "$T/sim.sock"
+	sim=$BG_PID
+	bg_until "$T/hvisord.log" "listening on" unshare -n -- setpriv --bounding-set "$set" "${nnp[@]}" \
+		/usr/sbin/hvisord --backend "sim:$T/sim.sock" --runtime-dir "$T/run"
+	hv=$BG_PID
+	why=$(caps_steps "$hv") || true
+	stop_pid "$hv" "$sim"
+	if [ -z "$why" ]; then
+		pass deb-caps
+	else
+		fail deb-caps "bounding set $set: $why (see $T/*.log)"
+	fi
+}
+
+# The init.d script's verbs, run by RUNNER (sh, or busybox sh with only
+# busybox's applets on PATH); prints what failed.
+initd_steps() {
+	local run=("$@") initd=/etc/init.d/hvisord pid1 pid2 rc left
+	"${run[@]}" "$initd" start >>"$T/initd.log" 2>&1 || { echo "start failed"; return 1; }
+	"${run[@]}" "$initd" status >>"$T/initd.log" 2>&1 || { echo "status after start: not 0"; return 1; }
+	/usr/bin/hvctl version >>"$T/initd.log" 2>&1 || { echo "hvctl version failed"; return 1; }
+	zone_running || { echo "the zone of zones.enabled does not run"; return 1; }
+	pid1=$(cat /run/hvisord.pid 2>/dev/null)
+	"${run[@]}" "$initd" restart >>"$T/initd.log" 2>&1 || { echo "restart failed"; return 1; }
+	pid2=$(cat /run/hvisord.pid 2>/dev/null)
+	if [ -z "$pid2" ] || [ "$pid1" = "$pid2" ]; then
+		echo "restart: no new pid ($pid1 -> $pid2)"
+		return 1
+	fi
+	/usr/bin/hvctl version >>"$T/initd.log" 2>&1 || { echo "hvctl version after restart failed"; return 1; }
+	zone_running || { echo "the zone does not run after restart"; return 1; }
+	"${run[@]}" "$initd" stop >>"$T/initd.log" 2>&1 || { echo "stop failed"; return 1; }
+	rc=0
+	"${run[@]}" "$initd" status >>"$T/initd.log" 2>&1 || rc=$?
+	[ "$rc" -eq 3 ] || { echo "status after stop: $rc, expected 3"; return 1; }
+	left="$(pids_of /usr/sbin/hvisord) $(pids_of /usr/libexec/hvisor-virtiod)"
+	[ -z "${left// /}" ] || { echo "processes left after stop:$left"; return 1; }
+	[ ! -e /run/hvisor/hvisord.sock ] || { echo "socket left after stop"; return 1; }
+}
+
+# check_initd NAME sh|busybox
+check_initd() {
+	local name=$1 how=$2 run why sim zones=/etc/hvisor/zones zname=deb-check
+	T=$BUILD/$name
+	if [ ! -x /etc/init.d/hvisord ]; then
+		fail "$name" "/etc/init.d/hvisord not installed"
+		return
+	fi
+	if [ -n "$(pids_of /usr/sbin/hvisord)" ]; then
+		skip "$name" "an installed hvisord runs already (pid $(pids_of /usr/sbin/hvisord))"
+		return
+	fi
+	rm -rf "$T"
+	mkdir -p "$T"
+	run=(sh)
+	if [ "$how" = busybox ]; then
+		command -v busybox >/dev/null || apt_install busybox-static ||
+			{ fail "$name" "no busybox (apt-get install busybox-static failed)"; return; }
+		mkdir "$T/bin"
+		busybox --install -s "$T/bin"
+		run=(env PATH="$T/bin" busybox sh)
+	fi
+	bg_until "$T/sim.log" listening /usr/bin/hvisor-sim --socket "$T/sim.sock"
+	sim=$BG_PID
+	# settings, the zone and zones.enabled: saved and put back
+	cp -p /etc/default/hvisord "$T/default.orig"
+	cp -p /etc/hvisor/zones.enabled "$T/zones.enabled.orig"
+	printf 'HVISORD_BACKEND="sim:%s"\nHVISORD_OPTS=""\n' "$T/sim.sock" >/etc/default/hvisord
+	make_zone "$zones" "$zname" console
+	echo "$zname" >>/etc/hvisor/zones.enabled
+	why=$(initd_steps "${run[@]}") || true
+	# whatever failed: no daemon stays behind
+	sh /etc/init.d/hvisord stop >>"$T/initd.log" 2>&1
+	cp -p "$T/default.orig" /etc/default/hvisord
+	cp -p "$T/zones.enabled.orig" /etc/hvisor/zones.enabled
+	rm -f "$zones/$zname.json" "$zones/$zname.virtio.json" "$zones/$zname-kernel.bin" "$zones/$zname.dtb"
+	stop_pid "$sim"
+	if [ -z "$why" ]; then
+		pass "$name"
+	else
+		fail "$name" "$why (see $T/initd.log)"
+	fi
 }
 
 # For each kernel whose headers are installed: build and install through
@@ -245,22 +477,30 @@ check_dkms() {
 	[ "$any" -eq 1 ] || skip deb-dkms "no linux-headers-* installed (apt-get install linux-headers-$(uname -r))"
 }
 
+INSTALL_CHECKS="deb-install deb-group deb-files deb-run deb-units deb-tmpfiles deb-caps
+	deb-initd deb-initd-busybox deb-dkms"
 mkdir -p "$LOGS"
 : >"$LOGS/apt.log"
-check_build || finish
-check_lintian
+if [ "$BUILD_DEBS" -eq 1 ]; then
+	check_build || finish
+	check_lintian
+fi
 if [ "$INSTALL" -eq 0 ]; then
-	for c in deb-install deb-group deb-files deb-run deb-units deb-dkms; do skip "$c" "--no-install"; done
+	for c in $INSTALL_CHECKS; do skip "$c" "--no-install"; done
 	finish
 fi
 if [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null; then
-	for c in deb-install deb-group deb-files deb-run deb-units deb-dkms; do skip "$c" "needs root"; done
+	for c in $INSTALL_CHECKS; do skip "$c" "needs root"; done
 	finish
 fi
-if check_install; then
+if [ "$BUILD_DEBS" -eq 0 ] || check_install; then
 	check_files
 	check_run
 	check_units
+	check_tmpfiles
+	check_caps
+	check_initd deb-initd sh
+	check_initd deb-initd-busybox busybox
 	check_dkms
 fi
 if [ "$PURGE" -eq 1 ]; then
