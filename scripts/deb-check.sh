@@ -58,6 +58,9 @@ EOF
 }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/check-lib.sh
+. "$ROOT/scripts/check-lib.sh"
+HVCTL=/usr/bin/hvctl
 BUILD=$ROOT/build-deb
 RESULTS=
 INSTALL=1
@@ -266,44 +269,6 @@ check_tmpfiles() {
 
 # --- the installed programs at work, on the installed hvisor-sim ---------
 
-# bg_until LOG PATTERN CMD...: runs CMD in the background, its stderr going
-# to LOG, and returns once it printed a line containing PATTERN, or closed
-# its stderr (it died). Sets BG_PID.
-bg_until() {
-	local log=$1 pat=$2 line
-	shift 2
-	rm -f "$log.fifo"
-	mkfifo "$log.fifo"
-	"$@" 2>"$log.fifo" &
-	BG_PID=$!
-	exec 3<"$log.fifo"
-	: >"$log"
-	while IFS= read -r line <&3; do
-		printf '%s\n' "$line" >>"$log"
-		case $line in *"$pat"*) break ;; esac
-	done
-	cat <&3 >>"$log" &
-	exec 3<&-
-	rm -f "$log.fifo"
-}
-
-# stop_pid PID...: SIGTERM, SIGKILL if one still runs 10 s later; reaped
-# (our children)
-stop_pid() {
-	local p i
-	for p in "$@"; do
-		kill "$p" 2>/dev/null || continue
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ "$(ps -o stat= -p "$p")" != Z ]; do
-			i=$((i + 1))
-			[ $i -le 100 ] || { kill -9 "$p"; break; }
-			sleep 0.1
-		done
-		wait "$p" 2>/dev/null || true
-	done
-	return 0
-}
-
 # pids_of EXE: the live processes running EXE (zombies have no exe)
 pids_of() {
 	local p
@@ -312,31 +277,6 @@ pids_of() {
 	done
 	return 0
 }
-
-# make_zone DIR NAME DEVICES: DIR/NAME.json, conf/examples/sim's zone1
-# (zone 1) with dummy images, and DIR/NAME.virtio.json with DEVICES (a
-# comma-separated list of blk, console, net)
-make_zone() {
-	local dir=$1 name=$2 devs="" d
-	sed -e "s/\"zone1-kernel.bin\"/\"$name-kernel.bin\"/" -e "s/\"zone1.dtb\"/\"$name.dtb\"/" \
-		-e "s/\"name\": \"zone1\"/\"name\": \"$name\"/" "$ROOT/conf/examples/sim/zone1.json" >"$dir/$name.json"
-	head -c 4096 /dev/zero >"$dir/$name-kernel.bin"
-	head -c 4096 /dev/zero >"$dir/$name.dtb"
-	for d in ${3//,/ }; do
-		case $d in
-		blk)
-			truncate -s 1M "$dir/$name-disk.img"
-			d='"type": "blk", "addr": "0xa003c00", "irq": 78, "img": "'$name'-disk.img"' ;;
-		console) d='"type": "console", "addr": "0xa003800", "irq": 76' ;;
-		net) d='"type": "net", "addr": "0xa003600", "irq": 77, "tap": "hvdebchk0", "mac": ["0x02", "0x00", "0x00", "0x00", "0x00", "0x01"]' ;;
-		esac
-		devs="$devs${devs:+, }{$d, \"len\": \"0x200\", \"status\": \"enable\"}"
-	done
-	printf '{"zones": [{"id": 1, "memory_region": [{"zone0_ipa": "0x50000000", "zonex_ipa": "0x50000000", "size": "0x10000000"}], "devices": [%s]}]}\n' \
-		"$devs" >"$dir/$name.virtio.json"
-}
-
-zone_running() { /usr/bin/hvctl "$@" zone list 2>/dev/null | grep -Eq '^ *1 .*running'; }
 
 # The steps of check_caps; prints what failed.
 caps_steps() {
@@ -460,7 +400,7 @@ check_dkms() {
 	local d k ko vm any=0
 	for d in /usr/src/linux-headers-*; do
 		k=${d#/usr/src/linux-headers-}
-		[ -f "$d/Makefile" ] && [ -e "/lib/modules/$k/build" ] || continue
+		if [ ! -f "$d/Makefile" ] || [ ! -e "/lib/modules/$k/build" ]; then continue; fi
 		any=1
 		if ! as_root dkms build -m hvisor -v "$VERSION" -k "$k" >"$LOGS/dkms-$k.log" 2>&1 ||
 			! as_root dkms install -m hvisor -v "$VERSION" -k "$k" >>"$LOGS/dkms-$k.log" 2>&1; then
