@@ -76,3 +76,48 @@ make_zone() {
 zone_running() {
 	"${HVCTL:-hvctl}" "$@" zone list 2>/dev/null | grep -Eq '^ *1 .*running'
 }
+
+# pids_of EXE: the live processes running EXE (zombies have no exe)
+pids_of() {
+	for _p in /proc/[0-9]*; do
+		[ "$(readlink "$_p/exe" 2>/dev/null)" = "$1" ] && echo "${_p#/proc/}"
+	done
+	return 0
+}
+
+# initd_steps LOG SCRIPT RUNNER...: the verbs of an init script (run as
+# RUNNER... SCRIPT VERB) for the installed hvisord (/usr/sbin, pidfile
+# /run/hvisord.pid, /run/hvisor), configured for hvisor-sim with zone 1 in
+# zones.enabled: start, status, hvctl version, the zone runs, restart (a
+# new pid, no error from hvctl, the zone still runs), stop, status 3, no hvisord or
+# hvisor-virtiod left. Prints what failed.
+initd_steps() {
+	_log=$1 _initd=$2 HVCTL=/usr/bin/hvctl
+	shift 2
+	"$@" "$_initd" start >>"$_log" 2>&1 || { echo "start failed"; return 1; }
+	"$@" "$_initd" status >>"$_log" 2>&1 || { echo "status after start: not 0"; return 1; }
+	/usr/bin/hvctl version >>"$_log" 2>&1 || { echo "hvctl version failed"; return 1; }
+	zone_running --socket /run/hvisor/hvisord.sock || { echo "the zone of zones.enabled does not run"; return 1; }
+	_pid1=$(cat /run/hvisord.pid 2>/dev/null)
+	_rc=0
+	"$@" "$_initd" restart >"$_log.restart" 2>&1 || _rc=$?
+	cat "$_log.restart" >>"$_log"
+	[ "$_rc" -eq 0 ] || { echo "restart failed"; return 1; }
+	# OpenRC's restart succeeds whatever its start_post says
+	_err=$(grep -E '^(hvctl|hvisor-zone):' "$_log.restart" | head -n 1)
+	[ -z "$_err" ] || { echo "restart said: $_err"; return 1; }
+	_pid2=$(cat /run/hvisord.pid 2>/dev/null)
+	if [ -z "$_pid2" ] || [ "$_pid1" = "$_pid2" ]; then
+		echo "restart: no new pid ($_pid1 -> $_pid2)"
+		return 1
+	fi
+	/usr/bin/hvctl version >>"$_log" 2>&1 || { echo "hvctl version after restart failed"; return 1; }
+	zone_running --socket /run/hvisor/hvisord.sock || { echo "the zone does not run after restart"; return 1; }
+	"$@" "$_initd" stop >>"$_log" 2>&1 || { echo "stop failed"; return 1; }
+	_rc=0
+	"$@" "$_initd" status >>"$_log" 2>&1 || _rc=$?
+	[ "$_rc" -eq 3 ] || { echo "status after stop: $_rc, expected 3"; return 1; }
+	_left="$(pids_of /usr/sbin/hvisord) $(pids_of /usr/libexec/hvisor-virtiod)"
+	[ -z "$(echo "$_left" | tr -d ' ')" ] || { echo "processes left after stop: $_left"; return 1; }
+	[ ! -e /run/hvisor/hvisord.sock ] || { echo "socket left after stop"; return 1; }
+}

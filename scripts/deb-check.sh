@@ -36,6 +36,10 @@ Usage: scripts/deb-check.sh [options]
                      still up), stop, status 3, no hvisord/hvisor-virtiod left
   deb-initd-busybox  the same under busybox sh with busybox's applets only
                      (its start-stop-daemon), as on a busybox root filesystem
+  deb-openrc         the same for the OpenRC script (meson -Dinitscripts=openrc
+                     for the package's paths), run by openrc-run of Debian's
+                     openrc (extracted, not installed) in a private root over
+                     the installed system
   deb-dkms-<kver>    dkms build + install of hvisor.ko for each installed
                      linux-headers-<kver>; modinfo's vermagic names <kver>
 
@@ -269,15 +273,6 @@ check_tmpfiles() {
 
 # --- the installed programs at work, on the installed hvisor-sim ---------
 
-# pids_of EXE: the live processes running EXE (zombies have no exe)
-pids_of() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
-	done
-	return 0
-}
-
 # The steps of check_caps; prints what failed.
 caps_steps() {
 	local h=(timeout 20 /usr/bin/hvctl --socket "$T/run/hvisord.sock") pty
@@ -324,32 +319,6 @@ check_caps() {
 	fi
 }
 
-# The init.d script's verbs, run by RUNNER (sh, or busybox sh with only
-# busybox's applets on PATH); prints what failed.
-initd_steps() {
-	local run=("$@") initd=/etc/init.d/hvisord pid1 pid2 rc left
-	"${run[@]}" "$initd" start >>"$T/initd.log" 2>&1 || { echo "start failed"; return 1; }
-	"${run[@]}" "$initd" status >>"$T/initd.log" 2>&1 || { echo "status after start: not 0"; return 1; }
-	/usr/bin/hvctl version >>"$T/initd.log" 2>&1 || { echo "hvctl version failed"; return 1; }
-	zone_running || { echo "the zone of zones.enabled does not run"; return 1; }
-	pid1=$(cat /run/hvisord.pid 2>/dev/null)
-	"${run[@]}" "$initd" restart >>"$T/initd.log" 2>&1 || { echo "restart failed"; return 1; }
-	pid2=$(cat /run/hvisord.pid 2>/dev/null)
-	if [ -z "$pid2" ] || [ "$pid1" = "$pid2" ]; then
-		echo "restart: no new pid ($pid1 -> $pid2)"
-		return 1
-	fi
-	/usr/bin/hvctl version >>"$T/initd.log" 2>&1 || { echo "hvctl version after restart failed"; return 1; }
-	zone_running || { echo "the zone does not run after restart"; return 1; }
-	"${run[@]}" "$initd" stop >>"$T/initd.log" 2>&1 || { echo "stop failed"; return 1; }
-	rc=0
-	"${run[@]}" "$initd" status >>"$T/initd.log" 2>&1 || rc=$?
-	[ "$rc" -eq 3 ] || { echo "status after stop: $rc, expected 3"; return 1; }
-	left="$(pids_of /usr/sbin/hvisord) $(pids_of /usr/libexec/hvisor-virtiod)"
-	[ -z "${left// /}" ] || { echo "processes left after stop:$left"; return 1; }
-	[ ! -e /run/hvisor/hvisord.sock ] || { echo "socket left after stop"; return 1; }
-}
-
 # check_initd NAME sh|busybox
 check_initd() {
 	local name=$1 how=$2 run why sim zones=/etc/hvisor/zones zname=deb-check
@@ -380,7 +349,7 @@ check_initd() {
 	printf 'HVISORD_BACKEND="sim:%s"\nHVISORD_OPTS=""\n' "$T/sim.sock" >/etc/default/hvisord
 	make_zone "$zones" "$zname" console
 	echo "$zname" >>/etc/hvisor/zones.enabled
-	why=$(initd_steps "${run[@]}") || true
+	why=$(initd_steps "$T/initd.log" /etc/init.d/hvisord "${run[@]}") || true
 	# whatever failed: no daemon stays behind
 	sh /etc/init.d/hvisord stop >>"$T/initd.log" 2>&1
 	cp -p "$T/default.orig" /etc/default/hvisord
@@ -391,6 +360,76 @@ check_initd() {
 		pass "$name"
 	else
 		fail "$name" "$why (see $T/initd.log)"
+	fi
+}
+
+# The OpenRC script is not in the package (Debian's OpenRC runs the sysv
+# script): meson configures it for the package's paths, and openrc-run
+# of Debian's openrc (downloaded and extracted, not installed) runs it in a
+# root of its own over the installed system: /usr and /etc overlays, /run
+# and the pid namespace private, so nothing of the host changes.
+openrc_root() { # the inner script, run by sh in that root
+	cat <<'EOF'
+. /w/check-lib.sh
+cd /run && mkdir -p openrc && cd openrc && mkdir -p started starting stopping inactive \
+	wasinactive failed hotplugged daemons options exclusive scheduled tmp && : >softlevel
+cd /
+bg_until /w/sim.log listening /usr/bin/hvisor-sim --socket /run/sim.sock
+# no dependencies: localmount and logger are no services here
+orc() { "$1" --nodeps "$2"; }
+why=$(initd_steps /w/initd.log /etc/init.d/hvisord orc) || true
+stop_pid "$BG_PID"
+echo "$why"
+EOF
+}
+
+check_openrc() {
+	local x=$BUILD/cache/openrc e why d
+	T=$BUILD/deb-openrc
+	rm -rf "$T"
+	mkdir -p "$T"
+	if [ ! -x "$x/usr/sbin/openrc-run" ]; then
+		rm -rf "$x" "$x.debs"
+		mkdir -p "$x.debs" "$x/usr"
+		if ! (cd "$x.debs" && apt-get -q -o APT::Sandbox::User=root download openrc librc1 libeinfo1) \
+			>"$T/apt.log" 2>&1; then
+			fail deb-openrc "apt-get download openrc librc1 libeinfo1 failed (see $T/apt.log)"
+			return
+		fi
+		for d in "$x.debs"/*.deb; do dpkg-deb -x "$d" "$x"; done
+		# the root is merged-usr: /lib and /sbin are links into /usr
+		cp -a "$x/lib/." "$x/usr/lib/" && cp -a "$x/sbin/." "$x/usr/sbin/" && rm -rf "${x:?}/lib" "${x:?}/sbin"
+	fi
+	if ! meson setup "$T/conf" "$ROOT" -Dprefix=/usr -Dinitscripts=openrc -Dtests=false \
+		-Dbench=false >"$T/meson.log" 2>&1; then
+		fail deb-openrc "meson setup -Dinitscripts=openrc failed (see $T/meson.log)"
+		return
+	fi
+	# /etc on top of the host's: the script, its settings, a zone
+	e=$T/etc
+	mkdir -p "$e/init.d" "$e/conf.d" "$e/hvisor/zones" "$e/runlevels/sysinit" "$e/runlevels/boot" \
+		"$e/runlevels/default" "$e/runlevels/shutdown" "$T/root" "$T/work-usr" "$T/work-etc" "$T/usr"
+	install -m 0755 "$T/conf/conf/hvisord.openrc" "$e/init.d/hvisord"
+	echo 'HVISORD_BACKEND="sim:/run/sim.sock"' >"$e/conf.d/hvisord"
+	: >"$e/insserv.conf"
+	make_zone "$e/hvisor/zones" deb-check console
+	{ cat /etc/hvisor/zones.enabled; echo deb-check; } >"$e/hvisor/zones.enabled"
+	cp "$ROOT/scripts/check-lib.sh" "$T/"
+	openrc_root >"$T/inner.sh"
+	# shellcheck disable=SC2016 # $1: the inner shell's
+	why=$(unshare -m -p -f sh -c 'T=$1 X=$2 R=$1/root
+		cd "$R" && mkdir -p usr etc dev proc run tmp var w &&
+		ln -s usr/bin bin && ln -s usr/lib lib && ln -s usr/lib64 lib64 && ln -s usr/sbin sbin &&
+		mount -t overlay overlay -o "lowerdir=$X/usr:/usr,upperdir=$T/usr,workdir=$T/work-usr" usr &&
+		mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/etc,workdir=$T/work-etc" etc &&
+		mount --rbind /dev dev && mount -t proc proc proc && mount -t tmpfs tmpfs run &&
+		mount -t tmpfs tmpfs tmp && mount --bind /var var && mount --bind "$T" w &&
+		chroot "$R" /bin/sh /w/inner.sh' sh "$T" "$x" 2>"$T/root.log") ||
+		why="${why:-the private root failed: $(tail -n 1 "$T/root.log")}"
+	if [ -z "$why" ]; then
+		pass deb-openrc
+	else
+		fail deb-openrc "$why (see $T/initd.log)"
 	fi
 }
 
@@ -418,7 +457,7 @@ check_dkms() {
 }
 
 INSTALL_CHECKS="deb-install deb-group deb-files deb-run deb-units deb-tmpfiles deb-caps
-	deb-initd deb-initd-busybox deb-dkms"
+	deb-initd deb-initd-busybox deb-openrc deb-dkms"
 mkdir -p "$LOGS"
 : >"$LOGS/apt.log"
 if [ "$BUILD_DEBS" -eq 1 ]; then
@@ -441,6 +480,7 @@ if [ "$BUILD_DEBS" -eq 0 ] || check_install; then
 	check_caps
 	check_initd deb-initd sh
 	check_initd deb-initd-busybox busybox
+	check_openrc
 	check_dkms
 fi
 if [ "$PURGE" -eq 1 ]; then
