@@ -40,6 +40,15 @@ Usage: scripts/deb-check.sh [options]
                      for the package's paths), run by openrc-run of Debian's
                      openrc (extracted, not installed) in a private root over
                      the installed system
+  deb-systemd        the units under systemd: systemd-nspawn boots the installed
+                     system (hvisor-sim as backend, a zone in /etc/hvisor/zones):
+                     the socket is root:hvisor 0660, hvctl version activates
+                     hvisord.service (Type=notify), which runs with the unit's
+                     bounding set, no_new_privs, seccomp and a read-only /usr;
+                     hvisor-zone@deb-check starts the zone (blk, console, net;
+                     hvisor-virtiod as nobody) and stops it; user nobody may not
+                     connect, a member of group hvisor may; stopping
+                     hvisord.service leaves no process
   deb-dkms-<kver>    dkms build + install of hvisor.ko for each installed
                      linux-headers-<kver>; modinfo's vermagic names <kver>
 
@@ -191,7 +200,7 @@ expected() {
 	hvisor-tools)
 		echo /usr/sbin/hvisord /usr/libexec/hvisor-virtiod /usr/bin/hvctl /usr/bin/hvisor \
 			/lib/systemd/system/hvisord.service /lib/systemd/system/hvisord.socket \
-			/usr/lib/tmpfiles.d/hvisor.conf /etc/default/hvisord \
+			/usr/lib/tmpfiles.d/hvisor.conf /etc/default/hvisord /etc/init.d/hvisord \
 			/usr/share/man/man1/hvctl.1.gz /usr/share/man/man8/hvisord.8.gz \
 			/usr/share/man/man8/hvisor-virtiod.8.gz
 		;;
@@ -292,15 +301,22 @@ caps_steps() {
 	"${h[@]}" zone shutdown 1 >>"$T/hvctl.log" 2>&1 || { echo "hvctl zone shutdown failed"; return 1; }
 }
 
-check_caps() {
-	local unit=/lib/systemd/system/hvisord.service caps set="-all" c nnp=() why sim hv
-	T=$BUILD/caps
-	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
-	[ -n "$caps" ] || { fail deb-caps "no CapabilityBoundingSet= in $unit"; return; }
+# hvisord.service's CapabilityBoundingSet= for setpriv --bounding-set
+caps_set() {
+	local caps c set=-all
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' /lib/systemd/system/hvisord.service)
+	[ -n "$caps" ] || return 1
 	for c in $caps; do
 		c=${c#CAP_}
 		set="$set,+${c,,}"
 	done
+	echo "$set"
+}
+
+check_caps() {
+	local unit=/lib/systemd/system/hvisord.service set nnp=() why sim hv
+	T=$BUILD/caps
+	set=$(caps_set) || { fail deb-caps "no CapabilityBoundingSet= in $unit"; return; }
 	grep -qx 'NoNewPrivileges=yes' "$unit" && nnp=(--no-new-privs)
 	rm -rf "$T"
 	mkdir -p "$T"
@@ -433,6 +449,81 @@ check_openrc() {
 	fi
 }
 
+# The units under a real systemd: systemd-nspawn boots the installed
+# system (/usr read-only, /etc an overlay with hvisor-sim as the backend and
+# a zone, its own network) into systemd.unit=hvtest.target, whose service
+# runs these steps and writes what failed to /w/result.
+systemd_steps() {
+	cat <<'EOF'
+set -u
+fail() { echo "$*" >/w/result; exit 1; }
+systemctl start hvisor-sim.service
+i=0
+while [ ! -S /run/hvisor-sim.sock ]; do
+	i=$((i + 1)); [ $i -le 100 ] || fail "hvisor-sim.service did not listen"; sleep 0.1
+done
+sock=$(stat -c '%U:%G %a' /run/hvisor/hvisord.sock 2>&1)
+[ "$sock" = "root:hvisor 660" ] || fail "hvisord.socket: /run/hvisor/hvisord.sock is '$sock', not root:hvisor 660"
+systemctl is-active -q hvisord.service && fail "hvisord.service runs before a client came"
+hvctl version >/w/hvctl.log 2>&1 || fail "hvctl version (socket activation) failed"
+systemctl is-active -q hvisord.service || fail "hvisord.service is not active after hvctl version"
+pid=$(systemctl show -p MainPID --value hvisord.service)
+want=$(setpriv --bounding-set "$(cat /w/capset)" grep CapBnd /proc/self/status)
+[ "$(grep CapBnd /proc/"$pid"/status)" = "$want" ] || fail "hvisord's $(grep CapBnd /proc/"$pid"/status), expected $want"
+grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$pid"/status || fail "hvisord runs without no_new_privs"
+grep -q '^Seccomp:[[:space:]]*2' /proc/"$pid"/status || fail "hvisord runs without a seccomp filter"
+awk '$5 == "/usr" && $6 ~ /^ro/ { ro = 1 } END { exit !ro }' /proc/"$pid"/mountinfo ||
+	fail "/usr is not read-only for hvisord (ProtectSystem=)"
+systemctl start hvisor-zone@deb-check.service || fail "systemctl start hvisor-zone@deb-check failed"
+hvctl zone list 2>&1 | grep -Eq '^ *1 .*running' || fail "zone 1 does not run after hvisor-zone@deb-check"
+[ "$(hvctl virtio list 1 | grep -c ' running ')" = 3 ] || fail "zone 1's blk, console and net devices do not all run"
+[ "$(ps -o user= --ppid "$pid" | sort -u)" = nobody ] || fail "hvisor-virtiod does not run as nobody"
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups hvctl zone list 2>&1) &&
+	fail "user nobody may connect to hvisord.socket"
+case $out in *"Permission denied"*) ;; *) fail "user nobody: '$out', not Permission denied" ;; esac
+setpriv --reuid=nobody --regid=nogroup --groups="$(getent group hvisor | cut -d: -f3)" hvctl zone list \
+	>/dev/null 2>&1 || fail "a member of group hvisor may not connect"
+systemctl stop hvisor-zone@deb-check.service || fail "systemctl stop hvisor-zone@deb-check failed"
+hvctl zone list 2>&1 | grep -Eq '^ *1 ' && fail "zone 1 still there after stopping hvisor-zone@deb-check"
+[ "$(hvctl virtio list | wc -l)" = 1 ] || fail "devices left after stopping hvisor-zone@deb-check"
+systemctl stop hvisord.service || fail "systemctl stop hvisord.service failed"
+[ -z "$(pgrep -x hvisord; pgrep -x hvisor-virtio)" ] || fail "processes left after stopping hvisord.service"
+echo >/w/result
+EOF
+}
+
+check_systemd() {
+	local e r why
+	T=$BUILD/deb-systemd
+	if ! command -v systemd-nspawn >/dev/null; then
+		apt_install systemd-container || { fail deb-systemd "cannot install systemd-container"; return; }
+	fi
+	rm -rf "$T"
+	r=$T/root e=$T/etc
+	mkdir -p "$r/usr" "$r/etc" "$r/var" "$r/tmp" "$r/run" "$r/dev" "$r/proc" "$r/sys" "$r/root" \
+		"$e/systemd/system" "$e/hvisor/zones" "$e/default" "$T/w"
+	ln -s usr/bin "$r/bin" && ln -s usr/lib "$r/lib" && ln -s usr/lib64 "$r/lib64" && ln -s usr/sbin "$r/sbin"
+	cp /etc/os-release "$r/etc/"
+	printf 'HVISORD_BACKEND="sim:/run/hvisor-sim.sock"\nHVISORD_OPTS=""\n' >"$e/default/hvisord"
+	make_zone "$e/hvisor/zones" deb-check blk,console,net
+	printf '[Service]\nExecStart=/usr/bin/hvisor-sim --socket /run/hvisor-sim.sock\n' \
+		>"$e/systemd/system/hvisor-sim.service"
+	printf '[Unit]\nWants=sockets.target\nAfter=sockets.target\nSuccessAction=poweroff-force\nFailureAction=poweroff-force\n[Service]\nType=oneshot\nExecStart=/bin/sh -x /w/steps.sh\nStandardOutput=file:/w/steps.log\nStandardError=inherit\n' \
+		>"$e/systemd/system/hvtest.service"
+	printf '[Unit]\nRequires=hvtest.service\nAfter=hvtest.service\n' >"$e/systemd/system/hvtest.target"
+	caps_set >"$T/w/capset"
+	systemd_steps >"$T/w/steps.sh"
+	timeout 120 systemd-nspawn -q -D "$r" --register=no --keep-unit --link-journal=no \
+		--bind-ro=/usr --overlay=/etc:"$e":/etc --bind="$T/w":/w --private-network \
+		--boot -- systemd.unit=hvtest.target >"$T/console.log" 2>&1 || true
+	why=$(cat "$T/w/result" 2>/dev/null) || why="no result from the container (see $T/console.log)"
+	if [ -z "$why" ]; then
+		pass deb-systemd
+	else
+		fail deb-systemd "$why"
+	fi
+}
+
 # For each kernel whose headers are installed: build and install through
 # DKMS, then check the module is the one built for that kernel.
 check_dkms() {
@@ -457,7 +548,7 @@ check_dkms() {
 }
 
 INSTALL_CHECKS="deb-install deb-group deb-files deb-run deb-units deb-tmpfiles deb-caps
-	deb-initd deb-initd-busybox deb-openrc deb-dkms"
+	deb-initd deb-initd-busybox deb-openrc deb-systemd deb-dkms"
 mkdir -p "$LOGS"
 : >"$LOGS/apt.log"
 if [ "$BUILD_DEBS" -eq 1 ]; then
@@ -481,6 +572,7 @@ if [ "$BUILD_DEBS" -eq 0 ] || check_install; then
 	check_initd deb-initd sh
 	check_initd deb-initd-busybox busybox
 	check_openrc
+	check_systemd
 	check_dkms
 fi
 if [ "$PURGE" -eq 1 ]; then
