@@ -81,7 +81,9 @@ demo)
 	exec scripts/demo.sh "$BUILD"
 	;;
 *)
-	sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//'
+	[ -z "${1:-}" ] || echo "dev.sh: unknown command '$1'" >&2
+	# the header comment, up to the first line that is not one
+	sed -n '3,/^[^#]/s/^#\( \|$\)//p' "$0" >&2
 	exit 2
 	;;
 esac

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hvctl.h"
@@ -9,14 +11,14 @@
 void hvctl_error(const struct hvctl *h, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
 
-	fprintf(stderr, "%s: ", h->prog);
-	if (h->where)
-		fprintf(stderr, "%s: ", h->where);
+	/* a message from hvisord may quote anything a client sent it */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg = format_escaped(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s%s%s\n", h->prog, h->where ?: "", h->where ? ": " : "", msg);
+	free(msg);
 }
 
 int hvctl_connect(struct hvctl *h, struct vl_client **ret)

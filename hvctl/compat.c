@@ -17,7 +17,7 @@ static int compat_usage(struct hvctl *h, FILE *f, int code)
 {
 	fprintf(f,
 		"Usage: hvisor zone start <config.json>\n"
-		"       hvisor zone shutdown -id <zone_id>\n"
+		"       hvisor zone shutdown -id <zone_id>   (also --id <zone_id>, or <zone_id>)\n"
 		"       hvisor zone list\n"
 		"       hvisor virtio start <virtio.json>\n"
 		"       hvisor virtio start --device <spec> [--device <spec>]...\n"

@@ -11,25 +11,22 @@ static void print_event(json_object *e)
 {
 	uint64_t usec = json_u64(e, "timestamp_usec");
 	time_t t = (time_t)(usec / 1000000);
-	const char *name = json_str(e, "name"), *msg = json_str(e, "message");
+	const char *name = json_str(e, "name"), *msg = json_str(e, "message"),
+		   *type = json_str(e, "type");
 	json_object *id;
 	struct tm tm;
-	char ts[32] = "-";
+	char ts[32] = "-", zone[32] = "", addr[32] = "";
 
 	if (localtime_r(&t, &tm))
 		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-	printf("%s.%03u %s", ts, (unsigned)(usec / 1000 % 1000), json_str(e, "event") ?: "?");
 	if (json_object_object_get_ex(e, "zone_id", &id))
-		printf(" zone %lld", (long long)json_object_get_int64(id));
-	if (name)
-		printf(" (%s)", name);
-	if (json_str(e, "type"))
-		printf(" %s", json_str(e, "type"));
+		snprintf(zone, sizeof(zone), " zone %lld", (long long)json_object_get_int64(id));
 	if (json_object_object_get_ex(e, "addr", &id))
-		printf(" at 0x%llx", (unsigned long long)json_object_get_uint64(id));
-	if (msg)
-		printf(": %s", msg);
-	printf("\n");
+		snprintf(addr, sizeof(addr), " at 0x%llx",
+			 (unsigned long long)json_object_get_uint64(id));
+	print_line("%s.%03u %s%s%s%s%s%s%s%s%s%s", ts, (unsigned)(usec / 1000 % 1000),
+		   json_str(e, "event") ?: "?", zone, name ? " (" : "", name ?: "", name ? ")" : "",
+		   type ? " " : "", type ?: "", addr, msg ? ": " : "", msg ?: "");
 }
 
 static int cmd_events(struct hvctl *h, int argc, char **argv)
@@ -65,17 +62,15 @@ static int cmd_events(struct hvctl *h, int argc, char **argv)
 		}
 		error = vl_reply_error(reply);
 		if (error) {
-			fprintf(stderr, "%s: %s: %s\n", h->prog, error,
-				vl_reply_error_message(reply));
+			hvctl_error(h, "%s: %s", error, vl_reply_error_message(reply));
 			json_object_put(reply);
 			vl_client_free(c);
 			return EXIT_FAILED;
 		}
 		if (json_object_object_get_ex(vl_reply_parameters(reply), "event", &e)) {
 			if (h->json)
-				printf("%s\n", json_object_to_json_string_ext(
-						       e, JSON_C_TO_STRING_PLAIN |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
+				print_json_flags(e, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE);
 			else
 				print_event(e);
 		}
@@ -105,17 +100,24 @@ static int cmd_version(struct hvctl *h, int argc, char **argv)
 		print_json(info);
 	} else {
 		printf("hvctl %s\n", HV_VERSION);
-		printf("hvisord %s (API %llu.%llu)\n", json_str(info, "version") ?: "?",
-		       (unsigned long long)json_u64(info, "api_major"),
-		       (unsigned long long)json_u64(info, "api_minor"));
-		printf("backend %s at %s, %s, config magic 0x%02llx%s\n",
-		       json_str(info, "backend") ?: "?", json_str(info, "backend_path") ?: "?",
-		       json_str(info, "arch") ?: "?",
-		       (unsigned long long)json_u64(info, "config_magic"),
-		       json_object_get_boolean(
-			       json_object_object_get(info, "config_magic_supported"))
-			       ? ""
-			       : " (not supported: zones cannot be started)");
+		print_line("hvisord %s (API %llu.%llu)", json_str(info, "version") ?: "?",
+			   (unsigned long long)json_u64(info, "api_major"),
+			   (unsigned long long)json_u64(info, "api_minor"));
+		if (strcmp(json_str(info, "backend_state") ?: "", "lost") == 0)
+			print_line("backend %s at %s: lost (%s); hvisord reconnects when it is back",
+				   json_str(info, "backend") ?: "?",
+				   json_str(info, "backend_path") ?: "?",
+				   json_str(info, "backend_error") ?: "?");
+		else
+			print_line("backend %s at %s, %s, config magic 0x%02llx%s",
+				   json_str(info, "backend") ?: "?",
+				   json_str(info, "backend_path") ?: "?",
+				   json_str(info, "arch") ?: "?",
+				   (unsigned long long)json_u64(info, "config_magic"),
+				   json_object_get_boolean(
+					   json_object_object_get(info, "config_magic_supported"))
+					   ? ""
+					   : " (not supported: zones cannot be started)");
 	}
 	json_object_put(reply);
 	return EXIT_OK;
@@ -134,7 +136,7 @@ static int cmd_log_level(struct hvctl *h, int argc, char **argv)
 		if (r != EXIT_OK)
 			return r;
 		if (json_object_object_get_ex(vl_reply_parameters(reply), "info", &info))
-			printf("%s\n", json_str(info, "log_level") ?: "?");
+			print_line("%s", json_str(info, "log_level") ?: "?");
 		json_object_put(reply);
 		return EXIT_OK;
 	}
@@ -150,15 +152,15 @@ static int cmd_log_level(struct hvctl *h, int argc, char **argv)
 		const char *now = log_level_to_string(log_level_from_string(pos[0]));
 
 		/* what took the level, as confirmed by each */
-		printf("hvisord: %s (was %s)\n", now, json_str(p, "previous") ?: "?");
+		print_line("hvisord: %s (was %s)", now, json_str(p, "previous") ?: "?");
 		if (json_object_object_get_ex(p, "virtiods", &v) &&
 		    json_object_is_type(v, json_type_array))
 			for (size_t i = 0; i < json_object_array_length(v); i++) {
 				json_object *e = json_object_array_get_idx(v, i);
 
-				printf("hvisor-virtiod of zone %llu: %s (was %s)\n",
-				       (unsigned long long)json_u64(e, "zone_id"), now,
-				       json_str(e, "previous") ?: "?");
+				print_line("hvisor-virtiod of zone %llu: %s (was %s)",
+					   (unsigned long long)json_u64(e, "zone_id"), now,
+					   json_str(e, "previous") ?: "?");
 			}
 	}
 	json_object_put(reply);

@@ -8,10 +8,12 @@
  *   console.c console
  *   daemon.c  events, version, log-level
  *   files.c   JSON files and paths relative to them
- *   compat.c  the upstream "hvisor ..." spelling */
+ *   compat.c  the upstream "hvisor ..." spelling
+ *   check.c   zone check | virtio check (offline, no hvisord) */
 #ifndef HVCTL_H
 #define HVCTL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,13 +86,21 @@ void file_dir(const char *path, char *buf, size_t size);
 /* path, relative to dir unless absolute. */
 int resolve_path(const char *dir, const char *path, char *buf, size_t size);
 
-/* output.c */
+/* output.c. Whatever reaches the terminal goes through these: strings
+ * from hvisord (names, paths, messages) may hold control characters, which
+ * are escaped (str_escape). */
 struct table;
 struct table *table_new(size_t ncols, ...);
-void table_add(struct table *t, ...); /* ncols strings */
+void table_add(struct table *t, ...); /* ncols strings (NULL: "-"), escaped */
 void table_print(struct table *t, FILE *f);
 void table_free(struct table *t);
-void print_json(json_object *o);
+/* vasprintf, escaped (malloc'd; aborts when out of memory). */
+char *format_escaped(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* One line on stdout, escaped as a whole; the newline is added. */
+void print_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* JSON text with DEL, C1 and bidi controls \u-escaped too. */
+void print_json_flags(json_object *o, int flags);
+void print_json(json_object *o); /* pretty */
 void format_time_usec(uint64_t usec, char *buf, size_t size);
 uint64_t json_u64(json_object *o, const char *key);
 const char *json_str(json_object *o, const char *key);
@@ -101,6 +111,7 @@ extern const struct command zone_commands[];
 extern const struct command virtio_commands[];
 extern const struct command console_commands[];
 extern const struct command daemon_commands[];
+extern const struct command check_commands[];
 /* virtio start: a virtio_cfg.json (path may be NULL) and/or --device specs */
 #define VIRTIO_MAX_SPECS 64 /* --device strings in one virtio start */
 int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs);

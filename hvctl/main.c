@@ -7,8 +7,8 @@
 
 #include "hvctl.h"
 
-static const struct command *const command_tables[] = {zone_commands, virtio_commands,
-						       console_commands, daemon_commands};
+static const struct command *const command_tables[] = {
+	zone_commands, virtio_commands, console_commands, daemon_commands, check_commands};
 
 void command_help(const struct hvctl *h, const struct command *cmd, FILE *f)
 {
@@ -58,18 +58,43 @@ int command_args(struct hvctl *h, const struct command *cmd, int argc, char **ar
 	return n;
 }
 
+static bool same_group(const char *a, const char *b)
+{
+	size_t la = strcspn(a, " "), lb = strcspn(b, " ");
+
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* Does a command of first's group come before it (in table order)? */
+static bool group_listed_before(size_t t, const struct command *first)
+{
+	for (size_t u = 0; u <= t; u++)
+		for (const struct command *c = command_tables[u]; c->name && c != first; c++)
+			if (same_group(c->name, first->name))
+				return true;
+	return false;
+}
+
+/* Grouped by first word ("zone ..." together, whichever table they are
+ * in), the groups in the order they first appear. */
 static void list_commands(FILE *f, const char *group)
 {
-	size_t glen = group ? strlen(group) : 0;
+	const size_t n_tables = sizeof(command_tables) / sizeof(command_tables[0]);
 
-	for (size_t t = 0; t < sizeof(command_tables) / sizeof(command_tables[0]); t++)
-		for (const struct command *c = command_tables[t]; c->name; c++) {
-			char left[64];
-
-			if (group && (strncmp(c->name, group, glen) != 0 || c->name[glen] != ' '))
+	for (size_t t = 0; t < n_tables; t++)
+		for (const struct command *first = command_tables[t]; first->name; first++) {
+			if (group_listed_before(t, first) ||
+			    (group && !same_group(group, first->name)))
 				continue;
-			snprintf(left, sizeof(left), "%s %s", c->name, c->args);
-			fprintf(f, "  %-24s %s\n", left, c->summary);
+			for (size_t u = t; u < n_tables; u++)
+				for (const struct command *c = command_tables[u]; c->name; c++) {
+					char left[64];
+
+					if (!same_group(c->name, first->name))
+						continue;
+					snprintf(left, sizeof(left), "%s %s", c->name, c->args);
+					fprintf(f, "  %-24s %s\n", left, c->summary);
+				}
 		}
 }
 

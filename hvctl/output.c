@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "hvctl.h"
+#include "util.h"
 
 struct table {
 	size_t ncols, nrows, cap;
@@ -44,7 +46,7 @@ void table_add(struct table *t, ...)
 	for (size_t i = 0; i < t->ncols; i++) {
 		const char *s = va_arg(ap, const char *);
 
-		t->cells[t->nrows * t->ncols + i] = strdup(s ? s : "-");
+		t->cells[t->nrows * t->ncols + i] = str_escape_dup(s ? s : "-", STR_ESCAPE_C);
 	}
 	va_end(ap);
 	t->nrows++;
@@ -83,11 +85,42 @@ void table_free(struct table *t)
 	free(t);
 }
 
+char *format_escaped(const char *fmt, va_list ap)
+{
+	char *text, *escaped;
+
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	escaped = str_escape_dup(text, STR_ESCAPE_C);
+	free(text);
+	return escaped;
+}
+
+void print_line(const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+
+	va_start(ap, fmt);
+	line = format_escaped(fmt, ap);
+	va_end(ap);
+	printf("%s\n", line);
+	free(line);
+}
+
+void print_json_flags(json_object *o, int flags)
+{
+	/* json-c escapes C0 controls, not DEL, C1 controls or bidi controls */
+	char *text = str_escape_dup(json_object_to_json_string_ext(o, flags), STR_ESCAPE_JSON);
+
+	printf("%s\n", text);
+	free(text);
+}
+
 void print_json(json_object *o)
 {
-	printf("%s\n",
-	       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	print_json_flags(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				    JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 void format_time_usec(uint64_t usec, char *buf, size_t size)

@@ -3,12 +3,71 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "hvctl.h"
 #include "util.h"
 #include "virtio-config.h"
+
+/* The image, opened with the caller's permissions (dir: where a relative
+ * path starts, "" = cwd). Errors printed. */
+static int open_image(struct hvctl *h, const struct hv_virtio_device *dev, const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (resolve_path(dir, dev->img, path, sizeof(path)) < 0) {
+		hvctl_error(h, "image '%s': path too long", dev->img);
+		return -ENAMETOOLONG;
+	}
+	return open_named_file(h, "image", dev->img, path, dev->readonly ? O_RDONLY : O_RDWR, true,
+			       NULL);
+}
+
+static const char *tap_hint(const char *name, int r)
+{
+	bool exists = if_nametoindex(name) > 0;
+
+	switch (r) {
+	case -EPERM:
+		return exists ? " (a persistent tap owned by another user or group?)"
+			      : " (there is no such interface, and creating one needs "
+				"CAP_NET_ADMIN: ip tuntap add dev NAME mode tap user USER)";
+	case -EBUSY:
+		return " (in use by another program)";
+	case -EINVAL:
+		return exists ? " (a tun, or a multi-queue tap?)" : "";
+	}
+	return "";
+}
+
+/* The tap, attached (or created) with the caller's rights, so the kernel's
+ * rules decide: who may open /dev/net/tun, a persistent tap's owner and
+ * group, CAP_NET_ADMIN to create one. The flags are the data plane's.
+ * Errors printed. */
+static int open_tap(struct hvctl *h, const char *name)
+{
+	_cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	struct ifreq ifr = {0};
+	int r;
+
+	if (fd < 0) {
+		r = -errno;
+		hvctl_error(h, "cannot open /dev/net/tun for tap %s: %s", name, strerror(-r));
+		return r;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		r = -errno;
+		hvctl_error(h, "cannot attach to %s: %s%s", name, strerror(-r), tap_hint(name, r));
+		return r;
+	}
+	return TAKE_FD(fd);
+}
 
 /* One Virtio.Add. dir: where relative image paths start ("" = cwd).
  * mem: the zone's RAM map from a virtio_cfg.json, or NULL. On success the
@@ -18,42 +77,24 @@ static int add_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id,
 		      const struct hv_virtio_zone *mem, json_object **ret_info)
 {
 	json_object *params = json_object_new_object(), *reply = NULL, *p, *w, *info;
+	bool blk = dev->type == HV_VIRTIO_BLK;
 	int fd = -1, r;
 
 	json_object_object_add(params, "zone_id", json_object_new_int64(zone_id));
 	json_object_object_add(params, "device", hv_virtio_device_to_json(dev));
-	if (mem && mem->n_mem) {
-		json_object *a = json_object_new_array();
-
-		for (unsigned i = 0; i < mem->n_mem; i++) {
-			json_object *m = json_object_new_object();
-
-			json_object_object_add(m, "zone0_ipa",
-					       json_object_new_uint64(mem->mem[i].zone0_ipa));
-			json_object_object_add(m, "zonex_ipa",
-					       json_object_new_uint64(mem->mem[i].zonex_ipa));
-			json_object_object_add(m, "size", json_object_new_uint64(mem->mem[i].size));
-			json_object_array_add(a, m);
-		}
-		json_object_object_add(params, "memory", a);
-	}
-	if (dev->type == HV_VIRTIO_BLK) {
-		char path[PATH_MAX];
+	if (mem && mem->n_mem)
+		json_object_object_add(params, "memory", hv_virtio_mem_to_json(mem));
+	/* hvisord never opens either for a client */
+	if (blk || dev->type == HV_VIRTIO_NET) {
 		json_object *files = json_object_new_object();
 
-		/* the image is opened with the caller's permissions */
-		if (resolve_path(dir, dev->img, path, sizeof(path)) < 0) {
-			hvctl_error(h, "image '%s': path too long", dev->img);
-			fd = -ENAMETOOLONG;
-		} else
-			fd = open_named_file(h, "image", dev->img, path,
-					     dev->readonly ? O_RDONLY : O_RDWR, true, NULL);
+		fd = blk ? open_image(h, dev, dir) : open_tap(h, dev->tap);
 		if (fd < 0) {
 			json_object_put(files);
 			json_object_put(params);
 			return EXIT_FAILED;
 		}
-		json_object_object_add(files, "img", json_object_new_int(0));
+		json_object_object_add(files, blk ? "img" : "tap", json_object_new_int(0));
 		json_object_object_add(params, "files", files);
 	}
 	r = hvctl_call(h, c, VL_IFACE_VIRTIO ".Add", params, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
@@ -80,15 +121,15 @@ static void print_added(struct hvctl *h, json_object *info)
 		print_json(info);
 		return;
 	}
-	printf("Zone %llu: %s device at 0x%llx (irq %llu, %s) %s.\n",
-	       (unsigned long long)json_u64(info, "zone_id"), json_str(info, "type") ?: "?",
-	       (unsigned long long)json_u64(info, "addr"),
-	       (unsigned long long)json_u64(info, "irq"), json_str(info, "backing") ?: "",
-	       json_str(info, "state") ?: "");
+	print_line("Zone %llu: %s device at 0x%llx (irq %llu, %s) %s.",
+		   (unsigned long long)json_u64(info, "zone_id"), json_str(info, "type") ?: "?",
+		   (unsigned long long)json_u64(info, "addr"),
+		   (unsigned long long)json_u64(info, "irq"), json_str(info, "backing") ?: "",
+		   json_str(info, "state") ?: "");
 	if (pty)
 		/* upstream scripts look for this line */
-		printf("char device redirected to %s%s%s%s\n", pty, link ? " (" : "",
-		       link ? link : "", link ? ")" : "");
+		print_line("char device redirected to %s%s%s%s", pty, link ? " (" : "",
+			   link ? link : "", link ? ")" : "");
 }
 
 static int remove_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id, uint64_t addr)
@@ -403,10 +444,13 @@ static int cmd_stop(struct hvctl *h, int argc, char **argv)
 
 const struct command virtio_commands[] = {
 	{"virtio add", "ZONE SPEC", "add a virtio device to a zone",
-	 "SPEC: blk,addr=0xa003c00,len=0x200,irq=78,img=disk.img[,readonly][,serial=S][,aio=E]\n"
+	 "SPEC: blk,addr=0xa003c00,len=0x200,irq=78,img=disk.img[,readonly][,share][,serial=S]\n"
+	 "          [,aio=E]\n"
 	 "      net,addr=...,len=...,irq=...,tap=tap0[,mac=02:00:00:00:00:01]\n"
 	 "      console,addr=...,len=...,irq=...\n"
-	 "The image is opened with your permissions (read-only with 'readonly').\n",
+	 "The image and the tap are opened with your permissions (the image read-only\n"
+	 "with 'readonly'). An image is locked: one read-write device, or any number\n"
+	 "of devices that are each readonly or have 'share'.\n",
 	 cmd_add},
 	{"virtio start", "[FILE] [--device SPEC]...", "add the devices of a virtio_cfg.json",
 	 "FILE: upstream's virtio_cfg.json (devices with \"status\": \"disable\" are skipped;\n"

@@ -98,13 +98,13 @@ int zone_start_file(struct hvctl *h, const char *path)
 	p = vl_reply_parameters(reply);
 	if (json_object_object_get_ex(p, "warnings", &w) && json_object_is_type(w, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(w); i++)
-			fprintf(stderr, "%s: warning: %s\n", h->prog,
-				json_object_get_string(json_object_array_get_idx(w, i)));
+			hvctl_error(h, "warning: %s",
+				    json_object_get_string(json_object_array_get_idx(w, i)));
 	if (h->json)
 		print_json(p);
 	else
-		printf("Zone %llu (%s) started.\n", (unsigned long long)json_u64(p, "zone_id"),
-		       json_str(p, "name") ?: "");
+		print_line("Zone %llu (%s) started.", (unsigned long long)json_u64(p, "zone_id"),
+			   json_str(p, "name") ?: "");
 	json_object_put(reply);
 	return EXIT_OK;
 }
@@ -160,9 +160,9 @@ int zone_list_upstream(struct hvctl *h)
 			continue; /* not a zone of the hypervisor yet */
 		json_object_object_get_ex(z, "cpus", &cpus);
 		format_cpus(cpus, ", ", buf, sizeof(buf));
-		printf("| %15u | %17s | %15s | %10s |\n", (unsigned)json_u64(z, "zone_id"), buf,
-		       json_str(z, "name") ?: "",
-		       status && strcmp(status, "error") == 0 ? "error" : "running");
+		print_line("| %15u | %17s | %15s | %10s |", (unsigned)json_u64(z, "zone_id"), buf,
+			   json_str(z, "name") ?: "",
+			   status && strcmp(status, "error") == 0 ? "error" : "running");
 	}
 	json_object_put(reply);
 	return EXIT_OK;
@@ -259,20 +259,22 @@ static void print_virtio(json_object *z)
 {
 	json_object *v;
 	uint64_t n, restarts;
+	char pid[32] = "", rs[48] = "";
+	const char *last;
 
 	if (!json_object_object_get_ex(z, "virtio", &v))
 		return;
 	n = json_u64(v, "devices");
 	restarts = json_u64(v, "restarts");
-	printf("  Virtio:       %llu device%s, backend %s", (unsigned long long)n,
-	       n == 1 ? "" : "s", json_str(v, "backend") ?: "?");
+	last = json_str(v, "last_exit");
 	if (json_object_object_get_ex(v, "pid", NULL))
-		printf(" (pid %llu)", (unsigned long long)json_u64(v, "pid"));
+		snprintf(pid, sizeof(pid), " (pid %llu)", (unsigned long long)json_u64(v, "pid"));
 	if (restarts)
-		printf(", %llu restart%s", (unsigned long long)restarts, restarts == 1 ? "" : "s");
-	if (json_str(v, "last_exit"))
-		printf(", last exit: %s", json_str(v, "last_exit"));
-	printf("\n");
+		snprintf(rs, sizeof(rs), ", %llu restart%s", (unsigned long long)restarts,
+			 restarts == 1 ? "" : "s");
+	print_line("  Virtio:       %llu device%s, backend %s%s%s%s%s", (unsigned long long)n,
+		   n == 1 ? "" : "s", json_str(v, "backend") ?: "?", pid, rs,
+		   last ? ", last exit: " : "", last ?: "");
 }
 
 static void print_info(json_object *z)
@@ -284,44 +286,45 @@ static void print_info(json_object *z)
 	json_object_object_get_ex(z, "cpus", &cpus);
 	format_cpus(cpus, ", ", buf, sizeof(buf));
 	managed = json_object_get_boolean(json_object_object_get(z, "managed"));
-	printf("Zone %llu: %s\n", (unsigned long long)json_u64(z, "zone_id"),
-	       json_str(z, "name") ?: "");
-	printf("  Status:       %s\n", json_str(z, "status") ?: "?");
-	printf("  CPUs:         %s\n", buf);
+	print_line("Zone %llu: %s", (unsigned long long)json_u64(z, "zone_id"),
+		   json_str(z, "name") ?: "");
+	print_line("  Status:       %s", json_str(z, "status") ?: "?");
+	print_line("  CPUs:         %s", buf);
 	if (!managed) {
 		printf("  Managed:      no (not started through this hvisord; details unknown)\n");
 		print_virtio(z);
 		return;
 	}
 	format_time_usec(json_u64(z, "started_usec"), started, sizeof(started));
-	printf("  Started:      %s\n", started);
-	printf("  Config:       %s\n", json_str(z, "source") ?: "-");
-	printf("  Arch:         %s\n", json_str(z, "arch") ?: "?");
-	printf("  Entry point:  0x%llx\n", (unsigned long long)json_u64(z, "entry_point"));
+	print_line("  Started:      %s", started);
+	print_line("  Config:       %s", json_str(z, "source") ?: "-");
+	print_line("  Arch:         %s", json_str(z, "arch") ?: "?");
+	print_line("  Entry point:  0x%llx", (unsigned long long)json_u64(z, "entry_point"));
 	if (json_object_object_get_ex(z, "memory_regions", &regions)) {
 		printf("  Memory:\n");
 		for (size_t i = 0; i < json_object_array_length(regions); i++) {
 			json_object *m = json_object_array_get_idx(regions, i);
 
-			printf("    %-7s host 0x%-12llx guest 0x%-12llx size 0x%llx\n",
-			       json_str(m, "type") ?: "?",
-			       (unsigned long long)json_u64(m, "physical_start"),
-			       (unsigned long long)json_u64(m, "virtual_start"),
-			       (unsigned long long)json_u64(m, "size"));
+			print_line("    %-7s host 0x%-12llx guest 0x%-12llx size 0x%llx",
+				   json_str(m, "type") ?: "?",
+				   (unsigned long long)json_u64(m, "physical_start"),
+				   (unsigned long long)json_u64(m, "virtual_start"),
+				   (unsigned long long)json_u64(m, "size"));
 		}
 	}
 	if (json_object_object_get_ex(z, "interrupts", &irqs)) {
 		format_cpus(irqs, ", ", buf, sizeof(buf));
-		printf("  Interrupts:   %s\n", buf);
+		print_line("  Interrupts:   %s", buf);
 	}
 	if (json_object_object_get_ex(z, "images", &images)) {
 		printf("  Images:\n");
 		for (size_t i = 0; i < json_object_array_length(images); i++) {
 			json_object *m = json_object_array_get_idx(images, i);
 
-			printf("    %-22s at 0x%-12llx %llu bytes  %s\n", json_str(m, "key") ?: "?",
-			       (unsigned long long)json_u64(m, "load_paddr"),
-			       (unsigned long long)json_u64(m, "size"), json_str(m, "path") ?: "");
+			print_line(
+				"    %-22s at 0x%-12llx %llu bytes  %s", json_str(m, "key") ?: "?",
+				(unsigned long long)json_u64(m, "load_paddr"),
+				(unsigned long long)json_u64(m, "size"), json_str(m, "path") ?: "");
 		}
 	}
 	print_virtio(z);

@@ -228,6 +228,8 @@ struct blk_io {
 	unsigned depth;
 	unsigned inflight; /* submitted, not yet given to cb.complete (loop thread) */
 	struct blk_io_cb cb;
+	struct blk_io_req *held; /* finished, parked by blk_io_test_hold */
+	unsigned n_held;
 	struct event *ev; /* on efd: completions are ready */
 	int efd;
 
@@ -304,10 +306,48 @@ unsigned blk_io_inflight(const struct blk_io *io)
 	return io->inflight;
 }
 
+struct blk_io_hold blk_io_test_hold;
+
+static bool test_holds(const struct blk_io_req *r)
+{
+	return blk_io_test_hold.hold && blk_io_test_hold.hold(blk_io_test_hold.ctx, r);
+}
+
+/* The parked requests the hook lets go now (all of them with force). */
+static void release_held(struct blk_io *io, bool force)
+{
+	struct blk_io_req **p = &io->held;
+
+	while (*p) {
+		struct blk_io_req *r = *p;
+
+		if (!force && test_holds(r)) {
+			p = &r->next;
+			continue;
+		}
+		*p = r->next;
+		io->n_held--;
+		io->inflight--;
+		io->cb.complete(io->cb.ctx, r);
+		p = &io->held; /* that completion may have changed the hook's mind */
+	}
+}
+
 static void deliver(struct blk_io *io, struct blk_io_req *r)
 {
+	if (test_holds(r)) {
+		r->next = io->held;
+		io->held = r;
+		io->n_held++;
+		/* nothing left that could change the hook's mind: never hang */
+		if (io->n_held == io->inflight)
+			release_held(io, true);
+		return;
+	}
 	io->inflight--;
 	io->cb.complete(io->cb.ctx, r);
+	if (io->held)
+		release_held(io, false);
 }
 
 static void drain_eventfd(int fd)

@@ -130,4 +130,17 @@ unsigned blk_io_inflight(const struct blk_io *io);
  * still write into guest memory. */
 void blk_io_wait(struct blk_io *io);
 
+/* A test's hold on completions (tests/vdev/test-blk.c), so that a test can
+ * order them without betting on timing. A finished request for which
+ * hold(ctx, r) is true is parked instead of reaching cb->complete; parked
+ * requests are offered to the hook again after every completion, and all
+ * are delivered whatever it says once nothing else is in flight, so a hold
+ * reorders completions but never loses or stalls one. Called on the loop
+ * thread; unset (NULL) outside tests. */
+struct blk_io_hold {
+	bool (*hold)(void *ctx, const struct blk_io_req *r);
+	void *ctx;
+};
+extern struct blk_io_hold blk_io_test_hold;
+
 #endif

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * org.hvisor.Virtiod: hvisord's requests over the control socketpair
- * (SOCK_SEQPACKET: one varlink message per packet, its fds with it).
+ * org.hvisor.Virtiod (proto/virtiod.h): hvisord's requests over the control
+ * socket (SOCK_SEQPACKET: one varlink message per packet, its fds with it).
  * hvisord is trusted more than a guest but still checked: a bad request is
- * answered with an error, never half-applied.
+ * answered with an error, never half-applied. The first controller is the
+ * socketpair hvisord started us with; a restarted hvisord connects to our
+ * listening socket (RUNDIR/zone<N>/control.sock) and replaces it.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -19,8 +21,7 @@
 #include "util.h"
 #include "varlink.h"
 #include "virtiod.h"
-
-#define IFACE "org.hvisor.Virtiod."
+#include "virtiod-protocol.h"
 
 static void reply(struct virtiod *v, json_object *msg)
 {
@@ -46,43 +47,28 @@ static void reply_error(struct virtiod *v, const char *error, const char *fmt, .
 	reply(v, vl_error_newf(error, "%s", buf));
 }
 
+/* org.hvisor.InvalidParameter: the parameter's path and what is wrong. */
 static void reply_invalid(struct virtiod *v, const struct hv_error *err)
 {
+	json_object *p = json_object_new_object();
 	char buf[400];
 
 	hv_error_format(err, buf, sizeof(buf));
-	reply_error(v, VL_ERROR_INVALID_PARAMETER, "%s", buf);
+	log_warn("control: %s", buf);
+	json_object_object_add(p, "parameter", json_object_new_string(err->path));
+	json_object_object_add(p, "message", json_object_new_string(buf));
+	reply(v, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
 }
 
 static int parse_ram(json_object *ram, struct gmem_region *r, unsigned *ret_n, struct hv_error *err)
 {
-	size_t n = json_object_array_length(ram);
+	struct hv_virtiod_ram map[HV_VIRTIOD_MAX_RAM];
+	int ret = hv_virtiod_ram_from_json(ram, map, ret_n, err);
 
-	if (n == 0 || n > GMEM_MAX_REGIONS) {
-		hv_error_set(err, "ram", "expected 1..%d regions", GMEM_MAX_REGIONS);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(ram, i), *gpa, *size, *offset;
-		const struct vl_param spec[] = {
-			{"gpa", json_type_int, true, &gpa},
-			{"size", json_type_int, true, &size},
-			{"offset", json_type_int, true, &offset},
-		};
-
-		if (!json_object_is_type(o, json_type_object) ||
-		    vl_params_parse(o, spec, ARRAY_SIZE(spec), err) < 0) {
-			hv_error_set(err, "ram", "region %zu: expected {gpa, size, offset}", i);
-			return -EINVAL;
-		}
+	for (unsigned i = 0; ret == 0 && i < *ret_n; i++)
 		r[i] = (struct gmem_region){
-			.gpa = json_object_get_uint64(gpa),
-			.size = json_object_get_uint64(size),
-			.offset = json_object_get_uint64(offset),
-		};
-	}
-	*ret_n = (unsigned)n;
-	return 0;
+			.gpa = map[i].gpa, .size = map[i].size, .offset = map[i].offset};
+	return ret;
 }
 
 static void do_setup(struct virtiod *v, json_object *params, int *fds, size_t n_fds)
@@ -94,7 +80,7 @@ static void do_setup(struct virtiod *v, json_object *params, int *fds, size_t n_
 		{"user", json_type_string, false, &user},
 		{"serve", json_type_boolean, false, &serve},
 	};
-	struct gmem_region regions[GMEM_MAX_REGIONS];
+	struct gmem_region regions[HV_VIRTIOD_MAX_RAM];
 	struct hv_error err;
 	unsigned n;
 	struct stat st;
@@ -281,29 +267,75 @@ static void do_set_log_level(struct virtiod *v, json_object *params)
 	reply(v, vl_reply_new(p, false));
 }
 
+/* Who answers: a restarted hvisord checks it is the backend it left. */
+static void do_get_info(struct virtiod *v, json_object *params)
+{
+	struct hv_error err;
+	json_object *p;
+
+	if (vl_params_parse(params, NULL, 0, &err) < 0)
+		return reply_invalid(v, &err);
+	p = json_object_new_object();
+	json_object_object_add(p, "version", json_object_new_int(HV_VIRTIOD_PROTO_VERSION));
+	json_object_object_add(p, "zone_id", json_object_new_int64(v->zone_id));
+	json_object_object_add(p, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(p, "setup", json_object_new_boolean(v->setup_done));
+	json_object_object_add(
+		p, "serving",
+		json_object_new_boolean(v->ev_channel &&
+					event_pending(v->ev_channel, EV_READ, NULL)));
+	json_object_object_add(p, "devices", json_object_new_int((int)v->n_devs));
+	reply(v, vl_reply_new(p, false));
+}
+
+static void reply_not_found(struct virtiod *v, const char *method)
+{
+	json_object *p = json_object_new_object();
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "no method %.100s", method);
+	json_object_object_add(p, "method", json_object_new_string(method));
+	json_object_object_add(p, "message", json_object_new_string(buf));
+	reply(v, vl_error_new(VL_ERROR_METHOD_NOT_FOUND, p));
+}
+
 static void dispatch(struct virtiod *v, json_object *msg, int *fds, size_t n_fds)
 {
 	struct vl_call call;
 	char err[256];
+	int r;
 
 	if (vl_call_parse(msg, &call, err, sizeof(err)) < 0)
 		return reply_error(v, VL_ERROR_PROTOCOL, "%s", err);
-	if (strcmp(call.method, IFACE "Setup") == 0)
+	/* the contract first (proto/virtiod-protocol.h), then each method's
+	 * own checks */
+	r = hv_virtiod_check_call(call.method, call.parameters, err, sizeof(err));
+	if (r == -ENOENT)
+		return reply_not_found(v, call.method);
+	if (r < 0) {
+		struct hv_error e;
+
+		hv_error_set(&e, "", "%s", err);
+		return reply_invalid(v, &e);
+	}
+	if (strcmp(call.method, HV_VIRTIOD_SETUP) == 0)
 		return do_setup(v, call.parameters, fds, n_fds);
-	if (strcmp(call.method, IFACE "AddDevice") == 0)
+	if (strcmp(call.method, HV_VIRTIOD_ADD_DEVICE) == 0)
 		return do_add(v, call.parameters, fds, n_fds);
 	if (n_fds)
 		return reply_error(v, VL_ERROR_INVALID_PARAMETER, "%s takes no descriptors",
 				   call.method);
-	if (strcmp(call.method, IFACE "RemoveDevice") == 0)
+	if (strcmp(call.method, HV_VIRTIOD_REMOVE_DEVICE) == 0)
 		return do_remove(v, call.parameters);
-	if (strcmp(call.method, IFACE "List") == 0)
+	if (strcmp(call.method, HV_VIRTIOD_LIST) == 0)
 		return do_list(v, call.parameters);
-	if (strcmp(call.method, IFACE "Serve") == 0)
+	if (strcmp(call.method, HV_VIRTIOD_SERVE) == 0)
 		return do_serve(v, call.parameters);
-	if (strcmp(call.method, IFACE "SetLogLevel") == 0)
+	if (strcmp(call.method, HV_VIRTIOD_SET_LOG_LEVEL) == 0)
 		return do_set_log_level(v, call.parameters);
-	reply_error(v, VL_ERROR_METHOD_NOT_FOUND, "no method %.100s", call.method);
+	if (strcmp(call.method, HV_VIRTIOD_GET_INFO) == 0)
+		return do_get_info(v, call.parameters);
+	reply_not_found(v, call.method);
 }
 
 static void control_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -326,11 +358,12 @@ static void control_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (k <= 0) {
 		/* hvisord is gone. The guest keeps its devices: we go on until
-		 * the zone goes away or we are told to stop. */
+		 * the zone goes away or we are told to stop, and take the next
+		 * hvisord's connection. */
 		if (k < 0)
 			log_errno(LOG_WARNING, (int)k, "control socket");
 		log_notice("hvisord closed the control socket; serving on");
-		event_del(v->ev_control);
+		control_stop(v);
 		free(buf);
 		return;
 	}
@@ -350,6 +383,7 @@ static void control_read_cb(evutil_socket_t fd, short what, void *arg)
 
 int control_start(struct virtiod *v, int fd)
 {
+	control_stop(v); /* a new controller replaces the old */
 	v->control_fd = fd;
 	v->ev_control = event_new(v->base, fd, EV_READ | EV_PERSIST, control_read_cb, v);
 	if (!v->ev_control)
@@ -364,4 +398,51 @@ void control_stop(struct virtiod *v)
 		event_free(v->ev_control);
 	v->ev_control = NULL;
 	v->control_fd = safe_close(v->control_fd);
+}
+
+/* A restarted hvisord (our uid when we were started: only it may reach the
+ * socket anyway) becomes the controller. */
+static void listen_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct virtiod *v = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    cred.uid != v->controller_uid) {
+		log_warn("control: refusing a connection from uid %u",
+			 len == sizeof(cred) ? (unsigned)cred.uid : 0u);
+		close(fd);
+		return;
+	}
+	if (control_start(v, fd) < 0) {
+		close(fd);
+		return;
+	}
+	log_notice("control: hvisord (pid %d) took over", (int)cred.pid);
+}
+
+int control_listen(struct virtiod *v, int lfd)
+{
+	/* we listen, so a connection's SO_PEERCRED names this process */
+	if (listen(lfd, 4) < 0)
+		return negative_errno();
+	v->listen_fd = lfd;
+	v->controller_uid = geteuid();
+	v->ev_listen = event_new(v->base, lfd, EV_READ | EV_PERSIST, listen_cb, v);
+	if (!v->ev_listen)
+		return -ENOMEM;
+	event_add(v->ev_listen, NULL);
+	return 0;
+}
+
+void control_unlisten(struct virtiod *v)
+{
+	if (v->ev_listen)
+		event_free(v->ev_listen);
+	v->ev_listen = NULL;
+	v->listen_fd = safe_close(v->listen_fd);
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "devices.h"
 #include "log.h"
@@ -206,30 +208,64 @@ int virtiod_drop_privileges(const char *user)
 	return 0;
 }
 
-static void usage(FILE *f)
+/* The control socket must be what hvisord passes, one end of an AF_UNIX
+ * SOCK_SEQPACKET socketpair: on anything else no Setup could ever arrive
+ * and we would wait for it forever. */
+static int check_control_fd(int fd)
 {
-	fprintf(f, "Usage: hvisor-virtiod --control-fd N [--log-level L] [--syslog]\n"
-		   "\n"
-		   "The virtio backends of one hvisor zone. Started by hvisord, which passes\n"
-		   "everything it needs over the control socket; not meant to be run by hand.\n");
+	int type = -1, domain = -1;
+	socklen_t len = sizeof(int);
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "--control-fd %d", fd);
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("--control-fd %d is not a socket", fd);
+		return -ENOTSOCK;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "--control-fd %d", fd);
+	if (domain != AF_UNIX || type != SOCK_SEQPACKET) {
+		log_err("--control-fd %d is not a unix SOCK_SEQPACKET socket (hvisord's socketpair)",
+			fd);
+		return -EPROTOTYPE;
+	}
+	return 0;
 }
 
-int main(int argc, char **argv)
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hvisor-virtiod --control-fd N [--listen-fd N] [--log-level L] [--syslog]\n"
+		"\n"
+		"The virtio backends of one hvisor zone. Started by hvisord, which passes\n"
+		"everything it needs over the control socket; not meant to be run by hand.\n");
+}
+
+struct args {
+	int control_fd;
+	int listen_fd; /* -1: none */
+	int level;
+	bool use_syslog;
+};
+
+/* The command line: 1 to run, else the exit code (0 after --help). */
+static int parse_argv(int argc, char **argv, struct args *ret)
 {
 	static const struct option opts[] = {
 		{"control-fd", required_argument, NULL, 'c'},
+		{"listen-fd", required_argument, NULL, 'L'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"syslog", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{},
 	};
-	struct virtiod v = {.control_fd = -1, .channel_fd = -1, .mem_fd = -1, .state_fd = -1};
-	const int sigs[] = {SIGTERM, SIGINT};
-	int level = LOG_INFO, c, r;
-	uint64_t cfd = UINT64_MAX;
-	bool use_syslog = false;
+	uint64_t cfd = UINT64_MAX, lfd = UINT64_MAX;
+	int c;
 
+	*ret = (struct args){.listen_fd = -1, .level = LOG_INFO};
 	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -238,15 +274,21 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'L':
+			if (parse_u64(optarg, INT32_MAX, &lfd) < 0) {
+				fprintf(stderr, "hvisor-virtiod: bad --listen-fd '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'l':
-			level = log_level_from_string(optarg);
-			if (level < 0) {
+			ret->level = log_level_from_string(optarg);
+			if (ret->level < 0) {
 				fprintf(stderr, "hvisor-virtiod: unknown log level '%s'\n", optarg);
 				return 2;
 			}
 			break;
 		case 'S':
-			use_syslog = true;
+			ret->use_syslog = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -263,7 +305,25 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	log_init("hvisor-virtiod", use_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, level);
+	ret->control_fd = (int)cfd;
+	ret->listen_fd = lfd == UINT64_MAX ? -1 : (int)lfd;
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct virtiod v = {
+		.control_fd = -1, .listen_fd = -1, .channel_fd = -1, .mem_fd = -1, .state_fd = -1};
+	const int sigs[] = {SIGTERM, SIGINT};
+	struct args args;
+	int r = parse_argv(argc, argv, &args);
+
+	if (r != 1)
+		return r;
+	log_init("hvisor-virtiod", args.use_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR,
+		 args.level);
+	if (check_control_fd(args.control_fd) < 0)
+		return 1;
 	/* the upstream daemon's name, so `pkill hvisor-virtio` still works */
 	prctl(PR_SET_NAME, "hvisor-virtio", 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -278,13 +338,16 @@ int main(int argc, char **argv)
 		if (!v.ev_signals[i] || evsignal_add(v.ev_signals[i], NULL) < 0)
 			fatal("cannot handle signal %d", sigs[i]);
 	}
-	r = control_start(&v, (int)cfd);
+	r = control_start(&v, args.control_fd);
+	if (r >= 0 && args.listen_fd >= 0)
+		r = control_listen(&v, args.listen_fd);
 	if (r < 0 || !v.ev_drain)
-		fatal("cannot start");
+		fatal("cannot start: %s", strerror(-r));
 
 	event_base_dispatch(v.base);
 
 	control_stop(&v);
+	control_unlisten(&v);
 	channel_stop(&v);
 	gmem_unmap(&v.mem);
 	if (v.state)

@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GMEM_MAX_REGIONS 64
+#include "virtiod-protocol.h"
+
+#define GMEM_MAX_REGIONS HV_VIRTIOD_MAX_RAM
 
 struct gmem_region {
 	uint64_t gpa; /* guest physical start */

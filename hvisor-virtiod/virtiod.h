@@ -9,7 +9,8 @@
  *   channel.c  trapped register accesses in, completions and IRQs out
  *   mem.c virtqueue.c mmio.c blk*.c net.c console.c  the device side
  *
- * org.hvisor.Virtiod (varlink framing over the control socketpair):
+ * org.hvisor.Virtiod (proto/virtiod-protocol.h; varlink framing over the
+ * control socket):
  *   Setup(zone_id, ram: [{gpa, size, offset}], user: ?string, serve: ?bool)
  *       fds: [channel, memory, state]    -> ()
  *       serve false: the channel is read only after Serve()
@@ -27,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 
@@ -55,9 +57,12 @@ struct virtiod {
 	bool setup_done;
 	char *user; /* drop to this user after Setup (if root) */
 
-	/* control socket to hvisord */
+	/* control socket to hvisord, and where a restarted hvisord reaches us */
 	int control_fd;
 	struct event *ev_control;
+	int listen_fd;
+	struct event *ev_listen;
+	uid_t controller_uid;
 	void *control; /* control.c's framing state */
 
 	/* the zone channel */
@@ -94,8 +99,12 @@ void channel_raise_irq(void *ctx, uint32_t irq);
 void channel_flush(struct virtiod *v);
 
 /* control.c */
+/* fd: the controller's connection (replaces the current one). */
 int control_start(struct virtiod *v, int fd);
 void control_stop(struct virtiod *v);
+/* lfd: a bound socket to listen on for the next controllers. */
+int control_listen(struct virtiod *v, int lfd);
+void control_unlisten(struct virtiod *v);
 
 /* main.c: the device table */
 struct vdev *virtiod_find(struct virtiod *v, uint64_t addr);

@@ -3,12 +3,15 @@
  * The control socket: varlink over SOCK_STREAM. One struct conn per client,
  * credentials taken once at accept (SO_PEERCRED/SO_PEERGROUPS), calls
  * handled in order, one at a time per connection. Everything a client can
- * make us hold is capped: connections, message size, JSON depth, queued
- * output, subscribers.
+ * make us hold is capped: connections and subscriptions (in all, per uid,
+ * and with a part kept for root and group "hvisor"), message size, JSON
+ * depth, queued output, the time a message may take to arrive and the time
+ * a connection may sit idle. What clients can make us log is rate-limited.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 
 #include <event2/buffer.h>
 
+#include "hv.h"
 #include "hvisord.h"
 #include "log.h"
 #include "sd-notify.h"
@@ -25,6 +29,8 @@
 
 #define MAX_FD_BATCHES	   4
 #define ACCEPT_BACKOFF_SEC 1
+#define CONN_LOG_INTERVAL  (1000 * 1000) /* µs */
+#define CONN_LOG_BURST	   5
 #define HVISOR_GROUP	   "hvisor"
 
 /* Descriptors that arrived with the message starting at stream `offset`. */
@@ -39,7 +45,7 @@ struct conn {
 	struct daemon *d;
 	uint64_t id;
 	int fd;
-	struct event *ev_read, *ev_write, *ev_process;
+	struct event *ev_read, *ev_write, *ev_process, *ev_timer;
 	struct vl_framer in;
 	struct evbuffer *out;
 	struct ucred cred;
@@ -48,11 +54,15 @@ struct conn {
 	struct fd_batch batches[MAX_FD_BATCHES];
 	size_t n_batches;
 
-	bool async;	 /* a handler has not replied yet */
-	bool dead;	 /* peer gone: free as soon as nothing refers to us */
-	bool closing;	 /* close after the output is flushed */
-	bool subscriber; /* in a Subscribe stream */
-	bool oneway;	 /* the current call wants no reply */
+	bool async;	      /* a handler has not replied yet */
+	bool dead;	      /* peer gone: free as soon as nothing refers to us */
+	bool closing;	      /* close after the output is flushed */
+	bool subscriber;      /* in a Subscribe stream */
+	bool oneway;	      /* the current call wants no reply */
+	bool replied;	      /* the current call has its reply */
+	const char *method;   /* the current call's, for logs */
+	json_object *failure; /* the current call's error, sent once it returns */
+	bool deadline;	      /* ev_timer is the deadline of a message begun */
 };
 
 static void conn_update_events(struct conn *c);
@@ -73,6 +83,44 @@ uid_t conn_uid(const struct conn *c)
 	return c->cred.uid;
 }
 
+/* Lines about connections that a client can provoke at will (refusals,
+ * protocol errors, hang-ups): CONN_LOG_BURST per interval, then one summary
+ * line at its end. */
+static void conn_log(struct daemon *d, int prio, const char *fmt, ...) _printf_(3, 4);
+static void conn_log(struct daemon *d, int prio, const char *fmt, ...)
+{
+	int saved_errno = errno; /* for %m */
+	uint64_t now = now_usec();
+	char buf[512];
+	va_list ap;
+
+	if (!ratelimit_pass(&d->conn_log_rl, now)) {
+		uint64_t left = ratelimit_end(&d->conn_log_rl) - now;
+		struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
+				     .tv_usec = (suseconds_t)(left % 1000000)};
+
+		if (!evtimer_pending(d->ev_conn_log, NULL))
+			evtimer_add(d->ev_conn_log, &tv);
+		return;
+	}
+	errno = saved_errno;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_msg(prio, "%s", buf);
+}
+
+static void conn_log_summary_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	unsigned n = ratelimit_take(&d->conn_log_rl);
+
+	if (n)
+		log_notice("%u more lines about refused, broken or timed-out connections "
+			   "not logged (at most %u per second)",
+			   n, CONN_LOG_BURST);
+}
+
 static void batch_close(struct fd_batch *b)
 {
 	close_many(b->fds, b->n);
@@ -85,13 +133,18 @@ static void conn_free(struct conn *c)
 
 	TAILQ_REMOVE(&d->conns, c, entry);
 	d->n_conns--;
-	if (c->subscriber)
+	d->n_conns_unprivileged -= !c->privileged;
+	if (c->subscriber) {
 		d->n_subscribers--;
+		d->n_subscribers_unprivileged -= !c->privileged;
+	}
 	for (size_t i = 0; i < c->n_batches; i++)
 		batch_close(&c->batches[i]);
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_process);
+	event_free(c->ev_timer);
+	json_object_put(c->failure);
 	evbuffer_free(c->out);
 	vl_framer_done(&c->in);
 	safe_close(c->fd);
@@ -136,6 +189,29 @@ static bool conn_flush(struct conn *c)
 	return true;
 }
 
+/* A message that has begun must arrive within message_timeout_sec of its
+ * first byte; a connection that waits for nothing of ours (no call running,
+ * not a subscriber) is closed after idle_timeout_sec without progress. */
+static void conn_arm_timer(struct conn *c)
+{
+	const struct limits *l = &c->d->limits;
+	struct timeval tv = {.tv_sec = l->idle_timeout_sec};
+
+	if (c->dead || c->async || (c->subscriber && !c->closing)) {
+		event_del(c->ev_timer);
+		c->deadline = false;
+		return;
+	}
+	if (!c->closing && !vl_framer_empty(&c->in)) {
+		if (c->deadline)
+			return; /* counted from the message's first byte */
+		c->deadline = true;
+		tv.tv_sec = l->message_timeout_sec;
+	} else
+		c->deadline = false;
+	event_add(c->ev_timer, &tv);
+}
+
 static void conn_update_events(struct conn *c)
 {
 	bool want_read = !c->dead && !c->closing && !c->async &&
@@ -152,6 +228,7 @@ static void conn_update_events(struct conn *c)
 		event_add(c->ev_write, NULL);
 	else
 		event_del(c->ev_write);
+	conn_arm_timer(c);
 }
 
 static int conn_send(struct conn *c, json_object *msg)
@@ -173,30 +250,42 @@ static int conn_send(struct conn *c, json_object *msg)
 	return 0;
 }
 
-int conn_reply(struct conn *c, json_object *parameters)
+/* The one reply of a call (or of a call that keeps replying). */
+static int conn_answer(struct conn *c, json_object *msg, bool more)
 {
+	if (c->replied && !c->subscriber) {
+		log_err("bug: a second reply to %s", c->method ? c->method : "a call");
+		json_object_put(msg);
+		return -EALREADY;
+	}
+	c->replied = !more;
 	if (c->oneway) {
-		json_object_put(parameters);
+		json_object_put(msg);
 		return 0;
 	}
-	return conn_send(c, vl_reply_new(parameters, false));
+	return conn_send(c, msg);
+}
+
+int conn_reply(struct conn *c, json_object *parameters)
+{
+	return conn_answer(c, vl_reply_new(parameters, false), false);
 }
 
 int conn_reply_more(struct conn *c, json_object *parameters)
 {
-	return conn_send(c, vl_reply_new(parameters, true));
+	return conn_answer(c, vl_reply_new(parameters, true), true);
 }
 
-int conn_error(struct conn *c, json_object *error_message)
+int conn_fail(struct conn *c, json_object *error_message)
 {
-	if (c->oneway) {
+	if (c->failure) /* the first one is the cause */
 		json_object_put(error_message);
-		return 0;
-	}
-	return conn_send(c, error_message);
+	else
+		c->failure = error_message;
+	return -EINVAL;
 }
 
-int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
+int conn_failf(struct conn *c, const char *error, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -204,7 +293,34 @@ int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	return conn_error(c, vl_error_newf(error, "%s", buf));
+	return conn_fail(c, vl_error_newf(error, "%s", buf));
+}
+
+/* How a call ended: r < 0 sends the error it recorded (org.hvisor.Internal
+ * if none), else it replied or went asynchronous. The only place errors
+ * are sent from. */
+static void conn_outcome(struct conn *c, int r)
+{
+	const char *what = c->method ? c->method : "a call";
+	json_object *e = TAKE_PTR(c->failure);
+
+	if (r < 0 && !e) {
+		log_errno(LOG_ERR, r, "%s failed", what);
+		e = vl_error_newf(VL_ERROR_INTERNAL, "%s failed: %s", what, strerror(-r));
+	}
+	if (r >= 0 && e)
+		log_err("bug: %s recorded an error and returned %d", what, r);
+	if (r < 0 && !c->replied)
+		conn_answer(c, e, false);
+	else {
+		if (r < 0)
+			log_err("bug: %s replied and then failed", what);
+		json_object_put(e);
+	}
+	if (r >= 0 && !c->replied && !c->async && !c->subscriber) {
+		log_err("bug: %s returned without a reply", what);
+		conn_answer(c, vl_error_newf(VL_ERROR_INTERNAL, "%s did not reply", what), false);
+	}
 }
 
 const char *passed_file_problem(int fd, bool write, struct stat *ret_st)
@@ -226,7 +342,7 @@ const char *passed_file_problem(int fd, bool write, struct stat *ret_st)
 	return NULL;
 }
 
-int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err)
+int conn_fail_invalid(struct conn *c, const char *prefix, const struct hv_error *err)
 {
 	json_object *p = json_object_new_object();
 	char path[256], msg[600];
@@ -239,7 +355,7 @@ int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error
 	snprintf(msg, sizeof(msg), "%s%s%s", path, path[0] ? ": " : "", err->message);
 	json_object_object_add(p, "parameter", json_object_new_string(path));
 	json_object_object_add(p, "message", json_object_new_string(msg));
-	return conn_error(c, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
+	return conn_fail(c, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
 }
 
 static const char *errno_name(int e)
@@ -249,23 +365,58 @@ static const char *errno_name(int e)
 	return n ? n : "E?";
 }
 
-int conn_error_kernel(struct conn *c, const char *operation, int r)
+/* org.hvisor.BackendUnavailable: what is gone, and what hvisord does. */
+static int conn_fail_backend(struct conn *c)
 {
+	const struct hv *hv = c->d->hv;
 	json_object *p = json_object_new_object();
+	char msg[PATH_MAX + 200];
+
+	if (hv->lost)
+		snprintf(msg, sizeof(msg),
+			 "the %s backend at %s is gone (%s): hvisord %s it as soon as it is back",
+			 hv->ops->what, hv->path, strerror(-hv->lost_reason),
+			 hv->ops->watch_fd ? "reconnects to" : "reopens");
+	else
+		snprintf(msg, sizeof(msg),
+			 "the %s backend at %s went away during the call and is back now: try "
+			 "again",
+			 hv->ops->what, hv->path);
+	json_object_object_add(p, "backend", json_object_new_string(hv->ops->name));
+	json_object_object_add(p, "backend_path", json_object_new_string(hv->path));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	conn_fail(c, vl_error_new(VL_ERROR_BACKEND_UNAVAILABLE, p));
+	return -ENOLINK;
+}
+
+int conn_fail_kernel(struct conn *c, const char *operation, int r)
+{
+	json_object *p;
 	char msg[256];
+
+	if (r == HV_LOST)
+		return conn_fail_backend(c);
+	p = json_object_new_object();
 
 	snprintf(msg, sizeof(msg), "%s failed: %s", operation, strerror(-r));
 	json_object_object_add(p, "operation", json_object_new_string(operation));
 	json_object_object_add(p, "errno", json_object_new_int(-r));
 	json_object_object_add(p, "errno_name", json_object_new_string(errno_name(-r)));
 	json_object_object_add(p, "message", json_object_new_string(msg));
-	return conn_error(c, vl_error_new(VL_ERROR_KERNEL, p));
+	conn_fail(c, vl_error_new(VL_ERROR_KERNEL, p));
+	return r < 0 ? r : -EIO;
 }
 
 void conn_async_begin(struct conn *c)
 {
 	c->async = true;
 	conn_update_events(c);
+}
+
+void conn_async_done(struct conn *c, int r)
+{
+	conn_outcome(c, r);
+	conn_async_end(c);
 }
 
 void conn_async_end(struct conn *c)
@@ -277,13 +428,69 @@ void conn_async_end(struct conn *c)
 	event_active(c->ev_process, 0, 0);
 }
 
-void conn_set_subscriber(struct conn *c)
+/* How many connections (subscriptions) uid holds. */
+static unsigned count_of_uid(const struct daemon *d, uid_t uid, bool subscriptions)
 {
-	if (!c->subscriber) {
-		c->subscriber = true;
-		c->d->n_subscribers++;
+	const struct conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH (c, &d->conns, entry)
+		n += c->cred.uid == uid && (!subscriptions || c->subscriber) && !c->dead;
+	return n;
+}
+
+/* The limit a caller with cred (privileged or not) would exceed with one
+ * more connection (subscription), with *ret_message; NULL if none. */
+static const char *cap_exceeded(const struct daemon *d, const struct ucred *cred, bool privileged,
+				bool subscription, char *ret_message, size_t size)
+{
+	const struct limits *l = &d->limits;
+	const char *what = subscription ? "subscriptions" : "connections";
+	unsigned max = subscription ? l->max_subscribers : l->max_connections;
+	unsigned n = subscription ? d->n_subscribers : d->n_conns;
+	unsigned reserved = subscription ? l->reserved_subscribers : l->reserved_connections;
+	unsigned n_unpriv = subscription ? d->n_subscribers_unprivileged : d->n_conns_unprivileged;
+	unsigned per_user =
+		subscription ? l->max_subscribers_per_user : l->max_connections_per_user;
+
+	if (n >= max) {
+		snprintf(ret_message, size, "too many %s: all %u are taken", what, max);
+		return subscription ? "subscribers" : "connections";
 	}
+	if (!privileged && n_unpriv >= max - reserved) {
+		snprintf(ret_message, size,
+			 "too many %s: the %u open to unprivileged users are taken (%u are kept "
+			 "for root and group '%s')",
+			 what, max - reserved, reserved, HVISOR_GROUP);
+		return subscription ? "subscribers" : "connections";
+	}
+	if (cred->uid != 0 && count_of_uid(d, cred->uid, subscription) >= per_user) {
+		snprintf(ret_message, size, "too many %s: uid %u holds %u, the most one user may",
+			 what, (unsigned)cred->uid, per_user);
+		return subscription ? "subscribers_per_user" : "connections_per_user";
+	}
+	return NULL;
+}
+
+json_object *conn_subscribe(struct conn *c)
+{
+	struct daemon *d = c->d;
+	char msg[256];
+	const char *limit;
+
+	if (c->subscriber)
+		return NULL;
+	limit = cap_exceeded(d, &c->cred, c->privileged, true, msg, sizeof(msg));
+	if (limit) {
+		conn_log(d, LOG_NOTICE, "connection %llu (uid %u pid %d): %s",
+			 (unsigned long long)c->id, (unsigned)c->cred.uid, (int)c->cred.pid, msg);
+		return vl_error_limit_new(limit, "%s", msg);
+	}
+	c->subscriber = true;
+	d->n_subscribers++;
+	d->n_subscribers_unprivileged += !c->privileged;
 	conn_update_events(c);
+	return NULL;
 }
 
 void control_broadcast(struct daemon *d, json_object *event)
@@ -297,8 +504,11 @@ void control_broadcast(struct daemon *d, json_object *event)
 		if (!c->subscriber || c->dead || c->closing)
 			continue;
 		if (evbuffer_get_length(c->out) + len > d->limits.max_subscriber_queue) {
-			log_warn("dropping subscriber %llu (pid %d): it does not read its events",
-				 (unsigned long long)c->id, (int)c->cred.pid);
+			conn_log(d, LOG_WARNING,
+				 "dropping subscriber %llu (uid %u pid %d): it does not read its "
+				 "events",
+				 (unsigned long long)c->id, (unsigned)c->cred.uid,
+				 (int)c->cred.pid);
 			conn_kill(c);
 			continue;
 		}
@@ -322,7 +532,8 @@ static void conn_protocol_error(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	log_info("connection %llu (pid %d): %s", (unsigned long long)c->id, (int)c->cred.pid, buf);
+	conn_log(c->d, LOG_INFO, "connection %llu (uid %u pid %d): %s", (unsigned long long)c->id,
+		 (unsigned)c->cred.uid, (int)c->cred.pid, buf);
 	c->oneway = false;
 	c->closing = true;
 	conn_send(c, vl_error_newf(VL_ERROR_PROTOCOL, "%s", buf));
@@ -372,14 +583,63 @@ static size_t claim_fds(struct conn *c, uint64_t offset, int *fds)
 	return n;
 }
 
+/* Checks before the handler: a known method the caller may call, with
+ * valid text and descriptors only where it takes them. */
+static int conn_admit(struct conn *c, const struct vl_call *call, size_t n_fds,
+		      const struct method **ret)
+{
+	const struct method *m;
+	struct hv_error herr;
+	bool iface_known;
+
+	m = find_method(call->method, &iface_known);
+	if (!m) {
+		json_object *p = json_object_new_object();
+		char buf[300];
+
+		if (iface_known) {
+			json_object_object_add(p, "method", json_object_new_string(call->method));
+			snprintf(buf, sizeof(buf), "no method %.200s", call->method);
+		} else {
+			const char *dot = strrchr(call->method, '.');
+			int ilen = dot ? (int)(dot - call->method) : (int)strlen(call->method);
+
+			json_object_object_add(p, "interface",
+					       json_object_new_string_len(call->method, ilen));
+			snprintf(buf, sizeof(buf), "no interface %.*s", MIN(ilen, 200),
+				 call->method);
+		}
+		json_object_object_add(p, "message", json_object_new_string(buf));
+		return conn_fail(c, vl_error_new(iface_known ? VL_ERROR_METHOD_NOT_FOUND
+							     : VL_ERROR_INTERFACE_NOT_FOUND,
+						 p));
+	}
+	c->method = m->name;
+	if ((m->flags & METHOD_MUTATING) && !c->privileged) {
+		conn_log(c->d, LOG_NOTICE,
+			 "denied %s to uid %u pid %d (not root, not in group '%s')", m->name,
+			 (unsigned)c->cred.uid, (int)c->cred.pid, HVISOR_GROUP);
+		return conn_failf(c, VL_ERROR_PERMISSION_DENIED,
+				  "%s needs root or membership in group '%s' (caller uid %u)",
+				  m->name, HVISOR_GROUP, (unsigned)c->cred.uid);
+	}
+	if (vl_check_utf8(call->parameters, "", &herr) < 0)
+		return conn_fail_invalid(c, NULL, &herr);
+	if (n_fds > 0 && !(m->flags & METHOD_TAKES_FDS)) {
+		/* no parameter is wrong, the message is: "parameter" is empty */
+		hv_error_set(&herr, "", "%s takes no file descriptors", m->name);
+		return conn_fail_invalid(c, NULL, &herr);
+	}
+	*ret = m;
+	return 0;
+}
+
 static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 {
 	int fds[HV_MAX_FDS_PER_MSG];
 	size_t n_fds = claim_fds(c, offset, fds);
-	const struct method *m;
-	struct hv_error herr;
+	const struct method *m = NULL;
 	struct vl_call call;
-	bool iface_known;
 	char err[256];
 	int r;
 
@@ -392,56 +652,13 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 		goto out;
 	}
 	c->oneway = call.oneway;
+	c->replied = false;
+	c->method = NULL;
 	log_debug("connection %llu: %s", (unsigned long long)c->id, call.method);
-
-	m = find_method(call.method, &iface_known);
-	if (!m) {
-		json_object *p = json_object_new_object();
-		char buf[300];
-
-		if (iface_known) {
-			json_object_object_add(p, "method", json_object_new_string(call.method));
-			snprintf(buf, sizeof(buf), "no method %.200s", call.method);
-		} else {
-			const char *dot = strrchr(call.method, '.');
-			int ilen = dot ? (int)(dot - call.method) : (int)strlen(call.method);
-
-			json_object_object_add(p, "interface",
-					       json_object_new_string_len(call.method, ilen));
-			snprintf(buf, sizeof(buf), "no interface %.*s", MIN(ilen, 200),
-				 call.method);
-		}
-		json_object_object_add(p, "message", json_object_new_string(buf));
-		conn_error(c, vl_error_new(iface_known ? VL_ERROR_METHOD_NOT_FOUND
-						       : VL_ERROR_INTERFACE_NOT_FOUND,
-					   p));
-		goto out;
-	}
-	if ((m->flags & METHOD_MUTATING) && !c->privileged) {
-		log_notice("denied %s to uid %u pid %d (not root, not in group '%s')", m->name,
-			   (unsigned)c->cred.uid, (int)c->cred.pid, HVISOR_GROUP);
-		conn_errorf(c, VL_ERROR_PERMISSION_DENIED,
-			    "%s needs root or membership in group '%s' (caller uid %u)", m->name,
-			    HVISOR_GROUP, (unsigned)c->cred.uid);
-		goto out;
-	}
-	if (vl_check_utf8(call.parameters, "", &herr) < 0) {
-		conn_error_invalid(c, NULL, &herr);
-		goto out;
-	}
-	if (n_fds > 0 && !(m->flags & METHOD_TAKES_FDS)) {
-		struct hv_error e;
-
-		/* no parameter is wrong, the message is: "parameter" is empty */
-		hv_error_set(&e, "", "%s takes no file descriptors", m->name);
-		conn_error_invalid(c, NULL, &e);
-		goto out;
-	}
-	r = m->fn(c, &call, fds, n_fds);
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "%s failed", m->name);
-		conn_errorf(c, VL_ERROR_INTERNAL, "%s failed: %s", m->name, strerror(-r));
-	}
+	r = conn_admit(c, &call, n_fds, &m);
+	if (r == 0)
+		r = m->fn(c, &call, fds, n_fds);
+	conn_outcome(c, r);
 out:
 	close_many(fds, n_fds);
 	json_object_put(msg);
@@ -467,6 +684,7 @@ static void conn_process(struct conn *c)
 				VL_MAX_DEPTH);
 			return;
 		}
+		c->deadline = false; /* the next message has a deadline of its own */
 		conn_dispatch(c, msg, offset);
 	}
 	if (!c->dead)
@@ -521,8 +739,10 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (k <= 0) {
 		if (k == 0 && vl_framer_eof(&c->in) < 0)
-			log_info("connection %llu (pid %d) hung up in the middle of a message",
-				 (unsigned long long)c->id, (int)c->cred.pid);
+			conn_log(
+				c->d, LOG_INFO,
+				"connection %llu (uid %u pid %d) hung up in the middle of a message",
+				(unsigned long long)c->id, (unsigned)c->cred.uid, (int)c->cred.pid);
 		conn_kill(c);
 		return;
 	}
@@ -561,6 +781,21 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	/* output drained below the pause mark: carry on with queued calls */
 	if (!c->async && !c->subscriber && !c->closing)
 		conn_process(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->deadline) {
+		conn_protocol_error(c, "message not complete within %u s of its first byte",
+				    c->d->limits.message_timeout_sec);
+		return;
+	}
+	log_debug("connection %llu (uid %u pid %d): no progress for %u s, closing",
+		  (unsigned long long)c->id, (unsigned)c->cred.uid, (int)c->cred.pid,
+		  c->d->limits.idle_timeout_sec);
+	conn_kill(c);
 }
 
 static void conn_process_cb(evutil_socket_t fd, short what, void *arg)
@@ -615,11 +850,55 @@ static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(d->ev_listen, NULL);
 }
 
+/* A connection for fd (taken) from cred, reading; NULL if out of memory. */
+static struct conn *conn_new(struct daemon *d, int fd, const struct ucred *cred, bool privileged)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->d = d;
+	c->fd = fd;
+	c->id = ++d->next_conn_id;
+	c->cred = *cred;
+	c->privileged = privileged;
+	vl_framer_init(&c->in, VL_MAX_MESSAGE_SIZE);
+	c->out = evbuffer_new();
+	c->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_write = event_new(d->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->ev_process = event_new(d->base, -1, 0, conn_process_cb, c);
+	c->ev_timer = evtimer_new(d->base, conn_timer_cb, c);
+	if (!c->out || !c->ev_read || !c->ev_write || !c->ev_process || !c->ev_timer) {
+		evbuffer_free(c->out);
+		event_free(c->ev_read);
+		event_free(c->ev_write);
+		event_free(c->ev_process);
+		event_free(c->ev_timer);
+		vl_framer_done(&c->in);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&d->conns, c, entry);
+	d->n_conns++;
+	d->n_conns_unprivileged += !privileged;
+	log_debug("connection %llu from uid %u pid %d%s", (unsigned long long)c->id,
+		  (unsigned)cred->uid, (int)cred->pid, privileged ? " (privileged)" : "");
+	event_add(c->ev_read, NULL);
+	conn_arm_timer(c);
+	return c;
+}
+
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	socklen_t len;
-	struct conn *c;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	const char *limit;
+	bool privileged;
+	char msg[256];
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -628,55 +907,56 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			/* out of descriptors: pause accepting instead of spinning */
 			struct timeval tv = {.tv_sec = ACCEPT_BACKOFF_SEC};
 
-			log_warn("accept: %m; pausing for %d s", ACCEPT_BACKOFF_SEC);
+			conn_log(d, LOG_WARNING, "accept: %m; pausing for %d s",
+				 ACCEPT_BACKOFF_SEC);
 			event_del(d->ev_listen);
 			evtimer_add(d->ev_accept_resume, &tv);
 		} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			log_warn("accept: %m");
+			conn_log(d, LOG_WARNING, "accept: %m");
 		return;
 	}
-	if (d->n_conns >= d->limits.max_connections) {
-		log_warn("refusing connection: %u connections open (limit)", d->n_conns);
-		refuse_connection(fd, "connections", "too many connections");
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		conn_log(d, LOG_WARNING, "SO_PEERCRED: %m");
 		close(fd);
 		return;
 	}
-	c->d = d;
-	c->fd = fd;
-	c->id = ++d->next_conn_id;
-	len = sizeof(c->cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
-		log_warn("SO_PEERCRED: %m");
-		close(fd);
-		free(c);
+	privileged = cred.uid == 0 || in_group(fd, &cred);
+	/* Keep accepting at the limits: newcomers are refused with
+	 * LimitExceeded instead of waiting unanswered in the backlog. */
+	limit = cap_exceeded(d, &cred, privileged, false, msg, sizeof(msg));
+	if (limit) {
+		conn_log(d, LOG_WARNING, "refusing connection from uid %u pid %d: %s",
+			 (unsigned)cred.uid, (int)cred.pid, msg);
+		refuse_connection(fd, limit, msg);
 		return;
 	}
-	c->privileged = c->cred.uid == 0 || in_group(fd, &c->cred);
-	vl_framer_init(&c->in, VL_MAX_MESSAGE_SIZE);
-	c->out = evbuffer_new();
-	c->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
-	c->ev_write = event_new(d->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
-	c->ev_process = event_new(d->base, -1, 0, conn_process_cb, c);
-	if (!c->out || !c->ev_read || !c->ev_write || !c->ev_process) {
-		evbuffer_free(c->out);
-		event_free(c->ev_read);
-		event_free(c->ev_write);
-		event_free(c->ev_process);
-		close(fd);
-		free(c);
-		return;
+	conn_new(d, fd, &cred, privileged);
+}
+
+/* A file at the socket's path: a leftover socket is removed (unless a
+ * live hvisord serves it); anything else is refused, not followed. */
+static int remove_stale_socket(struct daemon *d, const struct sockaddr_un *sa)
+{
+	_cleanup_close_ int probe = -1;
+	const char *name = strrchr(d->socket_path, '/') + 1;
+	struct stat st;
+
+	if (fstatat(d->runtime_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "%s", d->socket_path);
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("%s exists and is not a socket (%s): refusing to replace it",
+			d->socket_path, S_ISLNK(st.st_mode) ? "a symlink" : "some other file");
+		return -EEXIST;
 	}
-	/* Keep accepting at the limit: newcomers are refused with
-	 * LimitExceeded above instead of waiting unanswered in the backlog. */
-	TAILQ_INSERT_TAIL(&d->conns, c, entry);
-	d->n_conns++;
-	log_debug("connection %llu from uid %u pid %d%s", (unsigned long long)c->id,
-		  (unsigned)c->cred.uid, (int)c->cred.pid, c->privileged ? " (privileged)" : "");
-	event_add(c->ev_read, NULL);
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
+		log_err("another hvisord is serving %s", d->socket_path);
+		return -EADDRINUSE;
+	}
+	log_info("removing stale socket %s", d->socket_path);
+	if (unlinkat(d->runtime_fd, name, 0) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "cannot remove %s", d->socket_path);
+	return 0;
 }
 
 /* Binds DIR/hvisord.sock, refusing to steal it from a live hvisord. */
@@ -684,6 +964,7 @@ static int bind_socket(struct daemon *d)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
+	mode_t old_mask;
 	int r;
 
 	if (strlen(d->socket_path) >= sizeof(sa.sun_path))
@@ -693,27 +974,20 @@ static int bind_socket(struct daemon *d)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return log_errno(LOG_ERR, negative_errno(), "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		_cleanup_close_ int probe = -1;
-
-		if (errno != EADDRINUSE)
-			return log_errno(LOG_ERR, negative_errno(), "bind %s", d->socket_path);
-		/* A socket file exists: live daemon or leftover? */
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			log_err("another hvisord is serving %s", d->socket_path);
-			return -EADDRINUSE;
-		}
-		log_info("removing stale socket %s", d->socket_path);
-		if (unlink(d->socket_path) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			return log_errno(LOG_ERR, negative_errno(), "bind %s", d->socket_path);
-	}
-	d->socket_created = true;
-	/* Everyone may connect; what they may do is decided per call. */
-	if (chmod(d->socket_path, 0666) < 0) {
-		r = log_errno(LOG_ERR, negative_errno(), "chmod %s", d->socket_path);
+	/* Everyone may connect; what they may do is decided per call. The
+	 * mode comes with bind() instead of a chmod() by path afterwards. */
+	old_mask = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? negative_errno() : 0;
+	if (r == -EADDRINUSE) {
+		r = remove_stale_socket(d, &sa);
+		if (r == 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			r = log_errno(LOG_ERR, negative_errno(), "bind %s", d->socket_path);
+	} else if (r < 0)
+		log_errno(LOG_ERR, r, "bind %s", d->socket_path);
+	umask(old_mask);
+	if (r < 0)
 		return r;
-	}
+	d->socket_created = true;
 	if (listen(fd, 128) < 0)
 		return log_errno(LOG_ERR, negative_errno(), "listen");
 	d->listen_fd = TAKE_FD(fd);
@@ -749,7 +1023,9 @@ int control_init(struct daemon *d)
 	}
 	d->ev_listen = event_new(d->base, d->listen_fd, EV_READ | EV_PERSIST, accept_cb, d);
 	d->ev_accept_resume = evtimer_new(d->base, accept_resume_cb, d);
-	if (!d->ev_listen || !d->ev_accept_resume)
+	d->ev_conn_log = evtimer_new(d->base, conn_log_summary_cb, d);
+	d->conn_log_rl = (struct ratelimit)RATELIMIT_INIT(CONN_LOG_INTERVAL, CONN_LOG_BURST);
+	if (!d->ev_listen || !d->ev_accept_resume || !d->ev_conn_log)
 		return -ENOMEM;
 	event_add(d->ev_listen, NULL);
 	return 0;
@@ -767,9 +1043,14 @@ void control_done(struct daemon *d)
 		event_free(d->ev_listen);
 	if (d->ev_accept_resume)
 		event_free(d->ev_accept_resume);
-	d->ev_listen = d->ev_accept_resume = NULL;
+	if (d->ev_conn_log) {
+		conn_log_summary_cb(-1, 0, d); /* what the last interval held back */
+		event_free(d->ev_conn_log);
+	}
+	d->ev_listen = d->ev_accept_resume = d->ev_conn_log = NULL;
 	d->listen_fd = safe_close(d->listen_fd);
-	if (d->socket_created && unlink(d->socket_path) < 0 && errno != ENOENT)
+	if (d->socket_created && unlinkat(d->runtime_fd, strrchr(d->socket_path, '/') + 1, 0) < 0 &&
+	    errno != ENOENT)
 		log_warn("unlink %s: %m", d->socket_path);
 	d->socket_created = false;
 }

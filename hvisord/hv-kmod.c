@@ -113,8 +113,18 @@ static int kmod_zone_attach(struct hv *hv, uint32_t zone_id, int *ret_channel, i
 	return 0;
 }
 
+/* hvisord keeps /dev/hvisor open, so the module cannot be unloaded under
+ * it; a device whose driver is gone answers ENXIO. (ENODEV is not a loss:
+ * ZONE_ATTACH answers it when the module has no wake-up IRQ.) */
+static bool kmod_is_loss(int r)
+{
+	return r == -ENXIO;
+}
+
 const struct hv_ops hv_kmod_ops = {
 	.name = "kmod",
+	.what = "hvisor.ko",
+	.is_loss = kmod_is_loss,
 	.open = kmod_open,
 	.close = kmod_close,
 	.config_check = kmod_config_check,

@@ -214,8 +214,18 @@ static int sim_zone_attach(struct hv *hv, uint32_t zone_id, int *ret_channel, in
 	return 0;
 }
 
+/* The sim closed its end (it died), or a reply never came: a timed-out
+ * request leaves the stream out of step, so a new connection it is. */
+static bool sim_is_loss(int r)
+{
+	return r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN || r == -ETIMEDOUT;
+}
+
 const struct hv_ops hv_sim_ops = {
 	.name = "sim",
+	.what = "hvisor-sim",
+	.is_loss = sim_is_loss,
+	.watch_fd = true,
 	.open = sim_open,
 	.close = sim_close,
 	.config_check = sim_config_check,

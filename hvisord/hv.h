@@ -2,12 +2,18 @@
 /* The hypervisor as hvisord sees it: the operations of /dev/hvisor, served
  * either by the kernel module (hv-kmod.c) or by hvisor-sim (hv-sim.c).
  * All calls are synchronous and return >= 0 or -errno as the hypervisor
- * reported it. */
+ * reported it. Callers use the hv_*() wrappers below: they notice a
+ * backend that went away (a sim that died, a module that reports its
+ * device gone), answer HV_LOST until it is back, and reconnect (reopen)
+ * it, on demand and from a back-off timer in the event loop. */
 #ifndef HVISORD_HV_H
 #define HVISORD_HV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <event2/event.h>
 
 #include "abi/hvisor-abi.h"
 #include "config.h"
@@ -20,8 +26,17 @@
 
 struct hv;
 
+/* What the wrappers return while the backend is gone, or when it went away
+ * during the operation (the hypervisor itself never answers ENOTCONN). */
+#define HV_LOST (-ENOTCONN)
+
 struct hv_ops {
 	const char *name; /* "kmod" or "sim" */
+	const char *what; /* for people: "hvisor-sim", "hvisor.ko" */
+	/* Does r (from an operation) mean the backend is gone? */
+	bool (*is_loss)(int r);
+	/* hv->fd shows the loss by becoming readable (EOF) */
+	bool watch_fd;
 	int (*open)(struct hv *hv, const char *arg);
 	void (*close)(struct hv *hv);
 	int (*config_check)(struct hv *hv, uint64_t *ret_magic);
@@ -51,6 +66,17 @@ struct hv {
 	unsigned ncpus;	   /* 0 if unknown */
 	void *load_buf;	   /* HV_LOAD_CHUNK bytes */
 	int fd;
+
+	/* a lost backend (the wrappers keep this up to date) */
+	bool lost;
+	int lost_reason;     /* -errno that showed it */
+	uint64_t generation; /* counts reconnections: an operation that spans
+			      * event-loop turns (a load) checks it */
+	struct event_base *base;
+	struct event *ev_watch, *ev_retry;
+	unsigned retry_msec;
+	void (*on_change)(struct hv *hv, void *userdata); /* lost, or back */
+	void *userdata;
 };
 
 /* spec: "kmod", "kmod:/dev/hvisor", "sim:/path/to/socket". */
@@ -58,6 +84,23 @@ int hv_open(const char *spec, struct hv **ret);
 struct hv *hv_close(struct hv *hv);
 /* Is hv->magic a zone_config layout we can encode? */
 int hv_magic_supported(const struct hv *hv);
+
+/* Watches the backend from the event loop (a sim's socket closing) and
+ * retries a lost one with back-off (0.1 s doubling to 10 s); on_change
+ * runs after each change of hv->lost. */
+int hv_watch(struct hv *hv, struct event_base *base,
+	     void (*on_change)(struct hv *hv, void *userdata), void *userdata);
+/* 0 if the backend is there; a lost one is reconnected first (HV_LOST if
+ * it is still gone). */
+int hv_ensure(struct hv *hv);
+
+/* The operations, through the loss detection. */
+int hv_load(struct hv *hv, uint64_t paddr, size_t len);
+int hv_load_file(struct hv *hv, uint64_t paddr, int fd, uint64_t off, size_t len);
+int hv_zone_start(struct hv *hv, const void *config, size_t size);
+int hv_zone_shutdown(struct hv *hv, uint32_t zone_id);
+int hv_zone_list(struct hv *hv, struct hvisor_zone_info *zones, size_t cap);
+int hv_zone_attach(struct hv *hv, uint32_t zone_id, int *ret_channel, int *ret_mem);
 
 extern const struct hv_ops hv_kmod_ops;
 extern const struct hv_ops hv_sim_ops;

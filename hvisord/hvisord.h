@@ -5,6 +5,7 @@
  *   manager.c  org.varlink.service, org.hvisor (limits), org.hvisor.Manager, the event stream
  *   zone.c     org.hvisor.Zone and the zone table
  *   load.c     copying images into zone memory in bounded chunks
+ *   rundir.c   the runtime directory: checked, entries made with *at()
  *   hv*.c      backends: /dev/hvisor (hv-kmod.c) and hvisor-sim (hv-sim.c) */
 #ifndef HVISORD_H
 #define HVISORD_H
@@ -25,27 +26,38 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "ratelimit.h"
 #include "varlink.h"
 
 #define HVISORD_API_MAJOR 1
-#define HVISORD_API_MINOR 1
+#define HVISORD_API_MINOR 2
 
 struct hv;
 struct conn;
 struct zone;
 struct zvirt;
 
+/* What one client, or all unprivileged ones together, may hold. Root has
+ * no per-user cap; group "hvisor" has, but may use the reserved part. */
 struct limits {
 	unsigned max_connections;
+	unsigned max_connections_per_user; /* uids other than 0 */
+	unsigned reserved_connections;	   /* only for root and group "hvisor" */
 	unsigned max_subscribers;
-	size_t max_reply_queue;	     /* bytes of replies queued: stop reading the client's calls */
-	size_t max_subscriber_queue; /* bytes queued towards one subscriber */
+	unsigned max_subscribers_per_user;
+	unsigned reserved_subscribers;
+	unsigned max_pending_devices; /* virtio devices of zones not running, all zones */
+	unsigned message_timeout_sec; /* a message begun must end within this */
+	unsigned idle_timeout_sec;    /* a connection holding nothing is closed */
+	size_t max_reply_queue;	      /* bytes of replies queued: stop reading the client's calls */
+	size_t max_subscriber_queue;  /* bytes queued towards one subscriber */
 };
 
 struct daemon {
 	struct event_base *base;
 	struct hv *hv;
 	char *runtime_dir;
+	int runtime_fd; /* the runtime directory, checked (rundir.c) */
 	char *socket_path;
 	bool socket_created; /* we bound it, so we unlink it */
 	int listen_fd;
@@ -55,11 +67,20 @@ struct daemon {
 	struct limits limits;
 
 	TAILQ_HEAD(, conn) conns;
-	unsigned n_conns;
-	unsigned n_subscribers;
+	unsigned n_conns, n_conns_unprivileged;
+	unsigned n_subscribers, n_subscribers_unprivileged;
+	/* lines about refused and broken connections; a summary of the rest */
+	struct ratelimit conn_log_rl;
+	struct event *ev_conn_log;
 	uint64_t next_conn_id;
 
 	TAILQ_HEAD(, zone) zones;
+	int fdstore_fd;	   /* the descriptor keeper, or -1 */
+	bool state_frozen; /* restoring: the state file is not rewritten yet */
+	bool stop_zones;   /* --stop-zones: shut every zone down on exit */
+	bool stopping;	   /* a signal said exit */
+	unsigned adopting; /* backends being found again: READY=1 waits */
+	bool started, ready;
 	uint64_t start_usec;
 
 	/* data plane: devices per zone and their hvisor-virtiod */
@@ -69,10 +90,12 @@ struct daemon {
 	struct event *ev_sigchld;
 };
 
-/* A method handler. Returns 0 once it replied (or went async with
- * conn_async_begin), or a negative errno for an internal failure, which the
- * caller turns into org.hvisor.Internal. fds[] are the descriptors that came
- * with the call; a handler that keeps one sets its slot to -1. */
+/* A method handler. Returns 0 once it replied (conn_reply) or went async
+ * (conn_async_begin), or a negative errno after it recorded the error
+ * (conn_fail*): the dispatcher sends it, the only place an error is sent
+ * from (without a recorded error: org.hvisor.Internal). Helpers record and
+ * return, never send. fds[] are the descriptors that came with the call; a
+ * handler that keeps one sets its slot to -1. */
 struct method {
 	const char *name;
 	int (*fn)(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds);
@@ -85,20 +108,26 @@ extern const struct method manager_methods[];
 extern const struct method zone_methods[];
 extern const struct method virtio_methods[];
 
+/* main.c: READY=1, once started and nothing is being adopted anymore */
+void daemon_ready(struct daemon *d);
+
 /* control.c */
 int control_init(struct daemon *d);
 void control_done(struct daemon *d);
 struct daemon *conn_daemon(struct conn *c);
-/* Replies. All take ownership of their json argument. */
+/* The reply. Takes ownership of its json argument. */
 int conn_reply(struct conn *c, json_object *parameters);
 int conn_reply_more(struct conn *c, json_object *parameters); /* "continues": true */
-int conn_error(struct conn *c, json_object *error_message);
-int conn_errorf(struct conn *c, const char *error, const char *fmt, ...)
+/* Record the error of the current call (the first recorded wins); they
+ * return a negative errno for the handler to return. Take ownership. */
+int conn_fail(struct conn *c, json_object *error_message);
+int conn_failf(struct conn *c, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* org.hvisor.InvalidParameter for err (path prefixed by `prefix`). */
-int conn_error_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
-/* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r (-errno). */
-int conn_error_kernel(struct conn *c, const char *operation, int r);
+int conn_fail_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
+/* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r
+ * (-errno); org.hvisor.BackendUnavailable if r is HV_LOST. */
+int conn_fail_kernel(struct conn *c, const char *operation, int r);
 
 /* What makes a descriptor a client passed as a file unusable: NULL for a
  * regular file or block device opened for reading (with write: for
@@ -111,13 +140,20 @@ const char *passed_file_problem(int fd, bool write, struct stat *ret_st);
  * (replies then go nowhere). */
 void conn_async_begin(struct conn *c);
 void conn_async_end(struct conn *c);
-void conn_set_subscriber(struct conn *c);
+/* An asynchronous call ends: its reply was sent (r >= 0), or its recorded
+ * error is sent now (r < 0); then conn_async_end(). */
+void conn_async_done(struct conn *c, int r);
+/* Makes c a subscriber: NULL, or the LimitExceeded error to send (a cap
+ * of all, of unprivileged callers or of the caller's uid). */
+json_object *conn_subscribe(struct conn *c);
 bool conn_is_privileged(const struct conn *c);
 uid_t conn_uid(const struct conn *c);
 /* Sends one event to every subscriber (takes ownership). */
 void control_broadcast(struct daemon *d, json_object *event);
 
 /* manager.c */
+/* The backend was lost or is back: logged by hv.c, told to subscribers. */
+void manager_backend_changed(struct hv *hv, void *userdata);
 json_object *daemon_event_new(const char *name, const struct zone *z, const char *message);
 void daemon_event_emit(struct daemon *d, const char *name, const struct zone *z,
 		       const char *message);
@@ -131,7 +167,46 @@ static inline void daemon_event_emit_zone(struct daemon *d, const char *name, ui
 	daemon_event_emitx(d, name, zone_id, message, NULL);
 }
 
+/* rundir.c */
+/* Creates the runtime directory if missing, opens it and refuses it (or a
+ * zone<N>/ in it) unless it is owned by hvisord's uid, not writable by
+ * others, and writable by its group only if that is gid 0. Logs why. */
+int rundir_open(struct daemon *d);
+void rundir_close(struct daemon *d);
+/* zone<N>/ (made first if create), checked the same way: its descriptor,
+ * or -errno with errbuf naming the path and what is wrong with it. */
+int rundir_zone_open(struct daemon *d, uint32_t zone_id, bool create, char *errbuf, size_t errsize);
+/* Removes zone<N>/ if it is empty. */
+void rundir_zone_remove(struct daemon *d, uint32_t zone_id);
+
+/* state.c: RUNDIR/state.json, what a restarted hvisord needs */
+void state_save(struct daemon *d);
+json_object *state_load(struct daemon *d);
+void state_remove(struct daemon *d);
+/* virtio-state.c */
+json_object *virtio_state_json(struct daemon *d);
+/* The devices and backends of the state file, with the descriptors the
+ * keeper kept; backends that serve on are re-adopted. */
+void virtio_state_restore(struct daemon *d, json_object *virtio);
+/* The keeper was replaced: hand it everything again. */
+void virtio_fdstore_refill(struct daemon *d);
+/* fdstore.c: the descriptor keeper (proto/fdstore.h) */
+int fdstore_connect(struct daemon *d, bool spawn);
+void fdstore_put(struct daemon *d, const char *name, int fd);
+void fdstore_drop(struct daemon *d, const char *name);
+/* cb(arg, name, fd) for each kept descriptor (cb takes fd): how many, or
+ * -errno. No keeper: 0. */
+int fdstore_list(struct daemon *d, void (*cb)(void *arg, const char *name, int fd), void *arg);
+void fdstore_exit(struct daemon *d);
+void fdstore_close(struct daemon *d);
+
 /* zone.c */
+json_object *zones_state_json(struct daemon *d);
+/* The zones of the state file that still run become managed again. */
+void zones_state_restore(struct daemon *d, json_object *zones);
+/* Shuts down every zone the hypervisor runs (but zone 0); done(arg) once
+ * their backends are gone too. */
+void zones_stop_all(struct daemon *d, void (*done)(void *arg), void *arg);
 void zones_done(struct daemon *d);
 uint32_t zone_id(const struct zone *z);
 const char *zone_name(const struct zone *z);
@@ -151,14 +226,17 @@ void virtio_done(struct daemon *d);
 int virtio_zone_starting(struct conn *c, struct daemon *d, const struct hv_zone_config *cfg);
 /* After ZONE_START: starts the zone's backend on that channel (it maps
  * the zone's RAM, which the kernel module allows only once the zone
- * runs). A failure is reported as a VirtiodFailed event. */
-void virtio_zone_started(struct daemon *d, uint32_t zone_id);
+ * runs). A failure is reported as a VirtiodFailed event. true: done(arg)
+ * follows once it serves (or failed). */
+bool virtio_zone_started(struct daemon *d, uint32_t zone_id, void (*done)(void *arg), void *arg);
 /* The start failed / the zone is gone: stop its backend; its devices
- * stay registered for the next start. */
-void virtio_zone_stopped(struct daemon *d, uint32_t zone_id);
-/* Every running backend takes log level `level`: [{zone_id, previous}]
- * of those that confirmed it. */
-json_object *virtio_set_log_level(struct daemon *d, const char *level);
+ * stay registered for the next start. true: done(arg) follows once the
+ * backend is gone. */
+bool virtio_zone_stopped(struct daemon *d, uint32_t zone_id, void (*done)(void *arg), void *arg);
+/* Every running backend takes log level `level`; done gets [{zone_id,
+ * previous}] of those that confirmed it (taken). */
+void virtio_set_log_level(struct daemon *d, const char *level,
+			  void (*done)(json_object *result, void *arg), void *arg);
 /* Backend facts for Zone.Info, or NULL. */
 json_object *virtio_zone_info(struct daemon *d, uint32_t zone_id);
 

@@ -19,6 +19,7 @@ struct load_job {
 	struct event *ev;
 	uint64_t start_usec, total;
 	bool by_chunks;	       /* the backend cannot take the file itself */
+	uint64_t generation;   /* of the backend: one that came back is another */
 	struct load_job *next; /* in jobs */
 };
 
@@ -33,8 +34,9 @@ static void load_finish(struct load_job *j, int r, const char *key, bool file_er
 	void *buf = j->d->hv->load_buf;
 
 	/* Give the chunk buffer's pages back between starts: REMOVE frees a
-	 * shared memfd's pages too, DONTNEED is for the anonymous buffer. */
-	if (madvise(buf, HV_LOAD_CHUNK, MADV_REMOVE) < 0)
+	 * shared memfd's pages too, DONTNEED is for the anonymous buffer.
+	 * (A lost backend has none.) */
+	if (buf && madvise(buf, HV_LOAD_CHUNK, MADV_REMOVE) < 0)
 		(void)madvise(buf, HV_LOAD_CHUNK, MADV_DONTNEED);
 
 	for (struct load_job **p = &jobs; *p; p = &(*p)->next)
@@ -73,7 +75,7 @@ static int load_chunk(struct load_job *j, const struct load_item *it, size_t len
 		}
 	} else
 		memcpy(hv->load_buf, it->data + j->done_bytes, len);
-	return hv->ops->load(hv, it->paddr + j->done_bytes, len);
+	return hv_load(hv, it->paddr + j->done_bytes, len);
 }
 
 static void load_step(evutil_socket_t fd, short what, void *arg)
@@ -83,6 +85,12 @@ static void load_step(evutil_socket_t fd, short what, void *arg)
 	uint64_t budget = HV_LOAD_STEP;
 	char msg[256];
 
+	if (hv->lost || hv->generation != j->generation) {
+		/* what was loaded went with the backend */
+		load_finish(j, HV_LOST, j->n ? j->items[MIN(j->cur, j->n - 1)].key : "images",
+			    false, "the backend went away during the load");
+		return;
+	}
 	while (j->cur < j->n && budget > 0) {
 		const struct load_item *it = &j->items[j->cur];
 		uint64_t left = it->size - j->done_bytes;
@@ -94,11 +102,10 @@ static void load_step(evutil_socket_t fd, short what, void *arg)
 			j->done_bytes = 0;
 			continue;
 		}
-		if (it->fd >= 0 && !j->by_chunks && hv->ops->load_file) {
+		if (it->fd >= 0 && !j->by_chunks) {
 			/* one copy, from the page cache, none through load_buf */
 			len = (size_t)MIN(left, budget);
-			r = hv->ops->load_file(hv, it->paddr + j->done_bytes, it->fd, j->done_bytes,
-					       len);
+			r = hv_load_file(hv, it->paddr + j->done_bytes, it->fd, j->done_bytes, len);
 			if (r == -EOPNOTSUPP) {
 				j->by_chunks = true;
 				continue;
@@ -148,6 +155,7 @@ int load_start(struct daemon *d, const struct load_item *items, size_t n, load_d
 		.done = done,
 		.userdata = userdata,
 		.start_usec = now_usec(),
+		.generation = d->hv->generation,
 	};
 	j->ev = event_new(d->base, -1, 0, load_step, j);
 	if (!j->ev) {

@@ -2,6 +2,8 @@
 /* org.varlink.service, org.hvisor and org.hvisor.Manager: what this daemon
  * is, its limits, and the event stream. */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hv.h"
@@ -23,7 +25,7 @@ static int service_get_info(struct conn *c, const struct vl_call *call, int *fds
 
 	r = vl_params_parse(call->parameters, NULL, 0, &err);
 	if (r < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	p = json_object_new_object();
 	ifaces = json_object_new_array();
 	for (size_t i = 0; i < vl_n_interfaces; i++)
@@ -45,20 +47,20 @@ static int service_get_interface_description(struct conn *c, const struct vl_cal
 	const char *desc;
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	desc = vl_interface_description(json_object_get_string(iface));
 	if (!desc) {
 		p = json_object_new_object();
 		json_object_object_add(p, "interface", jstr(json_object_get_string(iface)));
 		json_object_object_add(p, "message", jstr("no such interface"));
-		return conn_error(c, vl_error_new(VL_ERROR_INTERFACE_NOT_FOUND, p));
+		return conn_fail(c, vl_error_new(VL_ERROR_INTERFACE_NOT_FOUND, p));
 	}
 	p = json_object_new_object();
 	json_object_object_add(p, "description", jstr(desc));
 	return conn_reply(c, p);
 }
 
-/* org.hvisor.GetLimits: the first three are what LimitExceeded's "limit"
+/* org.hvisor.GetLimits: the first six are what LimitExceeded's "limit"
  * names. */
 static int hvisor_get_limits(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
@@ -70,6 +72,13 @@ static int hvisor_get_limits(struct conn *c, const struct vl_call *call, int *fd
 		{"connections", l->max_connections},
 		{"subscribers", l->max_subscribers},
 		{"devices", HV_VIRTIO_MAX_DEVICES},
+		{"connections_per_user", l->max_connections_per_user},
+		{"subscribers_per_user", l->max_subscribers_per_user},
+		{"pending_devices", l->max_pending_devices},
+		{"reserved_connections", l->reserved_connections},
+		{"reserved_subscribers", l->reserved_subscribers},
+		{"message_seconds", l->message_timeout_sec},
+		{"idle_seconds", l->idle_timeout_sec},
 		{"message_bytes", VL_MAX_MESSAGE_SIZE},
 		{"message_depth", VL_MAX_DEPTH},
 		{"message_fds", HV_MAX_FDS_PER_MSG},
@@ -80,7 +89,7 @@ static int hvisor_get_limits(struct conn *c, const struct vl_call *call, int *fd
 	struct hv_error err;
 
 	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	o = json_object_new_object();
 	for (size_t i = 0; i < ARRAY_SIZE(limits); i++)
 		json_object_object_add(o, limits[i].name, json_object_new_uint64(limits[i].value));
@@ -97,7 +106,7 @@ static int manager_get_info(struct conn *c, const struct vl_call *call, int *fds
 	struct hv_error err;
 
 	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	info = json_object_new_object();
 	features = json_object_new_array();
 	json_object_array_add(features, jstr("zone-lifecycle"));
@@ -107,8 +116,12 @@ static int manager_get_info(struct conn *c, const struct vl_call *call, int *fds
 	json_object_object_add(info, "version", jstr(HV_VERSION));
 	json_object_object_add(info, "api_major", json_object_new_int(HVISORD_API_MAJOR));
 	json_object_object_add(info, "api_minor", json_object_new_int(HVISORD_API_MINOR));
+	(void)hv_ensure(hv); /* report a lost backend that is back as such */
 	json_object_object_add(info, "backend", jstr(hv->ops->name));
 	json_object_object_add(info, "backend_path", jstr(hv->path));
+	json_object_object_add(info, "backend_state", jstr(hv->lost ? "lost" : "connected"));
+	if (hv->lost)
+		json_object_object_add(info, "backend_error", jstr(strerror(-hv->lost_reason)));
 	json_object_object_add(info, "arch", jstr(hv_arch_to_string(hv->arch)));
 	json_object_object_add(info, "config_magic", json_object_new_int64((int64_t)hv->magic));
 	json_object_object_add(info, "config_magic_supported",
@@ -166,49 +179,82 @@ void daemon_event_emitx(struct daemon *d, const char *name, uint32_t zone_id, co
 	control_broadcast(d, p);
 }
 
+void manager_backend_changed(struct hv *hv, void *userdata)
+{
+	char msg[PATH_MAX + 100];
+
+	if (hv->lost)
+		snprintf(msg, sizeof(msg), "%s at %s: %s", hv->ops->what, hv->path,
+			 strerror(-hv->lost_reason));
+	else
+		snprintf(msg, sizeof(msg), "%s at %s: %s, config magic 0x%02llx", hv->ops->what,
+			 hv->path, hv_arch_to_string(hv->arch), (unsigned long long)hv->magic);
+	daemon_event_emit(userdata, hv->lost ? "BackendLost" : "BackendBack", NULL, msg);
+}
+
 static int manager_subscribe(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
-	struct daemon *d = conn_daemon(c);
 	struct hv_error err;
-	json_object *p;
+	json_object *p, *refusal;
 
 	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	if (!call->more)
-		return conn_errorf(c, VL_ERROR_EXPECTED_MORE,
-				   "Subscribe streams events: call it with \"more\": true");
-	if (d->n_subscribers >= d->limits.max_subscribers) {
-		return conn_error(c, vl_error_limit_new("subscribers", "too many subscribers"));
-	}
-	conn_set_subscriber(c);
+		return conn_failf(c, VL_ERROR_EXPECTED_MORE,
+				  "Subscribe streams events: call it with \"more\": true");
+	refusal = conn_subscribe(c);
+	if (refusal)
+		return conn_fail(c, refusal);
 	p = json_object_new_object();
 	json_object_object_add(p, "event", daemon_event_new("Subscribed", NULL, NULL));
 	return conn_reply_more(c, p);
 }
 
+struct set_level {
+	struct conn *c;
+	char previous[16];
+};
+
+static void level_confirmed(json_object *virtiods, void *arg)
+{
+	struct set_level *sl = arg;
+	json_object *p = json_object_new_object();
+	struct conn *c = sl->c;
+
+	json_object_object_add(p, "previous", jstr(sl->previous));
+	json_object_object_add(p, "virtiods", virtiods);
+	free(sl);
+	conn_async_done(c, conn_reply(c, p));
+}
+
+/* hvisord's level now; the running backends' as they confirm it. */
 static int manager_set_log_level(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
-	json_object *level, *p;
+	json_object *level;
 	const struct vl_param spec[] = {{"level", json_type_string, true, &level}};
+	struct set_level *sl;
 	struct hv_error err;
 	int old = log_get_level(), l;
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	l = log_level_from_string(json_object_get_string(level));
 	if (l < 0) {
 		hv_error_set(&err, "level",
 			     "unknown log level '%.32s' (debug, info, notice, warning, err)",
 			     json_object_get_string(level));
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	}
+	sl = calloc(1, sizeof(*sl));
+	if (!sl)
+		return -ENOMEM;
+	sl->c = c;
+	snprintf(sl->previous, sizeof(sl->previous), "%s", log_level_to_string(old));
 	log_set_level(l);
 	log_notice("log level set to %s by uid %u", log_level_to_string(l), (unsigned)conn_uid(c));
-	p = json_object_new_object();
-	json_object_object_add(p, "previous", jstr(log_level_to_string(old)));
-	json_object_object_add(p, "virtiods",
-			       virtio_set_log_level(conn_daemon(c), log_level_to_string(l)));
-	return conn_reply(c, p);
+	conn_async_begin(c);
+	virtio_set_log_level(conn_daemon(c), log_level_to_string(l), level_confirmed, sl);
+	return 0;
 }
 
 const struct method manager_methods[] = {

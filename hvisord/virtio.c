@@ -2,28 +2,25 @@
 /*
  * org.hvisor.Virtio: the virtio devices of zones. A device is registered
  * with hvisord (Add) for a zone that runs or will run; hvisord holds its
- * backing resource (the image fd the client passed, a tap it opened, a pty
- * it created and published as RUNDIR/zone<N>/console) and runs one
- * hvisor-virtiod per running zone with devices (backend.c).
+ * backing resource (backing.c: the image or tap the client opened and
+ * passed, or a pty it made) and runs one hvisor-virtiod per running zone
+ * with devices (backend.c). What it holds is also kept by the descriptor
+ * keeper and described in the state file (virtio-state.c), so that a
+ * restarted hvisord finds every device and backend again.
  *
  * Checks, before anything is opened or started: the device is well formed
  * (proto/virtio-config.c), does not overlap another device of the zone,
- * and — for a zone hvisord started — lies inside one of the zone's virtio
+ * and - for a zone hvisord started - lies inside one of the zone's virtio
  * regions with an IRQ the zone owns. Devices for a zone that is not
- * running yet are checked against its config when it starts.
+ * running yet are checked against its config when it starts. Calls that
+ * need the backend end when it answers; one that does not answer fails
+ * them, not hvisord.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "hv.h"
@@ -31,7 +28,7 @@
 #include "util.h"
 #include "virtio.h"
 
-static struct zvirt *zvirt_find(struct daemon *d, uint32_t zone_id)
+struct zvirt *zvirt_find(struct daemon *d, uint32_t zone_id)
 {
 	struct zvirt *zv;
 
@@ -41,7 +38,7 @@ static struct zvirt *zvirt_find(struct daemon *d, uint32_t zone_id)
 	return NULL;
 }
 
-static struct zvirt *zvirt_get(struct daemon *d, uint32_t zone_id)
+struct zvirt *zvirt_get(struct daemon *d, uint32_t zone_id)
 {
 	struct zvirt *zv = zvirt_find(d, zone_id);
 
@@ -52,30 +49,40 @@ static struct zvirt *zvirt_get(struct daemon *d, uint32_t zone_id)
 		return NULL;
 	zv->d = d;
 	zv->zone_id = zone_id;
-	zv->ctl_fd = -1;
-	zv->state_fd = -1;
-	zv->early_chan = zv->early_mem = -1;
 	TAILQ_INIT(&zv->devices);
+	if (backend_init(zv) < 0) {
+		backend_release(zv);
+		free(zv);
+		return NULL;
+	}
 	TAILQ_INSERT_TAIL(&d->zvirts, zv, entry);
 	return zv;
 }
 
-static void zvirt_put(struct zvirt *zv)
+static void zvirt_free(struct zvirt *zv)
 {
-	/* a zone without devices needs no bookkeeping */
-	if (zv->n_devices || zv->state != BACKEND_NONE)
-		return;
-	if (zv->ev_restart)
-		event_free(zv->ev_restart);
-	safe_close(zv->state_fd);
 	TAILQ_REMOVE(&zv->d->zvirts, zv, entry);
+	backend_release(zv);
 	free(zv);
 }
 
-static void vdevice_free(struct vdevice *dev)
+void zvirt_release(struct zvirt *zv)
 {
-	if (dev->link[0] && unlink(dev->link) < 0 && errno != ENOENT)
-		log_warn("cannot remove %s: %m", dev->link);
+	/* a zone without devices needs no bookkeeping */
+	if (zv->n_devices || zv->state != BACKEND_NONE || zv->pid > 0 || backend_calls_busy(zv))
+		return;
+	virtio_forget_state(zv);
+	zvirt_free(zv);
+}
+
+/* A device ends: its console link and (unless hvisord only exits) what
+ * the keeper held for it. */
+void vdevice_free(struct daemon *d, struct vdevice *dev, bool for_good)
+{
+	if (for_good) {
+		backing_unpublish_console(d, dev);
+		virtio_keep_device(d, dev, false);
+	}
 	safe_close(dev->fd);
 	safe_close(dev->pty_slave);
 	hv_virtio_device_clear(&dev->spec);
@@ -83,12 +90,12 @@ static void vdevice_free(struct vdevice *dev)
 }
 
 /* The RAM of a zone hvisord started, from its config. */
-static void ram_from_config(struct zvirt *zv, const struct hv_zone_config *cfg)
+void virtio_ram_from_config(struct zvirt *zv, const struct hv_zone_config *cfg)
 {
 	zv->n_ram = 0;
-	for (uint32_t i = 0; i < cfg->n_regions && zv->n_ram < ZVIRT_MAX_RAM; i++)
+	for (uint32_t i = 0; i < cfg->n_regions && zv->n_ram < HV_VIRTIOD_MAX_RAM; i++)
 		if (cfg->regions[i].type == HV_MEM_TYPE_RAM)
-			zv->ram[zv->n_ram++] = (typeof(zv->ram[0])){
+			zv->ram[zv->n_ram++] = (struct hv_virtiod_ram){
 				.gpa = cfg->regions[i].virtual_start,
 				.size = cfg->regions[i].size,
 				.offset = cfg->regions[i].physical_start,
@@ -96,39 +103,7 @@ static void ram_from_config(struct zvirt *zv, const struct hv_zone_config *cfg)
 	zv->ram_known = zv->n_ram > 0;
 }
 
-/* The device against the zone's config: inside one virtio region, an IRQ
- * the zone owns (where its arch lets the list decide). */
-static int check_against_config(const struct hv_virtio_device *dev,
-				const struct hv_zone_config *cfg, struct hv_error *err)
-{
-	bool inside = false;
-
-	for (uint32_t i = 0; i < cfg->n_regions && !inside; i++) {
-		const struct hv_cfg_memory_region *r = &cfg->regions[i];
-
-		/* hvisor traps a virtio region at its physical_start */
-		inside = r->type == HV_MEM_TYPE_VIRTIO && dev->addr >= r->physical_start &&
-			 dev->addr - r->physical_start < r->size &&
-			 dev->len <= r->size - (dev->addr - r->physical_start);
-	}
-	if (!inside) {
-		hv_error_set(err, "device.addr",
-			     "0x%llx+0x%llx is not inside a virtio memory region of zone %u",
-			     (unsigned long long)dev->addr, (unsigned long long)dev->len,
-			     cfg->zone_id);
-		return -EINVAL;
-	}
-	if (dev->irq >= HV_CONFIG_MAX_INTERRUPTS ||
-	    (hv_arch_irqs_gated(cfg->arch) &&
-	     !(cfg->irq_bitmap[dev->irq / 32] & (1u << (dev->irq % 32))))) {
-		hv_error_set(err, "device.irq", "IRQ %u is not in zone %u's interrupts", dev->irq,
-			     cfg->zone_id);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int check_overlap(const struct zvirt *zv, const struct hv_virtio_device *dev,
+int virtio_check_overlap(const struct zvirt *zv, const struct hv_virtio_device *dev,
 			 struct hv_error *err)
 {
 	const struct vdevice *o;
@@ -157,107 +132,6 @@ static int free_slot(const struct zvirt *zv)
 			return (int)s;
 	}
 	return -ENOSPC;
-}
-
-static int open_tap(const char *name, struct hv_error *err)
-{
-	struct ifreq ifr = {0};
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0) {
-		hv_error_set(err, "device.tap", "cannot open /dev/net/tun: %m");
-		return -errno;
-	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int r = negative_errno();
-
-		hv_error_set(err, "device.tap", "cannot attach to tap '%s': %s%s", name,
-			     strerror(-r), r == -EBUSY ? " (in use by another program)" : "");
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* A pty for a console: the master for the backend, the slave held open
- * here (raw, so the guest's bytes reach a terminal unchanged), group
- * "hvisor" may open it (hvctl console). */
-static int open_pty(struct vdevice *dev, struct hv_error *err)
-{
-	struct termios tio;
-	struct group *g;
-	int master, slave;
-	char *name;
-
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
-	    !(name = ptsname(master))) {
-		hv_error_set(err, "device", "cannot create a pty: %m");
-		safe_close(master);
-		return -EIO;
-	}
-	snprintf(dev->pty, sizeof(dev->pty), "%s", name);
-	slave = open(dev->pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave < 0) {
-		hv_error_set(err, "device", "cannot open %s: %m", dev->pty);
-		close(master);
-		return -EIO;
-	}
-	if (tcgetattr(slave, &tio) == 0) {
-		cfmakeraw(&tio);
-		(void)tcsetattr(slave, TCSANOW, &tio);
-	}
-	g = getgrnam("hvisor");
-	if (g && (fchown(slave, (uid_t)-1, g->gr_gid) < 0 || fchmod(slave, 0660) < 0))
-		log_warn("%s: cannot give group hvisor access: %m", dev->pty);
-	dev->fd = master;
-	dev->pty_slave = slave;
-	return 0;
-}
-
-/* RUNDIR/zone<N>/console (the zone's first console) or console-<addr>. */
-static void publish_console(struct daemon *d, struct zvirt *zv, struct vdevice *dev)
-{
-	char dir[PATH_MAX];
-	const struct vdevice *o;
-	bool first = true;
-
-	TAILQ_FOREACH (o, &zv->devices, entry)
-		if (o != dev && o->spec.type == HV_VIRTIO_CONSOLE && o->link[0])
-			first = false;
-	snprintf(dir, sizeof(dir), "%s/zone%u", d->runtime_dir, zv->zone_id);
-	if (mkdir_p(dir, 0755) < 0) {
-		log_warn("cannot create %s: %m", dir);
-		return;
-	}
-	/* runtime dirs are short; a truncated name fails symlink() below */
-	if (first)
-		snprintf(dev->link, sizeof(dev->link), "%.4000s/console", dir);
-	else
-		snprintf(dev->link, sizeof(dev->link), "%.4000s/console-%llx", dir,
-			 (unsigned long long)dev->spec.addr);
-	(void)unlink(dev->link);
-	if (symlink(dev->pty, dev->link) < 0) {
-		log_warn("cannot publish %s: %m", dev->link);
-		dev->link[0] = '\0';
-	}
-	/* the line upstream scripts grep for */
-	log_notice("zone %u console %#llx: char device redirected to %s", zv->zone_id,
-		   (unsigned long long)dev->spec.addr, dev->pty);
-}
-
-static int image_fd_ok(int fd, bool readonly, struct hv_error *err)
-{
-	struct stat st;
-	const char *why = passed_file_problem(fd, !readonly, &st);
-
-	if (why) {
-		hv_error_set(err, "files.img", "%s", why);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 static json_object *device_json(const struct zvirt *zv, const struct vdevice *dev,
@@ -289,6 +163,13 @@ static json_object *device_json(const struct zvirt *zv, const struct vdevice *de
 		hv_mac_format(dev->spec.mac, mac);
 		json_object_object_add(o, "mac", json_object_new_string(mac));
 	}
+	if (zv->state == BACKEND_RUNNING) {
+		char why[200];
+
+		json_object_object_add(o, "answering",
+				       json_object_new_boolean(backend_answering(
+					       (struct zvirt *)zv, why, sizeof(why))));
+	}
 	/* counters and device facts from the backend */
 	if (stats) {
 		json_object_object_foreach (stats, k, v) {
@@ -300,225 +181,294 @@ static json_object *device_json(const struct zvirt *zv, const struct vdevice *de
 	return o;
 }
 
-static int error_invalid(struct conn *c, const struct hv_error *err)
+/* Devices waiting for their zones to start hold ptys, taps and images
+ * for zones that may never come: bounded for the whole daemon. Zones
+ * without a backend are the ones that do not run. */
+static int check_pending_limit(struct conn *c, struct daemon *d)
 {
-	return conn_error_invalid(c, NULL, err);
+	const struct zvirt *zv;
+	unsigned n = 0;
+
+	TAILQ_FOREACH (zv, &d->zvirts, entry)
+		if (zv->state == BACKEND_NONE)
+			n += zv->n_devices;
+	if (n < d->limits.max_pending_devices)
+		return 0;
+	return conn_fail(
+		c, vl_error_limit_new(
+			   "pending_devices",
+			   "%u devices already wait for their zones to start, the limit (hvisord "
+			   "--max-pending-devices): start those zones or remove some devices",
+			   n));
+}
+
+/* ---- Add ---------------------------------------------------------------------------------- */
+
+struct add {
+	struct conn *c;
+	struct vdevice *dev;
+	uint32_t zone_id;
+	bool running;
+	bool starts_backend; /* the zone's backend is started for it */
+	json_object *warnings;
+};
+
+static void add_free(struct add *a)
+{
+	json_object_put(a->warnings);
+	free(a);
+}
+
+/* The call's zone and device; a->dev is made. */
+static int add_parse(struct conn *c, const struct vl_call *call, struct add *a,
+		     json_object **ret_memory, json_object **ret_files)
+{
+	json_object *zone, *device;
+	const struct vl_param spec[] = {
+		{"zone_id", json_type_int, true, &zone},
+		{"device", json_type_object, true, &device},
+		{"memory", json_type_array, false, ret_memory},
+		{"files", json_type_object, false, ret_files},
+	};
+	struct hv_error err;
+
+	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
+		return conn_fail_invalid(c, NULL, &err);
+	if (json_object_get_int64(zone) == 0 || json_object_get_int64(zone) > UINT32_MAX) {
+		hv_error_set(&err, "zone_id", "must be a non-root zone id (1..2^32-1)");
+		return conn_fail_invalid(c, NULL, &err);
+	}
+	a->zone_id = (uint32_t)json_object_get_int64(zone);
+	a->dev = calloc(1, sizeof(*a->dev));
+	if (!a->dev)
+		return -ENOMEM;
+	a->dev->fd = a->dev->pty_slave = -1;
+	if (hv_virtio_device_from_json(device, &a->dev->spec, &err) < 0)
+		return conn_fail_invalid(c, "device", &err);
+	a->dev->spec.zone_id = a->zone_id;
+	a->dev->spec.has_zone_id = true;
+	return 0;
+}
+
+/* upstream virtio_cfg.json's memory_region: where the zone's RAM is */
+static int add_memory(struct conn *c, struct zvirt *zv, json_object *memory)
+{
+	unsigned n = (unsigned)MIN(json_object_array_length(memory), (size_t)HV_VIRTIOD_MAX_RAM);
+	struct hv_error err;
+
+	for (unsigned i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(memory, i), *a, *b, *s;
+		const struct vl_param ms[] = {
+			{"zone0_ipa", json_type_int, true, &a},
+			{"zonex_ipa", json_type_int, true, &b},
+			{"size", json_type_int, true, &s},
+		};
+
+		if (!json_object_is_type(m, json_type_object) ||
+		    vl_params_parse(m, ms, ARRAY_SIZE(ms), &err) < 0 ||
+		    json_object_get_uint64(s) == 0) {
+			hv_error_set(&err, "memory",
+				     "entry %u: expected {zone0_ipa, zonex_ipa, size}", i);
+			return conn_fail_invalid(c, NULL, &err);
+		}
+		zv->ram[i] = (struct hv_virtiod_ram){.offset = json_object_get_uint64(a),
+						     .gpa = json_object_get_uint64(b),
+						     .size = json_object_get_uint64(s)};
+	}
+	zv->n_ram = n;
+	zv->ram_known = n > 0;
+	return 0;
+}
+
+/* Where the device may go in the zone, and which RAM map serves it. */
+static int add_check(struct conn *c, struct zvirt *zv, struct add *a, json_object *memory)
+{
+	struct daemon *d = conn_daemon(c);
+	const struct hv_zone_config *cfg;
+	struct hv_error err;
+	int slot, running, r;
+
+	if (virtio_check_overlap(zv, &a->dev->spec, &err) < 0)
+		return conn_fail_invalid(c, NULL, &err);
+	if (zv->n_devices >= HV_VIRTIO_MAX_DEVICES || (slot = free_slot(zv)) < 0)
+		return conn_fail(c, vl_error_limit_new("devices", "zone %u has %d devices already",
+						       a->zone_id, HV_VIRTIO_MAX_DEVICES));
+	a->dev->slot = (unsigned)slot;
+	running = zone_is_running(d, a->zone_id);
+	if (running < 0)
+		return conn_fail_kernel(c, "ZONE_LIST", running);
+	a->running = running;
+	if (!running && (r = check_pending_limit(c, d)) < 0)
+		return r;
+	cfg = zone_config_of(d, a->zone_id);
+	if (cfg) {
+		if (hv_virtio_device_check_zone(&a->dev->spec, cfg, "device", &err) < 0)
+			return conn_fail_invalid(c, NULL, &err);
+		if (!zv->ram_known)
+			virtio_ram_from_config(zv, cfg);
+	} else if (memory && (r = add_memory(c, zv, memory)) < 0)
+		return r;
+	if (running && !cfg) {
+		if (!zv->ram_known) {
+			hv_error_set(&err, "memory",
+				     "zone %u was not started through hvisord: pass its memory map "
+				     "(virtio_cfg.json's memory_region)",
+				     a->zone_id);
+			return conn_fail_invalid(c, NULL, &err);
+		}
+		json_object_array_add(a->warnings,
+				      json_object_new_string("the zone was not started through "
+							     "hvisord: its virtio regions and "
+							     "interrupts are not checked"));
+	}
+	return 0;
+}
+
+static void emit_device_event(struct daemon *d, const char *name, const struct vdevice *dev)
+{
+	json_object *extra = json_object_new_object();
+
+	json_object_object_add(extra, "addr", json_object_new_uint64(dev->spec.addr));
+	json_object_object_add(extra, "type",
+			       json_object_new_string(hv_virtio_type_to_string(dev->spec.type)));
+	daemon_event_emitx(d, name, dev->spec.zone_id, NULL, extra);
+}
+
+/* The device is in: published, announced, answered. */
+static int add_done_reply(struct add *a, struct zvirt *zv, json_object *info)
+{
+	struct daemon *d = conn_daemon(a->c);
+	struct vdevice *dev = a->dev;
+	json_object *p;
+
+	dev->adding = false;
+	if (dev->spec.type == HV_VIRTIO_CONSOLE)
+		backing_publish_console(d, zv, dev);
+	log_info("zone %u: %s device at 0x%llx irq %u (%s) added by uid %u%s", a->zone_id,
+		 hv_virtio_type_to_string(dev->spec.type), (unsigned long long)dev->spec.addr,
+		 dev->spec.irq, dev->backing, (unsigned)conn_uid(a->c),
+		 a->running ? "" : " (pending)");
+	emit_device_event(d, "VirtioDeviceAdded", dev);
+	virtio_save(d);
+	p = json_object_new_object();
+	json_object_object_add(p, "device", device_json(zv, dev, info));
+	json_object_object_add(p, "warnings", json_object_get(a->warnings));
+	return conn_reply(a->c, p);
+}
+
+/* The backend took it (or did not): the call ends here. */
+static void add_served(struct zvirt *zv, json_object *reply, const char *error, void *arg)
+{
+	struct add *a = arg;
+	struct conn *c = a->c;
+	json_object *info = NULL;
+	struct hv_error err;
+	int r;
+
+	if (error) {
+		TAILQ_REMOVE(&zv->devices, a->dev, entry);
+		zv->n_devices--;
+		vdevice_free(zv->d, a->dev, true);
+		/* the running backend refused it, or it could not be started */
+		hv_error_set(&err, "device", "cannot add the device: %s", error);
+		r = conn_fail_invalid(c, NULL, &err);
+	} else {
+		if (a->starts_backend)
+			daemon_event_emit_zone(zv->d, "VirtiodStarted", zv->zone_id, NULL);
+		if (reply)
+			json_object_object_get_ex(reply, "info", &info);
+		r = add_done_reply(a, zv, info);
+	}
+	add_free(a);
+	conn_async_done(c, r);
+	zvirt_release(zv);
+}
+
+/* Registered: a running zone gets it served before the reply. */
+static int add_commit(struct conn *c, struct zvirt *zv, struct add *a)
+{
+	char why[512];
+
+	if (a->running && zv->state != BACKEND_RUNNING && zv->state != BACKEND_NONE &&
+	    zv->state != BACKEND_STARTING) {
+		/* what gets it going again (docs/devices.md §3) */
+		snprintf(
+			why, sizeof(why), "zone %u's backend is %s%s", a->zone_id,
+			backend_state_name(zv->state),
+			zv->state == BACKEND_FAILED
+				? " (hvisord gave up restarting it): remove the zone's devices "
+				  "(hvctl virtio remove) and add them again, or shut the zone down "
+				  "and start it again"
+				: ": try again in a moment");
+		return conn_failf(c, VL_ERROR_BUSY, "cannot add the device: %s", why);
+	}
+	if (a->running && zv->state == BACKEND_RUNNING && !backend_answering(zv, why, sizeof(why)))
+		return conn_failf(c, VL_ERROR_BUSY, "cannot add the device: %s", why);
+	TAILQ_INSERT_TAIL(&zv->devices, a->dev, entry);
+	zv->n_devices++;
+	virtio_keep_device(conn_daemon(c), a->dev, true);
+	if (!a->running)
+		return add_done_reply(a, zv, NULL);
+	a->dev->adding = true;
+	conn_async_begin(c);
+	a->starts_backend = zv->state == BACKEND_NONE;
+	if (a->starts_backend)
+		/* the new device is in the list: the start adds it */
+		backend_start(zv, add_served, a);
+	else
+		backend_add_device(zv, a->dev, add_served, a);
+	return 1;
 }
 
 static int method_add(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
 	struct daemon *d = conn_daemon(c);
-	json_object *zone, *device, *memory, *files, *p, *info = NULL, *warnings;
-	const struct vl_param spec[] = {
-		{"zone_id", json_type_int, true, &zone},
-		{"device", json_type_object, true, &device},
-		{"memory", json_type_array, false, &memory},
-		{"files", json_type_object, false, &files},
-	};
-	const struct hv_zone_config *cfg;
-	struct vdevice *dev = NULL;
-	struct hv_error err;
-	struct zvirt *zv;
-	uint32_t zone_id;
-	char ebuf[512];
-	int running, slot, r;
+	json_object *memory = NULL, *files = NULL;
+	struct add *a = calloc(1, sizeof(*a));
+	struct zvirt *zv = NULL;
+	int r;
 
-	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
-		return error_invalid(c, &err);
-	if (json_object_get_int64(zone) == 0 || json_object_get_int64(zone) > UINT32_MAX) {
-		hv_error_set(&err, "zone_id", "must be a non-root zone id (1..2^32-1)");
-		return error_invalid(c, &err);
-	}
-	zone_id = (uint32_t)json_object_get_int64(zone);
-	dev = calloc(1, sizeof(*dev));
-	if (!dev)
+	if (!a)
 		return -ENOMEM;
-	dev->fd = dev->pty_slave = -1;
-	if (hv_virtio_device_from_json(device, &dev->spec, &err) < 0) {
-		conn_error_invalid(c, "device", &err);
-		goto fail;
+	a->c = c;
+	a->warnings = json_object_new_array();
+	r = add_parse(c, call, a, &memory, &files);
+	if (r == 0) {
+		zv = zvirt_get(d, a->zone_id);
+		r = zv ? add_check(c, zv, a, memory) : -ENOMEM;
 	}
-	dev->spec.zone_id = zone_id;
-	dev->spec.has_zone_id = true;
-	warnings = json_object_new_array();
+	if (r == 0)
+		r = backing_take(c, a->dev, files, fds, n_fds, a->warnings);
+	if (r == 0)
+		r = add_commit(c, zv, a);
+	if (r > 0)
+		return 0; /* asynchronous: a is the backend's now */
+	if (r < 0 && a->dev)
+		vdevice_free(d, a->dev, false);
+	add_free(a);
+	if (zv)
+		zvirt_release(zv);
+	return r;
+}
 
-	zv = zvirt_get(d, zone_id);
-	if (!zv) {
-		json_object_put(warnings);
-		vdevice_free(dev);
-		return -ENOMEM;
-	}
-	if (check_overlap(zv, &dev->spec, &err) < 0) {
-		error_invalid(c, &err);
-		goto fail_w;
-	}
-	if (zv->n_devices >= HV_VIRTIO_MAX_DEVICES || (slot = free_slot(zv)) < 0) {
-		conn_error(c, vl_error_limit_new("devices", "zone %u has %d devices already",
-						 zone_id, HV_VIRTIO_MAX_DEVICES));
-		goto fail_w;
-	}
-	dev->slot = (unsigned)slot;
-	running = zone_is_running(d, zone_id);
-	if (running < 0) {
-		conn_error_kernel(c, "ZONE_LIST", running);
-		goto fail_w;
-	}
-	cfg = zone_config_of(d, zone_id);
-	if (cfg) {
-		if (check_against_config(&dev->spec, cfg, &err) < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		if (!zv->ram_known)
-			ram_from_config(zv, cfg);
-	} else if (memory) {
-		/* upstream virtio_cfg.json's memory_region: where the zone's RAM is */
-		unsigned n = (unsigned)MIN(json_object_array_length(memory), (size_t)ZVIRT_MAX_RAM);
+/* ---- Remove ------------------------------------------------------------------------------- */
 
-		for (unsigned i = 0; i < n; i++) {
-			json_object *m = json_object_array_get_idx(memory, i), *a, *b, *s;
-			const struct vl_param ms[] = {
-				{"zone0_ipa", json_type_int, true, &a},
-				{"zonex_ipa", json_type_int, true, &b},
-				{"size", json_type_int, true, &s},
-			};
+struct remove {
+	struct conn *c;
+	uint64_t addr;
+};
 
-			if (!json_object_is_type(m, json_type_object) ||
-			    vl_params_parse(m, ms, ARRAY_SIZE(ms), &err) < 0 ||
-			    json_object_get_uint64(s) == 0) {
-				hv_error_set(&err, "memory",
-					     "entry %u: expected {zone0_ipa, zonex_ipa, size}", i);
-				error_invalid(c, &err);
-				goto fail_w;
-			}
-			zv->ram[i].offset = json_object_get_uint64(a);
-			zv->ram[i].gpa = json_object_get_uint64(b);
-			zv->ram[i].size = json_object_get_uint64(s);
-		}
-		zv->n_ram = n;
-		zv->ram_known = n > 0;
-	}
-	if (running && !cfg) {
-		if (!zv->ram_known) {
-			hv_error_set(
-				&err, "memory",
-				"zone %u was not started through hvisord: pass its memory map (virtio_cfg.json's memory_region)",
-				zone_id);
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		json_object_array_add(
-			warnings,
-			json_object_new_string(
-				"the zone was not started through hvisord: its virtio regions and interrupts are not checked"));
-	}
+static void removed(struct zvirt *zv, json_object *reply, const char *error, void *arg)
+{
+	struct remove *rm = arg;
 
-	/* The backing resource. */
-	switch (dev->spec.type) {
-	case HV_VIRTIO_BLK: {
-		json_object *idx;
-
-		if (!files || !json_object_object_get_ex(files, "img", &idx) ||
-		    !json_object_is_type(idx, json_type_int) || json_object_get_int64(idx) < 0 ||
-		    json_object_get_int64(idx) >= (int64_t)n_fds) {
-			hv_error_set(&err, "files.img",
-				     "pass the image '%s' as a file descriptor with the call",
-				     dev->spec.img ? dev->spec.img : "");
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		if (image_fd_ok(fds[json_object_get_int64(idx)], dev->spec.readonly, &err) < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		dev->fd = fcntl(fds[json_object_get_int64(idx)], F_DUPFD_CLOEXEC, 3);
-		snprintf(dev->backing, sizeof(dev->backing), "%s",
-			 dev->spec.img ? dev->spec.img : "");
-		break;
-	}
-	case HV_VIRTIO_NET:
-		dev->fd = open_tap(dev->spec.tap, &err);
-		if (dev->fd < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->spec.tap);
-		break;
-	case HV_VIRTIO_CONSOLE:
-		if (open_pty(dev, &err) < 0) {
-			error_invalid(c, &err);
-			goto fail_w;
-		}
-		snprintf(dev->backing, sizeof(dev->backing), "%s", dev->pty);
-		break;
-	}
-	if (dev->fd < 0) {
-		conn_errorf(c, VL_ERROR_INTERNAL, "cannot keep the backing descriptor: %m");
-		goto fail_w;
-	}
-
-	/* Commit: register it; a running zone gets it served now. */
-	TAILQ_INSERT_TAIL(&zv->devices, dev, entry);
-	zv->n_devices++;
-	if (running) {
-		if (zv->state == BACKEND_RUNNING)
-			r = backend_add_device(zv, dev, &info, ebuf, sizeof(ebuf));
-		else if (zv->state == BACKEND_NONE) {
-			r = backend_start(zv, ebuf, sizeof(ebuf));
-			if (r == 0)
-				daemon_event_emit_zone(d, "VirtiodStarted", zone_id, NULL);
-		} else {
-			/* what gets it going again (docs/devices.md §3) */
-			snprintf(ebuf, sizeof(ebuf), "zone %u's backend is %s%s", zone_id,
-				 backend_state_name(zv->state),
-				 zv->state == BACKEND_FAILED
-					 ? " (hvisord gave up restarting it): remove the zone's "
-					   "devices (hvctl virtio remove) and add them again, or "
-					   "shut the zone down and start it again"
-					 : ": try again in a moment");
-			r = -EBUSY;
-		}
-		if (r < 0) {
-			TAILQ_REMOVE(&zv->devices, dev, entry);
-			zv->n_devices--;
-			if (r == -EBUSY) {
-				conn_errorf(c, VL_ERROR_BUSY, "cannot add the device: %s", ebuf);
-			} else {
-				/* the running backend refused it */
-				hv_error_set(&err, "device", "cannot add the device: %s", ebuf);
-				error_invalid(c, &err);
-			}
-			goto fail_w;
-		}
-	}
-	if (dev->spec.type == HV_VIRTIO_CONSOLE)
-		publish_console(d, zv, dev);
-	log_info("zone %u: %s device at 0x%llx irq %u (%s) added by uid %u%s", zone_id,
-		 hv_virtio_type_to_string(dev->spec.type), (unsigned long long)dev->spec.addr,
-		 dev->spec.irq, dev->backing, (unsigned)conn_uid(c), running ? "" : " (pending)");
-	{
-		json_object *extra = json_object_new_object();
-
-		json_object_object_add(extra, "addr", json_object_new_uint64(dev->spec.addr));
-		json_object_object_add(
-			extra, "type",
-			json_object_new_string(hv_virtio_type_to_string(dev->spec.type)));
-		daemon_event_emitx(d, "VirtioDeviceAdded", zone_id, NULL, extra);
-	}
-	p = json_object_new_object();
-	json_object_object_add(p, "device", device_json(zv, dev, info));
-	json_object_object_add(p, "warnings", warnings);
-	json_object_put(info);
-	return conn_reply(c, p);
-
-fail_w:
-	json_object_put(warnings);
-	vdevice_free(dev);
-	zvirt_put(zv);
-	return 0;
-fail:
-	vdevice_free(dev);
-	return 0;
+	/* a device added on its slot later starts fresh all the same */
+	if (error)
+		log_warn("zone %u: the backend did not remove 0x%llx: %s", zv->zone_id,
+			 (unsigned long long)rm->addr, error);
+	conn_async_done(rm->c, conn_reply(rm->c, NULL));
+	free(rm);
+	zvirt_release(zv);
 }
 
 static int get_zone_addr(struct conn *c, const struct vl_call *call, uint32_t *ret_zone,
@@ -531,93 +481,103 @@ static int get_zone_addr(struct conn *c, const struct vl_call *call, uint32_t *r
 	};
 	struct hv_error err;
 
-	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0) {
-		error_invalid(c, &err);
-		return -EINVAL;
-	}
+	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
+		return conn_fail_invalid(c, NULL, &err);
 	if (json_object_get_int64(zone) > UINT32_MAX) {
 		hv_error_set(&err, "zone_id", "must be < 2^32");
-		error_invalid(c, &err);
-		return -EINVAL;
+		return conn_fail_invalid(c, NULL, &err);
 	}
 	*ret_zone = (uint32_t)json_object_get_int64(zone);
 	*ret_addr = json_object_get_uint64(addr);
 	return 0;
 }
 
+static int fail_no_device(struct conn *c, uint32_t zone_id, uint64_t addr)
+{
+	json_object *p = json_object_new_object();
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "zone %u has no virtio device at 0x%llx", zone_id,
+		 (unsigned long long)addr);
+	json_object_object_add(p, "zone_id", json_object_new_int64(zone_id));
+	json_object_object_add(p, "addr", json_object_new_uint64(addr));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	return conn_fail(c, vl_error_new(VL_ERROR_VIRTIO_NOT_FOUND, p));
+}
+
 static int method_remove(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
 {
 	struct daemon *d = conn_daemon(c);
 	struct vdevice *dev = NULL;
+	struct remove *rm;
 	struct zvirt *zv;
 	uint32_t zone_id;
 	uint64_t addr;
+	int r = get_zone_addr(c, call, &zone_id, &addr);
 
-	if (get_zone_addr(c, call, &zone_id, &addr) < 0)
-		return 0;
+	if (r < 0)
+		return r;
 	zv = zvirt_find(d, zone_id);
 	if (zv)
 		TAILQ_FOREACH (dev, &zv->devices, entry)
 			if (dev->spec.addr == addr)
 				break;
-	if (!dev) {
-		json_object *p = json_object_new_object();
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "zone %u has no virtio device at 0x%llx", zone_id,
-			 (unsigned long long)addr);
-		json_object_object_add(p, "zone_id", json_object_new_int64(zone_id));
-		json_object_object_add(p, "addr", json_object_new_uint64(addr));
-		json_object_object_add(p, "message", json_object_new_string(msg));
-		return conn_error(c, vl_error_new(VL_ERROR_VIRTIO_NOT_FOUND, p));
-	}
+	if (!dev)
+		return fail_no_device(c, zone_id, addr);
+	if (dev->adding)
+		return conn_failf(c, VL_ERROR_BUSY, "the device at 0x%llx is being added",
+				  (unsigned long long)addr);
+	rm = calloc(1, sizeof(*rm));
+	if (!rm)
+		return -ENOMEM;
+	*rm = (struct remove){.c = c, .addr = addr};
 	TAILQ_REMOVE(&zv->devices, dev, entry);
 	zv->n_devices--;
-	if (zv->n_devices == 0) {
-		/* nothing left to serve: the backend ends whatever its state,
-		 * also one waiting for its restart or given up on */
-		backend_stop(zv, false);
-	} else if (zv->state == BACKEND_RUNNING && backend_remove_device(zv, addr) < 0) {
-		/* a device added on its slot later starts fresh all the same */
-		log_warn("zone %u: the backend did not remove 0x%llx", zone_id,
-			 (unsigned long long)addr);
-	}
 	log_info("zone %u: %s device at 0x%llx removed by uid %u", zone_id,
 		 hv_virtio_type_to_string(dev->spec.type), (unsigned long long)addr,
 		 (unsigned)conn_uid(c));
-	{
-		json_object *extra = json_object_new_object();
+	emit_device_event(d, "VirtioDeviceRemoved", dev);
+	vdevice_free(d, dev, true);
+	virtio_save(d);
+	conn_async_begin(c);
+	if (zv->n_devices == 0) {
+		/* nothing left to serve: the backend ends whatever its state,
+		 * also one waiting for its restart or given up on */
+		backend_stop(zv, false, removed, rm);
+	} else if (zv->state == BACKEND_RUNNING) {
+		json_object *p = json_object_new_object();
 
-		json_object_object_add(extra, "addr", json_object_new_uint64(addr));
-		json_object_object_add(
-			extra, "type",
-			json_object_new_string(hv_virtio_type_to_string(dev->spec.type)));
-		daemon_event_emitx(d, "VirtioDeviceRemoved", zone_id, NULL, extra);
-	}
-	vdevice_free(dev);
-	zvirt_put(zv);
-	return conn_reply(c, NULL);
+		json_object_object_add(p, "addr", json_object_new_uint64(addr));
+		backend_call(zv, HV_VIRTIOD_REMOVE_DEVICE, p, NULL, 0, removed, rm);
+	} else
+		backend_complete(zv, removed, rm, NULL);
+	return 0;
 }
 
-static int method_list(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+/* ---- List --------------------------------------------------------------------------------- */
+
+struct list {
+	struct conn *c;
+	int64_t zone; /* -1: all */
+	unsigned pending;
+	json_object *stats; /* zone id (string) -> the backend's List */
+};
+
+static void list_reply(struct list *l)
 {
-	struct daemon *d = conn_daemon(c);
-	json_object *zone, *arr, *p;
-	const struct vl_param spec[] = {{"zone_id", json_type_int, false, &zone}};
-	struct hv_error err;
+	struct daemon *d = conn_daemon(l->c);
+	json_object *arr = json_object_new_array(), *p;
 	struct zvirt *zv;
 
-	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
-		return error_invalid(c, &err);
-	arr = json_object_new_array();
 	TAILQ_FOREACH (zv, &d->zvirts, entry) {
 		json_object *stats = NULL;
 		struct vdevice *dev;
+		char key[16];
 
-		if (zone && (int64_t)zv->zone_id != json_object_get_int64(zone))
+		if (l->zone >= 0 && (int64_t)zv->zone_id != l->zone)
 			continue;
-		if (zv->state == BACKEND_RUNNING && backend_list(zv, &stats) < 0)
-			log_warn("zone %u: no statistics from hvisor-virtiod", zv->zone_id);
+		snprintf(key, sizeof(key), "%u", zv->zone_id);
+		json_object_object_get_ex(l->stats, key, &stats);
 		TAILQ_FOREACH (dev, &zv->devices, entry) {
 			json_object *mine = NULL;
 
@@ -630,11 +590,64 @@ static int method_list(struct conn *c, const struct vl_call *call, int *fds, siz
 			}
 			json_object_array_add(arr, device_json(zv, dev, mine));
 		}
-		json_object_put(stats);
 	}
 	p = json_object_new_object();
 	json_object_object_add(p, "devices", arr);
-	return conn_reply(c, p);
+	conn_async_done(l->c, conn_reply(l->c, p));
+	json_object_put(l->stats);
+	free(l);
+}
+
+static void listed(struct zvirt *zv, json_object *reply, const char *error, void *arg)
+{
+	struct list *l = arg;
+	json_object *devs;
+	char key[16];
+
+	if (error)
+		log_warn("zone %u: no statistics from hvisor-virtiod: %s", zv->zone_id, error);
+	else if (json_object_object_get_ex(reply, "devices", &devs)) {
+		snprintf(key, sizeof(key), "%u", zv->zone_id);
+		json_object_object_add(l->stats, key, json_object_get(devs));
+	}
+	if (--l->pending == 0)
+		list_reply(l);
+}
+
+static int method_list(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	struct daemon *d = conn_daemon(c);
+	json_object *zone;
+	const struct vl_param spec[] = {{"zone_id", json_type_int, false, &zone}};
+	struct hv_error err;
+	struct zvirt *zv;
+	struct list *l;
+
+	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
+		return conn_fail_invalid(c, NULL, &err);
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	*l = (struct list){.c = c,
+			   .zone = zone ? json_object_get_int64(zone) : -1,
+			   .pending = 1,
+			   .stats = json_object_new_object()};
+	conn_async_begin(c);
+	/* a backend that does not answer is not asked: its devices are
+	 * listed without counters, with answering false */
+	TAILQ_FOREACH (zv, &d->zvirts, entry) {
+		char why[200];
+
+		if ((l->zone >= 0 && (int64_t)zv->zone_id != l->zone) ||
+		    (zv->state != BACKEND_RUNNING && zv->state != BACKEND_STARTING) ||
+		    !backend_answering(zv, why, sizeof(why)))
+			continue;
+		l->pending++;
+		backend_call(zv, HV_VIRTIOD_LIST, NULL, NULL, 0, listed, l);
+	}
+	if (--l->pending == 0)
+		list_reply(l);
+	return 0;
 }
 
 const struct method virtio_methods[] = {
@@ -644,75 +657,112 @@ const struct method virtio_methods[] = {
 	{NULL, NULL, 0},
 };
 
+/* ---- the zone's life ---------------------------------------------------------------------- */
+
 int virtio_zone_starting(struct conn *c, struct daemon *d, const struct hv_zone_config *cfg)
 {
 	struct zvirt *zv = zvirt_find(d, cfg->zone_id);
 	struct vdevice *dev;
 	struct hv_error err;
 	char ebuf[512];
-	int r;
 
 	if (!zv || zv->n_devices == 0)
 		return 0;
 	TAILQ_FOREACH (dev, &zv->devices, entry)
-		if (check_against_config(&dev->spec, cfg, &err) < 0) {
+		if (hv_virtio_device_check_zone(&dev->spec, cfg, "device", &err) < 0) {
 			char msg[400];
 
-			snprintf(
-				msg, sizeof(msg),
-				"the %s device registered at 0x%llx does not fit this zone: %s (hvctl virtio remove %u 0x%llx)",
-				hv_virtio_type_to_string(dev->spec.type),
-				(unsigned long long)dev->spec.addr, err.message, cfg->zone_id,
-				(unsigned long long)dev->spec.addr);
+			snprintf(msg, sizeof(msg),
+				 "the %s device registered at 0x%llx does not fit this zone: %s "
+				 "(hvctl virtio remove %u 0x%llx)",
+				 hv_virtio_type_to_string(dev->spec.type),
+				 (unsigned long long)dev->spec.addr, err.message, cfg->zone_id,
+				 (unsigned long long)dev->spec.addr);
 			hv_error_set(&err, "config", "%s", msg);
-			conn_error_invalid(c, NULL, &err);
-			return -EINVAL;
+			return conn_fail_invalid(c, NULL, &err);
 		}
+	if (zv->pid > 0 || zv->state == BACKEND_STOPPING)
+		return conn_failf(c, VL_ERROR_BUSY,
+				  "the backend of zone %u's last run is still stopping: try again",
+				  cfg->zone_id);
 	/* the config's RAM map wins over one given with the devices */
-	ram_from_config(zv, cfg);
+	virtio_ram_from_config(zv, cfg);
 	/* a new zone run: no saved device state from a previous one */
-	zv->state_fd = safe_close(zv->state_fd);
+	virtio_forget_state(zv);
 	zv->restarts = 0;
-	r = backend_attach_early(zv, ebuf, sizeof(ebuf));
-	if (r < 0) {
-		conn_errorf(c, VL_ERROR_INTERNAL, "cannot start the virtio backend: %s", ebuf);
-		return r;
-	}
+	if (backend_attach_early(zv, ebuf, sizeof(ebuf)) < 0)
+		return conn_failf(c, VL_ERROR_INTERNAL, "cannot start the virtio backend: %s",
+				  ebuf);
 	return 0;
 }
 
-void virtio_zone_started(struct daemon *d, uint32_t zone_id)
-{
-	struct zvirt *zv = zvirt_find(d, zone_id);
-	char ebuf[512];
+struct zone_wait {
+	void (*done)(void *arg);
+	void *arg;
+};
 
-	if (!zv || zv->n_devices == 0)
-		return;
-	if (backend_start(zv, ebuf, sizeof(ebuf)) < 0) {
+static void zone_backend_done(struct zvirt *zv, json_object *reply, const char *error, void *arg)
+{
+	struct zone_wait *w = arg;
+
+	if (w) {
+		w->done(w->arg);
+		free(w);
+	}
+	if (error) {
 		/* the channel is released: the guest finds no devices */
-		log_err("zone %u: cannot start hvisor-virtiod: %s", zone_id, ebuf);
 		zv->state = BACKEND_FAILED;
 		snprintf(zv->last_exit, sizeof(zv->last_exit), "start failed");
-		daemon_event_emit_zone(d, "VirtiodFailed", zone_id, ebuf);
+		daemon_event_emit_zone(zv->d, "VirtiodFailed", zv->zone_id, error);
+		virtio_save(zv->d);
 		return;
 	}
-	daemon_event_emit_zone(d, "VirtiodStarted", zone_id, NULL);
+	daemon_event_emit_zone(zv->d, "VirtiodStarted", zv->zone_id, NULL);
 }
 
-void virtio_zone_stopped(struct daemon *d, uint32_t zone_id)
+bool virtio_zone_started(struct daemon *d, uint32_t zone_id, void (*done)(void *arg), void *arg)
 {
 	struct zvirt *zv = zvirt_find(d, zone_id);
+	struct zone_wait *w;
 
-	if (!zv)
-		return;
-	backend_stop(zv, true);
-	zvirt_put(zv);
+	if (!zv || zv->n_devices == 0)
+		return false;
+	w = done ? calloc(1, sizeof(*w)) : NULL;
+	if (w)
+		*w = (struct zone_wait){.done = done, .arg = arg};
+	backend_start(zv, zone_backend_done, w);
+	return w != NULL;
+}
+
+static void zone_backend_stopped(struct zvirt *zv, json_object *reply, const char *error, void *arg)
+{
+	struct zone_wait *w = arg;
+
+	w->done(w->arg);
+	free(w);
+}
+
+bool virtio_zone_stopped(struct daemon *d, uint32_t zone_id, void (*done)(void *arg), void *arg)
+{
+	struct zvirt *zv = zvirt_find(d, zone_id);
+	struct zone_wait *w = done ? calloc(1, sizeof(*w)) : NULL;
+
+	if (!zv) {
+		free(w);
+		return false;
+	}
+	if (w)
+		*w = (struct zone_wait){.done = done, .arg = arg};
+	backend_stop(zv, true, w ? zone_backend_stopped : NULL, w);
+	zvirt_release(zv);
+	return w != NULL;
 }
 
 json_object *virtio_zone_info(struct daemon *d, uint32_t zone_id)
 {
 	struct zvirt *zv = zvirt_find(d, zone_id);
 	json_object *o;
+	char why[200];
 
 	if (!zv)
 		return NULL;
@@ -724,44 +774,79 @@ json_object *virtio_zone_info(struct daemon *d, uint32_t zone_id)
 	json_object_object_add(o, "restarts", json_object_new_int((int)zv->restarts));
 	if (zv->last_exit[0])
 		json_object_object_add(o, "last_exit", json_object_new_string(zv->last_exit));
+	if (zv->pid > 0 && !backend_answering(zv, why, sizeof(why)))
+		json_object_object_add(o, "not_answering", json_object_new_string(why));
 	return o;
 }
 
-json_object *virtio_set_log_level(struct daemon *d, const char *level)
+/* ---- log levels ------------------------------------------------------------------------- */
+
+struct level {
+	unsigned pending;
+	json_object *result;
+	void (*done)(json_object *result, void *arg);
+	void *arg;
+};
+
+static void level_set(struct zvirt *zv, json_object *reply, const char *error, void *arg)
 {
-	json_object *a = json_object_new_array();
-	struct zvirt *zv;
+	struct level *l = arg;
+	json_object *prev;
 
-	/* the others get hvisord's level when they start */
-	TAILQ_FOREACH (zv, &d->zvirts, entry) {
-		json_object *o;
-		char prev[32];
+	if (error)
+		log_warn("zone %u: hvisor-virtiod did not take the log level: %s", zv->zone_id,
+			 error);
+	else if (json_object_object_get_ex(reply, "previous", &prev)) {
+		json_object *o = json_object_new_object();
 
-		if (zv->state != BACKEND_RUNNING ||
-		    backend_set_log_level(zv, level, prev, sizeof(prev)) < 0)
-			continue;
-		o = json_object_new_object();
 		json_object_object_add(o, "zone_id", json_object_new_int64(zv->zone_id));
-		json_object_object_add(o, "previous", json_object_new_string(prev));
-		json_object_array_add(a, o);
+		json_object_object_add(o, "previous", json_object_get(prev));
+		json_object_array_add(l->result, o);
 	}
-	return a;
+	if (--l->pending == 0) {
+		l->done(l->result, l->arg);
+		free(l);
+	}
 }
 
-static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
+void virtio_set_log_level(struct daemon *d, const char *level,
+			  void (*done)(json_object *result, void *arg), void *arg)
 {
-	backend_sigchld(arg);
+	struct level *l = calloc(1, sizeof(*l));
+	struct zvirt *zv;
+
+	if (!l) {
+		done(json_object_new_array(), arg);
+		return;
+	}
+	*l = (struct level){
+		.pending = 1, .result = json_object_new_array(), .done = done, .arg = arg};
+	/* the others get hvisord's level when they start */
+	TAILQ_FOREACH (zv, &d->zvirts, entry) {
+		json_object *params;
+		char why[200];
+
+		if (zv->state != BACKEND_RUNNING || !backend_answering(zv, why, sizeof(why)))
+			continue;
+		params = json_object_new_object();
+		json_object_object_add(params, "level", json_object_new_string(level));
+		l->pending++;
+		backend_call(zv, HV_VIRTIOD_SET_LOG_LEVEL, params, NULL, 0, level_set, l);
+	}
+	if (--l->pending == 0) {
+		done(l->result, arg);
+		free(l);
+	}
 }
 
 int virtio_init(struct daemon *d)
 {
 	TAILQ_INIT(&d->zvirts);
-	d->ev_sigchld = evsignal_new(d->base, SIGCHLD, sigchld_cb, d);
-	if (!d->ev_sigchld || evsignal_add(d->ev_sigchld, NULL) < 0)
-		return -ENOMEM;
 	return 0;
 }
 
+/* hvisord exits: the backends serve on (a restarted hvisord finds them
+ * again), unless stop (hvisord --stop-zones, or nothing keeps them). */
 void virtio_done(struct daemon *d)
 {
 	struct zvirt *zv;
@@ -769,15 +854,11 @@ void virtio_done(struct daemon *d)
 	while ((zv = TAILQ_FIRST(&d->zvirts))) {
 		struct vdevice *dev;
 
-		backend_stop(zv, true);
 		while ((dev = TAILQ_FIRST(&zv->devices))) {
 			TAILQ_REMOVE(&zv->devices, dev, entry);
-			vdevice_free(dev);
+			vdevice_free(d, dev, false);
 		}
 		zv->n_devices = 0;
-		zvirt_put(zv);
+		zvirt_free(zv);
 	}
-	if (d->ev_sigchld)
-		event_free(d->ev_sigchld);
-	d->ev_sigchld = NULL;
 }

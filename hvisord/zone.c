@@ -9,15 +9,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "hv.h"
 #include "hvisord.h"
+#include "json-util.h"
 #include "load.h"
 #include "log.h"
 #include "util.h"
@@ -36,6 +36,7 @@ struct zone {
 	uint64_t cpus;
 	enum zone_state state;
 	struct hv_zone_config *cfg;
+	json_object *config; /* as the client sent it: for the state file */
 	char *source;
 	uint64_t started_usec;
 	uid_t started_by;
@@ -45,7 +46,9 @@ struct zone {
 struct start_ctx {
 	struct conn *c;
 	struct daemon *d;
-	struct zone *z;
+	struct zone *z; /* until it runs (the zone may go while its backend starts) */
+	uint32_t zone_id;
+	char name[HV_CONFIG_NAME_LEN + 1];
 	int fds[HV_CONFIG_MAX_IMAGES];
 	struct load_item items[HV_CONFIG_MAX_IMAGES];
 	size_t n_items;
@@ -88,7 +91,7 @@ const struct hv_zone_config *zone_config_of(struct daemon *d, uint32_t id)
 int zone_is_running(struct daemon *d, uint32_t id)
 {
 	struct hvisor_zone_info zones[ZONE_LIST_CAP];
-	int n = d->hv->ops->zone_list(d->hv, zones, ZONE_LIST_CAP);
+	int n = hv_zone_list(d->hv, zones, ZONE_LIST_CAP);
 
 	if (n < 0)
 		return n;
@@ -102,6 +105,7 @@ static void zone_free(struct daemon *d, struct zone *z)
 {
 	TAILQ_REMOVE(&d->zones, z, entry);
 	hv_zone_config_free(z->cfg);
+	json_object_put(z->config);
 	free(z->source);
 	free(z);
 }
@@ -127,7 +131,7 @@ static int error_zone(struct conn *c, const char *error, uint32_t id, const char
 	va_end(ap);
 	json_object_object_add(p, "zone_id", json_object_new_int64(id));
 	json_object_object_add(p, "message", json_object_new_string(msg));
-	return conn_error(c, vl_error_new(error, p));
+	return conn_fail(c, vl_error_new(error, p));
 }
 
 /* The zone's name from ZONE_LIST: up to 32 bytes, maybe unterminated;
@@ -148,7 +152,7 @@ static void info_name(const struct hvisor_zone_info *zi, char buf[HV_CONFIG_NAME
 static int list_zones(struct daemon *d, struct hvisor_zone_info *zones, size_t cap)
 {
 	struct zone *z, *tmp;
-	int n = d->hv->ops->zone_list(d->hv, zones, cap);
+	int n = hv_zone_list(d->hv, zones, cap);
 
 	if (n < 0)
 		return n;
@@ -163,8 +167,9 @@ static int list_zones(struct daemon *d, struct hvisor_zone_info *zones, size_t c
 			log_notice("zone %u (%s) is gone; it was shut down behind our back", z->id,
 				   z->name);
 			daemon_event_emit(d, "ZoneVanished", z, NULL);
-			virtio_zone_stopped(d, z->id);
+			virtio_zone_stopped(d, z->id, NULL, NULL);
 			zone_free(d, z);
+			state_save(d);
 		}
 	}
 	return n;
@@ -174,16 +179,14 @@ static int list_zones(struct daemon *d, struct hvisor_zone_info *zones, size_t c
 static int image_file_size(int fd, uint64_t *ret, const char **ret_why)
 {
 	struct stat st;
+	int r;
 
 	*ret_why = passed_file_problem(fd, false, &st);
 	if (*ret_why)
 		return -EINVAL;
-	if (S_ISREG(st.st_mode)) {
-		*ret = (uint64_t)st.st_size;
-		return 0;
-	}
-	if (ioctl(fd, BLKGETSIZE64, ret) < 0) {
-		*ret_why = strerror(errno);
+	r = fd_file_size(fd, &st, ret);
+	if (r < 0) {
+		*ret_why = strerror(-r);
 		return -EINVAL;
 	}
 	return 0;
@@ -211,7 +214,7 @@ static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_conf
 					&err, path,
 					"expected the index of a passed file descriptor (0..%d)",
 					(int)n_fds - 1);
-				conn_error_invalid(c, NULL, &err);
+				conn_fail_invalid(c, NULL, &err);
 				return -EINVAL;
 			}
 			for (size_t i = 0; i < cfg->n_images && !known; i++)
@@ -245,14 +248,14 @@ static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_conf
 				&err, "files",
 				"no file descriptor for %s ('%.200s'): pass the file with the call",
 				img->key, img->path);
-			conn_error_invalid(c, NULL, &err);
+			conn_fail_invalid(c, NULL, &err);
 			return -EINVAL;
 		}
 		fd = fds[json_object_get_int64(idx)];
 		r = image_file_size(fd, &size, &why);
 		if (r < 0) {
 			hv_error_set(&err, path, "'%.200s': %s", img->path, why);
-			conn_error_invalid(c, NULL, &err);
+			conn_fail_invalid(c, NULL, &err);
 			return -EINVAL;
 		}
 		img->size = size;
@@ -268,7 +271,7 @@ static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_conf
 			continue;
 		ctx->fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (ctx->fds[i] < 0) {
-			conn_errorf(c, VL_ERROR_INTERNAL, "cannot keep a file descriptor: %m");
+			conn_failf(c, VL_ERROR_INTERNAL, "cannot keep a file descriptor: %m");
 			return -EINVAL;
 		}
 		ctx->items[i].fd = ctx->fds[i];
@@ -287,7 +290,7 @@ static int error_cpu_busy(struct conn *c, uint64_t shared, uint32_t owner, const
 	json_object_object_add(p, "cpu", json_object_new_int((int)cpu));
 	json_object_object_add(p, "owner", json_object_new_int64(owner));
 	json_object_object_add(p, "message", json_object_new_string(msg));
-	conn_error(c, vl_error_new(VL_ERROR_ZONE_CPU_BUSY, p));
+	conn_fail(c, vl_error_new(VL_ERROR_ZONE_CPU_BUSY, p));
 	return -EBUSY;
 }
 
@@ -305,11 +308,11 @@ static int check_resources(struct conn *c, struct daemon *d, const struct hv_zon
 		hv_error_set(&err, "config.cpus",
 			     "CPU %u does not exist (the hypervisor has %u CPUs)", cpu,
 			     d->hv->ncpus);
-		return conn_error_invalid(c, NULL, &err), -EINVAL;
+		return conn_fail_invalid(c, NULL, &err), -EINVAL;
 	}
 	n = list_zones(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
-		return conn_error_kernel(c, "ZONE_LIST", n), n;
+		return conn_fail_kernel(c, "ZONE_LIST", n), n;
 	for (int i = 0; i < n; i++) {
 		char name[HV_CONFIG_NAME_LEN + 1];
 		uint64_t shared = zones[i].cpus & cfg->cpus;
@@ -358,7 +361,7 @@ static int check_resources(struct conn *c, struct daemon *d, const struct hv_zon
 				json_object_object_add(p, "size",
 						       json_object_new_int64((int64_t)b->size));
 				json_object_object_add(p, "message", json_object_new_string(msg));
-				return conn_error(c, vl_error_new(VL_ERROR_ZONE_MEMORY_OVERLAP, p)),
+				return conn_fail(c, vl_error_new(VL_ERROR_ZONE_MEMORY_OVERLAP, p)),
 				       -EBUSY;
 			}
 		}
@@ -378,8 +381,25 @@ static void start_failed(struct start_ctx *ctx, const char *message)
 
 	log_warn("zone %u (%s) did not start: %s", ctx->z->id, ctx->z->name, message);
 	daemon_event_emit(d, "ZoneStartFailed", ctx->z, message);
-	virtio_zone_stopped(d, ctx->z->id);
+	virtio_zone_stopped(d, ctx->z->id, NULL, NULL);
 	zone_free(d, ctx->z);
+}
+
+/* The zone runs (its backend, if any, serves or failed): the reply. */
+static void start_replied(void *arg)
+{
+	struct start_ctx *ctx = arg;
+	const struct hv_zone_config *cfg = zone_config_of(ctx->d, ctx->zone_id);
+	json_object *p = json_object_new_object(), *warnings = json_object_new_array();
+	struct conn *c = ctx->c;
+
+	for (unsigned i = 0; cfg && i < cfg->n_warnings; i++)
+		json_object_array_add(warnings, json_object_new_string(cfg->warnings[i]));
+	json_object_object_add(p, "zone_id", json_object_new_int64(ctx->zone_id));
+	json_object_object_add(p, "name", json_object_new_string(ctx->name));
+	json_object_object_add(p, "warnings", warnings);
+	start_ctx_free(ctx);
+	conn_async_done(c, conn_reply(c, p));
 }
 
 static void start_loaded(int r, const char *failed_key, bool file_error, const char *message,
@@ -389,7 +409,6 @@ static void start_loaded(int r, const char *failed_key, bool file_error, const c
 	struct daemon *d = ctx->d;
 	struct conn *c = ctx->c;
 	struct zone *z = ctx->z;
-	json_object *p, *warnings;
 	char msg[400];
 
 	if (r < 0) {
@@ -400,37 +419,98 @@ static void start_loaded(int r, const char *failed_key, bool file_error, const c
 
 			snprintf(path, sizeof(path), "files.%s", failed_key);
 			hv_error_set(&err, path, "%s", message);
-			conn_error_invalid(c, NULL, &err);
+			r = conn_fail_invalid(c, NULL, &err);
 		} else
-			conn_error_kernel(c, "LOAD_IMAGE", r);
+			r = conn_fail_kernel(c, "LOAD_IMAGE", r);
 		start_failed(ctx, msg);
 		goto out;
 	}
-	r = d->hv->ops->zone_start(d->hv, ctx->config, ctx->config_size);
+	r = hv_zone_start(d->hv, ctx->config, ctx->config_size);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "ZONE_START: %s", strerror(-r));
-		conn_error_kernel(c, "ZONE_START", r);
+		r = conn_fail_kernel(c, "ZONE_START", r);
 		start_failed(ctx, msg);
 		goto out;
 	}
 	z->state = ZONE_RUNNING;
 	z->started_usec = now_realtime_usec();
-	virtio_zone_started(d, z->id);
+	state_save(d);
 	log_info("zone %u (%s) started by uid %u%s%s", z->id, z->name, (unsigned)z->started_by,
 		 z->source ? " from " : "", z->source ? z->source : "");
 	daemon_event_emit(d, "ZoneStarted", z, NULL);
-
-	p = json_object_new_object();
-	warnings = json_object_new_array();
-	for (unsigned i = 0; i < z->cfg->n_warnings; i++)
-		json_object_array_add(warnings, json_object_new_string(z->cfg->warnings[i]));
-	json_object_object_add(p, "zone_id", json_object_new_int64(z->id));
-	json_object_object_add(p, "name", json_object_new_string(z->name));
-	json_object_object_add(p, "warnings", warnings);
-	conn_reply(c, p);
+	/* the reply once its devices are served */
+	if (virtio_zone_started(d, z->id, start_replied, ctx))
+		return;
+	start_replied(ctx);
+	return;
 out:
 	start_ctx_free(ctx);
-	conn_async_end(c);
+	conn_async_done(c, r);
+}
+
+/* The binary zone_config for the hypervisor's magic, into ctx. */
+static int encode_config(struct conn *c, struct daemon *d, const struct hv_zone_config *cfg,
+			 struct start_ctx *ctx)
+{
+	struct hv_error err;
+	int r = hv_zone_config_encode(cfg, (unsigned)d->hv->magic, ctx->config, sizeof(ctx->config),
+				      &err);
+
+	if (r == -EOPNOTSUPP)
+		return conn_failf(c, VL_ERROR_NOT_SUPPORTED, "config.%s: %s", err.path,
+				  err.message);
+	if (r < 0)
+		return conn_fail_invalid(c, "config", &err);
+	ctx->config_size = (size_t)r;
+	return 0;
+}
+
+/* A zone being started, in the table (takes *cfg). */
+static struct zone *zone_new(struct daemon *d, struct hv_zone_config **cfg, json_object *config,
+			     uid_t uid, json_object *source)
+{
+	struct zone *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return NULL;
+	z->id = (*cfg)->zone_id;
+	memcpy(z->name, (*cfg)->name, sizeof((*cfg)->name));
+	z->cpus = (*cfg)->cpus;
+	z->state = ZONE_STARTING;
+	z->started_by = uid;
+	z->source = source ? strdup(json_object_get_string(source)) : NULL;
+	z->cfg = TAKE_PTR(*cfg);
+	z->config = json_object_get(config);
+	TAILQ_INSERT_TAIL(&d->zones, z, entry);
+	return z;
+}
+
+/* The config of a Start, for the backend as it is now; on failure the
+ * error reply is sent. */
+static int parse_config(struct conn *c, struct daemon *d, json_object *config,
+			struct hv_zone_config **ret)
+{
+	/* a backend that came back may have another arch or magic */
+	int r = hv_ensure(d->hv);
+	struct hv_error err;
+
+	if (r < 0)
+		return conn_fail_kernel(c, "ZONE_START", r), r;
+	if (!hv_magic_supported(d->hv))
+		return conn_failf(
+			       c, VL_ERROR_NOT_SUPPORTED,
+			       "the hypervisor reports config magic 0x%02llx; this hvisord can encode zone configs for 0x05 and 0x06 only",
+			       (unsigned long long)d->hv->magic),
+		       -EOPNOTSUPP;
+	if (hv_zone_config_parse(config, d->hv->arch, ret, &err) < 0)
+		return conn_fail_invalid(c, "config", &err), -EINVAL;
+	if (hv_zone_config_check_supported(*ret, &err) < 0) {
+		*ret = hv_zone_config_free(*ret);
+		return conn_failf(c, VL_ERROR_NOT_SUPPORTED, "config.%s: %s", err.path,
+				  err.message),
+		       -EOPNOTSUPP;
+	}
+	return 0;
 }
 
 static int method_start(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
@@ -449,19 +529,10 @@ static int method_start(struct conn *c, const struct vl_call *call, int *fds, si
 	int r;
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
-	if (!hv_magic_supported(d->hv))
-		return conn_errorf(
-			c, VL_ERROR_NOT_SUPPORTED,
-			"the hypervisor reports config magic 0x%02llx; this hvisord can encode zone configs for 0x05 and 0x06 only",
-			(unsigned long long)d->hv->magic);
-	if (hv_zone_config_parse(config, d->hv->arch, &cfg, &err) < 0)
-		return conn_error_invalid(c, "config", &err);
-	if (cfg->arch == HV_ARCH_X86_64 && cfg->arch_config.x86_64.multiboot2) {
-		hv_zone_config_free(cfg);
-		return conn_errorf(c, VL_ERROR_NOT_SUPPORTED,
-				   "config.boot_protocol: multiboot2 zones are not supported yet");
-	}
+		return conn_fail_invalid(c, NULL, &err);
+	r = parse_config(c, d, config, &cfg);
+	if (r < 0)
+		return r;
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		hv_zone_config_free(cfg);
@@ -472,64 +543,43 @@ static int method_start(struct conn *c, const struct vl_call *call, int *fds, si
 	ctx->c = c;
 	ctx->d = d;
 	r = bind_files(c, ctx, cfg, files, fds, n_fds);
-	if (r < 0)
-		goto fail;
-	if (hv_zone_config_check_images(cfg, &err) < 0) {
-		conn_error_invalid(c, "config", &err);
-		goto fail;
-	}
-	if (check_resources(c, d, cfg) < 0)
-		goto fail;
-	r = hv_zone_config_encode(cfg, (unsigned)d->hv->magic, ctx->config, sizeof(ctx->config),
-				  &err);
-	if (r < 0) {
-		if (r == -EOPNOTSUPP)
-			conn_errorf(c, VL_ERROR_NOT_SUPPORTED, "config.%s: %s", err.path,
-				    err.message);
-		else
-			conn_error_invalid(c, "config", &err);
-		goto fail;
-	}
-	ctx->config_size = (size_t)r;
+	if (r == 0 && hv_zone_config_check_images(cfg, &err) < 0)
+		r = conn_fail_invalid(c, "config", &err);
+	if (r == 0)
+		r = check_resources(c, d, cfg);
+	if (r == 0)
+		r = encode_config(c, d, cfg, ctx);
 	/* The zone's virtio devices must be served from its first access:
 	 * their backend is attached and running before the guest is. */
-	if (virtio_zone_starting(c, d, cfg) < 0)
+	if (r == 0)
+		r = virtio_zone_starting(c, d, cfg);
+	if (r < 0)
 		goto fail;
 
 	/* Everything checked: from here on we change things. The entry
 	 * reserves id, CPUs and memory against concurrent starts. */
-	z = calloc(1, sizeof(*z));
+	z = zone_new(d, &cfg, config, conn_uid(c), source);
 	if (!z) {
-		virtio_zone_stopped(d, cfg->zone_id);
+		virtio_zone_stopped(d, cfg->zone_id, NULL, NULL);
 		r = -ENOMEM;
-		goto fail_internal;
+		goto fail;
 	}
-	z->id = cfg->zone_id;
-	memcpy(z->name, cfg->name, sizeof(cfg->name));
-	z->cpus = cfg->cpus;
-	z->state = ZONE_STARTING;
-	z->started_by = conn_uid(c);
-	z->source = source ? strdup(json_object_get_string(source)) : NULL;
-	z->cfg = TAKE_PTR(cfg);
-	TAILQ_INSERT_TAIL(&d->zones, z, entry);
 	ctx->z = z;
+	ctx->zone_id = z->id;
+	memcpy(ctx->name, z->name, sizeof(ctx->name));
 	r = load_start(d, ctx->items, ctx->n_items, start_loaded, ctx);
 	if (r < 0) {
-		virtio_zone_stopped(d, z->id);
+		virtio_zone_stopped(d, z->id, NULL, NULL);
 		zone_free(d, z);
-		goto fail_internal;
+		goto fail;
 	}
 	conn_async_begin(c);
 	return 0;
 
-fail_internal:
-	hv_zone_config_free(cfg);
-	start_ctx_free(ctx);
-	return r;
 fail:
 	hv_zone_config_free(cfg);
 	start_ctx_free(ctx);
-	return 0; /* the error reply is out */
+	return r;
 }
 
 static int get_zone_id_param(struct conn *c, const struct vl_call *call, uint32_t *ret)
@@ -538,17 +588,21 @@ static int get_zone_id_param(struct conn *c, const struct vl_call *call, uint32_
 	const struct vl_param spec[] = {{"zone_id", json_type_int, true, &id}};
 	struct hv_error err;
 
-	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0) {
-		conn_error_invalid(c, NULL, &err);
-		return -EINVAL;
-	}
+	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
+		return conn_fail_invalid(c, NULL, &err);
 	if (json_object_get_int64(id) > UINT32_MAX) {
 		hv_error_set(&err, "zone_id", "must be < 2^32");
-		conn_error_invalid(c, NULL, &err);
-		return -EINVAL;
+		return conn_fail_invalid(c, NULL, &err);
 	}
 	*ret = (uint32_t)json_object_get_int64(id);
 	return 0;
+}
+
+static void shutdown_done(void *arg)
+{
+	struct conn *c = arg;
+
+	conn_async_done(c, conn_reply(c, NULL));
 }
 
 static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
@@ -560,30 +614,29 @@ static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds,
 	bool found = false;
 	int n, r;
 
-	if (get_zone_id_param(c, call, &id) < 0)
-		return 0;
+	r = get_zone_id_param(c, call, &id);
+	if (r < 0)
+		return r;
 	if (id == 0) {
 		struct hv_error err;
 
 		hv_error_set(&err, "zone_id", "zone 0 is the root zone; it cannot be shut down");
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	}
 	z = zone_find(d, id);
 	if (z && z->state == ZONE_STARTING)
-		return conn_errorf(c, VL_ERROR_BUSY, "zone %u is still being started", id);
+		return conn_failf(c, VL_ERROR_BUSY, "zone %u is still being started", id);
 	n = list_zones(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
-		return conn_error_kernel(c, "ZONE_LIST", n);
+		return conn_fail_kernel(c, "ZONE_LIST", n);
 	for (int i = 0; i < n && !found; i++)
 		found = zones[i].zone_id == id;
 	if (!found)
 		return error_zone(c, VL_ERROR_ZONE_NOT_FOUND, id, "no zone %u", id);
-	r = d->hv->ops->zone_shutdown(d->hv, id);
+	r = hv_zone_shutdown(d->hv, id);
 	if (r < 0)
-		return conn_error_kernel(c, "ZONE_SHUTDOWN", r);
+		return conn_fail_kernel(c, "ZONE_SHUTDOWN", r);
 	log_info("zone %u shut down by uid %u", id, (unsigned)conn_uid(c));
-	/* its backend drains what is in flight and exits */
-	virtio_zone_stopped(d, id);
 	z = zone_find(d, id);
 	if (z) {
 		daemon_event_emit(d, "ZoneStopped", z, NULL);
@@ -596,6 +649,12 @@ static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds,
 				info_name(&zones[i], tmp.name);
 			}
 		daemon_event_emit(d, "ZoneStopped", &tmp, NULL);
+	}
+	state_save(d);
+	/* its backend drains what is in flight and exits: the reply waits */
+	if (virtio_zone_stopped(d, id, shutdown_done, c)) {
+		conn_async_begin(c);
+		return 0;
 	}
 	return conn_reply(c, NULL);
 }
@@ -708,10 +767,10 @@ static int method_list(struct conn *c, const struct vl_call *call, int *fds, siz
 	int n;
 
 	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
-		return conn_error_invalid(c, NULL, &err);
+		return conn_fail_invalid(c, NULL, &err);
 	n = list_zones(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
-		return conn_error_kernel(c, "ZONE_LIST", n);
+		return conn_fail_kernel(c, "ZONE_LIST", n);
 	qsort(zones, (size_t)n, sizeof(zones[0]), cmp_info);
 	arr = json_object_new_array();
 	for (int i = 0; i < n; i++) {
@@ -736,11 +795,12 @@ static int method_info(struct conn *c, const struct vl_call *call, int *fds, siz
 	uint32_t id;
 	int n;
 
-	if (get_zone_id_param(c, call, &id) < 0)
-		return 0;
+	n = get_zone_id_param(c, call, &id);
+	if (n < 0)
+		return n;
 	n = list_zones(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
-		return conn_error_kernel(c, "ZONE_LIST", n);
+		return conn_fail_kernel(c, "ZONE_LIST", n);
 	z = zone_find(d, id);
 	for (int i = 0; i < n; i++)
 		if (zones[i].zone_id == id) {
@@ -766,3 +826,154 @@ const struct method zone_methods[] = {
 	{"org.hvisor.Zone.Info", method_info, 0},
 	{NULL, NULL, 0},
 };
+
+/* ---- the state file -------------------------------------------------------------------- */
+
+json_object *zones_state_json(struct daemon *d)
+{
+	json_object *a = json_object_new_array();
+	const struct zone *z;
+
+	TAILQ_FOREACH (z, &d->zones, entry) {
+		json_object *o;
+
+		if (z->state != ZONE_RUNNING || !z->config)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int64(z->id));
+		json_object_object_add(o, "config", json_object_get(z->config));
+		if (z->source)
+			json_object_object_add(o, "source", json_object_new_string(z->source));
+		json_object_object_add(o, "started_by", json_object_new_int64(z->started_by));
+		json_object_object_add(o, "started_usec", json_object_new_uint64(z->started_usec));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+/* One zone of the state file, if the hypervisor runs it (with that name)
+ * and its config passes the checks of a Start. */
+static void restore_zone(struct daemon *d, json_object *o, size_t i,
+			 const struct hvisor_zone_info *zones, int n)
+{
+	struct hv_zone_config *cfg = NULL;
+	json_object *config = NULL;
+	const char *source = NULL;
+	uint64_t id = 0, by = 0, since = 0;
+	char path[32], name[HV_CONFIG_NAME_LEN + 1];
+	struct hv_error err;
+	struct zone *z;
+	int k;
+
+	hv_json_path_index(path, sizeof(path), "zones", i);
+	if (hv_json_get_u64(o, "id", path, UINT32_MAX, true, &id, &err) < 0 ||
+	    hv_json_get_u64(o, "started_by", path, UINT32_MAX, true, &by, &err) < 0 ||
+	    hv_json_get_u64(o, "started_usec", path, UINT64_MAX, true, &since, &err) < 0 ||
+	    hv_json_get_string(o, "source", path, PATH_MAX, false, &source, &err) < 0 ||
+	    hv_json_lookup(o, "config", path, true, &config, &err) < 0) {
+		log_warn("state file: %s: %s; zone left unmanaged", err.path, err.message);
+		return;
+	}
+	if (hv_zone_config_parse(config, d->hv->arch, &cfg, &err) < 0) {
+		log_warn("state file: %s.config.%s: %s; zone left unmanaged", path, err.path,
+			 err.message);
+		return;
+	}
+	if (cfg->zone_id != id) {
+		log_warn("state file: %s: the config of zone %u for zone %llu; zone left unmanaged",
+			 path, cfg->zone_id, (unsigned long long)id);
+		hv_zone_config_free(cfg);
+		return;
+	}
+	for (k = 0; k < n && zones[k].zone_id != id; k++)
+		;
+	if (k < n)
+		info_name(&zones[k], name);
+	if (k == n || strncmp(name, cfg->name, sizeof(name)) != 0 || zone_find(d, (uint32_t)id)) {
+		log_notice("zone %llu (%s) of the state file %s", (unsigned long long)id, cfg->name,
+			   k == n ? "no longer runs: forgotten" : "is not the zone running now");
+		hv_zone_config_free(cfg);
+		return;
+	}
+	z = zone_new(d, &cfg, config, (uid_t)by, NULL);
+	if (!z)
+		return;
+	z->source = source ? strdup(source) : NULL;
+	z->state = ZONE_RUNNING;
+	z->started_usec = since;
+	log_info("zone %u (%s) managed again", z->id, z->name);
+}
+
+void zones_state_restore(struct daemon *d, json_object *zones)
+{
+	struct hvisor_zone_info running[ZONE_LIST_CAP];
+	int n = hv_zone_list(d->hv, running, ZONE_LIST_CAP);
+
+	if (n < 0) {
+		log_errno(LOG_WARNING, n, "ZONE_LIST: no zone of the state file is managed again");
+		return;
+	}
+	for (size_t i = 0; zones && i < json_object_array_length(zones); i++) {
+		json_object *o = json_object_array_get_idx(zones, i);
+
+		if (json_object_is_type(o, json_type_object))
+			restore_zone(d, o, i, running, n);
+	}
+}
+
+/* ---- hvisord --stop-zones --------------------------------------------------------------- */
+
+struct stop_all {
+	unsigned pending;
+	void (*done)(void *arg);
+	void *arg;
+};
+
+static void one_stopped(void *arg)
+{
+	struct stop_all *st = arg;
+
+	if (--st->pending == 0) {
+		st->done(st->arg);
+		free(st);
+	}
+}
+
+void zones_stop_all(struct daemon *d, void (*done)(void *arg), void *arg)
+{
+	struct hvisor_zone_info zones[ZONE_LIST_CAP];
+	struct stop_all *st = calloc(1, sizeof(*st));
+	int n = hv_zone_list(d->hv, zones, ZONE_LIST_CAP);
+
+	if (!st || n < 0) {
+		if (n < 0)
+			log_errno(LOG_ERR, n, "ZONE_LIST: the zones keep running");
+		free(st);
+		done(arg);
+		return;
+	}
+	*st = (struct stop_all){.pending = 1, .done = done, .arg = arg};
+	for (int i = 0; i < n; i++) {
+		uint32_t id = zones[i].zone_id;
+		struct zone *z = zone_find(d, id);
+		int r;
+
+		if (id == 0)
+			continue;
+		r = hv_zone_shutdown(d->hv, id);
+		if (r < 0) {
+			log_errno(LOG_ERR, r, "ZONE_SHUTDOWN of zone %u", id);
+			continue;
+		}
+		log_info("zone %u shut down (hvisord --stop-zones)", id);
+		if (z) {
+			daemon_event_emit(d, "ZoneStopped", z, NULL);
+			zone_free(d, z);
+		}
+		st->pending++;
+		if (!virtio_zone_stopped(d, id, one_stopped, st))
+			st->pending--;
+	}
+	state_save(d);
+	one_stopped(st);
+}

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "util.h"
 
 static const char *log_ident = "hvisor";
 static enum log_target log_target = LOG_TARGET_STDERR;
@@ -77,23 +78,27 @@ static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 {
-	char buf[2048];
-	int saved = errno;
+	char buf[2048], line[4 * sizeof(buf)]; /* an escape is at most 4 bytes per byte */
+	int saved = errno, n;
 
 	if (prio > log_level)
 		return;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (suffix && n >= 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s", suffix);
+	/* one line per message, whatever a name or path in it holds */
+	str_escape(buf, STR_ESCAPE_C, line, sizeof(line));
 	if (log_target == LOG_TARGET_SYSLOG) {
-		syslog(prio, "%s%s%s", buf, suffix ? ": " : "", suffix ? suffix : "");
+		syslog(prio, "%s", line);
 	} else {
 		struct timespec ts;
 		struct tm tm;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
-		fprintf(stderr, "%02d:%02d:%02d.%03ld %s[%d] %s: %s%s%s\n", tm.tm_hour, tm.tm_min,
+		fprintf(stderr, "%02d:%02d:%02d.%03ld %s[%d] %s: %s\n", tm.tm_hour, tm.tm_min,
 			tm.tm_sec, ts.tv_nsec / 1000000, log_ident, (int)getpid(),
-			log_level_to_string(prio), buf, suffix ? ": " : "", suffix ? suffix : "");
+			log_level_to_string(prio), line);
 	}
 	errno = saved;
 }

@@ -3,7 +3,9 @@
  *   log_debug/log_info/log_notice/log_warn/log_err  plain messages
  *   log_errno(prio, r, ...)                          appends strerror(-r), returns r
  *   fatal(...)                                       logs and exits 1
- * Targets: stderr (default) or syslog; the level can change at run time. */
+ * Targets: stderr (default) or syslog; the level can change at run time.
+ * Every message is one line: control characters in it are escaped
+ * (str_escape, C style), so a name or path cannot forge a line. */
 #ifndef HV_LOG_H
 #define HV_LOG_H
 

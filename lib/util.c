@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -37,6 +40,17 @@ int parse_u64(const char *s, uint64_t max, uint64_t *ret)
 int parse_u64_hex(const char *s, uint64_t max, uint64_t *ret)
 {
 	return parse_u64_base(s, 16, max, ret);
+}
+
+int fd_file_size(int fd, const struct stat *st, uint64_t *ret)
+{
+	if (S_ISREG(st->st_mode)) {
+		*ret = (uint64_t)st->st_size;
+		return 0;
+	}
+	if (!S_ISBLK(st->st_mode))
+		return -EINVAL;
+	return ioctl(fd, BLKGETSIZE64, ret) < 0 ? -errno : 0;
 }
 
 int fd_set_nonblock(int fd, bool nonblock)
@@ -276,35 +290,125 @@ void format_cpu_list(uint64_t cpus, const char *sep, char *buf, size_t size)
 	}
 }
 
+size_t utf8_decode(const char *s, size_t len, uint32_t *ret_cp)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned n;
+	uint32_t cp;
+
+	if (len == 0)
+		return 0;
+	if (p[0] < 0x80)
+		n = 0, cp = p[0];
+	else if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 1, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 2, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 3, cp = p[0] & 0x07;
+	else
+		return 0; /* a continuation byte, or an overlong lead */
+	if (len - 1 < n)
+		return 0;
+	for (unsigned i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* overlong, surrogates, beyond U+10FFFF */
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*ret_cp = cp;
+	return n + 1;
+}
+
 bool utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	uint32_t cp;
 
-	while (p < end) {
-		unsigned c = *p++, n;
-		uint32_t cp;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false; /* a continuation byte, or an overlong lead */
-		if ((size_t)(end - p) < n)
-			return false;
-		for (unsigned i = 0; i < n; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (*p & 0x3f);
-		}
-		/* overlong, surrogates, beyond U+10FFFF */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
+	for (size_t i = 0, n; i < len; i += n) {
+		n = utf8_decode(s + i, len - i, &cp);
+		if (n == 0)
 			return false;
 	}
 	return true;
+}
+
+/* What a terminal or a reader of a log acts on rather than shows: C0 and
+ * C1 controls, DEL, the line and paragraph separators, and the bidi
+ * controls that reorder the text around them. */
+static bool char_is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x61c || cp == 0x200e ||
+	       cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Must the character of n bytes at s (n = 0: an ill-formed byte) be
+ * escaped in this style? */
+static bool needs_escape(size_t n, uint32_t cp, enum str_escape_style style)
+{
+	if (n == 0)
+		return true;
+	if (style == STR_ESCAPE_JSON) /* json-c escapes C0 in strings; elsewhere it is layout */
+		return cp >= 0x20 && char_is_control(cp);
+	return cp == '\\' || char_is_control(cp);
+}
+
+/* The escaped form of that character into out (at least 17 bytes); its
+ * length. */
+static size_t escape_char(const char *s, size_t n, uint32_t cp, enum str_escape_style style,
+			  char *out)
+{
+	static const char named[] = {['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\\'] = '\\'};
+	size_t k = 0;
+
+	if (!needs_escape(n, cp, style)) {
+		memcpy(out, s, n);
+		return n;
+	}
+	if (style == STR_ESCAPE_JSON)
+		return (size_t)sprintf(out, "\\u%04x", n ? (unsigned)cp : 0xfffdu);
+	if (n == 1 && cp < sizeof(named) && named[cp])
+		return (size_t)sprintf(out, "\\%c", named[cp]);
+	for (size_t i = 0; i < (n ? n : 1); i++)
+		k += (size_t)sprintf(out + k, "\\x%02x", (unsigned char)s[i]);
+	return k;
+}
+
+size_t str_escape(const char *s, enum str_escape_style style, char *buf, size_t size)
+{
+	size_t len = strlen(s), out = 0;
+	bool full = size == 0;
+
+	for (size_t i = 0, n; i < len; i += n ? n : 1) {
+		char unit[20];
+		uint32_t cp = 0;
+		size_t k;
+
+		n = utf8_decode(s + i, len - i, &cp);
+		k = escape_char(s + i, n, cp, style, unit);
+		/* whole characters only: a cut escape would read as another */
+		if (!full && out + k >= size) {
+			buf[out] = '\0';
+			full = true;
+		}
+		if (!full)
+			memcpy(buf + out, unit, k);
+		out += k;
+	}
+	if (!full)
+		buf[out] = '\0';
+	return out;
+}
+
+char *str_escape_dup(const char *s, enum str_escape_style style)
+{
+	size_t n = str_escape(s, style, NULL, 0);
+	char *buf = malloc(n + 1);
+
+	if (!buf)
+		abort();
+	str_escape(s, style, buf, n + 1);
+	return buf;
 }

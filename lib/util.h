@@ -22,6 +22,10 @@ int parse_u64(const char *s, uint64_t max, uint64_t *ret);
 int parse_u64_hex(const char *s, uint64_t max, uint64_t *ret);
 
 int fd_set_nonblock(int fd, bool nonblock);
+/* The size of a regular file or a block device (st: its fstat()), or -errno
+ * (-EINVAL for anything else). */
+struct stat;
+int fd_file_size(int fd, const struct stat *st, uint64_t *ret);
 int fd_set_cloexec(int fd, bool cloexec);
 
 /* Loop over short reads/writes and EINTR. read_full returns the number of
@@ -59,6 +63,31 @@ void format_cpu_list(uint64_t cpus, const char *sep, char *buf, size_t size);
 /* Is s[0..len) well-formed UTF-8 (RFC 3629: no overlong forms, no
  * surrogates, nothing beyond U+10FFFF)? */
 bool utf8_valid(const char *s, size_t len);
+/* The character at s[0..len): the length (1..4) of its well-formed UTF-8
+ * sequence and its code point in *ret_cp, or 0 if it is ill-formed. */
+size_t utf8_decode(const char *s, size_t len, uint32_t *ret_cp);
+
+/*
+ * Untrusted text (zone names, config paths, messages) on its way to a
+ * terminal or a log: what a terminal or log reader would act on rather than
+ * show -- C0 and C1 controls, DEL, U+2028/U+2029, bidi controls -- and bytes
+ * that are not well-formed UTF-8 are escaped.
+ *   STR_ESCAPE_C     C style: \n \r \t \\, every other such byte \xNN (ESC is
+ *                    \x1b, a C1 control its two UTF-8 bytes \xc2\x9b).
+ *   STR_ESCAPE_JSON  for JSON text json-c wrote (it escapes C0 controls in
+ *                    strings): DEL, C1 and the rest as \u00XX, an ill-formed
+ *                    byte as \ufffd.
+ * Writes at most size bytes with the NUL (whole escapes only; buf may be
+ * NULL if size is 0) and returns the length of the whole escaped text, as
+ * snprintf does.
+ */
+enum str_escape_style {
+	STR_ESCAPE_C,
+	STR_ESCAPE_JSON,
+};
+size_t str_escape(const char *s, enum str_escape_style style, char *buf, size_t size);
+/* The same, malloc'd (aborts when out of memory). */
+char *str_escape_dup(const char *s, enum str_escape_style style);
 
 /* Does the string fit in a buffer of `size` bytes with its NUL? */
 static inline bool str_fits(const char *s, size_t size)

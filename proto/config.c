@@ -1173,6 +1173,15 @@ struct hv_zone_config *hv_zone_config_free(struct hv_zone_config *cfg)
 
 /* ---- image placement --------------------------------------------------- */
 
+int hv_zone_config_check_supported(const struct hv_zone_config *cfg, struct hv_error *err)
+{
+	if (cfg->arch == HV_ARCH_X86_64 && cfg->arch_config.x86_64.multiboot2) {
+		hv_error_set(err, "boot_protocol", "multiboot2 zones are not supported yet");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static bool in_ram(const struct hv_zone_config *cfg, uint64_t start, uint64_t end)
 {
 	for (uint32_t i = 0; i < cfg->n_regions && i < HV_CONFIG_MAX_MEMORY_REGIONS; i++) {

@@ -192,6 +192,10 @@ int hv_zone_config_parse_string(const char *text, size_t len, enum hv_arch arch,
 				struct hv_zone_config **ret, struct hv_error *err);
 struct hv_zone_config *hv_zone_config_free(struct hv_zone_config *cfg);
 
+/* What hvisord cannot start yet although the config is valid: Multiboot2
+ * zones (x86_64). -EOPNOTSUPP with *err ("boot_protocol: ..."). */
+int hv_zone_config_check_supported(const struct hv_zone_config *cfg, struct hv_error *err);
+
 /* After the caller has set images[].size: every image is non-empty, lies
  * entirely inside one RAM region's physical range, and no two images
  * overlap. -EINVAL with *err naming the image key otherwise. */

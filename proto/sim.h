@@ -78,6 +78,19 @@ enum hvsim_op {
 	 * file is shorter, -EOPNOTSUPP for other kinds of file (use
 	 * LOAD_BUFFER + LOAD_IMAGE). */
 	HVSIM_OP_LOAD_FILE = 11,
+	/* Tests only: hold loads, so that a test can act while a client's
+	 * zone start is loading, without betting on how long a load takes.
+	 * arg[0] = enum hvsim_hold. A held LOAD_IMAGE/LOAD_FILE (of any
+	 * connection) is not answered, nor is its connection read, until it
+	 * is let go; then it runs and is answered as usual. */
+	HVSIM_OP_LOAD_HOLD = 12,
+};
+
+enum hvsim_hold {
+	HVSIM_HOLD_OFF = 0,  /* stop holding: every held load runs; ret = how many */
+	HVSIM_HOLD_ON = 1,   /* hold every load from now on */
+	HVSIM_HOLD_WAIT = 2, /* answered once a load is held (at once if one is) */
+	HVSIM_HOLD_STEP = 3, /* let one load go: the oldest held, else the next one */
 };
 
 struct hvsim_msg {

@@ -38,11 +38,13 @@
 #define VL_ERROR_BUSY		     "org.hvisor.Busy"
 #define VL_ERROR_PROTOCOL	     "org.hvisor.ProtocolError"
 #define VL_ERROR_INTERNAL	     "org.hvisor.Internal"
+#define VL_ERROR_BACKEND_UNAVAILABLE "org.hvisor.BackendUnavailable"
 #define VL_ERROR_ZONE_NOT_FOUND	     "org.hvisor.Zone.NotFound"		     /* zone_id */
 #define VL_ERROR_ZONE_EXISTS	     "org.hvisor.Zone.AlreadyExists"	     /* zone_id */
 #define VL_ERROR_ZONE_CPU_BUSY	     "org.hvisor.Zone.CpuBusy"		     /* cpu, owner */
 #define VL_ERROR_ZONE_MEMORY_OVERLAP "org.hvisor.Zone.MemoryOverlap"	     /* owner, range */
 #define VL_ERROR_VIRTIO_NOT_FOUND    "org.hvisor.Virtio.NotFound"	     /* zone_id, addr */
+#define VL_ERROR_VIRTIO_IMAGE_LOCKED "org.hvisor.Virtio.ImageLocked"	     /* image, holder */
 #define VL_ERROR_METHOD_NOT_FOUND    "org.varlink.service.MethodNotFound"    /* method */
 #define VL_ERROR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound" /* interface */
 #define VL_ERROR_EXPECTED_MORE	     "org.varlink.service.ExpectedMore"

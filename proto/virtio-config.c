@@ -156,6 +156,7 @@ enum dev_key {
 	K_ZONE_ID,
 	K_IMG,
 	K_READONLY,
+	K_SHARE,
 	K_SERIAL,
 	K_AIO,
 	K_TAP,
@@ -176,6 +177,7 @@ static const struct {
 	[K_ZONE_ID] = {"zone_id", T_ALL, F_WIRE | F_SPEC}, /* a file's zone is zones[].id */
 	[K_IMG] = {"img", T_BLK, F_ALL},
 	[K_READONLY] = {"readonly", T_BLK, F_ALL},
+	[K_SHARE] = {"share", T_BLK, F_ALL},
 	[K_SERIAL] = {"serial", T_BLK, F_ALL},
 	[K_AIO] = {"aio", T_BLK, F_ALL},
 	[K_TAP] = {"tap", T_NET, F_ALL},
@@ -454,6 +456,50 @@ static int json_mac(json_object *v, const char *path, uint8_t mac[6], struct hv_
 	return 0;
 }
 
+/* The keys of a blk device object; *ret_img: its image (in o), or NULL. */
+static int json_blk_options(json_object *o, const char *prefix, struct hv_virtio_device *d,
+			    const char **ret_img, struct hv_error *err)
+{
+	char path[PATH_SIZE];
+	const char *s;
+	int r;
+
+#define P(key) hv_json_path_join(path, sizeof(path), prefix, key)
+	r = hv_json_get_string(o, "img", prefix, MAX_IMG_LEN, false, ret_img, err);
+	if (r < 0 || (r > 0 && check_img(*ret_img, P("img"), err) < 0))
+		return -EINVAL;
+	if (hv_json_get_bool(o, "readonly", prefix, &d->readonly, err) < 0 ||
+	    hv_json_get_bool(o, "share", prefix, &d->share, err) < 0)
+		return -EINVAL;
+	r = hv_json_get_string(o, "serial", prefix, HV_CONFIG_MAX_STRING, false, &s, err);
+	if (r < 0 || (r > 0 && set_serial(d, s, P("serial"), err) < 0))
+		return -EINVAL;
+	r = hv_json_get_string(o, "aio", prefix, HV_CONFIG_MAX_STRING, false, &s, err);
+	if (r < 0 || (r > 0 && set_aio(d, s, P("aio"), err) < 0))
+		return -EINVAL;
+	return 0;
+}
+
+static int json_net_options(json_object *o, const char *prefix, struct hv_virtio_device *d,
+			    struct hv_error *err)
+{
+	char path[PATH_SIZE];
+	const char *s;
+	json_object *v;
+	int r;
+
+	r = hv_json_get_string(o, "tap", prefix, HV_CONFIG_MAX_STRING, false, &s, err);
+	if (r < 0 || (r > 0 && set_tap(d, s, P("tap"), err) < 0))
+		return -EINVAL;
+	if (hv_json_lookup(o, "mac", prefix, false, &v, err) > 0) {
+		if (json_mac(v, P("mac"), d->mac, err) < 0 || check_mac(d->mac, path, err) < 0)
+			return -EINVAL;
+		d->has_mac = true;
+	}
+	return 0;
+#undef P
+}
+
 /*
  * One device object. form is F_FILE or F_WIRE. For F_FILE a disabled device
  * of a type this project does not implement (gpu, scmi) is not an error:
@@ -466,7 +512,6 @@ static int parse_json_device(json_object *o, const char *prefix, unsigned form,
 	char path[PATH_SIZE], keybuf[40];
 	const char *s, *img = NULL;
 	unsigned given = 0;
-	json_object *v;
 	int r;
 
 	*ret_skip = false;
@@ -518,34 +563,9 @@ static int parse_json_device(json_object *o, const char *prefix, unsigned form,
 		d.has_zone_id = r > 0;
 	}
 
-	switch (d.type) {
-	case HV_VIRTIO_BLK:
-		r = hv_json_get_string(o, "img", prefix, MAX_IMG_LEN, false, &img, err);
-		if (r < 0 || (r > 0 && check_img(img, P("img"), err) < 0))
-			return -EINVAL;
-		if (hv_json_get_bool(o, "readonly", prefix, &d.readonly, err) < 0)
-			return -EINVAL;
-		r = hv_json_get_string(o, "serial", prefix, HV_CONFIG_MAX_STRING, false, &s, err);
-		if (r < 0 || (r > 0 && set_serial(&d, s, P("serial"), err) < 0))
-			return -EINVAL;
-		r = hv_json_get_string(o, "aio", prefix, HV_CONFIG_MAX_STRING, false, &s, err);
-		if (r < 0 || (r > 0 && set_aio(&d, s, P("aio"), err) < 0))
-			return -EINVAL;
-		break;
-	case HV_VIRTIO_NET:
-		r = hv_json_get_string(o, "tap", prefix, HV_CONFIG_MAX_STRING, false, &s, err);
-		if (r < 0 || (r > 0 && set_tap(&d, s, P("tap"), err) < 0))
-			return -EINVAL;
-		if (hv_json_lookup(o, "mac", prefix, false, &v, err) > 0) {
-			if (json_mac(v, P("mac"), d.mac, err) < 0 ||
-			    check_mac(d.mac, path, err) < 0)
-				return -EINVAL;
-			d.has_mac = true;
-		}
-		break;
-	case HV_VIRTIO_CONSOLE:
-		break;
-	}
+	if ((d.type == HV_VIRTIO_BLK && json_blk_options(o, prefix, &d, &img, err) < 0) ||
+	    (d.type == HV_VIRTIO_NET && json_net_options(o, prefix, &d, err) < 0))
+		return -EINVAL;
 #undef P
 
 	if (check_device(&d, given, img != NULL, prefix, err) < 0)
@@ -579,6 +599,9 @@ json_object *hv_virtio_device_to_json(const struct hv_virtio_device *dev)
 		if (dev->img)
 			json_object_object_add(o, "img", json_object_new_string(dev->img));
 		json_object_object_add(o, "readonly", json_object_new_boolean(dev->readonly));
+		/* only when set: an older hvisord refuses keys it does not know */
+		if (dev->share)
+			json_object_object_add(o, "share", json_object_new_boolean(true));
 		if (dev->serial[0])
 			json_object_object_add(o, "serial", json_object_new_string(dev->serial));
 		json_object_object_add(o, "aio",
@@ -595,6 +618,23 @@ json_object *hv_virtio_device_to_json(const struct hv_virtio_device *dev)
 		break;
 	}
 	return o;
+}
+
+json_object *hv_virtio_mem_to_json(const struct hv_virtio_zone *zone)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < zone->n_mem; i++) {
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "zone0_ipa",
+				       json_object_new_uint64(zone->mem[i].zone0_ipa));
+		json_object_object_add(m, "zonex_ipa",
+				       json_object_new_uint64(zone->mem[i].zonex_ipa));
+		json_object_object_add(m, "size", json_object_new_uint64(zone->mem[i].size));
+		json_object_array_add(a, m);
+	}
+	return a;
 }
 
 /* ---- virtio_cfg.json --------------------------------------------------- */
@@ -655,7 +695,6 @@ static int parse_devices(json_object *zone, const char *zpath, struct hv_virtio_
 			 struct hv_error *err)
 {
 	char apath[PATH_SIZE], path[PATH_SIZE];
-	size_t index[HV_VIRTIO_MAX_DEVICES];
 	json_object *arr;
 	int r;
 
@@ -675,7 +714,7 @@ static int parse_devices(json_object *zone, const char *zpath, struct hv_virtio_
 		if (skip)
 			continue;
 		/* counted at once, so a failure below frees img */
-		index[z->n_devices++] = i;
+		z->device_index[z->n_devices++] = (unsigned)i;
 		d->zone_id = z->zone_id;
 		d->has_zone_id = true;
 		if (!d->enabled)
@@ -686,9 +725,8 @@ static int parse_devices(json_object *zone, const char *zpath, struct hv_virtio_
 			if (o->enabled && ranges_overlap(d->addr, d->len, o->addr, o->len)) {
 				hv_error_set(err, path,
 					     "0x%" PRIx64 "+0x%" PRIx64
-					     " overlaps %s[%zu] (%s at 0x%" PRIx64 "+0x%" PRIx64
-					     ")",
-					     d->addr, d->len, apath, index[j],
+					     " overlaps %s[%u] (%s at 0x%" PRIx64 "+0x%" PRIx64 ")",
+					     d->addr, d->len, apath, z->device_index[j],
 					     hv_virtio_type_to_string(o->type), o->addr, o->len);
 				return -EINVAL;
 			}
@@ -819,6 +857,24 @@ static int spec_number(const char *key, const char *value, bool hex, uint64_t ma
 	return 0;
 }
 
+/* A flag: given alone, or with a value that says yes or no. */
+static int spec_flag(const char *key, const char *value, bool *ret, struct hv_error *err)
+{
+	static const char *const yes[] = {"1", "true", "on"}, *const no[] = {"0", "false", "off"};
+
+	if (!value) {
+		*ret = true;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+		if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+			*ret = strcmp(value, yes[i]) == 0;
+			return 0;
+		}
+	hv_error_set(err, key, "expected nothing, on, off, 1, 0, true or false");
+	return -EINVAL;
+}
+
 static int spec_option(struct hv_virtio_device *d, int k, const char *key, const char *value,
 		       const char **img, struct hv_error *err)
 {
@@ -850,15 +906,9 @@ static int spec_option(struct hv_virtio_device *d, int k, const char *key, const
 		*img = value;
 		return 0;
 	case K_READONLY:
-		if (!value || strcmp(value, "1") == 0 || strcmp(value, "true") == 0)
-			d->readonly = true;
-		else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0)
-			d->readonly = false;
-		else {
-			hv_error_set(err, key, "expected nothing, 1, 0, true or false");
-			return -EINVAL;
-		}
-		return 0;
+		return spec_flag(key, value, &d->readonly, err);
+	case K_SHARE:
+		return spec_flag(key, value, &d->share, err);
 	case K_SERIAL:
 		return set_serial(d, value, key, err);
 	case K_AIO:
@@ -936,7 +986,7 @@ int hv_virtio_device_parse_spec(const char *spec, struct hv_virtio_device *ret,
 			return -EINVAL;
 		}
 		given |= 1u << k;
-		if ((!value && k != K_READONLY) || (value && !*value)) {
+		if ((!value && k != K_READONLY && k != K_SHARE) || (value && !*value)) {
 			hv_error_set(err, keybuf, "missing value (%s=...)", keybuf);
 			return -EINVAL;
 		}
@@ -973,5 +1023,40 @@ int hv_virtio_device_copy(struct hv_virtio_device *dst, const struct hv_virtio_d
 	}
 	*dst = *src;
 	dst->img = img;
+	return 0;
+}
+
+/* ---- against a zone config --------------------------------------------- */
+
+int hv_virtio_device_check_zone(const struct hv_virtio_device *dev,
+				const struct hv_zone_config *cfg, const char *prefix,
+				struct hv_error *err)
+{
+	char path[PATH_SIZE];
+	bool inside = false;
+
+	for (uint32_t i = 0; i < cfg->n_regions && !inside; i++) {
+		const struct hv_cfg_memory_region *r = &cfg->regions[i];
+
+		/* hvisor traps a virtio region at its physical_start */
+		inside = r->type == HV_MEM_TYPE_VIRTIO && dev->addr >= r->physical_start &&
+			 dev->addr - r->physical_start < r->size &&
+			 dev->len <= r->size - (dev->addr - r->physical_start);
+	}
+	if (!inside) {
+		hv_error_set(err, hv_json_path_join(path, sizeof(path), prefix, "addr"),
+			     "0x%" PRIx64 "+0x%" PRIx64
+			     " is not inside a virtio memory region of zone %" PRIu32,
+			     dev->addr, dev->len, cfg->zone_id);
+		return -EINVAL;
+	}
+	if (dev->irq >= HV_CONFIG_MAX_INTERRUPTS ||
+	    (hv_arch_irqs_gated(cfg->arch) &&
+	     !(cfg->irq_bitmap[dev->irq / 32] & (1u << (dev->irq % 32))))) {
+		hv_error_set(err, hv_json_path_join(path, sizeof(path), prefix, "irq"),
+			     "IRQ %" PRIu32 " is not in zone %" PRIu32 "'s interrupts", dev->irq,
+			     cfg->zone_id);
+		return -EINVAL;
+	}
 	return 0;
 }

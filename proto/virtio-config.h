@@ -9,7 +9,7 @@
  *                  "devices": [ {"type": "blk", "addr": .., "len": .., "irq": ..,
  *                                "status": "enable", "img": "disk.img"} ] } ] }
  *
- *   blk,addr=0xa003c00,len=0x200,irq=78,img=disk.img[,readonly][,zone_id=1]
+ *   blk,addr=0xa003c00,len=0x200,irq=78,img=disk.img[,readonly][,share][,zone_id=1]
  *   net,addr=...,len=...,irq=...,tap=tap0[,mac=00:16:3e:10:10:10]
  *   console,addr=...,len=...,irq=...
  */
@@ -22,16 +22,14 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "virtiod-protocol.h"
 
 #define HV_VIRTIO_MAX_ZONES	      32
-#define HV_VIRTIO_MAX_MEM	      64 /* memory_region entries per zone */
+#define HV_VIRTIO_MAX_MEM	      HV_VIRTIOD_MAX_RAM /* memory_region entries per zone */
 #define HV_VIRTIO_MAX_DEVICES	      32 /* per zone */
 #define HV_VIRTIO_SERIAL_LEN	      20 /* VIRTIO_BLK_ID_BYTES */
 #define HV_VIRTIO_MIN_LEN	      0x200 /* registers + config space */
 #define HV_VIRTIO_IFNAMSIZ	      16
-/* Size of the state memfd hvisord gives hvisor-virtiod (device transport
- * state kept across backend restarts). */
-#define HV_VIRTIOD_STATE_BYTES	      (64u * 1024u)
 
 /* Device types carry their virtio device ids. */
 enum hv_virtio_type {
@@ -61,6 +59,9 @@ struct hv_virtio_device {
 	/* blk */
 	char *img; /* path as written (relative paths: the client resolves) */
 	bool readonly;
+	/* several devices may write the image at once: a shared lock even
+	 * when read-write (docs/devices.md, "Image locks") */
+	bool share;
 	char serial[HV_VIRTIO_SERIAL_LEN + 1]; /* "" = derived by the backend */
 	enum hv_blk_aio aio;
 
@@ -82,6 +83,9 @@ struct hv_virtio_zone {
 	struct hv_virtio_mem mem[HV_VIRTIO_MAX_MEM];
 	unsigned n_devices;
 	struct hv_virtio_device devices[HV_VIRTIO_MAX_DEVICES];
+	/* where each device is in the file's devices[] (disabled devices of
+	 * unsupported types are left out of devices[]) */
+	unsigned device_index[HV_VIRTIO_MAX_DEVICES];
 };
 
 struct hv_virtio_config {
@@ -107,11 +111,24 @@ int hv_virtio_device_parse_spec(const char *spec, struct hv_virtio_device *ret,
 				struct hv_error *err);
 
 /* The wire form: {"type", "addr", "len", "irq", "zone_id"?, "img"?, "readonly"?,
- * "serial"?, "aio"?, "tap"?, "mac"? ("00:16:3e:10:10:10")}. from_json is
- * strict (unknown keys refused) since it reads a client's request. */
+ * "share"? (written only when true), "serial"?, "aio"?, "tap"?, "mac"?
+ * ("00:16:3e:10:10:10")}. from_json is strict (unknown keys refused) since
+ * it reads a client's request. */
 json_object *hv_virtio_device_to_json(const struct hv_virtio_device *dev);
 int hv_virtio_device_from_json(json_object *o, struct hv_virtio_device *ret,
 			       struct hv_error *err);
+
+/* The device against the config of its zone: inside one of the zone's virtio
+ * regions, with an IRQ the zone owns where its arch lets the list decide
+ * (hv_arch_irqs_gated). Errors name prefix.addr or prefix.irq. What
+ * hvisord checks before it adds a device; hvctl virtio check too. */
+int hv_virtio_device_check_zone(const struct hv_virtio_device *dev,
+				const struct hv_zone_config *cfg, const char *prefix,
+				struct hv_error *err);
+
+/* A zone's memory_region as Virtio.Add's "memory": [{"zone0_ipa",
+ * "zonex_ipa", "size"}]. */
+json_object *hv_virtio_mem_to_json(const struct hv_virtio_zone *zone);
 
 /* Frees what a device owns (img) and zeroes it. */
 void hv_virtio_device_clear(struct hv_virtio_device *dev);

@@ -202,14 +202,18 @@ expected() {
 			/lib/systemd/system/hvisord.service /lib/systemd/system/hvisord.socket \
 			/usr/lib/tmpfiles.d/hvisor.conf /etc/default/hvisord /etc/init.d/hvisord \
 			/usr/share/man/man1/hvctl.1.gz /usr/share/man/man8/hvisord.8.gz \
-			/usr/share/man/man8/hvisor-virtiod.8.gz
+			/usr/share/man/man8/hvisor-virtiod.8.gz /usr/share/man/man8/hvisor-zone.8.gz \
+			/usr/share/man/man5/hvisor-zone.json.5.gz \
+			/usr/share/man/man5/hvisor-virtio.json.5.gz \
+			/usr/share/bash-completion/completions/hvctl
 		;;
 	hvisor-dkms)
 		echo "/usr/src/hvisor-$VERSION/dkms.conf /usr/src/hvisor-$VERSION/Kbuild" \
 			"/usr/src/hvisor-$VERSION/Makefile /usr/src/hvisor-$VERSION/include/uapi/hvisor.h"
 		;;
 	hvisor-sim)
-		echo /usr/bin/hvisor-sim /usr/bin/hvsim-guest /usr/share/man/man1/hvisor-sim.1.gz
+		echo /usr/bin/hvisor-sim /usr/bin/hvsim-guest /usr/share/man/man1/hvisor-sim.1.gz \
+			/usr/share/man/man1/hvsim-guest.1.gz
 		;;
 	esac
 }

@@ -114,6 +114,10 @@ struct sim {
 	/* zero-initialised LIST_HEAD is a valid empty list */
 	LIST_HEAD(, sim_pending_owner) pending_owners;
 	unsigned n_pending_owners;
+	/* LOAD_HOLD (tests): hold loads, but let hold_passes more go first;
+	 * hold_seq orders the held ones */
+	bool hold_loads;
+	unsigned hold_passes, hold_seq;
 };
 
 /* sim-zones.c */

@@ -28,6 +28,15 @@ struct sim_conn {
 	void *load_map;
 	uint64_t load_size;
 
+	/* LOAD_HOLD: a held load (held = its turn, 0: none) and its
+	 * descriptor; waiting: a HVSIM_HOLD_WAIT not answered yet. The
+	 * connection is not read meanwhile. */
+	unsigned held;
+	struct hvsim_msg held_req;
+	int held_fd[1];
+	size_t held_n_fds;
+	bool waiting;
+
 	/* a reply the socket had no room for */
 	uint8_t *out;
 	size_t out_len;
@@ -47,6 +56,7 @@ struct reply {
 	int fds[2];
 	bool close_fd[2]; /* ours to close once sent */
 	size_t n_fds;
+	bool deferred; /* no reply now (HVSIM_HOLD_WAIT) */
 };
 
 static const char *op_name(uint32_t op)
@@ -63,6 +73,7 @@ static const char *op_name(uint32_t op)
 		[HVSIM_OP_ZONE_ATTACH] = "ZONE_ATTACH",
 		[HVSIM_OP_GUEST_ATTACH] = "GUEST_ATTACH",
 		[HVSIM_OP_PHYS_MEMFD] = "PHYS_MEMFD",
+		[HVSIM_OP_LOAD_HOLD] = "LOAD_HOLD",
 	};
 
 	if (op < ARRAY_SIZE(names) && names[op])
@@ -102,6 +113,7 @@ static void conn_free(struct sim_conn *c)
 		event_free(c->wr);
 	conn_drop_out(c);
 	conn_unmap(c);
+	close_many(c->held_fd, c->held_n_fds);
 	safe_close(c->fd);
 	free(c);
 }
@@ -282,33 +294,19 @@ static int op_attach(struct sim_conn *c, const struct hvsim_msg *req, struct rep
 	return 0;
 }
 
-/* Checks the packet's shape and runs it; fills rep. */
-static void conn_dispatch(struct sim_conn *c, const uint8_t *buf, size_t len, int *fds,
-			  size_t n_fds, struct reply *rep)
+/* The payload and descriptors a request of op must carry; -EINVAL for an
+ * unknown op. */
+static int packet_shape(const struct sim *sim, uint32_t op, size_t *ret_payload, size_t *ret_fds)
 {
-	struct sim *sim = c->sim;
-	struct hvsim_msg req = {0};
-	size_t payload_len, want_payload = 0, want_fds = 0;
-	int r;
-
-	memcpy(&req, buf, MIN(len, sizeof(req)));
-	rep->hdr.op = req.op;
-	rep->hdr.zone_id = req.zone_id;
-
-	if (len < sizeof(req) || len > HVSIM_MAX_PACKET) {
-		log_warn("control connection %u: packet of %zu bytes refused", c->id, len);
-		r = -EINVAL;
-		goto out;
-	}
-	payload_len = len - sizeof(req);
-	switch (req.op) {
+	*ret_payload = *ret_fds = 0;
+	switch (op) {
 	case HVSIM_OP_ZONE_START:
-		want_payload = hv_zone_config_size(sim->arch, sim->magic);
-		break;
+		*ret_payload = hv_zone_config_size(sim->arch, sim->magic);
+		return 0;
 	case HVSIM_OP_LOAD_BUFFER:
 	case HVSIM_OP_LOAD_FILE:
-		want_fds = 1;
-		break;
+		*ret_fds = 1;
+		return 0;
 	case HVSIM_OP_HELLO:
 	case HVSIM_OP_CONFIG_CHECK:
 	case HVSIM_OP_LOAD_IMAGE:
@@ -317,32 +315,50 @@ static void conn_dispatch(struct sim_conn *c, const uint8_t *buf, size_t len, in
 	case HVSIM_OP_ZONE_ATTACH:
 	case HVSIM_OP_GUEST_ATTACH:
 	case HVSIM_OP_PHYS_MEMFD:
-		break;
-	default:
-		log_warn("control connection %u: unknown op %u", c->id, req.op);
-		r = -EINVAL;
-		goto out;
+	case HVSIM_OP_LOAD_HOLD:
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int op_load_hold(struct sim_conn *c, const struct hvsim_msg *req, struct reply *rep);
+
+/* The packet's shape: 0, or -EINVAL (logged). */
+static int packet_check(struct sim_conn *c, const struct hvsim_msg *req, size_t len, size_t n_fds)
+{
+	size_t payload_len, want_payload, want_fds;
+
+	if (len < sizeof(*req) || len > HVSIM_MAX_PACKET) {
+		log_warn("control connection %u: packet of %zu bytes refused", c->id, len);
+		return -EINVAL;
+	}
+	payload_len = len - sizeof(*req);
+	if (packet_shape(c->sim, req->op, &want_payload, &want_fds) < 0) {
+		log_warn("control connection %u: unknown op %u", c->id, req->op);
+		return -EINVAL;
 	}
 	if (payload_len != want_payload) {
 		log_warn("control connection %u: %s with %zu payload bytes, expected %zu", c->id,
-			 op_name(req.op), payload_len, want_payload);
-		r = -EINVAL;
-		goto out;
+			 op_name(req->op), payload_len, want_payload);
+		return -EINVAL;
 	}
 	if (n_fds != want_fds) {
 		log_warn("control connection %u: %s with %zu file descriptors, expected %zu", c->id,
-			 op_name(req.op), n_fds, want_fds);
-		if (want_fds) {
-			r = -EINVAL;
-			goto out;
-		}
-		/* unexpected ones are closed at out: */
+			 op_name(req->op), n_fds, want_fds);
+		/* unexpected ones are closed after the request */
+		return want_fds ? -EINVAL : 0;
 	}
-	log_debug("control connection %u: %s zone %u arg 0x%llx 0x%llx 0x%llx", c->id,
-		  op_name(req.op), req.zone_id, (unsigned long long)req.arg[0],
-		  (unsigned long long)req.arg[1], (unsigned long long)req.arg[2]);
+	return 0;
+}
 
-	switch (req.op) {
+/* Runs a well-formed request; fills rep. */
+static int run_op(struct sim_conn *c, const struct hvsim_msg *req, const uint8_t *payload,
+		  size_t payload_len, int *fds, struct reply *rep)
+{
+	struct sim *sim = c->sim;
+	int r;
+
+	switch (req->op) {
 	case HVSIM_OP_HELLO:
 		rep->payload.hello = (struct hvsim_hello){
 			.version = HVSIM_PROTO_VERSION,
@@ -352,49 +368,56 @@ static void conn_dispatch(struct sim_conn *c, const uint8_t *buf, size_t len, in
 			.phys_size = sim->phys_size,
 		};
 		rep->payload_len = sizeof(rep->payload.hello);
-		r = 0;
-		break;
+		return 0;
 	case HVSIM_OP_CONFIG_CHECK:
 		rep->hdr.arg[0] = sim->magic;
-		r = 0;
-		break;
+		return 0;
 	case HVSIM_OP_LOAD_BUFFER:
-		r = op_load_buffer(c, &req, fds[0]);
-		break;
+		return op_load_buffer(c, req, fds[0]);
 	case HVSIM_OP_LOAD_IMAGE:
-		r = op_load_image(c, &req);
-		break;
+		return op_load_image(c, req);
 	case HVSIM_OP_LOAD_FILE:
-		r = op_load_file(c, &req, fds[0]);
-		break;
+		return op_load_file(c, req, fds[0]);
 	case HVSIM_OP_ZONE_START:
-		r = sim_zone_start(sim, buf + sizeof(req), payload_len);
-		break;
+		return sim_zone_start(sim, payload, payload_len);
 	case HVSIM_OP_ZONE_SHUTDOWN:
-		r = sim_zone_shutdown(sim, req.zone_id);
-		break;
-	case HVSIM_OP_ZONE_LIST: {
-		unsigned cap = (unsigned)MIN(req.arg[0], (uint64_t)SIM_LIST_MAX);
-
-		r = (int)sim_zone_list(sim, rep->payload.zones, cap);
+		return sim_zone_shutdown(sim, req->zone_id);
+	case HVSIM_OP_ZONE_LIST:
+		r = (int)sim_zone_list(sim, rep->payload.zones,
+				       (unsigned)MIN(req->arg[0], (uint64_t)SIM_LIST_MAX));
 		rep->payload_len = (size_t)r * sizeof(rep->payload.zones[0]);
-		break;
-	}
+		return r;
 	case HVSIM_OP_ZONE_ATTACH:
 	case HVSIM_OP_GUEST_ATTACH:
-		r = op_attach(c, &req, rep);
-		break;
+		return op_attach(c, req, rep);
 	case HVSIM_OP_PHYS_MEMFD:
 		rep->fds[0] = sim->phys_fd;
 		rep->close_fd[0] = false;
 		rep->n_fds = 1;
-		r = 0;
-		break;
-	default:
-		r = -EINVAL;
-		break;
+		return 0;
+	case HVSIM_OP_LOAD_HOLD:
+		return op_load_hold(c, req, rep);
 	}
-out:
+	return -EINVAL;
+}
+
+/* Checks the packet's shape and runs it; fills rep. */
+static void conn_dispatch(struct sim_conn *c, const uint8_t *buf, size_t len, int *fds,
+			  size_t n_fds, struct reply *rep)
+{
+	struct hvsim_msg req = {0};
+	int r;
+
+	memcpy(&req, buf, MIN(len, sizeof(req)));
+	rep->hdr.op = req.op;
+	rep->hdr.zone_id = req.zone_id;
+	r = packet_check(c, &req, len, n_fds);
+	if (r == 0) {
+		log_debug("control connection %u: %s zone %u arg 0x%llx 0x%llx 0x%llx", c->id,
+			  op_name(req.op), req.zone_id, (unsigned long long)req.arg[0],
+			  (unsigned long long)req.arg[1], (unsigned long long)req.arg[2]);
+		r = run_op(c, &req, buf + sizeof(req), len - sizeof(req), fds, rep);
+	}
 	close_many(fds, n_fds);
 	rep->hdr.ret = r;
 	if (r < 0)
@@ -404,6 +427,19 @@ out:
 /* --- I/O ----------------------------------------------------------------------- */
 
 static void conn_on_readable(evutil_socket_t fd, short what, void *arg);
+
+/* Not read while a reply waits for room, a load is held or a
+ * HVSIM_HOLD_WAIT is open. */
+static bool conn_paused(const struct sim_conn *c)
+{
+	return c->out || c->held || c->waiting;
+}
+
+static void conn_resume(struct sim_conn *c)
+{
+	if (!conn_paused(c))
+		event_add(c->rd, NULL);
+}
 
 /* false: the connection is gone */
 static bool conn_send(struct sim_conn *c, struct reply *rep)
@@ -457,7 +493,114 @@ static void conn_on_writable(evutil_socket_t fd, short what, void *arg)
 	}
 	conn_drop_out(c);
 	event_del(c->wr);
-	event_add(c->rd, NULL);
+	conn_resume(c);
+}
+
+/* --- LOAD_HOLD ------------------------------------------------------------------ */
+
+static struct sim_conn *hold_oldest(struct sim *sim)
+{
+	struct sim_conn *c, *best = NULL;
+
+	TAILQ_FOREACH (c, &sim->conns, link)
+		if (c->held && (!best || c->held < best->held))
+			best = c;
+	return best;
+}
+
+/* Answers every HVSIM_HOLD_WAIT still open with ret. */
+static void hold_answer_waiters(struct sim *sim, int ret)
+{
+	struct sim_conn *c, *next;
+
+	for (c = TAILQ_FIRST(&sim->conns); c; c = next) {
+		struct reply rep = {.hdr = {.op = HVSIM_OP_LOAD_HOLD, .ret = ret}};
+
+		next = TAILQ_NEXT(c, link);
+		if (!c->waiting)
+			continue;
+		c->waiting = false;
+		if (conn_send(c, &rep))
+			conn_resume(c);
+	}
+}
+
+/* A load that must wait is parked with its descriptor. true: parked. */
+static bool hold_load(struct sim_conn *c, const uint8_t *buf, size_t len, int *fds, size_t n_fds)
+{
+	struct sim *sim = c->sim;
+	struct hvsim_msg req;
+
+	if (!sim->hold_loads || len != sizeof(req) || n_fds > ARRAY_SIZE(c->held_fd))
+		return false;
+	memcpy(&req, buf, sizeof(req));
+	if (req.op != HVSIM_OP_LOAD_IMAGE && req.op != HVSIM_OP_LOAD_FILE)
+		return false;
+	if (sim->hold_passes > 0) {
+		sim->hold_passes--;
+		return false;
+	}
+	c->held_req = req;
+	memcpy(c->held_fd, fds, n_fds * sizeof(int));
+	c->held_n_fds = n_fds;
+	c->held = ++sim->hold_seq;
+	event_del(c->rd);
+	log_info("control connection %u: %s held (LOAD_HOLD)", c->id, op_name(req.op));
+	hold_answer_waiters(sim, 0);
+	return true;
+}
+
+/* Runs and answers a held load; its connection is read again. */
+static void hold_release(struct sim_conn *c)
+{
+	uint8_t pkt[sizeof(c->held_req)];
+	struct reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	memcpy(pkt, &c->held_req, sizeof(pkt));
+	c->held = 0;
+	conn_dispatch(c, pkt, sizeof(pkt), c->held_fd, c->held_n_fds, &rep); /* closes them */
+	c->held_n_fds = 0;
+	if (conn_send(c, &rep))
+		conn_resume(c);
+}
+
+static int op_load_hold(struct sim_conn *c, const struct hvsim_msg *req, struct reply *rep)
+{
+	struct sim *sim = c->sim;
+	struct sim_conn *h;
+	int n = 0;
+
+	switch (req->arg[0]) {
+	case HVSIM_HOLD_ON:
+		sim->hold_loads = true;
+		return 0;
+	case HVSIM_HOLD_WAIT:
+		if (!sim->hold_loads)
+			return -EINVAL;
+		if (!hold_oldest(sim)) {
+			c->waiting = true;
+			rep->deferred = true;
+		}
+		return 0;
+	case HVSIM_HOLD_STEP:
+		if (!sim->hold_loads)
+			return -EINVAL;
+		h = hold_oldest(sim);
+		if (h)
+			hold_release(h);
+		else
+			sim->hold_passes++;
+		return 0;
+	case HVSIM_HOLD_OFF:
+		sim->hold_loads = false;
+		sim->hold_passes = 0;
+		for (; (h = hold_oldest(sim)); n++)
+			hold_release(h);
+		hold_answer_waiters(sim, -ECANCELED);
+		return n;
+	}
+	return -EINVAL;
 }
 
 static void conn_on_readable(evutil_socket_t fd, short what, void *arg)
@@ -465,7 +608,7 @@ static void conn_on_readable(evutil_socket_t fd, short what, void *arg)
 	static uint8_t buf[HVSIM_MAX_PACKET];
 	struct sim_conn *c = arg;
 
-	for (int pkt = 0; pkt < 16 && !c->out; pkt++) {
+	for (int pkt = 0; pkt < 16 && !conn_paused(c); pkt++) {
 		int fds[HV_MAX_FDS_PER_MSG];
 		size_t n_fds = 0;
 		struct reply rep;
@@ -485,8 +628,14 @@ static void conn_on_readable(evutil_socket_t fd, short what, void *arg)
 				log_debug("control connection %u: %s", c->id, strerror((int)-k));
 			conn_free(c);
 			return;
+		} else if (hold_load(c, buf, (size_t)k, fds, n_fds)) {
+			return;
 		} else
 			conn_dispatch(c, buf, (size_t)k, fds, n_fds, &rep);
+		if (rep.deferred) {
+			event_del(c->rd);
+			return;
+		}
 		if (!conn_send(c, &rep))
 			return;
 	}

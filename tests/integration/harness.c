@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +33,7 @@
 
 #include "abi/hvisor-abi.h"
 #include "harness.h"
+#include "tap.h"
 #include "uapi/hvisor.h"
 #include "util.h"
 
@@ -141,10 +144,7 @@ void ih_need_sim(const char *why)
 {
 	if (ih_on_sim())
 		return;
-	/* cmocka's TAP line carries no reason: print it first */
-	printf("# skipped on %s: %s\n", target.kmod_dev, why);
-	fflush(stdout);
-	skip();
+	skip_because("skipped on %s: %s", target.kmod_dev, why);
 }
 
 char *ih_example(const char *name)
@@ -173,49 +173,6 @@ struct ih_layout ih_layout(const char *example)
 	return l;
 }
 
-/*
- * cmocka 1.1.5 (Debian 12) reports a skipped test as "not ok N # SKIP",
- * which meson and every TAP consumer count as a failure: a skip would
- * fail the suite. Its output goes through stdout, so stdout becomes a
- * stream that writes such lines as "ok N # SKIP". cmocka prints each
- * result line with one printf, and the stream is line buffered, so a
- * result line arrives whole.
- */
-static ssize_t tap_write(void *cookie, const char *buf, size_t len)
-{
-	static const char bad[] = "not ok ";
-	size_t done = 0;
-
-	(void)cookie;
-	while (done < len) {
-		const char *line = buf + done, *nl = memchr(line, '\n', len - done);
-		size_t n = nl ? (size_t)(nl - line) + 1 : len - done;
-
-		if (n > sizeof(bad) && memcmp(line, bad, sizeof(bad) - 1) == 0 &&
-		    memmem(line, n, " # SKIP", 7)) {
-			line += 4; /* "not " */
-			n -= 4;
-		}
-		if (write_full(1, line, n) < 0)
-			return -1;
-		done += (size_t)(line - (buf + done)) + n;
-	}
-	return (ssize_t)len;
-}
-
-void ih_tap_fix_skips(void)
-{
-	static const cookie_io_functions_t io = {.write = tap_write};
-	FILE *f;
-
-	fflush(stdout);
-	f = fopencookie(NULL, "w", io);
-	if (!f)
-		return; /* skips then read as failures: never as passes */
-	setvbuf(f, NULL, _IOLBF, 0);
-	stdout = f;
-}
-
 void ih_init(int argc, char **argv)
 {
 	char *sim = arg_or_env(argc, argv, 1, "HVISOR_SIM");
@@ -230,19 +187,31 @@ void ih_init(int argc, char **argv)
 	path_virtiod = arg_or_env(argc, argv, 5, "HVISOR_VIRTIOD");
 	path_guest = arg_or_env(argc, argv, 6, "HVSIM_GUEST");
 	source_dir = getenv("HV_SOURCE_DIR");
-	if (!path_hvisord || !path_hvctl || !path_hvisor_link || !source_dir) {
-		printf("1..0 # SKIP pass hvisor-sim, hvisord, hvctl and the hvisor link "
-		       "(and set HV_SOURCE_DIR)\n");
-		exit(77);
-	}
+	if (!path_hvisord || !path_hvctl || !path_hvisor_link || !source_dir)
+		ih_skip_all("pass hvisor-sim, hvisord, hvctl and the hvisor link (and set "
+			    "HV_SOURCE_DIR)");
 	target_init();
-	ih_tap_fix_skips();
 	/* Children must not think they were socket-activated or supervised. */
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("HVISOR_SOCKET");
 	atexit(reap_all);
+}
+
+void ih_skip_all(const char *fmt, ...)
+{
+	va_list ap;
+
+	/* a plan of 1..0 with SKIP and status 0: meson's TAP protocol counts
+	 * the exit status 77 as an error */
+	printf("1..0 # SKIP ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	exit(0);
 }
 
 const char *ih_bin_hvisord(void)
@@ -278,10 +247,8 @@ const char *ih_bin_guest(void)
 void ih_need_virtio(void)
 {
 	if (!path_virtiod || !path_guest || access(path_virtiod, X_OK) < 0 ||
-	    access(path_guest, X_OK) < 0) {
-		printf("1..0 # SKIP pass hvisor-virtiod and hvsim-guest too\n");
-		exit(77);
-	}
+	    access(path_guest, X_OK) < 0)
+		ih_skip_all("pass hvisor-virtiod and hvsim-guest too");
 }
 
 bool ih_need_root_virtio(void)
@@ -289,10 +256,8 @@ bool ih_need_root_virtio(void)
 	int r;
 
 	ih_need_virtio();
-	if (geteuid() != 0) {
-		printf("1..0 # SKIP needs root\n");
-		exit(77);
-	}
+	if (geteuid() != 0)
+		ih_skip_all("needs root");
 	r = ih_netns_private();
 	if (r < 0)
 		printf("# no network namespace of our own (%s): net devices left out\n",
@@ -556,6 +521,53 @@ void ih_sim_start(struct ih *h, const char *const *args)
 	snprintf(h->backend, sizeof(h->backend), "sim:%s", h->sim.sock);
 }
 
+void ih_sim_kill(struct ih *h)
+{
+	assert_true(h->sim_running);
+	assert_int_equal(kill(h->sim.pid, SIGKILL), 0);
+	assert_int_not_equal(simh_wait(&h->sim, IH_TIMEOUT_MS), -1);
+	h->sim.ctl = safe_close(h->sim.ctl);
+	h->sim_running = false;
+}
+
+void ih_sim_restart(struct ih *h, const char *const *args)
+{
+	static const char *const defaults[] = {"--arch", "aarch64", NULL};
+	const char *argv[32] = {simh_sim_path(), "--socket", h->sim.sock};
+	int64_t deadline = now_ms() + IH_TIMEOUT_MS;
+	size_t n = 3;
+	pid_t parent = getpid();
+	int lf;
+
+	assert_false(h->sim_running);
+	for (size_t i = 0; (args ? args : defaults)[i]; i++) {
+		assert_true(n < ARRAY_SIZE(argv) - 1);
+		argv[n++] = (args ? args : defaults)[i];
+	}
+	lf = open(h->sim_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	assert_true(lf >= 0);
+	fflush(NULL);
+	h->sim.pid = fork();
+	assert_true(h->sim.pid >= 0);
+	if (h->sim.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(lf, 2);
+		unsetenv("NOTIFY_SOCKET");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(lf);
+	/* it accepts once it listens (it removes the stale socket first) */
+	while ((h->sim.ctl = simh_connect(h->sim.sock)) < 0) {
+		if (now_ms() > deadline || waitpid(h->sim.pid, NULL, WNOHANG) == h->sim.pid)
+			fail_msg("hvisor-sim did not come back on %s", h->sim.sock);
+		poll(NULL, 0, 5);
+	}
+	h->sim_running = true;
+}
+
 pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, const char *log)
 {
 	const char *argv[40];
@@ -568,11 +580,13 @@ pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, cons
 	argv[n++] = h->backend;
 	argv[n++] = "--runtime-dir";
 	argv[n++] = h->dir;
-	if (path_virtiod) {
+	if (path_virtiod && !h->no_virtiod_arg) {
 		/* before the test's own arguments, which may override it */
 		argv[n++] = "--virtiod";
 		argv[n++] = path_virtiod;
 	}
+	if (!h->keep_zones)
+		argv[n++] = "--stop-zones";
 	for (size_t i = 0; args && args[i]; i++) {
 		assert_true(n < ARRAY_SIZE(argv) - 1);
 		argv[n++] = args[i];
@@ -689,6 +703,7 @@ struct ih *ih_start(const struct ih_opts *o)
 	if (!o)
 		o = &none;
 	h = ih_new();
+	h->keep_zones = o->keep_zones;
 	ih_sim_start(h, o->sim_args);
 	if (o->listen_fd > 0) {
 		assert_non_null(o->socket);
@@ -729,7 +744,50 @@ void ih_assert_log_clean(const char *path)
 	free(log);
 }
 
+/* Starts hvisord again on h (same runtime dir, sim and options; args as
+ * ih_daemon_spawn's) and waits for its READY=1. */
+void ih_daemon_restart(struct ih *h, const char *const *args)
+{
+	int status = 0, r;
+
+	assert_true(h->pid < 0);
+	h->pid = ih_daemon_spawn(h, args, 0, NULL);
+	r = ih_wait_notify(h, "READY=1", h->pid, IH_TIMEOUT_MS, &status);
+	if (r != 1) {
+		fprintf(stderr, "# hvisord did not become ready again (%s, status 0x%x)\n",
+			r == 0 ? "it exited" : strerror(-r), status);
+		if (r == 0 || r == -EINTR)
+			h->pid = -1;
+		dump_log("hvisord log", h->log);
+	}
+	assert_int_equal(r, 1);
+}
+
+void ih_daemon_kill9(struct ih *h)
+{
+	assert_true(h->pid > 0);
+	assert_int_equal(kill(h->pid, SIGKILL), 0);
+	(void)ih_waitpid(h->pid, IH_TIMEOUT_MS);
+	h->pid = -1;
+}
+
 void ih_stop_sig(struct ih *h, int sig)
+{
+	ih_daemon_stop(h, sig);
+	if (h->sim_running) {
+		int status = simh_stop(&h->sim);
+
+		h->sim_running = false;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			dump_log("hvisor-sim log", h->sim_log);
+			fail_msg("hvisor-sim did not exit 0 (status 0x%x)", status);
+		}
+		ih_assert_log_clean(h->sim_log);
+	}
+	ih_free(h);
+}
+
+void ih_daemon_stop(struct ih *h, int sig)
 {
 	bool activated = strncmp(h->sock, h->dir, strlen(h->dir)) != 0 ||
 			 strcmp(h->sock + strlen(h->dir), "/hvisord.sock") != 0;
@@ -748,7 +806,7 @@ void ih_stop_sig(struct ih *h, int sig)
 		dump_log("hvisord log", h->log);
 		fail_msg("hvisord did not exit 0 after signal %d (status 0x%x)", sig, status);
 	}
-	for (int i = 0; i < n_virtiods; i++)
+	for (int i = 0; i < n_virtiods && !h->keep_zones; i++)
 		if (ih_pid_alive(virtiods[i], IH_VIRTIOD_COMM)) {
 			dump_log("hvisord log", h->log);
 			fail_msg("hvisor-virtiod pid %d outlived hvisord", (int)virtiods[i]);
@@ -768,17 +826,6 @@ void ih_stop_sig(struct ih *h, int sig)
 	bg = ih_path(h, "bg.log");
 	ih_assert_log_clean(bg);
 	free(bg);
-
-	if (h->sim_running) {
-		status = simh_stop(&h->sim);
-		h->sim_running = false;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			dump_log("hvisor-sim log", h->sim_log);
-			fail_msg("hvisor-sim did not exit 0 (status 0x%x)", status);
-		}
-		ih_assert_log_clean(h->sim_log);
-	}
-	ih_free(h);
 }
 
 void ih_stop(struct ih *h)
@@ -964,6 +1011,11 @@ void ih_json_set(json_object *root, const char *path, json_object *val)
 {
 	assert_non_null(val);
 	json_path(root, path, val);
+}
+
+json_object *ih_json_get(json_object *root, const char *path)
+{
+	return json_path(root, path, NULL);
 }
 
 uint64_t ih_json_u64(json_object *root, const char *path)
@@ -1299,35 +1351,56 @@ void ih_assert_serving(const struct ih *h)
 	vl_client_free(c);
 }
 
-void ih_wait_zone_starting(struct vl_client *c, uint32_t id, struct vl_client *starter)
+void ih_send_start(struct ih *h, struct vl_client *c, const char *cfg)
 {
-	int64_t deadline = now_ms() + IH_TIMEOUT_MS;
-	char params[64];
+	json_object *j = ih_json_load(cfg), *params = json_object_new_object();
+	json_object *files = json_object_new_object(), *msg;
+	char *k = ih_path(h, ih_jstr(j, "kernel_filepath"));
+	char *d = ih_path(h, ih_jstr(j, "dtb_filepath"));
+	int fds[2];
 
-	snprintf(params, sizeof(params), "{\"zone_id\": %u}", id);
-	for (;;) {
-		json_object *reply = ih_call(c, "org.hvisor.Zone.Info", params), *z, *v, *r = NULL;
-		int k;
+	fds[0] = open(k, O_RDONLY | O_CLOEXEC);
+	fds[1] = open(d, O_RDONLY | O_CLOEXEC);
+	assert_true(fds[0] >= 0 && fds[1] >= 0);
+	json_object_object_add(files, "kernel_filepath", json_object_new_int(0));
+	json_object_object_add(files, "dtb_filepath", json_object_new_int(1));
+	json_object_object_add(params, "config", j);
+	json_object_object_add(params, "files", files);
+	msg = vl_call_new("org.hvisor.Zone.Start", params, false);
+	assert_int_equal(ih_send(c, msg, fds, 2), 0);
+	json_object_put(msg);
+	close(fds[0]);
+	close(fds[1]);
+	free(k);
+	free(d);
+}
 
-		/* hvisord may not have read the Start yet, but it must not
-		 * have answered it */
-		k = ih_recv(starter, 0, &r);
-		if (k == 1)
-			fail_msg("the start finished before anyone else was served: %s",
-				 json_object_to_json_string(r));
-		assert_int_equal(k, -ETIMEDOUT);
-		if (!vl_reply_error(reply)) {
-			assert_true(json_object_object_get_ex(ih_ok(reply), "zone", &z));
-			assert_true(json_object_object_get_ex(z, "status", &v));
-			assert_string_equal(json_object_get_string(v), "starting");
-			json_object_put(reply);
-			return;
-		}
-		ih_assert_error(reply, "org.hvisor.Zone.NotFound");
-		json_object_put(reply);
-		if (now_ms() >= deadline)
-			fail_msg("zone %u never showed up", id);
-	}
+int64_t ih_load_hold(struct ih *h, enum hvsim_hold what)
+{
+	struct hvsim_msg m = {.op = HVSIM_OP_LOAD_HOLD, .arg = {what}};
+	struct pollfd p = {.fd = h->sim.ctl, .events = POLLIN};
+
+	ih_need_sim("it holds loads in hvisor-sim (LOAD_HOLD)");
+	assert_int_equal(send(h->sim.ctl, &m, sizeof(m), MSG_NOSIGNAL), sizeof(m));
+	/* HVSIM_HOLD_WAIT is answered once hvisord's load arrived */
+	if (poll(&p, 1, IH_TIMEOUT_MS) != 1)
+		fail_msg("hvisor-sim did not answer LOAD_HOLD %d", (int)what);
+	assert_int_equal(recv(h->sim.ctl, &m, sizeof(m), 0), sizeof(m));
+	assert_int_equal(m.op, HVSIM_OP_LOAD_HOLD);
+	return m.ret;
+}
+
+json_object *ih_call_during_load(struct ih *h, struct vl_client *c, const char *method,
+				 const char *params)
+{
+	json_object *msg = vl_call_new(method, parse_params(params), false), *reply = NULL;
+
+	assert_int_equal(ih_send(c, msg, NULL, 0), 0);
+	json_object_put(msg);
+	assert_int_equal(ih_load_hold(h, HVSIM_HOLD_STEP), 0);
+	if (ih_recv(c, IH_TIMEOUT_MS, &reply) != 1)
+		fail_msg("%s was not answered while a load was held", method);
+	return reply;
 }
 
 void ih_wait_settled(const struct ih *h)
@@ -1498,6 +1571,42 @@ int ih_run(const struct ih *h, const struct ih_exec *x, struct ih_out *out, cons
 	if (strstr(out->err, "Sanitizer") || strstr(out->err, "runtime error:"))
 		fail_msg("%s reported:\n%s", argv[0], out->err);
 	return out->code;
+}
+
+void ih_hvctl_expect(const struct ih *h, int code, const char *const *args, const char *in_out,
+		     const char *in_err, struct ih_out *ret_out)
+{
+	ih_hvctl_expect_x(h, NULL, code, args, in_out, in_err, ret_out);
+}
+
+void ih_hvctl_expect_x(const struct ih *h, const struct ih_exec *x, int code,
+		       const char *const *args, const char *in_out, const char *in_err,
+		       struct ih_out *ret_out)
+{
+	const char *argv[32];
+	struct ih_out o;
+	size_t n = 0;
+	int r;
+
+	argv[n++] = ih_bin_hvctl();
+	for (size_t i = 0; args[i] && n + 1 < ARRAY_SIZE(argv); i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	r = ih_run(h, x, &o, argv);
+	if (r != code || (in_out && !strstr(o.out, in_out)) || (in_err && !strstr(o.err, in_err))) {
+		fprintf(stderr, "# hvctl");
+		for (size_t i = 1; i < n; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "\n# exit %d\n# stdout: %s\n# stderr: %s\n", r, o.out, o.err);
+		ih_out_free(&o);
+		fail_msg("expected exit %d%s%s%s%s", code, in_out ? ", stdout with " : "",
+			 in_out ? in_out : "", in_err ? ", stderr with " : "",
+			 in_err ? in_err : "");
+	}
+	if (ret_out)
+		*ret_out = o;
+	else
+		ih_out_free(&o);
 }
 
 static int run_va(const struct ih *h, const char *prog, struct ih_out *out, va_list ap)
@@ -1740,6 +1849,8 @@ int ih_netns_private(void)
 	return 0;
 }
 
+static bool created_hvisor_group; /* by ih_hvisor_gid */
+
 static int tap_open(const char *name)
 {
 	struct ifreq ifr = {0};
@@ -1757,15 +1868,77 @@ static int tap_open(const char *name)
 	return fd;
 }
 
-void ih_tap_create(const char *name)
+void ih_tap_create_owned(const char *name, uid_t owner)
 {
 	int fd = tap_open(name);
 
 	if (fd < 0)
 		fail_msg("cannot create tap %s: %s", name, strerror(-fd));
+	if (owner != (uid_t)-1)
+		assert_int_equal(ioctl(fd, TUNSETOWNER, (unsigned long)owner), 0);
 	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
 	close(fd);
 	assert_true(ih_if_index(name) > 0);
+}
+
+void ih_tap_create(const char *name)
+{
+	ih_tap_create_owned(name, (uid_t)-1);
+}
+
+int ih_tun_node(const char *dir, mode_t mode)
+{
+	static bool private_ns;
+	char node[512];
+	int r = 0;
+
+	if (mode == 0 && !private_ns)
+		return 0;
+	if (!private_ns) {
+		/* private, or the bind below would reach the host's mounts */
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			return -errno;
+		private_ns = true;
+	}
+	(void)umount2("/dev/net/tun", MNT_DETACH); /* an earlier binding */
+	if (mode == 0)
+		return 0;
+	snprintf(node, sizeof(node), "%s/tun-node", dir);
+	(void)unlink(node);
+	if (mknod(node, S_IFCHR | 0600, makedev(10, 200)) < 0 || chmod(node, mode) < 0 ||
+	    mount(node, "/dev/net/tun", NULL, MS_BIND, NULL) < 0)
+		r = -errno;
+	(void)unlink(node); /* the binding keeps the inode */
+	return r;
+}
+
+gid_t ih_hvisor_gid(void)
+{
+	struct group *g = getgrnam("hvisor");
+
+	if (!g && access("/usr/sbin/groupadd", X_OK) == 0) {
+		const char *argv[] = {"/usr/sbin/groupadd", "-f", "hvisor", NULL};
+		struct ih_out o;
+
+		assert_int_equal(ih_run(NULL, NULL, &o, argv), 0);
+		ih_out_free(&o);
+		created_hvisor_group = true;
+		g = getgrnam("hvisor");
+	}
+	return g ? g->gr_gid : (gid_t)-1;
+}
+
+void ih_hvisor_group_cleanup(void)
+{
+	const char *argv[] = {"/usr/sbin/groupdel", "hvisor", NULL};
+	struct ih_out o;
+
+	if (!created_hvisor_group)
+		return;
+	ih_run(NULL, NULL, &o, argv);
+	ih_out_free(&o);
+	created_hvisor_group = false;
 }
 
 void ih_tap_delete(const char *name)
@@ -1982,6 +2155,31 @@ int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max)
 	}
 	closedir(dir);
 	return n;
+}
+
+pid_t ih_keeper_pid(const struct ih *h)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	assert_non_null(dir);
+	while (!found && (de = readdir(dir))) {
+		char c[64], state, fd2[64], target[PATH_MAX];
+		pid_t pid = (pid_t)atoi(de->d_name), ppid;
+		ssize_t k;
+
+		if (pid <= 0 || !proc_stat(pid, c, sizeof(c), &state, &ppid) ||
+		    strcmp(c, "hvisor-fdstore") != 0 || state == 'Z')
+			continue;
+		/* this test's: it writes to this test's hvisord log */
+		snprintf(fd2, sizeof(fd2), "/proc/%d/fd/2", (int)pid);
+		k = readlink(fd2, target, sizeof(target) - 1);
+		if (k > 0 && (size_t)k == strlen(h->log) && memcmp(target, h->log, (size_t)k) == 0)
+			found = pid;
+	}
+	closedir(dir);
+	return found;
 }
 
 bool ih_pid_alive(pid_t pid, const char *comm)

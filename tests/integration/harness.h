@@ -29,6 +29,7 @@
 
 #include "hvguest.h"
 #include "sim-harness.h"
+#include "tap.h"
 #include "varlink.h"
 
 #define IH_TIMEOUT_MS 15000 /* for things that must happen (ASan builds are slow) */
@@ -48,7 +49,11 @@ struct ih {
 	int status;	  /* its wait status once it exited */
 	char notes[8192]; /* every sd_notify datagram received, one per line */
 	size_t notes_len;
-	struct ih *next; /* live instances, for cleanup after a failed test */
+	struct ih *next;     /* live instances, for cleanup after a failed test */
+	bool no_virtiod_arg; /* hvisord finds hvisor-virtiod itself */
+	/* hvisord runs without --stop-zones: its zones and backends outlive it
+	 * (the restart tests); else its exit ends them and the test checks so */
+	bool keep_zones;
 };
 
 struct ih_opts {
@@ -56,14 +61,15 @@ struct ih_opts {
 	const char *const *daemon_args; /* extra hvisord arguments */
 	int listen_fd;			/* > 0: socket activation with this fd */
 	const char *socket;		/* with listen_fd: the path it is bound to */
+	bool keep_zones;		/* struct ih's */
 };
 
-/* Call from main() before cmocka_run_group_tests. Exits 77 (skip) if a
- * binary is missing. Makes skipped tests read as skips (ih_tap_fix_skips). */
+/* Call from main() before cmocka_run_group_tests. Skips the whole test
+ * (ih_skip_all) if a binary is missing. (Skipped tests read as skips:
+ * tests/common/tap.h.) */
 void ih_init(int argc, char **argv);
-/* cmocka 1.1.5 reports skip() as "not ok N # SKIP", a failure to meson:
- * from now on stdout writes those lines as "ok N # SKIP". */
-void ih_tap_fix_skips(void);
+/* Reports the whole test program as skipped, saying why, and exits. */
+void ih_skip_all(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 const char *ih_bin_hvisord(void);
 const char *ih_bin_hvctl(void);
 const char *ih_bin_hvisor_link(void);
@@ -71,10 +77,10 @@ const char *ih_source_dir(void);
 /* hvisor-virtiod and hvsim-guest, or NULL when not given. */
 const char *ih_bin_virtiod(void);
 const char *ih_bin_guest(void);
-/* For the virtio tests, after ih_init: exits 77 (skip) without them. */
+/* For the virtio tests, after ih_init: skips the whole test without them. */
 void ih_need_virtio(void);
-/* For tests that add devices to zones they start, after ih_init: exits 77
- * (skip) without hvisor-virtiod and hvsim-guest or unless root (hvisord
+/* For tests that add devices to zones they start, after ih_init: skips the
+ * whole test without hvisor-virtiod and hvsim-guest or unless root (hvisord
  * serves adds and zone starts to root or group hvisor, and hvisor-virtiod
  * must be able to drop to nobody). Then moves into a network namespace of
  * its own (ih_netns_private) if it can: returns whether it did, i.e.
@@ -107,6 +113,17 @@ struct ih_layout ih_layout(const char *example);
 void ih_backend_zone_shutdown(struct ih *h, uint32_t id);
 /* Stops the sim (exit 0); nothing to stop with hvisor.ko. */
 void ih_backend_stop(struct ih *h);
+/* Kills the sim (SIGKILL, reaped) and leaves its socket file behind, as a
+ * crash does. */
+void ih_sim_kill(struct ih *h);
+/* Starts hvisor-sim again on the same socket (args as ih_sim_start's);
+ * returns once it accepts connections. */
+void ih_sim_restart(struct ih *h, const char *const *args);
+
+/* The group "hvisor" (created if missing, (gid_t)-1 if it cannot be);
+ * ih_hvisor_group_cleanup removes it again if it was created. */
+gid_t ih_hvisor_gid(void);
+void ih_hvisor_group_cleanup(void);
 
 /* Fixture: kills whatever a failed test left running. */
 int ih_reap(void **state);
@@ -116,7 +133,9 @@ struct ih *ih_new(void);
 void ih_sim_start(struct ih *h, const char *const *args);
 /* Forks hvisord --backend sim:... --runtime-dir DIR [args...] with stderr
  * appended to `log` (h->log if NULL) and NOTIFY_SOCKET=h->notify. With
- * listen_fd > 0 it becomes fd 3 and LISTEN_FDS/LISTEN_PID are set. */
+ * listen_fd > 0 it becomes fd 3 and LISTEN_FDS/LISTEN_PID are set.
+ * --virtiod PATH comes first unless h->no_virtiod_arg, then --stop-zones
+ * unless h->keep_zones. */
 pid_t ih_daemon_spawn(struct ih *h, const char *const *args, int listen_fd, const char *log);
 /* Waits until a notify datagram containing `what` arrived (1), or `pid`
  * exited (0, *ret_status set) or the timeout passed (-ETIMEDOUT). */
@@ -129,6 +148,12 @@ struct ih *ih_start(const struct ih_opts *opts);
 /* SIGTERM (or sig), exit 0, STOPPING=1, socket gone, clean log; stops the
  * sim (exit 0 too) and removes the runtime dir. */
 void ih_stop_sig(struct ih *h, int sig);
+/* hvisord alone: stopped by sig (exit 0, its socket gone, STOPPING=1, a
+ * clean log; its backends gone unless h->keep_zones), or killed (-9, no
+ * checks); h and the sim stay for ih_daemon_restart. */
+void ih_daemon_stop(struct ih *h, int sig);
+void ih_daemon_kill9(struct ih *h);
+void ih_daemon_restart(struct ih *h, const char *const *args);
 void ih_stop(struct ih *h);
 /* The log has no "crit"/"alert"/"emerg" lines and no sanitizer reports. */
 void ih_assert_log_clean(const char *path);
@@ -156,6 +181,8 @@ uint64_t ih_file_hash(const char *path);
 void ih_json_save(json_object *o, const char *path); /* does not take o */
 /* json_object_object_add on a dotted path ("memory_regions[0].size"). */
 void ih_json_set(json_object *root, const char *path, json_object *val);
+/* What is at a dotted path (borrowed); the test fails if nothing is. */
+json_object *ih_json_get(json_object *root, const char *path);
 /* The number at a dotted path (an integer or a "0x..." string). */
 uint64_t ih_json_u64(json_object *root, const char *path);
 uint64_t ih_file_u64(const char *file, const char *path);
@@ -214,10 +241,22 @@ char *ih_list_json(const struct ih *h);
 void ih_assert_serving(const struct ih *h);
 /* Zone ids from a List, in order; returns the count. */
 int ih_zone_ids(const struct ih *h, uint32_t *ids, size_t max);
-/* Polls Zone.Info(id) on c until the zone is there; asserts it is
- * "starting" and that `starter` (the client whose Start is loading) has no
- * reply yet. */
-void ih_wait_zone_starting(struct vl_client *c, uint32_t id, struct vl_client *starter);
+/* Sends a Zone.Start of cfg on c (its kernel and dtb, named relative to
+ * the runtime dir, as descriptors) without waiting for the reply. */
+void ih_send_start(struct ih *h, struct vl_client *c, const char *cfg);
+/* hvisor-sim's LOAD_HOLD (proto/sim.h), for acting while a zone start is
+ * loading without betting on how long a load takes: HVSIM_HOLD_ON before
+ * the start, HVSIM_HOLD_WAIT returns once hvisord waits for a held load
+ * (so it has taken the start), HVSIM_HOLD_OFF lets every load go. hvisord
+ * gives up on a load held for 10 s (SIM_TIMEOUT_SEC). Skips the test on
+ * hvisor.ko. Returns the reply's ret. */
+int64_t ih_load_hold(struct ih *h, enum hvsim_hold what);
+/* While hvisord waits for a held load: sends the call on c and lets that
+ * one load go; hvisord answers the call before it loads on (it serves
+ * clients between load steps) and its next load is held again. Returns
+ * the reply (the caller puts it). */
+json_object *ih_call_during_load(struct ih *h, struct vl_client *c, const char *method,
+				 const char *params);
 /* Waits until no zone is "starting". */
 void ih_wait_settled(const struct ih *h);
 /* Raw stream sockets, for malformed traffic. */
@@ -255,6 +294,17 @@ int ih_run(const struct ih *h, const struct ih_exec *x, struct ih_out *out,
 int ih_hvctl(const struct ih *h, struct ih_out *out, ...) __attribute__((sentinel));
 int ih_hvisor(const struct ih *h, struct ih_out *out, ...) __attribute__((sentinel));
 void ih_out_free(struct ih_out *out);
+/* A NULL-terminated argument list: IH_ARGS("zone", "list"). */
+#define IH_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+/* hvctl with args must exit with `code`, with in_out on stdout and in_err
+ * on stderr (NULL: anything); else the test fails showing both. The output
+ * goes to *ret_out if given (the caller frees it). */
+void ih_hvctl_expect(const struct ih *h, int code, const char *const *args, const char *in_out,
+		     const char *in_err, struct ih_out *ret_out);
+/* The same, run as x says (ih_run). */
+void ih_hvctl_expect_x(const struct ih *h, const struct ih_exec *x, int code,
+		       const char *const *args, const char *in_out, const char *in_err,
+		       struct ih_out *ret_out);
 /* Starts argv in the background (HVISOR_SOCKET=h->sock) with stdout on a
  * pipe (*ret_stdout; NULL: stdout goes to bg.log too) and stderr appended
  * to dir/bg.log. */
@@ -304,6 +354,14 @@ int64_t ih_virtio_counter(const struct ih *h, uint32_t zone_id, uint64_t addr, c
 int ih_netns_private(void);
 /* A persistent tap, as `ip tuntap add dev NAME mode tap` makes it. */
 void ih_tap_create(const char *name);
+/* The same with an owner (`... user UID`): only that uid (or a holder of
+ * CAP_NET_ADMIN) may attach to it. */
+void ih_tap_create_owned(const char *name, uid_t owner);
+/* /dev/net/tun, for this process and the children it starts afterwards, a
+ * node of `mode` (made in dir) bound over the host's in a mount namespace
+ * of the process's own; mode 0 (dir unused) puts the host's back. 0, or
+ * -errno (not root, no mount namespaces). */
+int ih_tun_node(const char *dir, mode_t mode);
 /* Removes a persistent tap (no-op if it is gone). */
 void ih_tap_delete(const char *name);
 /* Brings an interface up, with addr/prefix unless addr is NULL. */
@@ -338,6 +396,9 @@ int ih_wait_bg(const struct ih *h, pid_t pid, int timeout_ms);
 int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max);
 /* pid exists and is not a zombie (and, if comm, has that comm). */
 bool ih_pid_alive(pid_t pid, const char *comm);
+/* hvisord's descriptor keeper (hvisor-fdstore, found by its stderr: this
+ * test's hvisord log), or 0. */
+pid_t ih_keeper_pid(const struct ih *h);
 #define IH_VIRTIOD_COMM "hvisor-virtio" /* hvisor-virtiod's PR_SET_NAME */
 
 /* The test process as the guest of a zone (libhvguest over the sim's

@@ -3,6 +3,7 @@
  * socket, version, relative paths; the upstream "hvisor" spelling with its
  * byte-compatible table. */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +20,8 @@
 #include "harness.h"
 #include "util.h"
 
-#define NOSOCK "/nonexistent/hvisord.sock"
+#define NOSOCK		     "/nonexistent/hvisord.sock"
+#define HVCTL_DEFAULT_SOCKET "/run/hvisor/hvisord.sock" /* hvctl/hvctl.h */
 
 #define UPSTREAM_HEADER "|     zone_id     |       cpus        |      name       |     status |\n"
 #define UPSTREAM_ROOT	"|               0 |              0, 1 |      root-linux |    running |\n"
@@ -37,34 +39,21 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Runs hvctl with args (NULL-terminated) and expects exit code `code`. */
+/* Runs hvctl with args (NULL-terminated) and expects exit code `code`;
+ * x: as ih_run takes it. */
+static void expect_code_x(struct ih *h, const struct ih_exec *x, int code, const char *const *args,
+			  const char *in_out, const char *in_err)
+{
+	ih_hvctl_expect_x(h, x, code, args, in_out, in_err, NULL);
+}
+
 static void expect_code(struct ih *h, int code, const char *const *args, const char *in_out,
 			const char *in_err)
 {
-	const char *argv[32];
-	struct ih_out o;
-	size_t n = 0;
-	int r;
-
-	argv[n++] = ih_bin_hvctl();
-	for (size_t i = 0; args[i]; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	r = ih_run(h, NULL, &o, argv);
-	if (r != code || (in_out && !strstr(o.out, in_out)) || (in_err && !strstr(o.err, in_err))) {
-		fprintf(stderr, "# hvctl");
-		for (size_t i = 1; i < n; i++)
-			fprintf(stderr, " %s", argv[i]);
-		fprintf(stderr, "\n# exit %d\n# stdout: %s\n# stderr: %s\n", r, o.out, o.err);
-		ih_out_free(&o);
-		fail_msg("expected exit %d%s%s%s%s", code, in_out ? ", stdout with " : "",
-			 in_out ? in_out : "", in_err ? ", stderr with " : "",
-			 in_err ? in_err : "");
-	}
-	ih_out_free(&o);
+	expect_code_x(h, NULL, code, args, in_out, in_err);
 }
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define ARGS IH_ARGS
 
 static void test_help(void **state)
 {
@@ -139,29 +128,68 @@ static void test_group_help(void **state)
 		    "help: unknown command 'zone frobnicate'");
 }
 
+/* A listening socket nobody accepts on: whatever connects to it waits in
+ * its backlog, so pending() tells whether anything connected. */
+static int probe_listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	return fd;
+}
+
+static bool pending(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/* Usage errors exit 2 and never connect: hvctl is pointed at a probe
+ * socket instead of hvisord, which nothing may have connected to. */
 static void test_usage_errors(void **state)
 {
 	struct ih *h = *state;
+	char *sock = ih_path(h, "probe.sock"), env[400];
+	const char *envv[] = {env, NULL};
+	const struct ih_exec x = {.env = envv};
+	int probe = probe_listen(sock), c;
 
-	expect_code(h, 2, ARGS("--socket", h->sock), NULL, "Usage");
-	expect_code(h, 2, ARGS("frobnicate"), NULL, "unknown command");
-	expect_code(h, 2, ARGS("zone"), NULL, "zone: missing COMMAND");
-	expect_code(h, 2, ARGS("zone", "frobnicate"), NULL, "unknown command");
-	expect_code(h, 2, ARGS("zone", "start"), NULL, "missing");
-	expect_code(h, 2, ARGS("zone", "start", "a.json", "b.json"), NULL, "unexpected argument");
-	expect_code(h, 2, ARGS("zone", "shutdown"), NULL, "missing");
-	expect_code(h, 2, ARGS("zone", "shutdown", "one"), NULL, "not a zone id");
-	expect_code(h, 2, ARGS("zone", "shutdown", "1x"), NULL, "not a zone id");
-	expect_code(h, 2, ARGS("zone", "shutdown", "-1"), NULL, NULL);
-	expect_code(h, 2, ARGS("zone", "info", "4294967296"), NULL, "not a zone id");
-	expect_code(h, 2, ARGS("zone", "info", ""), NULL, "not a zone id");
-	expect_code(h, 2, ARGS("zone", "list", "extra"), NULL, "unexpected argument");
-	expect_code(h, 2, ARGS("zone", "list", "--frobnicate"), NULL, "unknown option");
-	expect_code(h, 2, ARGS("--frobnicate", "zone", "list"), NULL, NULL);
-	expect_code(h, 2, ARGS("--socket"), NULL, NULL);
-	expect_code(h, 2, ARGS("events", "extra"), NULL, NULL);
-	/* none of these reached hvisord */
-	assert_false(ih_file_contains(h->log, "denied"));
+	snprintf(env, sizeof(env), "HVISOR_SOCKET=%s", sock);
+	/* the probe sees a connection */
+	c = ih_raw_connect(sock);
+	assert_true(pending(probe));
+	close(c);
+	close(accept(probe, NULL, NULL));
+	assert_false(pending(probe));
+
+#define USAGE(in_err, ...) expect_code_x(h, &x, 2, ARGS(__VA_ARGS__), NULL, in_err)
+	USAGE("Usage", "--socket", sock);
+	USAGE("unknown command", "frobnicate");
+	USAGE("zone: missing COMMAND", "zone");
+	USAGE("unknown command", "zone", "frobnicate");
+	USAGE("missing", "zone", "start");
+	USAGE("unexpected argument", "zone", "start", "a.json", "b.json");
+	USAGE("missing", "zone", "shutdown");
+	USAGE("not a zone id", "zone", "shutdown", "one");
+	USAGE("not a zone id", "zone", "shutdown", "1x");
+	USAGE(NULL, "zone", "shutdown", "-1");
+	USAGE("not a zone id", "zone", "info", "4294967296");
+	USAGE("not a zone id", "zone", "info", "");
+	USAGE("unexpected argument", "zone", "list", "extra");
+	USAGE("unknown option", "zone", "list", "--frobnicate");
+	USAGE(NULL, "--frobnicate", "zone", "list");
+	USAGE(NULL, "--socket");
+	USAGE(NULL, "events", "extra");
+#undef USAGE
+	/* none of these connected */
+	assert_false(pending(probe));
+	close(probe);
+	free(sock);
 }
 
 static void test_unreachable(void **state)
@@ -222,26 +250,26 @@ static void test_socket_selection(void **state)
 		assert_int_equal(ih_run(h, &x, &o, list_s), 0);
 		ih_out_free(&o);
 	}
-	{
-		/* neither: the default path */
-		const char *env[] = {"HVISOR_SOCKET", NULL};
-		const struct ih_exec x = {.env = env, .no_socket_env = true};
+}
 
-		if (access("/run/hvisor/hvisord.sock", F_OK) == 0)
-			return; /* a real hvisord runs here; do not talk to it */
-		assert_int_equal(ih_run(h, &x, &o, list), 3);
-		assert_non_null(strstr(o.err, "/run/hvisor/hvisord.sock"));
-		ih_out_free(&o);
-		/* an empty variable counts as unset */
-		{
-			const char *env2[] = {"HVISOR_SOCKET=", NULL};
-			const struct ih_exec x2 = {.env = env2, .no_socket_env = true};
+/* Neither --socket nor $HVISOR_SOCKET (or an empty one): the default path. */
+static void test_default_socket(void **state)
+{
+	struct ih *h = *state;
+	const char *list[] = {ih_bin_hvctl(), "zone", "list", NULL};
+	const char *unset[] = {"HVISOR_SOCKET", NULL}, *empty[] = {"HVISOR_SOCKET=", NULL};
+	const struct ih_exec x = {.env = unset, .no_socket_env = true};
+	const struct ih_exec x2 = {.env = empty, .no_socket_env = true};
+	struct ih_out o;
 
-			assert_int_equal(ih_run(h, &x2, &o, list), 3);
-			assert_non_null(strstr(o.err, "/run/hvisor/hvisord.sock"));
-			ih_out_free(&o);
-		}
-	}
+	if (access(HVCTL_DEFAULT_SOCKET, F_OK) == 0)
+		skip_because("a real hvisord serves " HVCTL_DEFAULT_SOCKET "; not talking to it");
+	assert_int_equal(ih_run(h, &x, &o, list), 3);
+	assert_non_null(strstr(o.err, HVCTL_DEFAULT_SOCKET));
+	ih_out_free(&o);
+	assert_int_equal(ih_run(h, &x2, &o, list), 3);
+	assert_non_null(strstr(o.err, HVCTL_DEFAULT_SOCKET));
+	ih_out_free(&o);
 }
 
 static void test_version(void **state)
@@ -254,7 +282,7 @@ static void test_version(void **state)
 	snprintf(want, sizeof(want), "backend %s at %s, %s, config magic 0x06\n", ih_backend_kind(),
 		 ih_backend_path(h), ih_arch());
 	expect_code(h, 0, ARGS("version"), "hvctl " HV_VERSION "\n", NULL);
-	expect_code(h, 0, ARGS("version"), "hvisord " HV_VERSION " (API 1.1)\n", NULL);
+	expect_code(h, 0, ARGS("version"), "hvisord " HV_VERSION " (API 1.2)\n", NULL);
 	expect_code(h, 0, ARGS("version"), want, NULL);
 	assert_int_equal(ih_hvctl(h, &o, "version", "--json", NULL), 0);
 	j = json_tokener_parse(o.out);
@@ -627,6 +655,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_group_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_selection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_spelling, setup, teardown),

@@ -259,33 +259,6 @@ static void test_connection_limit(void **state)
 
 /* Sends Zone.Start for `cfg` (kernel and dtb named in it, relative to the
  * runtime dir) without waiting for the reply. */
-static void send_start(struct ih *h, struct vl_client *c, const char *cfg)
-{
-	json_object *j = ih_json_load(cfg), *v, *params = json_object_new_object();
-	json_object *files = json_object_new_object(), *msg;
-	char *k, *d;
-	int fds[2];
-
-	assert_true(json_object_object_get_ex(j, "kernel_filepath", &v));
-	k = ih_path(h, json_object_get_string(v));
-	assert_true(json_object_object_get_ex(j, "dtb_filepath", &v));
-	d = ih_path(h, json_object_get_string(v));
-	fds[0] = open(k, O_RDONLY | O_CLOEXEC);
-	fds[1] = open(d, O_RDONLY | O_CLOEXEC);
-	assert_true(fds[0] >= 0 && fds[1] >= 0);
-	json_object_object_add(files, "kernel_filepath", json_object_new_int(0));
-	json_object_object_add(files, "dtb_filepath", json_object_new_int(1));
-	json_object_object_add(params, "config", j);
-	json_object_object_add(params, "files", files);
-	msg = vl_call_new("org.hvisor.Zone.Start", params, false);
-	assert_int_equal(ih_send(c, msg, fds, 2), 0);
-	json_object_put(msg);
-	close(fds[0]);
-	close(fds[1]);
-	free(k);
-	free(d);
-}
-
 /* Two clients start zones that cannot both run, at the same moment (the
  * first one's 48 MiB kernel takes several event-loop turns to load):
  * exactly one wins, the other gets the named error, nothing is left over. */
@@ -326,8 +299,8 @@ static void test_competing_starts(void **state)
 		uint32_t ids[8], sim_ids[8];
 		int n;
 
-		send_start(h, a, z1);
-		send_start(h, b, cases[i].other);
+		ih_send_start(h, a, z1);
+		ih_send_start(h, b, cases[i].other);
 		assert_int_equal(ih_recv(a, IH_TIMEOUT_MS, &ra), 1);
 		assert_int_equal(ih_recv(b, IH_TIMEOUT_MS, &rb), 1);
 		if (!vl_reply_error(ra)) {
@@ -377,25 +350,27 @@ static void test_competing_starts(void **state)
 }
 
 /* Images are loaded in bounded steps: other clients are served while a
- * big kernel loads, and see the zone as "starting". */
+ * big kernel loads, and see the zone as "starting". hvisor-sim holds the
+ * loads, so the start cannot finish meanwhile. */
 static void test_served_during_load(void **state)
 {
 	struct ih *h = ih_start(NULL);
 	char *z1 = ih_make_zone(h, "zone1", 4096, 4096);
 	char *k = ih_path(h, "zone1-kernel.bin");
 	struct vl_client *a = ih_client(h), *b = ih_client(h);
-	json_object *ra = NULL, *rb = NULL, *zones, *z, *v;
+	json_object *ra = NULL, *rb, *zones, *z, *v;
 	int fd;
 
-	/* 200 MiB of kernel (sparse: quick to make, still 200 loads of 1 MiB) */
+	/* 64 MiB of kernel (sparse): 8 loads of 8 MiB, more than the test lets go */
 	fd = open(k, O_WRONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 200 << 20), 0);
+	assert_int_equal(ftruncate(fd, 64 << 20), 0);
 	close(fd);
-	send_start(h, a, z1);
+	ih_load_hold(h, HVSIM_HOLD_ON);
+	ih_send_start(h, a, z1);
+	assert_int_equal(ih_load_hold(h, HVSIM_HOLD_WAIT), 0);
 	/* b is served during the load and sees the zone starting */
-	ih_wait_zone_starting(b, 1, a);
-	rb = ih_call(b, "org.hvisor.Zone.List", NULL);
+	rb = ih_call_during_load(h, b, "org.hvisor.Zone.List", NULL);
 	assert_true(json_object_object_get_ex(ih_ok(rb), "zones", &zones));
 	assert_int_equal(json_object_array_length(zones), 2);
 	z = json_object_array_get_idx(zones, 1);
@@ -403,20 +378,23 @@ static void test_served_during_load(void **state)
 	assert_string_equal(json_object_get_string(v), "starting");
 	json_object_put(rb);
 	/* its details are known already; it cannot be shut down yet */
-	rb = ih_call(b, "org.hvisor.Zone.Info", "{\"zone_id\": 1}");
+	rb = ih_call_during_load(h, b, "org.hvisor.Zone.Info", "{\"zone_id\": 1}");
 	assert_true(json_object_object_get_ex(ih_ok(rb), "zone", &z));
 	assert_true(json_object_object_get_ex(z, "status", &v));
 	assert_string_equal(json_object_get_string(v), "starting");
 	assert_true(json_object_object_get_ex(z, "entry_point", &v));
 	assert_int_equal(json_object_get_int64(v), ih_layout("zone1").entry);
 	json_object_put(rb);
-	rb = ih_call(b, "org.hvisor.Zone.Shutdown", "{\"zone_id\": 1}");
+	rb = ih_call_during_load(h, b, "org.hvisor.Zone.Shutdown", "{\"zone_id\": 1}");
 	ih_assert_error(rb, "org.hvisor.Busy");
+	json_object_put(rb);
+	/* a still waits (its loads are held), and gets its reply once they go */
 	assert_int_equal(ih_recv(a, 0, &ra), -ETIMEDOUT);
+	/* (its next load may be held already, or still on its way) */
+	assert_true(ih_load_hold(h, HVSIM_HOLD_OFF) >= 0);
 	assert_int_equal(ih_recv(a, IH_TIMEOUT_MS, &ra), 1);
 	ih_ok(ra);
 	json_object_put(ra);
-	json_object_put(rb);
 	vl_client_free(a);
 	vl_client_free(b);
 	free(z1);

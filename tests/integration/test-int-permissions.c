@@ -20,8 +20,6 @@
 
 #define NOBODY 65534
 
-static bool created_group;
-
 /* hvisord and the zone files in a runtime dir uid 65534 can reach. */
 static struct ih *start_open(char **cfg)
 {
@@ -115,7 +113,7 @@ static void test_nobody_denied(void **state)
 	int status;
 
 	if (geteuid() != 0)
-		skip();
+		skip_because("needs root (root's rights are what it checks)");
 	h = start_open(&cfg);
 	/* root may */
 	assert_int_equal(ih_hvctl(h, &o, "zone", "start", cfg, NULL), 0);
@@ -164,22 +162,6 @@ static void test_nobody_denied(void **state)
 	ih_stop(h);
 }
 
-static gid_t hvisor_gid(void)
-{
-	struct group *g = getgrnam("hvisor");
-
-	if (!g && access("/usr/sbin/groupadd", X_OK) == 0) {
-		const char *argv[] = {"/usr/sbin/groupadd", "-f", "hvisor", NULL};
-		struct ih_out o;
-
-		assert_int_equal(ih_run(NULL, NULL, &o, argv), 0);
-		ih_out_free(&o);
-		created_group = true;
-		g = getgrnam("hvisor");
-	}
-	return g ? g->gr_gid : (gid_t)-1;
-}
-
 static void test_hvisor_group_allowed(void **state)
 {
 	struct ih_out o;
@@ -188,10 +170,10 @@ static void test_hvisor_group_allowed(void **state)
 	gid_t gid;
 
 	if (geteuid() != 0)
-		skip();
-	gid = hvisor_gid();
+		skip_because("needs root (to run hvctl as another user)");
+	gid = ih_hvisor_gid();
 	if (gid == (gid_t)-1)
-		skip();
+		skip_because("no group 'hvisor' here");
 	h = start_open(&cfg);
 	{
 		/* a supplementary group */
@@ -232,14 +214,7 @@ static void test_hvisor_group_allowed(void **state)
 static int cleanup(void **state)
 {
 	ih_reap(NULL);
-	if (created_group) {
-		const char *argv[] = {"/usr/sbin/groupdel", "hvisor", NULL};
-		struct ih_out o;
-
-		ih_run(NULL, NULL, &o, argv);
-		ih_out_free(&o);
-		created_group = false;
-	}
+	ih_hvisor_group_cleanup();
 	return 0;
 }
 

@@ -398,6 +398,13 @@ static void test_limits(void **state)
 		{"connections", 512},
 		{"subscribers", 64},
 		{"devices", 32},
+		{"connections_per_user", 64},
+		{"subscribers_per_user", 8},
+		{"pending_devices", 64},
+		{"reserved_connections", 64},
+		{"reserved_subscribers", 16},
+		{"message_seconds", 10},
+		{"idle_seconds", 60},
 		{"message_bytes", 128 * 1024},
 		{"message_depth", 16},
 		{"message_fds", 32},
@@ -671,23 +678,11 @@ static void test_start_then_disconnect(void **state)
 	char *kpath = ih_path(h, "zone1-kernel.bin"), *dpath = ih_path(h, "zone1.dtb");
 
 	for (int round = 0; round < 3; round++) {
-		json_object *params = json_object_new_object(), *files = json_object_new_object();
-		json_object *msg;
-		int fds[2] = {open(kpath, O_RDONLY | O_CLOEXEC), open(dpath, O_RDONLY | O_CLOEXEC)};
 		struct vl_client *c = ih_client(h);
 		uint32_t ids[8], sim_ids[8];
 		int n, sn;
 
-		assert_true(fds[0] >= 0 && fds[1] >= 0);
-		json_object_object_add(files, "kernel_filepath", json_object_new_int(0));
-		json_object_object_add(files, "dtb_filepath", json_object_new_int(1));
-		json_object_object_add(params, "config", ih_json_load(cfg));
-		json_object_object_add(params, "files", files);
-		msg = vl_call_new("org.hvisor.Zone.Start", params, false);
-		assert_int_equal(ih_send(c, msg, fds, 2), 0);
-		json_object_put(msg);
-		close(fds[0]);
-		close(fds[1]);
+		ih_send_start(h, c, cfg);
 		vl_client_free(c); /* gone before the reply */
 
 		ih_wait_settled(h);

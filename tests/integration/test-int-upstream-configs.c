@@ -715,10 +715,8 @@ static void test_case(void **state)
 	for (unsigned i = 0; i < r.n_zones; i++)
 		free(r.zone_cfg[i]);
 	free(r.virtio_cfg);
-	if (r.net_left_out) {
-		printf("# net devices not run: no network namespace of our own\n");
-		skip();
-	}
+	if (r.net_left_out)
+		skip_because("net devices not run: no network namespace of our own");
 }
 
 static bool in_cases(const char *rel)

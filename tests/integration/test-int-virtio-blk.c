@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,6 +48,73 @@ static void add_blk(struct ih *h, const char *img, const char *extra)
 	assert_non_null(strstr(o.out, "running"));
 	ih_out_free(&o);
 	free(spec);
+}
+
+/* hvctl virtio add ZONE blk,addr=ADDR,...,img=IMG[EXTRA]: its exit code,
+ * stderr into err (malloc'd) if err. */
+static int try_add(struct ih *h, uint32_t zone, uint64_t addr, const char *img, const char *extra,
+		   char **err)
+{
+	char spec[512], zs[16];
+	struct ih_out o;
+	int r;
+
+	snprintf(spec, sizeof(spec), "blk,addr=0x%llx,len=0x200,irq=79,img=%s%s",
+		 (unsigned long long)addr, img, extra);
+	snprintf(zs, sizeof(zs), "%u", zone);
+	r = ih_hvctl(h, &o, "virtio", "add", zs, spec, NULL);
+	if (err)
+		*err = strdup(o.err);
+	ih_out_free(&o);
+	return r;
+}
+
+static void expect_added(struct ih *h, uint32_t zone, uint64_t addr, const char *img,
+			 const char *extra)
+{
+	char *err;
+
+	if (try_add(h, zone, addr, img, extra, &err) != 0)
+		fail_msg("zone %u 0x%llx %s%s: %s", zone, (unsigned long long)addr, img, extra,
+			 err);
+	free(err);
+}
+
+/* Refused with ImageLocked, the message containing each of the needles. */
+static void expect_locked(struct ih *h, uint32_t zone, uint64_t addr, const char *img,
+			  const char *extra, const char *const *needles)
+{
+	char *err, *before = ih_virtio_list_str(h, 0), *after;
+
+	assert_int_equal(try_add(h, zone, addr, img, extra, &err), 1);
+	if (!strstr(err, "org.hvisor.Virtio.ImageLocked"))
+		fail_msg("zone %u %s%s: not ImageLocked: %s", zone, img, extra, err);
+	for (; *needles; needles++)
+		if (!strstr(err, *needles))
+			fail_msg("zone %u %s%s: '%s' missing in: %s", zone, img, extra, *needles,
+				 err);
+	free(err);
+	after = ih_virtio_list_str(h, 0);
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+}
+
+#define NEEDLES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* An OFD lock of `type` on the whole file through a new description of
+ * path: the descriptor holding it, or -errno (-EAGAIN: a conflict). */
+static int ofd_lock(const char *path, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
+	int fd = open(path, (type == F_WRLCK ? O_RDWR : O_RDONLY) | O_CLOEXEC), r;
+
+	assert_true(fd >= 0);
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return fd;
+	r = -errno;
+	close(fd);
+	return r;
 }
 
 /* hvsim-guest blk-verify against an image added with hvctl. */
@@ -195,9 +263,8 @@ static void test_blk_guest_precise(void **state)
 }
 
 /* readonly: hvctl opens the image O_RDONLY, the device offers RO and fails
- * writes; the image is unchanged. Without readonly, an image the caller
- * may only read is refused by hvctl, and a read-only descriptor by
- * hvisord. */
+ * writes; the image is unchanged. Without readonly, a read-only descriptor
+ * is refused by hvisord. */
 static void test_blk_readonly(void **state)
 {
 	struct ih *h = ih_start(NULL);
@@ -263,23 +330,6 @@ static void test_blk_readonly(void **state)
 		vl_client_free(c);
 	}
 
-	/* hvctl: an image the caller may only read, added read-write */
-	{
-		const char *argv[] = {ih_bin_hvctl(), "virtio", "add", "1", NULL, NULL};
-		struct ih_exec x = {.uid = 65534, .gid = 65534};
-		char *spec;
-
-		assert_int_equal(chmod(h->dir, 0755), 0);
-		assert_int_equal(chmod(img, 0644), 0);
-		assert_true(asprintf(&spec, "blk,addr=0xa003a00,len=0x200,irq=79,img=%s", img) > 0);
-		argv[4] = spec;
-		assert_int_equal(ih_run(h, &x, &o, argv), 1);
-		if (!strstr(o.err, "cannot open image") || !strstr(o.err, "for writing") ||
-		    !strstr(o.err, "Permission denied"))
-			fail_msg("unclear message: %s", o.err);
-		ih_out_free(&o);
-		free(spec);
-	}
 	/* nothing was added by the refused attempts */
 	{
 		json_object *devs = ih_virtio_list(h, 1);
@@ -288,6 +338,42 @@ static void test_blk_readonly(void **state)
 		json_object_put(devs);
 	}
 	assert_true(ih_file_hash(img) == before);
+	free(img);
+	ih_stop(h);
+}
+
+/* hvctl opens the image with the caller's permissions: one the caller may
+ * only read cannot be added read-write (and hvisord is not asked). Needs
+ * root, to become uid 65534. */
+static void test_blk_image_caller_rights(void **state)
+{
+	const char *argv[] = {ih_bin_hvctl(), "virtio", "add", "1", NULL, NULL};
+	const struct ih_exec x = {.uid = 65534, .gid = 65534};
+	struct ih *h;
+	struct ih_out o;
+	char *img, *spec;
+	json_object *devs;
+	uint64_t before;
+
+	if (geteuid() != 0)
+		skip();
+	h = ih_start(NULL);
+	img = ih_make_image(h, "ro.img", 4096);
+	before = ih_file_hash(img);
+	assert_int_equal(chmod(h->dir, 0755), 0);
+	assert_int_equal(chmod(img, 0644), 0);
+	assert_true(asprintf(&spec, "blk,addr=0xa003a00,len=0x200,irq=79,img=%s", img) > 0);
+	argv[4] = spec;
+	assert_int_equal(ih_run(h, &x, &o, argv), 1);
+	if (!strstr(o.err, "cannot open image") || !strstr(o.err, "for writing") ||
+	    !strstr(o.err, "Permission denied") || strstr(o.err, "org.hvisor."))
+		fail_msg("unclear message: %s", o.err);
+	ih_out_free(&o);
+	devs = ih_virtio_list(h, 0);
+	assert_int_equal(json_object_array_length(devs), 0);
+	json_object_put(devs);
+	assert_true(ih_file_hash(img) == before);
+	free(spec);
 	free(img);
 	ih_stop(h);
 }
@@ -352,14 +438,13 @@ static void test_blk_block_device_engine(void **state)
 	if (geteuid() != 0) {
 		ih_stop(h);
 		free(img);
-		skip();
+		skip_because("needs root (a loop device)");
 	}
 	loop = loop_attach(img, dev_path, sizeof(dev_path));
 	if (loop < 0) {
-		print_message("# no loop device (%s)\n", strerror(-loop));
 		ih_stop(h);
 		free(img);
-		skip();
+		skip_because("no loop device (%s)", strerror(-loop));
 	}
 	ih_zone_start(h, "zone1");
 	add_blk(h, dev_path, "");
@@ -371,6 +456,18 @@ static void test_blk_block_device_engine(void **state)
 	assert_string_equal(ih_jstr(dev, "backing"), dev_path);
 	assert_int_equal(ih_jint(dev, "capacity_sectors"), (4 << 20) / SECTOR);
 	json_object_put(dev);
+	/* locked like a file, through any node of the device */
+	{
+		char *node = ih_path(h, "same-disk");
+		struct stat st;
+
+		expect_locked(h, 2, BLK_ADDR, dev_path, ",readonly", NEEDLES("zone 1's blk"));
+		assert_int_equal(stat(dev_path, &st), 0);
+		assert_int_equal(mknod(node, S_IFBLK | 0600, st.st_rdev), 0);
+		expect_locked(h, 2, BLK_ADDR, node, "", NEEDLES("zone 1's blk", "(as '/dev/loop"));
+		unlink(node);
+		free(node);
+	}
 	/* and it serves the guest */
 	if (ih_guest(h, &o, 1, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", "64", "--qd", "8",
 		     NULL) != 0)
@@ -401,11 +498,12 @@ static void test_blk_descriptor_modes(void **state)
 		{O_RDONLY | O_APPEND, true, NULL},
 	};
 	struct ih *h = ih_start(NULL);
-	char *img = ih_make_image(h, "disk.img", 1 << 20);
+	char *img = ih_make_image(h, "disk.img", 1 << 20),
+	     *other = ih_make_image(h, "other.img", 4096);
 	uint64_t before = ih_file_hash(img);
 
 	ih_zone_start(h, "zone1");
-	add_blk(h, img, ""); /* the backend runs */
+	add_blk(h, other, ""); /* the backend runs */
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct vl_client *c = ih_client(h);
 		json_object *params, *reply, *p;
@@ -451,7 +549,141 @@ static void test_blk_descriptor_modes(void **state)
 		ih_out_free(&o);
 	}
 	assert_true(ih_file_hash(img) == before);
+	free(other);
 	free(img);
+	ih_stop(h);
+}
+
+/* Images are locked as QEMU locks them: one read-write device, or any
+ * number that are each readonly or have share; within a zone, across
+ * zones (pending ones too), and against other processes. Refusals are
+ * org.hvisor.Virtio.ImageLocked naming the holder and change nothing. */
+static void test_blk_image_locks(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	char *disk = ih_make_image(h, "disk.img", 1 << 20), *ro = ih_make_image(h, "ro.img", 4096);
+	char *shared = ih_make_image(h, "shared.img", 4096),
+	     *ext = ih_make_image(h, "ext.img", 4096);
+	char *msg, pid[32];
+	int fd;
+
+	ih_zone_start(h, "zone1");
+	add_blk(h, disk, "");
+	/* read-write in another zone (pending), or twice in one zone */
+	expect_locked(h, 2, BLK_ADDR, disk, "",
+		      NEEDLES("is attached read-write to zone 1's blk at 0xa003c00"));
+	expect_locked(h, 1, 0xa003a00, disk, "", NEEDLES("attached read-write to zone 1's blk"));
+	/* read-only while a device writes it */
+	expect_locked(h, 2, BLK_ADDR, disk, ",readonly", NEEDLES("zone 1's blk at 0xa003c00"));
+	expect_locked(h, 2, BLK_ADDR, disk, ",share", NEEDLES("zone 1's blk at 0xa003c00"));
+	/* readers share; a writer after them is refused */
+	expect_added(h, 2, BLK_ADDR, ro, ",readonly");
+	expect_added(h, 3, BLK_ADDR, ro, ",readonly");
+	expect_locked(h, 4, BLK_ADDR, ro, "", NEEDLES("is attached read-only to zone 2's blk"));
+	/* share=on on every writer */
+	expect_added(h, 4, BLK_ADDR, shared, ",share=on");
+	expect_added(h, 5, BLK_ADDR, shared, ",share");
+	expect_added(h, 6, BLK_ADDR, shared, ",readonly");
+	expect_locked(h, 7, BLK_ADDR, shared, "",
+		      NEEDLES("is attached read-write with share=on to zone 4's blk",
+			      "each is readonly or has share=on"));
+
+	/* another process's OFD lock (as QEMU takes them): no pid to name */
+	fd = ofd_lock(ext, F_WRLCK);
+	assert_true(fd >= 0);
+	expect_locked(h, 8, BLK_ADDR, ext, ",readonly",
+		      NEEDLES("cannot get the shared lock on", "another process is using"));
+	close(fd);
+	/* a POSIX lock: the kernel names its process */
+	fd = open(ext, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_SETLK, &(struct flock){.l_type = F_RDLCK}), 0);
+	snprintf(pid, sizeof(pid), "(pid %d)", (int)getpid());
+	expect_locked(h, 8, BLK_ADDR, ext, "", NEEDLES("cannot get the write lock", pid));
+	expect_added(h, 8, BLK_ADDR, ext, ",readonly");
+	close(fd);
+	/* hvisord's devices hold their locks against other processes */
+	assert_int_equal(ofd_lock(disk, F_RDLCK), -EAGAIN);
+	assert_int_equal(ofd_lock(ro, F_WRLCK), -EAGAIN);
+	fd = ofd_lock(ro, F_RDLCK);
+	assert_true(fd >= 0);
+	close(fd);
+
+	/* the raw error names the holder in its parameters */
+	{
+		struct vl_client *c = ih_client(h);
+		json_object *params = json_tokener_parse(
+			"{\"zone_id\": 9, \"device\": {\"type\": \"blk\", \"addr\": 167787520, "
+			"\"len\": 512, \"irq\": 78, \"img\": \"again.img\"}, \"files\": {\"img\": 0}}");
+		json_object *reply, *p;
+
+		fd = open(disk, O_RDWR | O_CLOEXEC);
+		reply = ih_call_fds(c, "org.hvisor.Virtio.Add", params, &fd, 1);
+		close(fd);
+		ih_assert_error(reply, "org.hvisor.Virtio.ImageLocked");
+		p = vl_reply_parameters(reply);
+		assert_string_equal(ih_jstr(p, "image"), "again.img");
+		assert_int_equal(ih_jint(p, "zone_id"), 1);
+		assert_int_equal(ih_jint(p, "addr"), BLK_ADDR);
+		msg = strdup(ih_jstr(p, "message"));
+		json_object_put(reply);
+		vl_client_free(c);
+		if (!strstr(msg, "(as '") || !strstr(msg, "disk.img')"))
+			fail_msg("the holder's own name is missing: %s", msg);
+		free(msg);
+	}
+	free(disk);
+	free(ro);
+	free(shared);
+	free(ext);
+	ih_stop(h);
+}
+
+/* The lock lives as long as the device: across a backend's kill -9 and
+ * restart (the new process gets the same open file description, so no
+ * window opens), until its removal, after which the image can be added
+ * again, also while other devices of the zone stay served. */
+static void test_blk_lock_lifetime(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	char *disk = ih_make_image(h, "disk.img", 1 << 20);
+	struct ih_out o;
+	pid_t pid0, pid1;
+	int fd;
+
+	ih_zone_start(h, "zone1");
+	add_blk(h, disk, "");
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "add", "1",
+				  "console,addr=0xa003a00,len=0x200,irq=79", NULL),
+			 0);
+	ih_out_free(&o);
+	pid0 = ih_wait_virtiod(h, 1, 0);
+	assert_int_equal(kill(pid0, SIGKILL), 0);
+	/* dead or restarting: the image stays locked */
+	assert_int_equal(ofd_lock(disk, F_RDLCK), -EAGAIN);
+	pid1 = ih_wait_virtiod(h, 1, pid0);
+	assert_true(pid1 != pid0);
+	assert_int_equal(ofd_lock(disk, F_RDLCK), -EAGAIN);
+	expect_locked(h, 2, BLK_ADDR, disk, ",readonly", NEEDLES("zone 1's blk at 0xa003c00"));
+
+	/* removed (the zone's backend keeps serving its console): free */
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "remove", "1", "0xa003c00", NULL), 0);
+	ih_out_free(&o);
+	fd = ofd_lock(disk, F_WRLCK);
+	assert_true(fd >= 0);
+	close(fd);
+	add_blk(h, disk, "");
+	assert_int_equal(ih_virtiod_pid(h, 1), pid1);
+	/* the zone's last device: its backend stops, the lock goes */
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "remove", "1", "0xa003a00", NULL), 0);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "remove", "1", "0xa003c00", NULL), 0);
+	ih_out_free(&o);
+	fd = ofd_lock(disk, F_WRLCK);
+	assert_true(fd >= 0);
+	close(fd);
+	expect_added(h, 2, BLK_ADDR, disk, "");
+	free(disk);
 	ih_stop(h);
 }
 
@@ -461,8 +693,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_blk_verify, ih_reap),
 		cmocka_unit_test_setup(test_blk_guest_precise, ih_reap),
 		cmocka_unit_test_setup(test_blk_readonly, ih_reap),
+		cmocka_unit_test_setup(test_blk_image_caller_rights, ih_reap),
 		cmocka_unit_test_setup(test_blk_block_device_engine, ih_reap),
 		cmocka_unit_test_setup(test_blk_descriptor_modes, ih_reap),
+		cmocka_unit_test_setup(test_blk_image_locks, ih_reap),
+		cmocka_unit_test_setup(test_blk_lock_lifetime, ih_reap),
 	};
 
 	ih_init(argc, argv);

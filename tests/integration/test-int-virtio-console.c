@@ -351,7 +351,7 @@ static void test_hvctl_console_denied(void **state)
 	struct ih_out o;
 
 	if (geteuid() != 0 || !g)
-		skip();
+		skip_because("needs root and a group 'hvisor'");
 	h = ih_start(NULL);
 	pty = start_console(h);
 	assert_int_equal(chmod(h->dir, 0755), 0); /* nobody must reach the socket */

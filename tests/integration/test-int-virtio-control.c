@@ -55,6 +55,14 @@
 
 static bool have_net; /* in a network namespace of our own, with taps */
 
+/* The end of a test with a net part: without taps it did not run, so the
+ * test is a skip, not a pass. */
+static void net_part_ran(void)
+{
+	if (!have_net)
+		skip_because("its net devices not run: no network namespace of our own");
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -439,6 +447,7 @@ static void test_add_list_remove(void **state)
 	free(link);
 	free(img);
 	ih_stop(h);
+	net_part_ran();
 }
 
 /* Zone shutdown stops the zone's backend; the devices stay registered,
@@ -592,6 +601,7 @@ static void test_pending(void **state)
 	free(spec);
 	free(img);
 	ih_stop(h);
+	net_part_ran();
 }
 
 /* Kills the zone's backend and waits until hvisord reported it. */
@@ -1059,7 +1069,7 @@ static void test_permissions(void **state)
 	struct ih_out o;
 
 	if (geteuid() != 0)
-		skip();
+		skip_because("needs root (to run hvctl as nobody)");
 	h = ih_start(NULL);
 	assert_int_equal(chmod(h->dir, 0755), 0);
 	img = ih_make_image(h, "disk.img", 1 << 20);
@@ -1134,6 +1144,129 @@ static void test_device_limit(void **state)
 	ih_stop(h);
 }
 
+/* hvisord's descriptors other than sockets (ptys, images, memfds...), once
+ * it has finished every call before a round trip on c. */
+static int hvisord_files(const struct ih *h, struct vl_client *c)
+{
+	json_object *r = ih_call(c, "org.hvisor.GetLimits", NULL);
+	char path[64], link[256];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	ih_ok(r);
+	json_object_put(r);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)h->pid);
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((e = readdir(dir))) {
+		char fd_path[400];
+		ssize_t k;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(fd_path, sizeof(fd_path), "%s/%s", path, e->d_name);
+		k = readlink(fd_path, link, sizeof(link) - 1);
+		if (k > 0 && strncmp(link, "socket:", 7) != 0)
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+/* The zone<N>/ directories in hvisord's runtime directory. */
+static int zone_dirs(const struct ih *h)
+{
+	DIR *dir = opendir(h->dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(dir);
+	while ((e = readdir(dir))) {
+		unsigned id;
+		char end;
+
+		if (e->d_type == DT_DIR && sscanf(e->d_name, "zone%u%c", &id, &end) == 1)
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+static void add_pending_console(struct vl_client *c, uint32_t zone)
+{
+	char params[256];
+	json_object *r;
+
+	snprintf(params, sizeof(params),
+		 "{\"zone_id\": %u, \"device\": {\"type\": \"console\", \"addr\": %u, "
+		 "\"len\": 512, \"irq\": %u}}",
+		 zone, CON_ADDR, CON_IRQ);
+	r = ih_call(c, "org.hvisor.Virtio.Add", params);
+	assert_string_equal(ih_jstr(json_object_object_get(ih_ok(r), "device"), "state"),
+			    "pending");
+	json_object_put(r);
+}
+
+/* Devices of zones that do not run are bounded for the whole daemon
+ * (--max-pending-devices, reported by GetLimits): the next one is refused
+ * with LimitExceeded naming the limit, and holds nothing. Removing pending
+ * devices closes their ptys and descriptors and removes zone<N>/ with the
+ * zone's last console. Devices of running zones do not count. */
+static void test_pending_limit(void **state)
+{
+	const struct ih_opts opts = {.daemon_args = ARGS("--max-pending-devices", "3")};
+	struct ih *h = ih_start(&opts);
+	char *img = ih_make_image(h, "pending.img", 1 << 20), *dir, spec[400];
+	struct vl_client *c = ih_client(h);
+	int files0;
+	json_object *r;
+
+	r = ih_call(c, "org.hvisor.GetLimits", NULL);
+	assert_int_equal(ih_jint(json_object_object_get(ih_ok(r), "limits"), "pending_devices"), 3);
+	json_object_put(r);
+	files0 = hvisord_files(h, c);
+	for (uint32_t zone = 11; zone <= 13; zone++)
+		add_pending_console(c, zone);
+	assert_int_equal(hvisord_files(h, c), files0 + 6); /* a pty master and slave each */
+	dir = ih_path(h, "zone13/console");
+	assert_int_equal(access(dir, F_OK), 0);
+	free(dir);
+	assert_int_equal(zone_dirs(h), 3);
+
+	r = ih_call_error(h, "org.hvisor.Virtio.Add",
+			  "{\"zone_id\": 14, \"device\": {\"type\": \"console\", \"addr\": "
+			  "167786496, \"len\": 512, \"irq\": 76}}",
+			  "org.hvisor.LimitExceeded", true);
+	assert_string_equal(ih_jstr(vl_reply_parameters(r), "limit"), "pending_devices");
+	json_object_put(r);
+	snprintf(spec, sizeof(spec), "blk,addr=0xa003c00,len=0x200,irq=78,img=%s", img);
+	expect_run(h, false, 1, NEEDLES("org.hvisor.LimitExceeded", "--max-pending-devices"),
+		   ARGS("virtio", "add", "11", spec), NULL);
+	assert_int_equal(hvisord_files(h, c), files0 + 6);
+	assert_int_equal(zone_dirs(h), 3);
+	assert_int_equal(n_devices(h), 3);
+
+	/* a running zone's device is not pending */
+	ih_zone_start(h, "zone1");
+	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", CON_SPEC));
+	hvctl_ok(h, NULL, ARGS("virtio", "remove", "1", "0xa003800"));
+	hvctl_ok(h, NULL, ARGS("zone", "shutdown", "1"));
+
+	/* removal gives everything back */
+	for (uint32_t zone = 11; zone <= 13; zone++) {
+		char zs[16];
+
+		snprintf(zs, sizeof(zs), "%u", zone);
+		hvctl_ok(h, NULL, ARGS("virtio", "remove", zs, "0xa003800"));
+	}
+	assert_int_equal(hvisord_files(h, c), files0);
+	assert_int_equal(zone_dirs(h), 0);
+	free(img);
+	vl_client_free(c);
+	ih_stop(h);
+}
+
 /* A zone started behind hvisord's back (straight on the sim): hvisord does
  * not know its RAM, so a device for it needs the memory map of a
  * virtio_cfg.json; with it the device is served (with a warning that its
@@ -1194,6 +1327,7 @@ static void test_unmanaged_zone(void **state)
 	free(spec);
 	free(img);
 	ih_stop(h);
+	net_part_ran();
 }
 
 /* ---- virtio start --------------------------------------------------------------- */
@@ -1493,6 +1627,7 @@ static void test_start_devices(void **state)
 	free(spec);
 	free(img);
 	ih_stop(h);
+	net_part_ran();
 }
 
 /* ih_reap, and a tap a failed test left behind (it goes with the processes
@@ -1600,6 +1735,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_refusals, reap),
 		cmocka_unit_test_setup(test_refusals_varlink, reap),
 		cmocka_unit_test_setup(test_device_limit, reap),
+		cmocka_unit_test_setup(test_pending_limit, reap),
 		cmocka_unit_test_setup(test_backend_refuses, reap),
 		cmocka_unit_test_setup(test_permissions, reap),
 		cmocka_unit_test_setup(test_unmanaged_zone, reap),

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* virtio-net through the whole stack: hvctl virtio add -> hvisord opens the
- * tap -> hvisor-virtiod. Everything runs in a network namespace the test
- * creates for itself (unshare(CLONE_NEWNET) before anything is started, so
- * hvisor-sim, hvisord, hvisor-virtiod, the taps and ping live in it), and
- * only 192.0.2.0/24 (TEST-NET-1) is used there:
+/* virtio-net through the whole stack: hvctl virtio add opens the tap with
+ * the caller's rights -> hvisord checks and keeps it -> hvisor-virtiod. Everything runs in a
+ * network namespace the test creates for itself (unshare(CLONE_NEWNET) before anything is started,
+ * so hvisor-sim, hvisord, hvisor-virtiod, the taps and ping live in it), and only 192.0.2.0/24
+ * (TEST-NET-1) is used there:
  *  - the MAC of the spec and the link status in the guest's config space;
  *  - frames both ways, byte for byte, between this process as the guest
  *    (libhvguest) and an AF_PACKET socket on the tap;
  *  - ping from the namespace answered by hvsim-guest net-echo, UDP echoed,
  *    and what crossed the tap captured and checked;
- *  - the taps: created by hvisord or beforehand (`ip tuntap add`), one
- *    device per tap, gone or kept when the device is removed;
+ *  - the taps: created by hvctl (as root) or beforehand (`ip tuntap add`),
+ *    one device per tap, gone or kept when the device is removed; a member
+ *    of group hvisor gets only what the kernel lets that user have;
  *  - hvctl virtio list (table and --json) with the tap and the counters.
  * Skipped unless root with network namespaces and /dev/net/tun. */
 #include <arpa/inet.h>
@@ -29,7 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -504,7 +509,7 @@ static void test_net_ping(void **state)
 	int ps, gout, s;
 
 	if (!ping_path)
-		skip();
+		skip_because("no ping (Debian: iputils-ping)");
 	h = ih_start(NULL);
 	ih_zone_start(h, "zone1");
 	ih_tap_create(TAP);
@@ -624,7 +629,7 @@ static void test_net_ping(void **state)
 
 /* One device per tap: a second one on a tap in use is refused with the
  * reason and changes nothing; bad tap names never reach hvisord; removing
- * the device removes the tap hvisord created (and frees the name). */
+ * the device removes the tap hvctl created (and frees the name). */
 static void test_net_tap_in_use(void **state)
 {
 	struct ih *h = ih_start(NULL);
@@ -638,9 +643,9 @@ static void test_net_tap_in_use(void **state)
 	assert_int_equal(ih_hvctl(h, &o, "virtio", "add", "1",
 				  "net,addr=0xa003400,len=0x200,irq=79,tap=" TAP, NULL),
 			 1);
-	if (!strstr(o.err, "org.hvisor.InvalidParameter") || !strstr(o.err, "device.tap") ||
-	    !strstr(o.err, "cannot attach to tap '" TAP "'") ||
-	    !strstr(o.err, "in use by another program"))
+	/* hvctl attaches to the tap itself: hvisord is not asked */
+	if (!strstr(o.err, "cannot attach to " TAP ": Device or resource busy") ||
+	    !strstr(o.err, "in use by another program") || strstr(o.err, "org.hvisor."))
 		fail_msg("unclear message: %s", o.err);
 	assert_string_equal(o.out, "");
 	ih_out_free(&o);
@@ -668,7 +673,7 @@ static void test_net_tap_in_use(void **state)
 	free(before);
 	assert_int_equal(ih_if_index("t0"), 0);
 
-	/* hvisord created the tap: it goes with the device */
+	/* hvctl created the tap, hvisord kept it: it goes with the device */
 	assert_int_equal(ih_hvctl(h, &o, "virtio", "remove", "1", "0xa003600", NULL), 0);
 	ih_out_free(&o);
 	assert_true(ih_wait_if(TAP, false, IH_TIMEOUT_MS));
@@ -680,6 +685,139 @@ static void test_net_tap_in_use(void **state)
 	assert_true(ih_wait_if(TAP, false, IH_TIMEOUT_MS));
 }
 
+#define NOBODY 65534
+
+/* hvctl as uid 65534 in group hvisor: virtio add of a net device on tap. */
+static int member_add(struct ih *h, gid_t gid, const char *tap, struct ih_out *o)
+{
+	const gid_t groups[] = {gid};
+	const struct ih_exec member = {
+		.uid = NOBODY, .gid = NOBODY, .groups = groups, .n_groups = 1};
+	char spec[128];
+	const char *argv[] = {ih_bin_hvctl(), "virtio", "add", "1", spec, NULL};
+
+	snprintf(spec, sizeof(spec), "net,addr=0xa003600,len=0x200,irq=77,tap=%s", tap);
+	return ih_run(h, &member, o, argv);
+}
+
+static void expect_member_refused(struct ih *h, gid_t gid, const char *tap, const char *why)
+{
+	struct ih_out o;
+	json_object *devs;
+
+	assert_int_equal(member_add(h, gid, tap, &o), 1);
+	/* hvctl's own error, with the kernel's reason: hvisord was not asked */
+	if (!strstr(o.err, why) || strstr(o.err, "org.hvisor."))
+		fail_msg("tap %s: expected '%s', got: %s", tap, why, o.err);
+	ih_out_free(&o);
+	devs = ih_virtio_list(h, 0);
+	assert_int_equal(json_object_array_length(devs), 0);
+	json_object_put(devs);
+}
+
+/* Virtio.Add of a net device with `fd` as files.tap (or no files if fd < 0):
+ * refused with files.tap and `why`. */
+static void expect_raw_refused(struct ih *h, int fd, const char *why)
+{
+	struct vl_client *c = ih_client(h);
+	json_object *params = json_tokener_parse(
+		fd < 0 ? "{\"zone_id\": 1, \"device\": {\"type\": \"net\", \"addr\": 167786496, "
+			 "\"len\": 512, \"irq\": 77, \"tap\": \"" TAP "\"}}"
+		       : "{\"zone_id\": 1, \"device\": {\"type\": \"net\", \"addr\": 167786496, "
+			 "\"len\": 512, \"irq\": 77, \"tap\": \"" TAP
+			 "\"}, \"files\": {\"tap\": 0}}");
+	json_object *reply = ih_call_fds(c, "org.hvisor.Virtio.Add", params, &fd, fd < 0 ? 0 : 1);
+	json_object *p = vl_reply_parameters(reply);
+
+	ih_assert_error(reply, "org.hvisor.InvalidParameter");
+	assert_string_equal(ih_jstr(p, "parameter"), "files.tap");
+	if (!strstr(ih_jstr(p, "message"), why))
+		fail_msg("expected '%s', got '%s'", why, ih_jstr(p, "message"));
+	json_object_put(reply);
+	vl_client_free(c);
+}
+
+static int tun_fd(const char *name, short flags)
+{
+	struct ifreq ifr = {.ifr_flags = flags};
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
+	return fd;
+}
+
+/* The tap is opened with the caller's rights: a member of group hvisor
+ * gets what the kernel gives that user (here uid 65534 with /dev/net/tun
+ * mode 0666 in a mount namespace of this test's own: its own tap, not
+ * root's, no new interface), root keeps its full rights, and hvisord takes
+ * only a tap descriptor attached to the device's tap with the flags the
+ * data plane needs, never opening /dev/net/tun itself. */
+static void test_net_tap_caller_rights(void **state)
+{
+	gid_t gid = ih_hvisor_gid();
+	struct ih *h;
+	struct ih_out o;
+	int fd, r;
+
+	if (gid == (gid_t)-1)
+		skip();
+	h = ih_start(NULL);
+	assert_int_equal(chmod(h->dir, 0755), 0);
+	r = ih_tun_node(h->dir, 0600);
+	if (r < 0) {
+		ih_stop(h);
+		printf("# no mount namespace of our own: %s\n", strerror(-r));
+		skip();
+	}
+	/* a member who may not open /dev/net/tun cannot have hvisord do it */
+	expect_member_refused(h, gid, "hvnew0",
+			      "cannot open /dev/net/tun for tap hvnew0: Permission denied");
+	assert_int_equal(ih_if_index("hvnew0"), 0);
+
+	assert_int_equal(ih_tun_node(h->dir, 0666), 0);
+	ih_tap_create_owned(TAP, 0);
+	ih_tap_create_owned(TAP2, NOBODY);
+	/* root's persistent tap, and a new interface: the kernel's EPERM */
+	expect_member_refused(h, gid, TAP,
+			      "cannot attach to " TAP ": Operation not permitted (a persistent "
+			      "tap owned by another user or group?)");
+	expect_member_refused(h, gid, "hvnew0",
+			      "cannot attach to hvnew0: Operation not permitted (there is no such "
+			      "interface");
+	assert_int_equal(ih_if_index("hvnew0"), 0);
+	/* the member's own tap */
+	assert_int_equal(member_add(h, gid, TAP2, &o), 0);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "remove", "1", "0xa003600", NULL), 0);
+	ih_out_free(&o);
+	/* root may attach to anyone's tap */
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "add", "1",
+				  "net,addr=0xa003600,len=0x200,irq=77,tap=" TAP2, NULL),
+			 0);
+	ih_out_free(&o);
+	assert_int_equal(ih_hvctl(h, &o, "virtio", "remove", "1", "0xa003600", NULL), 0);
+	ih_out_free(&o);
+
+	/* hvisord checks the descriptor; it never opens the tap itself */
+	expect_raw_refused(h, -1, "pass the tap '" TAP "' as a descriptor");
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	expect_raw_refused(h, fd, "not a /dev/net/tun descriptor");
+	close(fd);
+	fd = tun_fd(TAP2, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
+	expect_raw_refused(h, fd, "attached to tap '" TAP2 "', but the device names tap '" TAP "'");
+	close(fd);
+	fd = tun_fd(TAP, IFF_TAP | IFF_NO_PI);
+	expect_raw_refused(h, fd, "tap '" TAP "' is not attached with IFF_NO_PI | IFF_VNET_HDR");
+	close(fd);
+	assert_int_equal(ih_if_index("hvnew0"), 0);
+	assert_int_equal(ih_tun_node(NULL, 0), 0);
+	ih_stop(h);
+	ih_tap_delete(TAP);
+	ih_tap_delete(TAP2);
+}
+
 /* ih_reap, and the taps a failed test left behind: those hvisord made go
  * with the processes that held them, those made beforehand are deleted. */
 static int net_reap(void **state)
@@ -687,9 +825,16 @@ static int net_reap(void **state)
 	static const char *const taps[] = {TAP, TAP2};
 
 	ih_reap(state);
+	assert_int_equal(ih_tun_node(NULL, 0), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(taps); i++)
 		if (!ih_wait_if(taps[i], false, 2000))
 			ih_tap_delete(taps[i]);
+	return 0;
+}
+
+static int net_cleanup(void **state)
+{
+	ih_hvisor_group_cleanup();
 	return 0;
 }
 
@@ -710,19 +855,17 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_net_config_and_frames, net_reap),
 		cmocka_unit_test_setup(test_net_ping, net_reap),
 		cmocka_unit_test_setup(test_net_tap_in_use, net_reap),
+		cmocka_unit_test_setup(test_net_tap_caller_rights, net_reap),
 	};
 	int r;
 
 	ih_init(argc, argv);
 	ih_need_virtio();
 	r = ih_netns_private();
-	if (r < 0) {
-		printf("1..0 # SKIP needs root, network namespaces and /dev/net/tun (%s)\n",
-		       strerror(-r));
-		return 77;
-	}
+	if (r < 0)
+		ih_skip_all("needs root, network namespaces and /dev/net/tun (%s)", strerror(-r));
 	ping_path = find_ping();
 	if (!ping_path)
 		printf("# no ping binary: the ping test is skipped\n");
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, net_cleanup);
 }

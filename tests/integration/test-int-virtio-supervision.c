@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1246,6 +1247,47 @@ static void test_hvisord_stop_writes_in_flight(void **state)
 	free(log);
 }
 
+/* hvisor-virtiod --control-fd 0 with `fd` as its stdin (-1: --control-fd
+ * 100, not open) exits 1 at once with an error saying `why`, instead of
+ * waiting forever for a Setup that cannot come (ih_run fails the test if
+ * it does not finish). */
+static void expect_bad_control_fd(int fd, const char *why)
+{
+	const char *argv[] = {ih_bin_virtiod(), "--control-fd", fd >= 0 ? "0" : "100", NULL};
+	const struct ih_exec x = {.stdin_fd = fd};
+	struct ih_out o;
+
+	assert_int_equal(ih_run(NULL, &x, &o, argv), 1);
+	if (!strstr(o.err, why))
+		fail_msg("--control-fd: '%s' expected in:\n%s", why, o.err);
+	ih_out_free(&o);
+}
+
+static void test_bad_control_fd(void **state)
+{
+	static const int types[] = {SOCK_STREAM, SOCK_DGRAM};
+	int sv[2], p[2], inet;
+
+	expect_bad_control_fd(-1, "--control-fd 100: Bad file descriptor");
+	/* ih_run's default stdin, /dev/null */
+	expect_bad_control_fd(0, "--control-fd 0 is not a socket");
+	assert_int_equal(pipe(p), 0);
+	expect_bad_control_fd(p[0], "--control-fd 0 is not a socket");
+	close(p[0]);
+	close(p[1]);
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		assert_int_equal(socketpair(AF_UNIX, types[i], 0, sv), 0);
+		expect_bad_control_fd(sv[0], "is not a unix SOCK_SEQPACKET socket");
+		close(sv[0]);
+		close(sv[1]);
+	}
+	inet = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(inet >= 0);
+	expect_bad_control_fd(inet, "is not a unix SOCK_SEQPACKET socket");
+	close(inet);
+	(void)state;
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1260,6 +1302,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_remove_last_writes_in_flight, setup),
 		cmocka_unit_test_setup(test_hvisord_stop_writes_in_flight, setup),
 		cmocka_unit_test_setup(test_kill9_out_of_order, setup),
+		cmocka_unit_test_setup(test_bad_control_fd, setup),
 	};
 
 	ih_init(argc, argv);

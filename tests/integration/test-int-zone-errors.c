@@ -3,6 +3,7 @@
  * leaves the zone list (and the sim's memory) as it was. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -513,6 +514,34 @@ static void test_arch_mismatch(void **state)
 	(void)state;
 }
 
+/* A valid config hvisord cannot start yet (Multiboot2, x86_64): refused
+ * as not supported, naming the key, before it asks for any file. */
+static void test_multiboot2(void **state)
+{
+	static const char *const x86[] = {"--arch", "x86_64", NULL};
+	const struct ih_opts o86 = {.sim_args = x86};
+	struct ih *h = ih_start(&o86);
+	char path[PATH_MAX];
+	json_object *cfg, *params = json_object_new_object(), *reply, *p;
+	struct vl_client *c = ih_client(h);
+
+	snprintf(path, sizeof(path), "%s/conf/examples/qemu-x86_64/zone1-linux.json",
+		 ih_source_dir());
+	cfg = ih_json_load(path);
+	json_object_object_add(cfg, "boot_protocol", json_object_new_string("multiboot2"));
+	json_object_object_add(params, "config", cfg);
+	reply = ih_call(c, "org.hvisor.Zone.Start", json_object_to_json_string(params));
+	ih_assert_error(reply, "org.hvisor.NotSupported");
+	p = vl_reply_parameters(reply);
+	assert_string_equal(ih_jstr(p, "message"),
+			    "config.boot_protocol: multiboot2 zones are not supported yet");
+	json_object_put(reply);
+	json_object_put(params);
+	vl_client_free(c);
+	ih_stop(h);
+	(void)state;
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +558,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_opath_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_then_start_works, setup, teardown),
 		cmocka_unit_test(test_arch_mismatch),
+		cmocka_unit_test(test_multiboot2),
 	};
 
 	ih_init(argc, argv);

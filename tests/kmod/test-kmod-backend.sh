@@ -40,7 +40,7 @@ stop_hvisord() {
 	return $rc
 }
 
-echo "1..10"
+echo "1..12"
 export HVISOR_SOCKET="$T/run/hvisord.sock"
 # The kmod backend parses configs for this machine's architecture.
 case "$(uname -m)" in
@@ -101,9 +101,22 @@ printf '%s\n' '|     zone_id     |       cpus        |      name       |     sta
 check "ZONE_LIST through the ioctl gives the upstream table" \
 	sh -c "'$HVISOR' zone list >'$T/got' && cmp '$T/got' '$T/want'"
 
-# After a restart hvisord no longer knows zone 1's memory: the overlap is
-# then caught by the hypervisor, and its errno must come back through ioctl.
+# After a restart hvisord knows zone 1 again (its state file): the overlap
+# is refused by hvisord itself.
 stop_hvisord && start_hvisord
+if "$HVCTL" zone start "$T/zone3.json" >"$T/out" 2>&1; then
+	not_ok "after a restart, an overlapping zone is refused by hvisord"
+elif grep -q 'org.hvisor.Zone.MemoryOverlap' "$T/out"; then
+	ok "after a restart, an overlapping zone is refused by hvisord"
+else
+	not_ok "after a restart, an overlapping zone is refused by hvisord"
+fi
+check "zone 1 is managed again after the restart" \
+	sh -c "'$HVCTL' zone info 1 | grep -q 'Started:'"
+
+# Without the state file hvisord does not know zone 1's memory: the overlap
+# is then caught by the hypervisor, and its errno must come back through ioctl.
+stop_hvisord && rm -f "$T/run/state.json" && start_hvisord
 if "$HVCTL" zone start "$T/zone3.json" >"$T/out" 2>&1; then
 	not_ok "a LOAD_IMAGE refused by the hypervisor is a KernelError with its errno"
 elif grep -q 'org.hvisor.KernelError: LOAD_IMAGE failed: Operation not permitted' "$T/out"; then

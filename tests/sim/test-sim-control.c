@@ -561,6 +561,96 @@ static void test_load_file(void **state)
 	free(cfg);
 }
 
+/* LOAD_HOLD (for tests of clients): a held load is neither run nor
+ * answered until it is let go, one at a time or all at once. */
+static void send_load_file(int c, int fd, uint64_t paddr, uint64_t size)
+{
+	struct hvsim_msg req = {.op = HVSIM_OP_LOAD_FILE, .arg = {paddr, size, 0}};
+
+	assert_int_equal(send_with_fds(c, &req, sizeof(req), &fd, 1, 0), sizeof(req));
+}
+
+static int64_t load_reply(int c)
+{
+	struct hvsim_msg rep;
+
+	assert_int_equal(simh_recv(c, &rep, sizeof(rep), SIMH_TIMEOUT_MS), sizeof(rep));
+	assert_int_equal(rep.op, HVSIM_OP_LOAD_FILE);
+	return rep.ret;
+}
+
+static int64_t hold(int ctl, int what)
+{
+	return simh_op(ctl, HVSIM_OP_LOAD_HOLD, 0, (uint64_t)what, 0, 0);
+}
+
+static bool phys_written(int pfd, uint64_t paddr)
+{
+	uint8_t b = 0;
+
+	assert_int_equal(pread_full(pfd, &b, 1, (off_t)paddr), 1);
+	return b != 0;
+}
+
+static void test_load_hold(void **state)
+{
+	struct simh *h = *state;
+	uint8_t data[4096];
+	int c = simh_connect(h->sock), fd, pfd = phys_memfd(h->ctl), w;
+	struct hvsim_msg rep;
+
+	memset(data, 0xa5, sizeof(data));
+	fd = simh_memfd_with(data, sizeof(data));
+	assert_true(c >= 0);
+	/* nothing to wait for or step while not holding */
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_WAIT), -EINVAL);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_STEP), -EINVAL);
+	assert_int_equal(hold(h->ctl, 9), -EINVAL);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_ON), 0);
+
+	/* held: WAIT returns, the memory is untouched until a STEP */
+	send_load_file(c, fd, 0x10000, sizeof(data));
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_WAIT), 0);
+	assert_false(phys_written(pfd, 0x10000));
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_STEP), 0);
+	assert_int_equal(load_reply(c), 0);
+	assert_true(phys_written(pfd, 0x10000));
+	/* a STEP with nothing held lets the next load go */
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_STEP), 0);
+	send_load_file(c, fd, 0x20000, sizeof(data));
+	assert_int_equal(load_reply(c), 0);
+	assert_true(phys_written(pfd, 0x20000));
+	/* a WAIT with nothing held is answered when a load is held (or at
+	 * once if the load came first: two connections, either order) */
+	w = simh_connect(h->sock);
+	rep = (struct hvsim_msg){.op = HVSIM_OP_LOAD_HOLD, .arg = {HVSIM_HOLD_WAIT}};
+	assert_int_equal(send(w, &rep, sizeof(rep), 0), sizeof(rep));
+	send_load_file(c, fd, 0x30000, sizeof(data));
+	assert_int_equal(simh_recv(w, &rep, sizeof(rep), SIMH_TIMEOUT_MS), sizeof(rep));
+	assert_int_equal(rep.ret, 0);
+	assert_false(phys_written(pfd, 0x30000));
+	/* OFF lets every held load go and says how many */
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_OFF), 1);
+	assert_int_equal(load_reply(c), 0);
+	assert_true(phys_written(pfd, 0x30000));
+	/* a client gone while its load is held: let go without harm */
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_ON), 0);
+	send_load_file(c, fd, 0x40000, sizeof(data));
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_WAIT), 0);
+	close(c);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_OFF), 1);
+	assert_int_equal(simh_hello(h->ctl).version, HVSIM_PROTO_VERSION);
+	/* and one held when the sim stops (teardown: SIGTERM, exit 0) */
+	c = simh_connect(h->sock);
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_ON), 0);
+	send_load_file(c, fd, 0x50000, sizeof(data));
+	assert_int_equal(hold(h->ctl, HVSIM_HOLD_WAIT), 0);
+	close(c);
+	close(w);
+	close(fd);
+	close(pfd);
+}
+
 /* --- malformed packets ------------------------------------------------------------ */
 
 static void test_malformed_packets(void **state)
@@ -817,6 +907,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_load_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_image_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_rules, setup, teardown),
 		cmocka_unit_test(test_sigterm_and_sigint),

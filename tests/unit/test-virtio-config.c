@@ -194,6 +194,7 @@ static void assert_dev_equal(const struct hv_virtio_device *a, const struct hv_v
 		assert_string_equal(a->img, b->img);
 	}
 	assert_int_equal(a->readonly, b->readonly);
+	assert_int_equal(a->share, b->share);
 	assert_string_equal(a->serial, b->serial);
 	assert_int_equal(a->aio, b->aio);
 	assert_string_equal(a->tap, b->tap);
@@ -780,6 +781,12 @@ static void test_blk_options(void **state)
 	cfg = device_ok(
 		"'type': 'blk', 'addr': 1, 'len': 512, 'irq': 1, 'img': 'a', 'readonly': 1");
 	assert_true(cfg->zones[0].devices[0].readonly);
+	assert_false(cfg->zones[0].devices[0].share);
+	hv_virtio_config_free(cfg);
+	cfg = device_ok(
+		"'type': 'blk', 'addr': 1, 'len': 512, 'irq': 1, 'img': 'a', 'share': true");
+	assert_true(cfg->zones[0].devices[0].share);
+	assert_false(cfg->zones[0].devices[0].readonly);
 	hv_virtio_config_free(cfg);
 
 	for (size_t i = 0; i < ARRAY_SIZE(aios); i++) {
@@ -952,15 +959,25 @@ static void test_spec_valid(void **state)
 	static const struct {
 		const char *v;
 		bool want;
-	} ro[] = {{"1", true}, {"true", true}, {"0", false}, {"false", false}};
+	} ro[] = {{"1", true},	{"true", true},	  {"on", true},
+		  {"0", false}, {"false", false}, {"off", false}};
 	for (size_t i = 0; i < ARRAY_SIZE(ro); i++) {
 		char spec[128];
 
 		snprintf(spec, sizeof(spec), "blk,addr=1,len=200,irq=1,img=a,readonly=%s", ro[i].v);
 		spec_ok(spec, &d);
 		assert_int_equal(d.readonly, ro[i].want);
+		assert_false(d.share);
+		hv_virtio_device_clear(&d);
+		snprintf(spec, sizeof(spec), "blk,addr=1,len=200,irq=1,img=a,share=%s", ro[i].v);
+		spec_ok(spec, &d);
+		assert_int_equal(d.share, ro[i].want);
+		assert_false(d.readonly);
 		hv_virtio_device_clear(&d);
 	}
+	spec_ok("blk,addr=1,len=200,irq=1,img=a,share", &d);
+	assert_true(d.share);
+	hv_virtio_device_clear(&d);
 
 	spec_ok("net,addr=0xa003600,len=0x200,irq=77,tap=tap0,mac=00:16:3E:10:10:10", &d);
 	assert_int_equal(d.type, HV_VIRTIO_NET);
@@ -1037,7 +1054,11 @@ static void test_spec_errors(void **state)
 		{"console,addr=1,len=200,irq=1,zone_id=x", "zone_id", "expected a decimal number"},
 		{"blk,addr=1,len=200,irq=1", "img", "missing"},
 		{"blk,addr=1,len=200,irq=1,img=a,readonly=yes", "readonly",
-		 "expected nothing, 1, 0, true or false"},
+		 "expected nothing, on, off, 1, 0, true or false"},
+		{"blk,addr=1,len=200,irq=1,img=a,share=yes", "share",
+		 "expected nothing, on, off, 1, 0, true or false"},
+		{"blk,addr=1,len=200,irq=1,img=a,share,share", "share", "given twice"},
+		{"net,addr=1,len=200,irq=1,tap=t,share", "share", "not an option of net devices"},
 		{"blk,addr=1,len=200,irq=1,img=a,readonly=", "readonly", "missing value"},
 		{"blk,addr=1,len=200,irq=1,img=a,serial=123456789012345678901", "serial",
 		 "longer than 20 bytes"},
@@ -1095,6 +1116,7 @@ static void test_wire_roundtrip(void **state)
 		("blk,addr=0xa003c00,len=0x200,irq=78,img=d\"i\\sk\xc3\xa9.img,readonly,zone_id=7,"
 		 "serial=S N,aio=io_uring"),
 		"blk,addr=fffffffffffffc00,len=200,irq=1023,img=x,aio=sync",
+		"blk,addr=0xa003c00,len=0x200,irq=78,img=shared.img,share",
 		"net,addr=0xa003600,len=0x200,irq=77,tap=tap0",
 		"net,addr=0xa003600,len=0x1000,irq=77,tap=hv-tap.0,mac=fe:ff:ff:ff:ff:ff,zone_id=1",
 		"console,addr=0xa003800,len=0x200,irq=76",
@@ -1137,6 +1159,19 @@ static void test_wire_json(void **state)
 	assert_string_equal(json_object_get_string(v), "02:00:00:00:00:01");
 	assert_false(json_object_object_get_ex(o, "zone_id", NULL));
 	assert_false(json_object_object_get_ex(o, "img", NULL));
+	json_object_put(o);
+	hv_virtio_device_clear(&d);
+
+	/* share only when set (an older hvisord would refuse the key) */
+	spec_ok("blk,addr=0xa003c00,len=0x200,irq=78,img=a", &d);
+	o = hv_virtio_device_to_json(&d);
+	assert_false(json_object_object_get_ex(o, "share", NULL));
+	json_object_put(o);
+	hv_virtio_device_clear(&d);
+	spec_ok("blk,addr=0xa003c00,len=0x200,irq=78,img=a,share=on", &d);
+	o = hv_virtio_device_to_json(&d);
+	assert_true(json_object_object_get_ex(o, "share", &v));
+	assert_true(json_object_get_boolean(v));
 	json_object_put(o);
 	hv_virtio_device_clear(&d);
 
@@ -1494,6 +1529,7 @@ static void test_garbage_specs(void **state)
 		"mac",
 		"zone_id",
 		"readonly",
+		"share",
 		"serial",
 		"aio",
 		"0x",
@@ -1588,9 +1624,9 @@ static json_object *random_value(int depth)
 
 static void test_garbage_json_devices(void **state)
 {
-	static const char *const keys[] = {"type",    "addr", "len",	  "irq",    "status",
-					   "zone_id", "img",  "readonly", "serial", "aio",
-					   "tap",     "mac",  "junk"};
+	static const char *const keys[] = {"type",    "addr", "len",	  "irq",   "status",
+					   "zone_id", "img",  "readonly", "share", "serial",
+					   "aio",     "tap",  "mac",	  "junk"};
 
 	for (int round = 0; round < 20000; round++) {
 		json_object *dev = json_object_new_object(), *root, *zones, *zone, *devs;

@@ -28,6 +28,7 @@
 
 #include "devices.h"
 #include "hvguest.h"
+#include "tap.h"
 #include "vtest.h"
 
 #define IRQ	 40
@@ -1000,10 +1001,10 @@ static void test_real_tap(void **state)
 	int fd;
 
 	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
-		skip();
+		skip_because("needs root and a network namespace of its own");
 	fd = tap_open("hvtest0");
 	if (fd < 0)
-		skip();
+		skip_because("cannot create a tap (%s)", strerror(-fd));
 	/* replace the socketpair device by a tap one */
 	vtest_remove(&f->t, 0);
 	memcpy(np.mac, test_mac, 6);
