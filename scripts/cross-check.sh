@@ -117,37 +117,49 @@ check_static() {
 	if [ -z "$_bad" ]; then pass "$1"; else fail "$1" "${_bad% ;}"; fi
 }
 
-# The smoke steps, all programs run by $QEMU (may be empty); prints what
-# failed. T: the scratch directory, B: the build.
+# The smoke test of one build, all programs run by $QEMU (may be empty),
+# in a pid namespace of its own: hvisord's descriptor keeper, which
+# outlives it by design, ends with it. Arguments: check-lib.sh, scratch
+# directory, build, QEMU; prints what failed, PASS if nothing did.
 smoke_steps() {
-	_h="$QEMU $B/hvctl/hvctl --socket $T/run/hvisord.sock"
-	# shellcheck disable=SC2086
-	$_h zone start "$T/smoke.json" >>"$T/hvctl.log" 2>&1 || { echo "hvctl zone start failed"; return 1; }
-	# shellcheck disable=SC2086
-	$_h zone list 2>>"$T/hvctl.log" | grep -Eq '^ *1 .*running' ||
-		{ echo "the zone is not listed as running"; return 1; }
-	# shellcheck disable=SC2086
-	$_h version >>"$T/hvctl.log" 2>&1 || { echo "hvctl version failed"; return 1; }
-	# shellcheck disable=SC2086
-	$_h zone shutdown 1 >>"$T/hvctl.log" 2>&1 || { echo "hvctl zone shutdown failed"; return 1; }
+	cat <<'EOF'
+. "$1"
+T=$2 B=$3 QEMU=$4
+bg_until "$T/sim.log" listening $QEMU "$B/sim/hvisor-sim" --socket "$T/sim.sock"
+bg_until "$T/hvisord.log" "listening on" $QEMU "$B/hvisord/hvisord" \
+	--backend "sim:$T/sim.sock" --runtime-dir "$T/run"
+hv=$BG_PID
+h="$QEMU $B/hvctl/hvctl --socket $T/run/hvisord.sock"
+why=""
+if ! $h zone start "$T/smoke.json" >>"$T/hvctl.log" 2>&1; then
+	why="hvctl zone start failed"
+elif ! $h zone list 2>>"$T/hvctl.log" | grep -Eq '^ *1 .*running'; then
+	why="the zone is not listed as running"
+elif ! $h version >>"$T/hvctl.log" 2>&1; then
+	why="hvctl version failed"
+elif ! $h zone shutdown 1 >>"$T/hvctl.log" 2>&1; then
+	why="hvctl zone shutdown failed"
+fi
+stop_pid "$hv"
+[ -n "$why" ] || ! kill -0 "$hv" 2>/dev/null || why="hvisord did not stop"
+echo "${why:-PASS}"
+EOF
 }
 
 # check_smoke NAME BUILD QEMU: hvisor-sim, hvisord, hvctl of one build
 check_smoke() {
-	T=$BUILD/$1 B=$2 QEMU=$3
+	T=$BUILD/$1
 	rm -rf "$T"
 	mkdir -p "$T"
 	make_zone "$T" smoke ""
-	# shellcheck disable=SC2086
-	bg_until "$T/sim.log" listening $QEMU "$B/sim/hvisor-sim" --socket "$T/sim.sock"
-	_sim=$BG_PID
-	# shellcheck disable=SC2086
-	bg_until "$T/hvisord.log" "listening on" $QEMU "$B/hvisord/hvisord" \
-		--backend "sim:$T/sim.sock" --runtime-dir "$T/run"
-	_hv=$BG_PID
-	_why=$(smoke_steps)
-	stop_pid "$_hv" "$_sim"
-	if [ -z "$_why" ]; then pass "$1"; else fail "$1" "$_why (see $T/*.log)"; fi
+	smoke_steps >"$T/smoke.sh"
+	_why=$(unshare -p -f --mount-proc sh "$T/smoke.sh" "$ROOT/scripts/check-lib.sh" "$T" "$2" "$3" \
+		2>"$T/steps.log")
+	case $_why in
+	PASS) pass "$1" ;;
+	'') fail "$1" "the smoke test failed (see $T/steps.log)" ;;
+	*) fail "$1" "$_why (see $T/*.log)" ;;
+	esac
 }
 
 # cross_group ARCH TRIPLET QEMU SYSROOT-SCRIPT...
@@ -213,7 +225,7 @@ fi
 stop_pid "$hv"
 [ -n "$why" ] || ! kill -0 "$hv" 2>/dev/null || why="hvisord did not stop"
 stop_pid "$sim"
-echo "$why"
+echo "${why:-PASS}"
 EOF
 }
 
@@ -241,13 +253,12 @@ check_rootfs() {
 	# (ps sees only this test's processes; all end with it)
 	# shellcheck disable=SC2016 # $1: the inner shell's
 	_why=$(unshare -m -p -f sh -c 'mount --rbind /dev "$1/dev" && mount -t proc proc "$1/proc" &&
-		chroot "$1" /bin/busybox sh /smoke.sh' sh "$_r" 2>"$LOGS/rootfs.log") ||
-		_why="${_why:-the smoke script failed: $(tail -n 1 "$LOGS/rootfs.log")}"
-	if [ -z "$_why" ]; then
-		pass static-rootfs-smoke
-	else
-		fail static-rootfs-smoke "$_why (see $_r/tmp/*.log)"
-	fi
+		chroot "$1" /bin/busybox sh /smoke.sh' sh "$_r" 2>"$LOGS/rootfs.log")
+	case $_why in
+	PASS) pass static-rootfs-smoke ;;
+	'') fail static-rootfs-smoke "the smoke script failed: $(tail -n 1 "$LOGS/rootfs.log")" ;;
+	*) fail static-rootfs-smoke "$_why (see $_r/tmp/*.log)" ;;
+	esac
 }
 
 need_pkgs meson ninja-build pkg-config file >/dev/null

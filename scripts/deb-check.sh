@@ -46,7 +46,8 @@ Usage: scripts/deb-check.sh [options]
                      hvisord.service (Type=notify), which runs with the unit's
                      bounding set, no_new_privs, seccomp and a read-only /usr;
                      hvisor-zone@deb-check starts the zone (blk, console, net;
-                     hvisor-virtiod as nobody) and stops it; user nobody may not
+                     hvisor-virtiod as nobody); a restart of hvisord.service
+                     keeps that hvisor-virtiod and the devices; the zone stops; user nobody may not
                      connect, a member of group hvisor may; stopping
                      hvisord.service leaves no process
   deb-dkms-<kver>    dkms build + install of hvisor.ko for each installed
@@ -286,23 +287,36 @@ check_tmpfiles() {
 
 # --- the installed programs at work, on the installed hvisor-sim ---------
 
-# The steps of check_caps; prints what failed.
+# The steps of check_caps, in namespaces of their own (pid, network: hvctl
+# makes the tap there; the backend and the descriptor keeper end with it).
+# Arguments: check-lib.sh, setpriv's bounding set, more setpriv options;
+# prints what failed, PASS if nothing did.
+# shellcheck disable=SC2317,SC1090 # run by the namespace's bash
 caps_steps() {
-	local h=(timeout 20 /usr/bin/hvctl --socket "$T/run/hvisord.sock") pty
-	"${h[@]}" virtio start "$T/caps.virtio.json" >>"$T/hvctl.log" 2>&1 ||
-		{ echo "hvctl virtio start failed (tap: CAP_NET_ADMIN; hvisor-virtiod: CAP_SETUID/CAP_SETGID)"; return 1; }
-	"${h[@]}" zone start "$T/caps.json" >>"$T/hvctl.log" 2>&1 || { echo "hvctl zone start failed"; return 1; }
-	zone_running --socket "$T/run/hvisord.sock" || { echo "the zone does not run"; return 1; }
-	pgrep -u nobody -P "$1" -x hvisor-virtio >/dev/null ||
-		{ echo "no hvisor-virtiod child running as nobody"; return 1; }
-	pty=$(readlink "$T/run/zone1/console")
-	[ "$(stat -c %G "$pty" 2>/dev/null)" = hvisor ] ||
-		{ echo "console pty '$pty' is not group hvisor (CAP_CHOWN)"; return 1; }
+	local h=(timeout 20 /usr/bin/hvctl --socket "$T/run/hvisord.sock") pty hv why=""
+	. "$1"
+	bg_until "$T/sim.log" listening /usr/bin/hvisor-sim --socket "$T/sim.sock"
+	bg_until "$T/hvisord.log" "listening on" setpriv --bounding-set "$2" "${@:3}" \
+		/usr/sbin/hvisord --backend "sim:$T/sim.sock" --runtime-dir "$T/run"
+	hv=$BG_PID
+	if ! "${h[@]}" virtio start "$T/caps.virtio.json" >>"$T/hvctl.log" 2>&1; then
+		why="hvctl virtio start failed (hvisor-virtiod: CAP_SETUID/CAP_SETGID?)"
+	elif ! "${h[@]}" zone start "$T/caps.json" >>"$T/hvctl.log" 2>&1; then
+		why="hvctl zone start failed"
+	elif ! zone_running --socket "$T/run/hvisord.sock"; then
+		why="the zone does not run"
+	elif ! pgrep -u nobody -P "$hv" -x hvisor-virtio >/dev/null; then
+		why="no hvisor-virtiod child running as nobody"
+	elif pty=$(readlink "$T/run/zone1/console") && [ "$(stat -c %G "$pty" 2>/dev/null)" != hvisor ]; then
+		why="console pty '$pty' is not group hvisor (CAP_CHOWN)"
 	# the last device of a running zone goes: hvisord stops its
 	# hvisor-virtiod, which runs as nobody (CAP_KILL)
-	"${h[@]}" virtio stop "$T/caps.virtio.json" >>"$T/hvctl.log" 2>&1 ||
-		{ echo "hvctl virtio stop failed or hung (CAP_KILL?)"; return 1; }
-	"${h[@]}" zone shutdown 1 >>"$T/hvctl.log" 2>&1 || { echo "hvctl zone shutdown failed"; return 1; }
+	elif ! "${h[@]}" virtio stop "$T/caps.virtio.json" >>"$T/hvctl.log" 2>&1; then
+		why="hvctl virtio stop failed or hung (CAP_KILL?)"
+	elif ! "${h[@]}" zone shutdown 1 >>"$T/hvctl.log" 2>&1; then
+		why="hvctl zone shutdown failed"
+	fi
+	echo "${why:-PASS}"
 }
 
 # hvisord.service's CapabilityBoundingSet= for setpriv --bounding-set
@@ -318,37 +332,32 @@ caps_set() {
 }
 
 check_caps() {
-	local unit=/lib/systemd/system/hvisord.service set nnp=() why sim hv
+	local unit=/lib/systemd/system/hvisord.service set nnp=() why
 	T=$BUILD/caps
 	set=$(caps_set) || { fail deb-caps "no CapabilityBoundingSet= in $unit"; return; }
 	grep -qx 'NoNewPrivileges=yes' "$unit" && nnp=(--no-new-privs)
 	rm -rf "$T"
 	mkdir -p "$T"
 	make_zone "$T" caps blk,console,net
-	bg_until "$T/sim.log" listening /usr/bin/hvisor-sim --socket "$T/sim.sock"
-	sim=$BG_PID
-	bg_until "$T/hvisord.log" "listening on" unshare -n -- setpriv --bounding-set "$set" "${nnp[@]}" \
-		/usr/sbin/hvisord --backend "sim:$T/sim.sock" --runtime-dir "$T/run"
-	hv=$BG_PID
-	why=$(caps_steps "$hv") || true
-	stop_pid "$hv" "$sim"
-	if [ -z "$why" ]; then
-		pass deb-caps
-	else
-		fail deb-caps "bounding set $set: $why (see $T/*.log)"
-	fi
+	why=$(T=$T unshare -p -f --mount-proc -n bash -c "$(declare -f caps_steps); caps_steps \"\$@\"" \
+		bash "$ROOT/scripts/check-lib.sh" "$set" "${nnp[@]}" 2>"$T/steps.log") || true
+	case $why in
+	PASS) pass deb-caps ;;
+	'') fail deb-caps "the test namespace failed (see $T/steps.log)" ;;
+	*) fail deb-caps "bounding set $set: $why (see $T/*.log)" ;;
+	esac
 }
 
 # check_initd NAME sh|busybox
 check_initd() {
-	local name=$1 how=$2 run why sim zones=/etc/hvisor/zones zname=deb-check
+	local name=$1 how=$2 run why zones=/etc/hvisor/zones zname=deb-check
 	T=$BUILD/$name
 	if [ ! -x /etc/init.d/hvisord ]; then
 		fail "$name" "/etc/init.d/hvisord not installed"
 		return
 	fi
-	if [ -n "$(pids_of /usr/sbin/hvisord)" ]; then
-		skip "$name" "an installed hvisord runs already (pid $(pids_of /usr/sbin/hvisord))"
+	if [ -n "$(pids_of /usr/sbin/hvisord hvisord)" ]; then
+		skip "$name" "an installed hvisord runs already (pid $(pids_of /usr/sbin/hvisord hvisord))"
 		return
 	fi
 	rm -rf "$T"
@@ -361,26 +370,35 @@ check_initd() {
 		busybox --install -s "$T/bin"
 		run=(env PATH="$T/bin" busybox sh)
 	fi
-	bg_until "$T/sim.log" listening /usr/bin/hvisor-sim --socket "$T/sim.sock"
-	sim=$BG_PID
 	# settings, the zone and zones.enabled: saved and put back
 	cp -p /etc/default/hvisord "$T/default.orig"
 	cp -p /etc/hvisor/zones.enabled "$T/zones.enabled.orig"
 	printf 'HVISORD_BACKEND="sim:%s"\nHVISORD_OPTS=""\n' "$T/sim.sock" >/etc/default/hvisord
 	make_zone "$zones" "$zname" console
 	echo "$zname" >>/etc/hvisor/zones.enabled
-	why=$(initd_steps "$T/initd.log" /etc/init.d/hvisord "${run[@]}") || true
-	# whatever failed: no daemon stays behind
-	sh /etc/init.d/hvisord stop >>"$T/initd.log" 2>&1
+	# in a pid namespace (the backends and the descriptor keeper that
+	# outlive hvisord end with it) over a /run/hvisor of its own
+	mkdir -p /run/hvisor
+	# shellcheck disable=SC2016 # for the inner shell
+	why=$(unshare -m -p -f --mount-proc bash -c '
+		mount -t tmpfs -o mode=0755 tmpfs /run/hvisor || exit
+		. "$1"
+		T=$2
+		shift 2
+		bg_until "$T/sim.log" listening /usr/bin/hvisor-sim --socket "$T/sim.sock"
+		why=$(initd_steps "$T/initd.log" /etc/init.d/hvisord "$@")
+		# whatever failed: no pidfile stays behind
+		sh /etc/init.d/hvisord stop >/dev/null 2>&1
+		echo "${why:-PASS}"' bash "$ROOT/scripts/check-lib.sh" "$T" "${run[@]}" 2>>"$T/initd.log") || true
+	rm -f /run/hvisord.pid
 	cp -p "$T/default.orig" /etc/default/hvisord
 	cp -p "$T/zones.enabled.orig" /etc/hvisor/zones.enabled
 	rm -f "$zones/$zname.json" "$zones/$zname.virtio.json" "$zones/$zname-kernel.bin" "$zones/$zname.dtb"
-	stop_pid "$sim"
-	if [ -z "$why" ]; then
-		pass "$name"
-	else
-		fail "$name" "$why (see $T/initd.log)"
-	fi
+	case $why in
+	PASS) pass "$name" ;;
+	'') fail "$name" "the test namespace failed (see $T/initd.log)" ;;
+	*) fail "$name" "$why (see $T/initd.log)" ;;
+	esac
 }
 
 # The OpenRC script is not in the package (Debian's OpenRC runs the sysv
@@ -398,8 +416,7 @@ bg_until /w/sim.log listening /usr/bin/hvisor-sim --socket /run/sim.sock
 # no dependencies: localmount and logger are no services here
 orc() { "$1" --nodeps "$2"; }
 why=$(initd_steps /w/initd.log /etc/init.d/hvisord orc) || true
-stop_pid "$BG_PID"
-echo "$why"
+echo "${why:-PASS}"
 EOF
 }
 
@@ -444,13 +461,12 @@ check_openrc() {
 		mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/etc,workdir=$T/work-etc" etc &&
 		mount --rbind /dev dev && mount -t proc proc proc && mount -t tmpfs tmpfs run &&
 		mount -t tmpfs tmpfs tmp && mount --bind /var var && mount --bind "$T" w &&
-		chroot "$R" /bin/sh /w/inner.sh' sh "$T" "$x" 2>"$T/root.log") ||
-		why="${why:-the private root failed: $(tail -n 1 "$T/root.log")}"
-	if [ -z "$why" ]; then
-		pass deb-openrc
-	else
-		fail deb-openrc "$why (see $T/initd.log)"
-	fi
+		chroot "$R" /bin/sh /w/inner.sh' sh "$T" "$x" 2>"$T/root.log") || true
+	case $why in
+	PASS) pass deb-openrc ;;
+	'') fail deb-openrc "the private root failed: $(tail -n 1 "$T/root.log")" ;;
+	*) fail deb-openrc "$why (see $T/initd.log)" ;;
+	esac
 }
 
 # The units under a real systemd: systemd-nspawn boots the installed
@@ -481,7 +497,16 @@ awk '$5 == "/usr" && $6 ~ /^ro/ { ro = 1 } END { exit !ro }' /proc/"$pid"/mounti
 systemctl start hvisor-zone@deb-check.service || fail "systemctl start hvisor-zone@deb-check failed"
 hvctl zone list 2>&1 | grep -Eq '^ *1 .*running' || fail "zone 1 does not run after hvisor-zone@deb-check"
 [ "$(hvctl virtio list 1 | grep -c ' running ')" = 3 ] || fail "zone 1's blk, console and net devices do not all run"
-[ "$(ps -o user= --ppid "$pid" | sort -u)" = nobody ] || fail "hvisor-virtiod does not run as nobody"
+vd=$(pgrep -x -u nobody hvisor-virtio)
+[ -n "$vd" ] || fail "no hvisor-virtiod running as nobody"
+# a restart of the daemon only (KillMode=process): the zone's backend
+# stays and the new hvisord takes it over
+systemctl restart hvisord.service || fail "systemctl restart hvisord.service failed"
+pid2=$(systemctl show -p MainPID --value hvisord.service)
+[ "$pid2" != "$pid" ] && [ "$pid2" != 0 ] || fail "restart: hvisord.service's MainPID $pid -> $pid2"
+[ "$(pgrep -x -u nobody hvisor-virtio)" = "$vd" ] ||
+	fail "restart: hvisor-virtiod $vd did not stay ($(pgrep -x hvisor-virtio))"
+[ "$(hvctl virtio list 1 | grep -c ' running ')" = 3 ] || fail "restart: zone 1's devices do not all run"
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups hvctl zone list 2>&1) &&
 	fail "user nobody may connect to hvisord.socket"
 case $out in *"Permission denied"*) ;; *) fail "user nobody: '$out', not Permission denied" ;; esac
@@ -491,6 +516,7 @@ systemctl stop hvisor-zone@deb-check.service || fail "systemctl stop hvisor-zone
 hvctl zone list 2>&1 | grep -Eq '^ *1 ' && fail "zone 1 still there after stopping hvisor-zone@deb-check"
 [ "$(hvctl virtio list | wc -l)" = 1 ] || fail "devices left after stopping hvisor-zone@deb-check"
 systemctl stop hvisord.service || fail "systemctl stop hvisord.service failed"
+# the descriptor keeper stays by design; nothing else
 [ -z "$(pgrep -x hvisord; pgrep -x hvisor-virtio)" ] || fail "processes left after stopping hvisord.service"
 echo >/w/result
 EOF
