@@ -219,8 +219,12 @@ static _noreturn_ void keeper_main(struct keeper *k)
 			_exit(0);
 		if (r > 0 && (p[0].revents & POLLIN))
 			keeper_accept(k);
-		else if (r > 0 && k->client_fd >= 0 && p[1].revents && !keeper_serve(k))
+		else if (r > 0 && k->client_fd >= 0 && p[1].revents && !keeper_serve(k)) {
 			k->client_fd = safe_close(k->client_fd);
+			/* hvisord is gone and nothing is kept: nothing to wait for */
+			if (k->fds.n == 0)
+				_exit(0);
+		}
 	}
 }
 
