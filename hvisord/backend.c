@@ -365,16 +365,37 @@ static void stop_process(struct zvirt *zv, int sig, const char *error)
 		zv->settle_error = strdup(error);
 	backend_calls_close(zv);
 	backend_calls_fail(zv, why);
-	(void)pidfd_send_signal(zv->pidfd, sig, NULL, 0);
+	zv->killed = false;
+	if (pidfd_send_signal(zv->pidfd, sig, NULL, 0) < 0)
+		log_errno(LOG_ERR, negative_errno(), "zone %u: cannot signal hvisor-virtiod pid %d",
+			  zv->zone_id, (int)zv->pid);
 	evtimer_add(zv->ev_stop_timeout, &tv);
 }
 
+/* Not gone in time: SIGKILL; still not gone after another wait (a process
+ * hvisord may not signal, one stuck in the kernel): whoever waits for the
+ * stop hears so, and its exit is still handled whenever it comes. */
 static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct timeval tv = {.tv_sec = STOP_WAIT_MSEC / 1000,
+			     .tv_usec = (STOP_WAIT_MSEC % 1000) * 1000};
 	struct zvirt *zv = arg;
+	char why[200];
 
-	log_warn("zone %u: hvisor-virtiod did not exit in time; killing it", zv->zone_id);
-	(void)pidfd_send_signal(zv->pidfd, SIGKILL, NULL, 0);
+	if (!zv->killed) {
+		log_warn("zone %u: hvisor-virtiod did not exit in time; killing it", zv->zone_id);
+		zv->killed = true;
+		if (pidfd_send_signal(zv->pidfd, SIGKILL, NULL, 0) < 0)
+			log_errno(LOG_ERR, negative_errno(),
+				  "zone %u: cannot kill hvisor-virtiod pid %d", zv->zone_id,
+				  (int)zv->pid);
+		evtimer_add(zv->ev_stop_timeout, &tv);
+		return;
+	}
+	snprintf(why, sizeof(why), "hvisor-virtiod of zone %u (pid %d) does not exit", zv->zone_id,
+		 (int)zv->pid);
+	log_err("%s", why);
+	backend_settle(zv, why);
 }
 
 /* The chain of calls of a start or a re-adoption belongs to one process:

@@ -82,7 +82,6 @@ struct daemon {
 	bool stopping;	   /* a signal said exit */
 	unsigned adopting; /* backends being found again: READY=1 waits */
 	bool started, ready;
-	uint64_t start_usec;
 
 	/* data plane: devices per zone and their hvisor-virtiod */
 	TAILQ_HEAD(, zvirt) zvirts;
@@ -192,6 +191,21 @@ json_object *virtio_state_json(struct daemon *d);
 void virtio_state_restore(struct daemon *d, json_object *virtio);
 /* The keeper was replaced: hand it everything again. */
 void virtio_fdstore_refill(struct daemon *d);
+/* fdstore.c: named descriptors, as the keeper holds them */
+struct named_fds {
+	struct named_fd {
+		char name[64]; /* HV_FDSTORE_NAME_MAX */
+		int fd;
+	} * e;
+	size_t n, cap;
+};
+/* Keeps fd (taken) as name, closing an older one of that name; -ENOSPC
+ * (fd closed) beyond HV_FDSTORE_MAX. */
+int named_fds_put(struct named_fds *s, const char *name, int fd);
+/* name's descriptor, out of s (the caller's now), or -1. */
+int named_fds_take(struct named_fds *s, const char *name);
+/* Closes every descriptor left. */
+void named_fds_clear(struct named_fds *s);
 /* fdstore.c: the descriptor keeper (proto/fdstore.h) */
 int fdstore_connect(struct daemon *d, bool spawn);
 void fdstore_put(struct daemon *d, const char *name, int fd);

@@ -73,6 +73,12 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 
+	if (sig == SIGHUP) {
+		/* what daemons do on SIGHUP: the log again (a restarted syslog) */
+		log_reopen();
+		log_info("received %s: the log is reopened", strsignal((int)sig));
+		return;
+	}
 	if (d->stopping)
 		return;
 	d->stopping = true;
@@ -442,7 +448,6 @@ int main(int argc, char **argv)
 	d.limits = o.limits;
 	d.runtime_dir = strdup(o.rundir);
 	d.socket_path = strdup(path);
-	d.start_usec = now_usec();
 	d.virtiod_path = o.virtiod ? strdup(o.virtiod) : find_virtiod();
 	d.virtiod_user = strdup(o.virtiod_user);
 	d.stop_zones = o.stop_zones;

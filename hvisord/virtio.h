@@ -76,6 +76,7 @@ struct zvirt {
 	uintptr_t incarnation; /* counts the processes watched (backend.c) */
 	bool forget_on_stop;   /* the zone run is over: the state memfd goes too */
 	bool replace;	       /* stopping it to start one of ours instead */
+	bool killed; /* a stop came to SIGKILL */
 	char *settle_error;    /* what the waiters hear when it is gone */
 
 	/* calls (backend-call.c): one in flight, each with its own deadline */

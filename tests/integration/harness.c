@@ -2182,6 +2182,11 @@ int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max)
 	return n;
 }
 
+void ih_blk_verify_quick(const struct ih *h, uint32_t zone, uint64_t addr, uint32_t irq)
+{
+	ih_blk_verify(h, zone, addr, irq, "16");
+}
+
 void ih_wait_stopped(pid_t pid, bool stopped)
 {
 	int64_t deadline = now_ms() + IH_TIMEOUT_MS;

@@ -314,7 +314,7 @@ static void test_failed_and_pending(void **state)
 		free(spec);
 		free(img);
 	}
-	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "16");
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 	ih_stop(h);
 }
 
@@ -336,7 +336,7 @@ static void test_keeper_killed(void **state)
 	restart(h, KILL9);
 	/* the backend was kept, and its disk */
 	assert_int_equal(ih_virtiod_pid(h, 1), backend);
-	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "16");
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 	ih_hvctl_expect(h, 0, IH_ARGS("virtio", "list"), "0xa004000", NULL, NULL);
 	ih_stop(h);
 }
@@ -425,7 +425,7 @@ static void test_stopped_backend(void **state)
 		if (mono_ms() > deadline)
 			fail_msg("the backend does not answer after SIGCONT");
 	assert_true(counters);
-	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "16");
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 	vl_client_free(sub);
 	ih_stop(h);
 }
