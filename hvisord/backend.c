@@ -80,7 +80,7 @@ bool backend_process_stopped(const struct zvirt *zv)
 	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
 }
 
-bool backend_answering(struct zvirt *zv, char *why, size_t size)
+bool backend_answering(const struct zvirt *zv, char *why, size_t size)
 {
 	if (backend_process_stopped(zv)) {
 		snprintf(why, size,
@@ -178,7 +178,7 @@ static int connect_control(struct zvirt *zv, pid_t *ret_pid)
 
 int backend_reconnect(struct zvirt *zv)
 {
-	pid_t pid;
+	pid_t pid = 0;
 	int fd = connect_control(zv, &pid);
 
 	if (fd < 0)
@@ -355,8 +355,7 @@ static int state_memfd(struct zvirt *zv, char *errbuf, size_t errsize)
  * when it is gone, and the waiters then hear error (NULL: stopped as asked). */
 static void stop_process(struct zvirt *zv, int sig, const char *error)
 {
-	struct timeval tv = {.tv_sec = STOP_WAIT_MSEC / 1000,
-			     .tv_usec = (STOP_WAIT_MSEC % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(STOP_WAIT_MSEC);
 	char why[200];
 
 	snprintf(why, sizeof(why), "hvisor-virtiod of zone %u is stopping", zv->zone_id);
@@ -377,8 +376,7 @@ static void stop_process(struct zvirt *zv, int sig, const char *error)
  * stop hears so, and its exit is still handled whenever it comes. */
 static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval tv = {.tv_sec = STOP_WAIT_MSEC / 1000,
-			     .tv_usec = (STOP_WAIT_MSEC % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(STOP_WAIT_MSEC);
 	struct zvirt *zv = arg;
 	char why[200];
 
@@ -639,7 +637,7 @@ static void backend_died(struct zvirt *zv)
 	 * 0.1 s, 0.1 s, 0.2 s, 0.4 s ... up to RESTART_MAX_MSEC */
 	streak = zv->quick_failures > 0 ? zv->quick_failures - 1 : 0;
 	delay = MIN((unsigned)RESTART_MAX_MSEC, (unsigned)RESTART_MIN_MSEC << MIN(streak, 16u));
-	tv = (struct timeval){.tv_sec = delay / 1000, .tv_usec = (delay % 1000) * 1000};
+	tv = timeval_from_ms(delay);
 	zv->state = BACKEND_RESTART;
 	evtimer_add(zv->ev_restart, &tv);
 	log_info("zone %u: restarting hvisor-virtiod in %u ms", zv->zone_id, delay);

@@ -449,7 +449,7 @@ int main(int argc, char **argv)
 	d.runtime_dir = strdup(o.rundir);
 	d.socket_path = strdup(path);
 	d.virtiod_path = o.virtiod ? strdup(o.virtiod) : find_virtiod();
-	d.virtiod_user = strdup(o.virtiod_user);
+	d.virtiod_user = strdup(o.virtiod_user ? o.virtiod_user : "nobody");
 	d.stop_zones = o.stop_zones;
 	TAILQ_INIT(&d.zones);
 	TAILQ_INIT(&d.zvirts);

@@ -82,6 +82,7 @@ void vdevice_free(struct daemon *d, struct vdevice *dev, bool for_good)
 	if (for_good) {
 		backing_unpublish_console(d, dev);
 		virtio_keep_device(d, dev, false);
+		backing_unlock(dev, dev->fd);
 	}
 	safe_close(dev->fd);
 	safe_close(dev->pty_slave);
@@ -166,15 +167,20 @@ static json_object *device_json(const struct zvirt *zv, const struct vdevice *de
 	if (zv->state == BACKEND_RUNNING) {
 		char why[200];
 
-		json_object_object_add(o, "answering",
-				       json_object_new_boolean(backend_answering(
-					       (struct zvirt *)zv, why, sizeof(why))));
+		json_object_object_add(
+			o, "answering",
+			json_object_new_boolean(backend_answering(zv, why, sizeof(why))));
 	}
-	/* counters and device facts from the backend */
+	/* counters and device facts from the backend (not what we know) */
 	if (stats) {
+		static const char *const ours[] = {"addr", "len", "irq", "type", "slot"};
+
 		json_object_object_foreach (stats, k, v) {
-			if (strcmp(k, "addr") && strcmp(k, "len") && strcmp(k, "irq") &&
-			    strcmp(k, "type") && strcmp(k, "slot"))
+			bool known = false;
+
+			for (size_t i = 0; i < ARRAY_SIZE(ours) && !known; i++)
+				known = strcmp(k, ours[i]) == 0;
+			if (!known)
 				json_object_object_add(o, k, json_object_get(v));
 		}
 	}
@@ -725,6 +731,7 @@ static int method_add_many(struct conn *c, const struct vl_call *call, int *fds,
 struct remove {
 	struct conn *c;
 	uint64_t addr;
+	struct vdevice *dev; /* its descriptor still, for the lock */
 };
 
 static void removed(struct zvirt *zv, json_object *reply, const char *error, void *arg)
@@ -735,6 +742,9 @@ static void removed(struct zvirt *zv, json_object *reply, const char *error, voi
 	if (error)
 		log_warn("zone %u: the backend did not remove 0x%llx: %s", zv->zone_id,
 			 (unsigned long long)rm->addr, error);
+	/* the backend is done with it: its image is free before the reply */
+	backing_unlock(rm->dev, rm->dev->fd);
+	vdevice_free(zv->d, rm->dev, false);
 	conn_async_done(rm->c, conn_reply(rm->c, NULL));
 	free(rm);
 	zvirt_release(zv);
@@ -777,8 +787,8 @@ static int method_remove(struct conn *c, const struct vl_call *call, int *fds, s
 	struct vdevice *dev = NULL;
 	struct remove *rm;
 	struct zvirt *zv;
-	uint32_t zone_id;
-	uint64_t addr;
+	uint32_t zone_id = 0;
+	uint64_t addr = 0;
 	int r = get_zone_addr(c, call, &zone_id, &addr);
 
 	if (r < 0)
@@ -796,14 +806,17 @@ static int method_remove(struct conn *c, const struct vl_call *call, int *fds, s
 	rm = calloc(1, sizeof(*rm));
 	if (!rm)
 		return -ENOMEM;
-	*rm = (struct remove){.c = c, .addr = addr};
+	*rm = (struct remove){.c = c, .addr = addr, .dev = dev};
 	TAILQ_REMOVE(&zv->devices, dev, entry);
 	zv->n_devices--;
 	log_info("zone %u: %s device at 0x%llx removed by uid %u", zone_id,
 		 hv_virtio_type_to_string(dev->spec.type), (unsigned long long)addr,
 		 (unsigned)conn_uid(c));
 	emit_device_event(d, "VirtioDeviceRemoved", dev);
-	vdevice_free(d, dev, true);
+	/* gone for good (link, keeper), but its descriptor stays with rm
+	 * until the backend is done with it (removed()) */
+	backing_unpublish_console(d, dev);
+	virtio_keep_device(d, dev, false);
 	virtio_save(d);
 	conn_async_begin(c);
 	if (zv->n_devices == 0) {

@@ -19,7 +19,7 @@
 #include "config.h"
 
 /* Limits every peer enforces. */
-#define VL_MAX_MESSAGE_SIZE (128u * 1024u) /* bytes, including the NUL */
+#define VL_MAX_MESSAGE_SIZE (128u << 10) /* bytes, including the NUL */
 #define VL_MAX_DEPTH	    16		   /* JSON nesting */
 
 /* Interfaces */
