@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -341,6 +342,11 @@ static void row_unused(struct rows *r, size_t off, size_t stride, const char *na
 	row(r, off + used * stride, (max - used) * stride, f, "(unused: zeros)", NULL);
 }
 
+static bool irq_bit(const struct rows *r, size_t off, unsigned i)
+{
+	return get_uint(r->buf + off + (size_t)(i / 32) * 4, 4) & (1u << (i % 32));
+}
+
 static void row_irqs(struct rows *r, size_t off)
 {
 	json_object *list = json_object_new_array();
@@ -350,10 +356,9 @@ static void row_irqs(struct rows *r, size_t off)
 	for (unsigned i = 0; i < HV_CONFIG_MAX_INTERRUPTS; i++) {
 		unsigned j = i;
 
-		if (!(get_uint(r->buf + off + i / 32 * 4, 4) & (1u << (i % 32))))
+		if (!irq_bit(r, off, i))
 			continue;
-		while (j + 1 < HV_CONFIG_MAX_INTERRUPTS &&
-		       get_uint(r->buf + off + (j + 1) / 32 * 4, 4) & (1u << ((j + 1) % 32)))
+		while (j + 1 < HV_CONFIG_MAX_INTERRUPTS && irq_bit(r, off, j + 1))
 			j++;
 		for (unsigned k = i; k <= j; k++)
 			json_object_array_add(list, json_object_new_int((int)k));
@@ -362,7 +367,7 @@ static void row_irqs(struct rows *r, size_t off)
 						j > i ? "%s%u-%u" : "%s%u", len ? ", " : "", i, j);
 		i = j;
 	}
-	row(r, off, HV_CONFIG_IRQ_WORDS * 4, "interrupts_bitmap", text, list);
+	row(r, off, (size_t)HV_CONFIG_IRQ_WORDS * 4, "interrupts_bitmap", text, list);
 }
 
 static const char *const region_types[] = {"ram", "io", "virtio"};
@@ -657,11 +662,10 @@ static void print_images(const struct zone_check *z)
 		char at[24], size[24] = "?", end[24] = "?", file[PATH_MAX + 32];
 		uint64_t n = img->path ? (f && !z->o->no_images ? f->size : 0) : img->size;
 
-		snprintf(at, sizeof(at), "0x%llx", (unsigned long long)img->load_paddr);
+		snprintf(at, sizeof(at), "0x%" PRIx64, img->load_paddr);
 		if (!img->path || !z->o->no_images) {
-			snprintf(size, sizeof(size), "0x%llx", (unsigned long long)n);
-			snprintf(end, sizeof(end), "0x%llx",
-				 (unsigned long long)(img->load_paddr + n));
+			snprintf(size, sizeof(size), "0x%" PRIx64, n);
+			snprintf(end, sizeof(end), "0x%" PRIx64, img->load_paddr + n);
 		}
 		if (!img->path)
 			snprintf(file, sizeof(file), "(inline, from the config)");

@@ -34,7 +34,7 @@ static int find_pty(struct hvctl *h, uint32_t zone, bool have_addr, uint64_t add
 			json_object *d = json_object_array_get_idx(devs, i);
 			const char *type = json_str(d, "type"), *pty = json_str(d, "pty");
 
-			if (!type || strcmp(type, "console") || !pty ||
+			if (!type || strcmp(type, "console") != 0 || !pty ||
 			    (have_addr && json_u64(d, "addr") != addr))
 				continue;
 			snprintf(buf, size, "%s", pty);

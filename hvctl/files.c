@@ -40,7 +40,7 @@ int open_named_file(struct hvctl *h, const char *what, const char *name, const c
 	if (strcmp(name, path) != 0)
 		snprintf(shown, sizeof(shown), " (%s)", path);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
+		r = negative_errno();
 		hvctl_error(h, "cannot open %s '%s'%s%s: %s", what, name, shown,
 			    writing ? " for writing" : "", strerror(-r));
 		return r;
@@ -63,7 +63,7 @@ int read_config_file(struct hvctl *h, const char *path, char **ret, size_t *ret_
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	struct stat st;
+	struct stat st = {0};
 	size_t max;
 	ssize_t n;
 

@@ -983,14 +983,14 @@ static int remove_stale_socket(struct daemon *d, const struct sockaddr_un *sa)
 /* Binds DIR/hvisord.sock, refusing to steal it from a live hvisord. */
 static int bind_socket(struct daemon *d)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa;
 	_cleanup_close_ int fd = -1;
 	mode_t old_mask;
 	int r;
 
-	if (strlen(d->socket_path) >= sizeof(sa.sun_path))
-		return log_errno(LOG_ERR, -ENAMETOOLONG, "socket path %s", d->socket_path);
-	strcpy(sa.sun_path, d->socket_path);
+	r = sockaddr_un_from_path(d->socket_path, &sa);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "socket path %s", d->socket_path);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)

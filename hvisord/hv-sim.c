@@ -82,7 +82,7 @@ static int sim_call(struct hv *hv, struct hvsim_msg *req, const void *req_payloa
 
 static int sim_open(struct hv *hv, const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa;
 	struct timeval tv = {.tv_sec = SIM_TIMEOUT_SEC};
 	struct hvsim_msg m = {.op = HVSIM_OP_HELLO};
 	struct hvsim_hello hello;
@@ -90,9 +90,9 @@ static int sim_open(struct hv *hv, const char *path)
 	size_t len = 0;
 	int r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	r = sockaddr_un_from_path(path, &sa);
+	if (r < 0)
+		return r;
 	hv->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (hv->fd < 0)
 		return negative_errno();

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 
 #include "util.h"
@@ -411,4 +412,18 @@ char *str_escape_dup(const char *s, enum str_escape_style style)
 		abort();
 	str_escape(s, style, buf, n + 1);
 	return buf;
+}
+
+int sockaddr_un_from_path(const char *path, struct sockaddr_un *ret)
+{
+	size_t len = strlen(path);
+
+	memset(ret, 0, sizeof(*ret));
+	ret->sun_family = AF_UNIX;
+	if (len == 0)
+		return -EINVAL;
+	if (len >= sizeof(ret->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(ret->sun_path, path, len);
+	return 0;
 }

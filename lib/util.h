@@ -101,6 +101,11 @@ size_t str_escape(const char *s, enum str_escape_style style, char *buf, size_t 
 /* The same, malloc'd (aborts when out of memory). */
 char *str_escape_dup(const char *s, enum str_escape_style style);
 
+struct sockaddr_un;
+/* A filesystem UNIX socket address for `path`: -EINVAL if it is empty,
+ * -ENAMETOOLONG if it does not fit sun_path with its NUL. */
+int sockaddr_un_from_path(const char *path, struct sockaddr_un *ret);
+
 /* Does the string fit in a buffer of `size` bytes with its NUL? */
 static inline bool str_fits(const char *s, size_t size)
 {

@@ -34,7 +34,7 @@
 #include "abi/zone-config.h"
 #include "uapi/hvisor.h"
 
-#define HVSIM_PROTO_VERSION 1
+#define HVSIM_PROTO_VERSION 1u
 /* Largest control packet (header + payload) in either direction. */
 #define HVSIM_MAX_PACKET 8192
 /* Largest load buffer a client may register (HVSIM_OP_LOAD_BUFFER). */

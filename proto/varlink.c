@@ -398,13 +398,13 @@ int vl_params_parse(json_object *params, const struct vl_param *spec, size_t n,
 
 int vl_client_connect(const char *path, struct vl_client **ret)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa;
 	_cleanup_close_ int fd = -1;
 	struct vl_client *c;
+	int r = sockaddr_un_from_path(path, &sa);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	if (r < 0)
+		return r;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return negative_errno();

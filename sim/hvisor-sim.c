@@ -40,18 +40,6 @@ static void usage(FILE *f)
 		   "      --version         show the version\n");
 }
 
-static int make_sockaddr(const char *path, struct sockaddr_un *sa)
-{
-	size_t len = strlen(path);
-
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	if (len == 0 || len >= sizeof(sa->sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa->sun_path, path, len);
-	return 0;
-}
-
 /* Removes a socket file left by a dead sim; refuses a live one or a path
  * that is not a socket. */
 static int remove_stale_socket(const char *path, const struct sockaddr_un *sa)
@@ -91,7 +79,7 @@ static int listen_socket(const char *path)
 	mode_t old;
 	int fd, r;
 
-	r = make_sockaddr(path, &sa);
+	r = sockaddr_un_from_path(path, &sa);
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "socket path %s", path);
 	r = remove_stale_socket(path, &sa);

@@ -32,8 +32,8 @@
 #define SIM_GUEST_OUT_PAUSE  64	  /* stop reading a guest that leaves this many unread */
 #define SIM_GUEST_OUT_MAX    4096 /* a guest that leaves more unread is dropped */
 #define SIM_LOG_BURST	     10
-#define SIM_LOG_INTERVAL     (1000 * 1000) /* µs */
-#define SIM_MAX_CPUS	     HV_CONFIG_MAX_CPUS
+#define SIM_LOG_INTERVAL     UINT64_C(1000000) /* µs */
+#define SIM_MAX_CPUS	     ((unsigned)HV_CONFIG_MAX_CPUS)
 #define SIM_MAX_PENDING	     64 /* owners attached to zones not running yet */
 #define SIM_WAKEUP_PACKETS   16 /* packets (accepts) taken per wake-up, for fairness */
 #define SIM_PENDING_PACKETS  64 /* a waiting owner's packets dropped per wake-up */

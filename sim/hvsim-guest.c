@@ -348,8 +348,7 @@ void wl_watchdog(const struct wl *w)
 	if (ms <= 0 || (last_arm && now - last_arm < 100000000u))
 		return;
 	last_arm = now;
-	it.it_value.tv_sec = ms / 1000;
-	it.it_value.tv_usec = (ms % 1000) * 1000;
+	it.it_value = timeval_from_ms((uint64_t)ms);
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
@@ -407,19 +406,16 @@ static void usage(FILE *f)
 
 static int parse_heap(const struct wl *w, const char *s, uint64_t *gpa, uint64_t *size)
 {
+	size_t n = strcspn(s, ":");
 	char buf[128];
-	char *colon;
 
-	if (strlen(s) >= sizeof(buf))
+	if (s[n] != ':' || n >= sizeof(buf))
 		goto bad;
-	strcpy(buf, s);
-	colon = strchr(buf, ':');
-	if (!colon)
-		goto bad;
-	*colon = '\0';
+	memcpy(buf, s, n);
+	buf[n] = '\0';
 	if (parse_u64(buf, UINT64_MAX, gpa) < 0)
 		goto bad;
-	if (wl_parse_size(w, "--heap", colon + 1, 4096, UINT64_MAX, size) < 0)
+	if (wl_parse_size(w, "--heap", s + n + 1, 4096, UINT64_MAX, size) < 0)
 		return -EINVAL;
 	return 0;
 bad:

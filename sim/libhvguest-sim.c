@@ -156,7 +156,7 @@ static int simt_wait_irq(void *ctx, int timeout_ms, uint32_t *ret_irq)
 	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now_usec() / 1000) + timeout_ms;
 
 	for (;;) {
-		struct hvsim_guest_msg m;
+		struct hvsim_guest_msg m = {0};
 		int left = -1, r;
 
 		if (s->irq_len > 0) {
@@ -213,18 +213,16 @@ static const struct hvg_transport_ops simt_ops = {
 
 static int connect_sim(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
+	struct sockaddr_un sa;
+	int fd, r = sockaddr_un_from_path(path, &sa);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	if (r < 0)
+		return r;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return negative_errno();
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = negative_errno();
-
+		r = negative_errno();
 		close(fd);
 		return r;
 	}

@@ -562,7 +562,7 @@ static int vq_rings(struct hvg_vq *vq, const struct hvg_vq *old)
 /* The device is told where the rings are, and takes the queue. */
 static int vq_enable(struct hvg_dev *d, const struct hvg_vq *vq)
 {
-	uint32_t ready;
+	uint32_t ready = 0;
 	int r = reg_write(d, VIRTIO_MMIO_QUEUE_NUM, vq->size);
 
 	if (!r)

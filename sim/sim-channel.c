@@ -549,6 +549,7 @@ static int new_channel(struct sim_zone *z, int *ret_mine)
 	int sv[2];
 	int r;
 
+	*ret_mine = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return negative_errno();
 	r = fd_set_nonblock(sv[0], true);

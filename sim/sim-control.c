@@ -6,6 +6,7 @@
  * read its replies is not read from either (at most one reply is held).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -195,8 +196,8 @@ static int copy_to_phys(struct sim *sim, const char *op, const void *src, uint64
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
-			return log_errno(LOG_WARNING, negative_errno(), "%s at 0x%llx", op,
-					 (unsigned long long)(paddr + done));
+			return log_errno(LOG_WARNING, negative_errno(), "%s at 0x%" PRIx64, op,
+					 paddr + done);
 		if (k == 0)
 			return -EIO;
 		done += (uint64_t)k;

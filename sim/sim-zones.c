@@ -22,7 +22,7 @@ static void zone_set_name(struct sim_zone *z, const char *raw)
 			z->log_name[i] = '\0';
 			return;
 		}
-		z->log_name[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
+		z->log_name[i] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
 	}
 	z->log_name[sizeof(z->name)] = '\0';
 }

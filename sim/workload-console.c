@@ -10,6 +10,7 @@
  *  console-recv  receives and checks the same pattern.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,8 +355,8 @@ static int recv_rx(struct con *c, unsigned i, uint32_t len)
 		if (memcmp(s->expect, b, check) != 0) {
 			for (uint32_t k = 0; k < check; k++)
 				if (s->expect[k] != b[k]) {
-					wl_err(c->w, "byte %llu is 0x%02x, expected 0x%02x",
-					       (unsigned long long)(s->got + k), b[k],
+					wl_err(c->w, "byte %" PRIu64 " is 0x%02x, expected 0x%02x",
+					       s->got + k, b[k],
 					       s->expect[k]);
 					break;
 				}

@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -585,8 +586,8 @@ static int echo_loop(struct net *n, struct echo *e, uint64_t count, uint64_t sec
 		int slice = wl_slice_ms(n->w, t_end);
 
 		if (slice == 0) {
-			wl_err(n->w, "timed out after %llu s with %llu of %llu answers",
-			       (unsigned long long)seconds, (unsigned long long)(e->icmp + e->udp),
+			wl_err(n->w, "timed out after %llu s with %" PRIu64 " of %llu answers",
+			       (unsigned long long)seconds, e->icmp + e->udp,
 			       (unsigned long long)count);
 			return WL_FAIL;
 		}
