@@ -2137,6 +2137,31 @@ int ih_wait_bg(const struct ih *h, pid_t pid, int timeout_ms)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
+json_object *ih_wait_bg_json(const struct ih *h, pid_t pid, int out, int timeout_ms)
+{
+	int rc = ih_wait_bg(h, pid, timeout_ms);
+	char buf[16384];
+	json_object *res;
+	ssize_t k = read_full(out, buf, sizeof(buf) - 1);
+
+	close(out);
+	buf[k > 0 ? k : 0] = '\0';
+	if (rc != 0)
+		fail_msg("the guest exited %d: %s\n%s", rc, buf, ih_bg_log(h));
+	res = json_tokener_parse(buf);
+	if (!res)
+		fail_msg("the guest's output is not JSON: %s\n%s", buf, ih_bg_log(h));
+	return res;
+}
+
+char *ih_bg_log(const struct ih *h)
+{
+	char bg[400];
+
+	snprintf(bg, sizeof(bg), "%s/bg.log", h->dir);
+	return ih_read_file(bg, NULL);
+}
+
 /* /proc/PID/stat: comm (in parentheses, may contain anything), state, ppid */
 static bool proc_stat(pid_t pid, char *comm, size_t size, char *state, pid_t *ppid)
 {

@@ -397,6 +397,13 @@ pid_t ih_guest_bg(const struct ih *h, int *ret_stdout, uint32_t zone, uint64_t a
  * Fails the test if it is still running after timeout_ms (it is killed),
  * or if dir/bg.log has a sanitizer report. */
 int ih_wait_bg(const struct ih *h, pid_t pid, int timeout_ms);
+/* ih_wait_bg for a background guest started with --json: closes its stdout
+ * `out` and returns the parsed result (the caller puts). Fails the test,
+ * with the guest's output and bg.log, unless it exited 0 with JSON. */
+json_object *ih_wait_bg_json(const struct ih *h, pid_t pid, int out, int timeout_ms);
+/* What background processes logged (dir/bg.log), for a failure message;
+ * malloc'd. */
+char *ih_bg_log(const struct ih *h);
 
 /* Processes whose parent is `parent` and whose comm is `comm` (at most
  * max pids into pids); returns how many. */

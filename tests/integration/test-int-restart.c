@@ -88,12 +88,9 @@ static int64_t wait_requests(struct ih *h, int64_t from, int64_t n)
 	int64_t deadline = mono_ms() + IH_TIMEOUT_MS, r;
 
 	while ((r = ih_virtio_counter(h, 1, BLK_ADDR, "requests")) < from + n) {
-		if (mono_ms() > deadline) {
-			char *bg = ih_path(h, "bg.log"), *text = ih_read_file(bg, NULL);
-
+		if (mono_ms() > deadline)
 			fail_msg("the disk served %lld requests, expected %lld\n%s", (long long)r,
-				 (long long)(from + n), text);
-		}
+				 (long long)(from + n), ih_bg_log(h));
 		poll(NULL, 0, 5);
 	}
 	return r;
@@ -110,12 +107,9 @@ static void read_console(struct ih *h, int fd)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t k;
 
-		if (mono_ms() > deadline) {
-			char *bg = ih_path(h, "bg.log"), *text = ih_read_file(bg, NULL);
-
+		if (mono_ms() > deadline)
 			fail_msg("the console gave %llu of %d bytes\n%s", (unsigned long long)off,
-				 CON_BYTES, text);
-		}
+				 CON_BYTES, ih_bg_log(h));
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		k = read(fd, buf, MIN(sizeof(buf), (size_t)(CON_BYTES - off)));
@@ -133,21 +127,8 @@ static void read_console(struct ih *h, int fd)
 /* blk-verify's JSON result: every write done, no sector wrong. */
 static void expect_verified(struct ih *h, pid_t guest, int out)
 {
-	char buf[16384];
-	json_object *res;
-	ssize_t k;
-	int rc = ih_wait_bg(h, guest, 3 * IH_TIMEOUT_MS);
+	json_object *res = ih_wait_bg_json(h, guest, out, 3 * IH_TIMEOUT_MS);
 
-	k = read(out, buf, sizeof(buf) - 1);
-	close(out);
-	buf[k > 0 ? k : 0] = '\0';
-	if (rc != 0) {
-		char *bg = ih_path(h, "bg.log"), *text = ih_read_file(bg, NULL);
-
-		fail_msg("blk-verify across the restarts exited %d: %s\n%s", rc, buf, text);
-	}
-	res = json_tokener_parse(buf);
-	assert_non_null(res);
 	assert_int_equal(ih_jint(res, "writes"), atoi(BLK_WRITES));
 	assert_int_equal(ih_jint(res, "mismatched_sectors"), 0);
 	json_object_put(res);
