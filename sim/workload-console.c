@@ -356,8 +356,7 @@ static int recv_rx(struct con *c, unsigned i, uint32_t len)
 			for (uint32_t k = 0; k < check; k++)
 				if (s->expect[k] != b[k]) {
 					wl_err(c->w, "byte %" PRIu64 " is 0x%02x, expected 0x%02x",
-					       s->got + k, b[k],
-					       s->expect[k]);
+					       s->got + k, b[k], s->expect[k]);
 					break;
 				}
 			s->mismatch = true;
