@@ -535,7 +535,8 @@ static struct raw_result raw_uring(unsigned qd)
 	return r;
 }
 
-/* Both blk devices serve the same image. hvisor posts a QueueNotify only at
+/* Both blk devices serve the same image (share: else the second is refused
+ * with ImageLocked). hvisor posts a QueueNotify only at
  * offset 0x50 of a virtio memory region (docs/hvisor-abi: mmio_virtio_handler):
  * the first device has a region of its own (zcu102/NXP configs), so its
  * kicks are posted and completions come by interrupt; the second sits at
@@ -1304,7 +1305,7 @@ int main(int argc, char **argv)
 
 		for (size_t d = 0; d < ARRAY_SIZE(blkdevs); d++) {
 			snprintf(spec, sizeof(spec),
-				 "blk,addr=%s,len=0x200,irq=%s,img=dp-bench.img%s%s",
+				 "blk,addr=%s,len=0x200,irq=%s,img=dp-bench.img,share%s%s",
 				 blkdevs[d].addr, blkdevs[d].irq, opt.aio ? ",aio=" : "",
 				 opt.aio ? opt.aio : "");
 			virtio_add(c, spec, img_fd);
