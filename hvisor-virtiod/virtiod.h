@@ -48,7 +48,6 @@ struct vdev {
 	struct virtio_dev *dev;
 	enum hv_virtio_type type;
 	unsigned slot;
-	struct hv_virtio_device spec;
 };
 
 struct virtiod {
@@ -63,7 +62,6 @@ struct virtiod {
 	int listen_fd;
 	struct event *ev_listen;
 	uid_t controller_uid;
-	void *control; /* control.c's framing state */
 
 	/* the zone channel */
 	int channel_fd;
@@ -71,7 +69,8 @@ struct virtiod {
 	bool channel_is_socket;	   /* hvisor-sim's SOCK_SEQPACKET, not hvisor.ko's fd */
 	struct hvisor_iocomp *out; /* completions and IRQs not yet written */
 	unsigned n_out;
-	uint64_t n_ioreqs, n_unclaimed;
+	uint64_t n_ioreqs;
+	struct ratelimit channel_log; /* what the guest's accesses make us log */
 
 	struct gmem mem;
 	int mem_fd;
