@@ -55,12 +55,8 @@ enum blk_io_op {
 	BLK_IO_READ,
 	BLK_IO_WRITE,
 	BLK_IO_FLUSH, /* fdatasync */
-	BLK_IO_PUNCH, /* fallocate(PUNCH_HOLE | KEEP_SIZE) per range */
-	BLK_IO_ZERO,  /* fallocate(ZERO_RANGE | KEEP_SIZE) per range */
-};
-
-struct blk_io_range {
-	uint64_t off, len; /* bytes, checked by the caller */
+	BLK_IO_PUNCH, /* fallocate(PUNCH_HOLE | KEEP_SIZE) of [off, off + len) */
+	BLK_IO_ZERO,  /* fallocate(ZERO_RANGE | KEEP_SIZE) of [off, off + len) */
 };
 
 struct blk_io_req {
@@ -74,10 +70,7 @@ struct blk_io_req {
 	 * the READ itself */
 	struct iovec *iov;
 	unsigned niov;
-	uint64_t off, len; /* READ/WRITE: file offset, total bytes */
-	/* PUNCH/ZERO */
-	const struct blk_io_range *ranges;
-	unsigned nranges;
+	uint64_t off, len; /* file offset, bytes (checked by the caller) */
 
 	/* set by the engine before cb->complete: 0 or -errno. A READ or
 	 * WRITE succeeds only if all len bytes were transferred. */
