@@ -428,16 +428,6 @@ static void blk_process(struct blk *b)
 
 /* ---- transport callbacks ---- */
 
-static int blk_config_write(struct virtio_dev *d, uint32_t off, const void *val, uint32_t len)
-{
-	return -EPERM; /* nothing is writable (no CONFIG_WCE) */
-}
-
-static int blk_features_ok(struct virtio_dev *d, uint64_t features)
-{
-	return 0;
-}
-
 static void blk_driver_ok(struct virtio_dev *d)
 {
 	blk_process(d->priv); /* requests made available before DRIVER_OK */
@@ -509,8 +499,6 @@ static void blk_describe(struct virtio_dev *d, struct json_object *obj)
 
 static const struct virtio_dev_ops blk_ops = {
 	.name = "blk",
-	.config_write = blk_config_write,
-	.features_ok = blk_features_ok,
 	.driver_ok = blk_driver_ok,
 	.queue_notify = blk_queue_notify,
 	.reset = blk_reset,

@@ -57,7 +57,8 @@ struct event_base;
 struct virtio_dev_ops {
 	const char *name; /* "blk", "net", "console" */
 	/* Driver config-space write of len bytes at off (inside the config
-	 * size). Return 0 to keep the bytes in d->config, <0 to ignore them. */
+	 * size). Return 0 to keep the bytes in d->config, <0 to ignore them.
+	 * NULL: the config space is read-only. */
 	int (*config_write)(struct virtio_dev *d, uint32_t off, const void *val, uint32_t len);
 	/* FEATURES_OK requested with d->driver features: 0 accepts, <0 refuses. */
 	int (*features_ok)(struct virtio_dev *d, uint64_t features);

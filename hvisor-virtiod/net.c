@@ -472,11 +472,6 @@ static const struct stream_ops net_stream_ops = {
 
 /* ---- transport callbacks -------------------------------------------- */
 
-static int net_config_write(struct virtio_dev *d, uint32_t off, const void *val, uint32_t len)
-{
-	return -EPERM; /* mac and status are read-only for a VERSION_1 driver */
-}
-
 static int net_features_ok(struct virtio_dev *d, uint64_t f)
 {
 	struct net *n = d->priv;
@@ -550,7 +545,6 @@ static void net_describe(struct virtio_dev *d, struct json_object *obj)
 
 static const struct virtio_dev_ops net_ops = {
 	.name = "net",
-	.config_write = net_config_write,
 	.features_ok = net_features_ok,
 	.driver_ok = stream_start,
 	.queue_notify = stream_queue_notify,
