@@ -100,9 +100,8 @@ struct fx {
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = vtest_fx_new(sizeof(*f));
 
-	vtest_init(&f->t);
 	f->e = echo_create(&f->t);
 	*state = f;
 	return 0;
@@ -110,10 +109,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	vtest_done(&f->t);
-	free(f);
+	vtest_fx_free(*state, -1);
 	return 0;
 }
 
