@@ -2,16 +2,14 @@
 /*
  * virtio-console (VIRTIO 1.2 §5.3) on a pty master hvisord opened: one
  * port, no MULTIPORT. Queue 0 (receiveq) carries pty -> guest, queue 1
- * (transmitq) guest -> pty.
- *
- * Back-pressure both ways, no byte dropped by us:
+ * (transmitq) guest -> pty, with stream.h's back-pressure both ways:
  *  - pty -> guest: the master is read only while a receive buffer is
  *    posted; otherwise the bytes stay in the pty and its writer blocks.
  *  - guest -> pty: a transmit request is completed only once all its
  *    bytes are in the pty; when the pty is full we keep the rest and wait
  *    for EV_WRITE, so the guest can have no more in flight than its queue
  *    holds.
- * The only exception is the emergency write register (one character the
+ * No byte is dropped by us. The only exception is the emergency write register (one character the
  * driver writes into config space, with no queue to wait in): when the
  * pty is full that character is dropped and counted.
  *

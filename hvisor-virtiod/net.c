@@ -8,7 +8,7 @@
  * 12 bytes, VERSION_1 is always negotiated), so frames move between the
  * tap and guest memory with one readv/writev and no copy.
  *
- * Nothing is dropped for lack of room:
+ * Nothing is dropped for lack of room (stream.h):
  *  - RX: the tap is read only while the guest has posted buffers that can
  *    take the largest frame it may deliver; otherwise the read event is
  *    removed and the frames wait in the tap (the kernel queues, then

@@ -7,7 +7,9 @@
  *   main.c     options, the loop, privilege drop, SIGTERM: drain and exit
  *   control.c  the private protocol with hvisord (org.hvisor.Virtiod)
  *   channel.c  trapped register accesses in, completions and IRQs out
- *   mem.c virtqueue.c mmio.c blk*.c net.c console.c  the device side
+ *   mem.c virtqueue.c mmio.c  guest memory, rings, the transport
+ *   blk.c blk-io*.c           virtio-blk and its I/O engines
+ *   stream.c net.c console.c  virtio-net and virtio-console
  *
  * org.hvisor.Virtiod (proto/virtiod-protocol.h; varlink framing over the
  * control socket):
