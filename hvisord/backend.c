@@ -206,6 +206,7 @@ static void describe_status(const siginfo_t *si, char *buf, size_t size)
 }
 
 static void process_exited(struct zvirt *zv, const char *how);
+static void adopt_restart(struct zvirt *zv, const char *why);
 
 /* The process ended: reap it if it is our child. */
 static void pidfd_cb(evutil_socket_t fd, short what, void *arg)
@@ -236,6 +237,7 @@ static int watch(struct zvirt *zv, pid_t pid)
 	}
 	zv->pid = pid;
 	zv->pidfd = fd;
+	zv->incarnation++;
 	event_add(zv->ev_pidfd, NULL);
 	return 0;
 }
@@ -375,6 +377,15 @@ static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)pidfd_send_signal(zv->pidfd, SIGKILL, NULL, 0);
 }
 
+/* The chain of calls of a start or a re-adoption belongs to one process:
+ * what is left of it when that one is gone is for nobody. */
+#define INCARNATION(zv) ((void *)(uintptr_t)(zv)->incarnation)
+
+static bool stale(const struct zvirt *zv, void *arg)
+{
+	return (uintptr_t)arg != zv->incarnation;
+}
+
 /* A step of the start (or of a re-adoption) failed: the process goes, the
  * waiters hear why once it is gone. */
 static void start_failed(struct zvirt *zv, const char *step, const char *error)
@@ -390,12 +401,16 @@ static void start_failed(struct zvirt *zv, const char *step, const char *error)
 
 static void setup_done(struct zvirt *zv, json_object *reply, const char *error, void *arg)
 {
+	if (stale(zv, arg))
+		return;
 	if (error)
 		start_failed(zv, "Setup", error);
 }
 
 static void add_done(struct zvirt *zv, json_object *reply, const char *error, void *arg)
 {
+	if (stale(zv, arg))
+		return;
 	if (error)
 		start_failed(zv, "AddDevice", error);
 }
@@ -412,6 +427,8 @@ static void serving(struct zvirt *zv, const char *how)
 
 static void serve_done(struct zvirt *zv, json_object *reply, const char *error, void *arg)
 {
+	if (stale(zv, arg))
+		return;
 	if (error)
 		start_failed(zv, "Serve", error);
 	else if (zv->state == BACKEND_STARTING)
@@ -513,12 +530,12 @@ void backend_start(struct zvirt *zv, backend_done_fn done, void *arg)
 	fds[0] = chan;
 	fds[1] = mem;
 	fds[2] = zv->state_fd;
-	backend_call(zv, HV_VIRTIOD_SETUP, setup_params(zv), fds, 3, setup_done, NULL);
+	backend_call(zv, HV_VIRTIOD_SETUP, setup_params(zv), fds, 3, setup_done, INCARNATION(zv));
 	close(chan);
 	close(mem);
 	TAILQ_FOREACH (dev, &zv->devices, entry)
-		backend_add_device(zv, dev, add_done, NULL);
-	backend_call(zv, HV_VIRTIOD_SERVE, NULL, NULL, 0, serve_done, NULL);
+		backend_add_device(zv, dev, add_done, INCARNATION(zv));
+	backend_call(zv, HV_VIRTIOD_SERVE, NULL, NULL, 0, serve_done, INCARNATION(zv));
 }
 
 void backend_stop(struct zvirt *zv, bool forget_state, backend_done_fn done, void *arg)
@@ -549,12 +566,12 @@ static void restart_done(struct zvirt *zv, json_object *reply, const char *error
 		log_warn("zone %u: restarting hvisor-virtiod failed: %s", zv->zone_id, error);
 		zv->state = BACKEND_FAILED;
 		snprintf(zv->last_exit, sizeof(zv->last_exit), "restart failed");
-		daemon_event_emit_zone(zv->d, "VirtiodFailed", zv->zone_id, error);
+		daemon_event(zv->d, "VirtiodFailed", zv->zone_id, error, NULL);
 		virtio_save(zv->d);
 		return;
 	}
 	zv->restarts++;
-	daemon_event_emit_zone(zv->d, "VirtiodRestarted", zv->zone_id, NULL);
+	daemon_event(zv->d, "VirtiodRestarted", zv->zone_id, NULL, NULL);
 	virtio_save(zv->d);
 }
 
@@ -586,14 +603,14 @@ static void backend_died(struct zvirt *zv)
 
 	snprintf(msg, sizeof(msg), "hvisor-virtiod %s", zv->last_exit);
 	log_warn("zone %u: %s", zv->zone_id, msg);
-	daemon_event_emit_zone(zv->d, "VirtiodExited", zv->zone_id, msg);
+	daemon_event(zv->d, "VirtiodExited", zv->zone_id, msg, NULL);
 	/* a backend that ran for QUICK_FAILURE_SEC starts a new streak */
 	zv->quick_failures = quick ? zv->quick_failures + 1 : 0;
 	/* the 5th quick death in a row is the last (docs/devices.md) */
 	if (zv->quick_failures >= MAX_QUICK_FAILURES) {
 		log_err("zone %u: hvisor-virtiod keeps dying; not restarting it", zv->zone_id);
 		zv->state = BACKEND_FAILED;
-		daemon_event_emit_zone(zv->d, "VirtiodFailed", zv->zone_id, msg);
+		daemon_event(zv->d, "VirtiodFailed", zv->zone_id, msg, NULL);
 		virtio_save(zv->d);
 		return;
 	}
@@ -621,7 +638,12 @@ static void process_exited(struct zvirt *zv, const char *how)
 	snprintf(zv->last_exit, sizeof(zv->last_exit), "%s", how);
 	snprintf(msg, sizeof(msg), "hvisor-virtiod of zone %u %s", zv->zone_id, how);
 	backend_calls_fail(zv, msg);
-	if (was == BACKEND_STOPPING && zv->replace) {
+	if (was == BACKEND_STARTING && zv->adopted) {
+		/* the backend found again died before it was checked: it is
+		 * started again as one that died while hvisord was away */
+		zv->state = BACKEND_NONE;
+		adopt_restart(zv, msg);
+	} else if (was == BACKEND_STOPPING && zv->replace) {
 		/* replaced by a backend of ours (re-adoption) */
 		zv->replace = false;
 		zv->state = BACKEND_NONE;
@@ -666,6 +688,8 @@ static bool listed(json_object *devices, uint64_t addr)
 
 static void adopt_ready(struct zvirt *zv, json_object *reply, const char *error, void *arg)
 {
+	if (stale(zv, arg))
+		return;
 	if (error)
 		start_failed(zv, "re-adoption", error);
 	else if (zv->state == BACKEND_STARTING)
@@ -678,6 +702,9 @@ static void adopt_list_done(struct zvirt *zv, json_object *reply, const char *er
 {
 	json_object *devices, *a;
 	struct vdevice *dev;
+
+	if (stale(zv, arg))
+		return;
 
 	if (zv->state != BACKEND_STARTING)
 		return;
@@ -702,10 +729,10 @@ static void adopt_list_done(struct zvirt *zv, json_object *reply, const char *er
 	}
 	TAILQ_FOREACH (dev, &zv->devices, entry)
 		if (!listed(devices, dev->spec.addr))
-			backend_add_device(zv, dev, add_done, NULL);
+			backend_add_device(zv, dev, add_done, INCARNATION(zv));
 	/* after those: it serves what we know (also one left before its
 	 * Serve, by an hvisord that died starting it) */
-	backend_call(zv, HV_VIRTIOD_SERVE, NULL, NULL, 0, adopt_ready, NULL);
+	backend_call(zv, HV_VIRTIOD_SERVE, NULL, NULL, 0, adopt_ready, INCARNATION(zv));
 }
 
 static int64_t reply_int(json_object *reply, const char *key)
@@ -723,6 +750,9 @@ static void adopt_info_done(struct zvirt *zv, json_object *reply, const char *er
 {
 	int64_t version = reply_int(reply, "version");
 	char why[200];
+
+	if (stale(zv, arg))
+		return;
 
 	if (zv->state != BACKEND_STARTING)
 		return;
@@ -745,7 +775,7 @@ static void adopt_info_done(struct zvirt *zv, json_object *reply, const char *er
 			 (long long)reply_int(reply, "zone_id"));
 		return replace(zv, why);
 	}
-	backend_call(zv, HV_VIRTIOD_LIST, NULL, NULL, 0, adopt_list_done, NULL);
+	backend_call(zv, HV_VIRTIOD_LIST, NULL, NULL, 0, adopt_list_done, INCARNATION(zv));
 }
 
 /* The backend a previous hvisord left is gone: a new one, counted as a
@@ -754,7 +784,7 @@ static void adopt_restart(struct zvirt *zv, const char *why)
 {
 	log_warn("zone %u: %s; starting it again", zv->zone_id, why);
 	snprintf(zv->last_exit, sizeof(zv->last_exit), "gone while hvisord was away");
-	daemon_event_emit_zone(zv->d, "VirtiodExited", zv->zone_id, why);
+	daemon_event(zv->d, "VirtiodExited", zv->zone_id, why, NULL);
 	zv->state = BACKEND_NONE;
 	backend_start(zv, restart_done, NULL);
 }
@@ -789,7 +819,7 @@ void backend_adopt(struct zvirt *zv, pid_t pid, backend_done_fn done, void *arg)
 	}
 	zv->state = BACKEND_STARTING;
 	zv->adopted = true;
-	backend_call(zv, HV_VIRTIOD_GET_INFO, NULL, NULL, 0, adopt_info_done, NULL);
+	backend_call(zv, HV_VIRTIOD_GET_INFO, NULL, NULL, 0, adopt_info_done, INCARNATION(zv));
 }
 
 int backend_init(struct zvirt *zv)

@@ -196,7 +196,7 @@ int backing_tap(struct conn *c, const struct hv_virtio_device *spec, int fd)
 
 /* A pty for a console: the master for the backend, the slave held open
  * here (raw, so the guest's bytes reach a terminal unchanged), group
- * "hvisor" may open it (hvctl console). */
+ * HVISOR_GROUP may open it (hvctl console). */
 static int open_pty(struct vdevice *dev, struct hv_error *err)
 {
 	struct termios tio;
@@ -222,7 +222,7 @@ static int open_pty(struct vdevice *dev, struct hv_error *err)
 		cfmakeraw(&tio);
 		(void)tcsetattr(slave, TCSANOW, &tio);
 	}
-	g = getgrnam("hvisor");
+	g = getgrnam(HVISOR_GROUP);
 	if (g && (fchown(slave, (uid_t)-1, g->gr_gid) < 0 || fchmod(slave, 0660) < 0))
 		log_warn("%s: cannot give group hvisor access: %m", dev->pty);
 	dev->fd = master;

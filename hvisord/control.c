@@ -30,8 +30,10 @@
 #define MAX_FD_BATCHES	   4
 #define ACCEPT_BACKOFF_SEC 1
 #define CONN_LOG_INTERVAL  (1000 * 1000) /* µs */
+#define LISTEN_BACKLOG	   128
+#define GETGR_BUF_BYTES	   4096 /* getgrnam_r's buffer for group "hvisor" */
+#define MAX_PEER_GROUPS	   256	/* supplementary groups looked at */
 #define CONN_LOG_BURST	   5
-#define HVISOR_GROUP	   "hvisor"
 
 /* Descriptors that arrived with the message starting at stream `offset`. */
 struct fd_batch {
@@ -356,6 +358,20 @@ int conn_fail_invalid(struct conn *c, const char *prefix, const struct hv_error 
 	json_object_object_add(p, "parameter", json_object_new_string(path));
 	json_object_object_add(p, "message", json_object_new_string(msg));
 	return conn_fail(c, vl_error_new(VL_ERROR_INVALID_PARAMETER, p));
+}
+
+int conn_zone_id(struct conn *c, json_object *v, bool root_ok, uint32_t *ret)
+{
+	int64_t id = json_object_get_int64(v);
+	struct hv_error err;
+
+	if (id < (root_ok ? 0 : 1) || id > UINT32_MAX) {
+		hv_error_set(&err, "zone_id", "must be a%s zone id (%d..2^32-1)",
+			     root_ok ? "" : " non-root", root_ok ? 0 : 1);
+		return conn_fail_invalid(c, NULL, &err);
+	}
+	*ret = (uint32_t)id;
+	return 0;
 }
 
 static const char *errno_name(int e)
@@ -813,8 +829,8 @@ static void conn_process_cb(evutil_socket_t fd, short what, void *arg)
 static bool in_group(int fd, const struct ucred *cred)
 {
 	struct group grp, *g = NULL;
-	char buf[4096];
-	gid_t gids[256];
+	char buf[GETGR_BUF_BYTES];
+	gid_t gids[MAX_PEER_GROUPS];
 	socklen_t len = sizeof(gids);
 
 	if (getgrnam_r(HVISOR_GROUP, &grp, buf, sizeof(buf), &g) != 0 || !g)
@@ -920,7 +936,8 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	privileged = cred.uid == 0 || in_group(fd, &cred);
+	/* root, the user hvisord runs as (a sim of one's own), group hvisor */
+	privileged = cred.uid == 0 || cred.uid == geteuid() || in_group(fd, &cred);
 	/* Keep accepting at the limits: newcomers are refused with
 	 * LimitExceeded instead of waiting unanswered in the backlog. */
 	limit = cap_exceeded(d, &cred, privileged, false, msg, sizeof(msg));
@@ -988,7 +1005,7 @@ static int bind_socket(struct daemon *d)
 	if (r < 0)
 		return r;
 	d->socket_created = true;
-	if (listen(fd, 128) < 0)
+	if (listen(fd, LISTEN_BACKLOG) < 0)
 		return log_errno(LOG_ERR, negative_errno(), "listen");
 	d->listen_fd = TAKE_FD(fd);
 	return 0;

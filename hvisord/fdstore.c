@@ -228,58 +228,77 @@ static int connect_keeper(const struct sockaddr_un *sa)
 }
 
 /* Forks the keeper on a fresh socket at sa. */
-static int spawn_keeper(const struct sockaddr_un *sa)
+/* The keeper's socket at sa (mode 0600: only our uid may connect). */
+static int bind_keeper_socket(const struct sockaddr_un *sa, ino_t *ret_ino)
 {
 	_cleanup_close_ int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	struct keeper k = {.client_fd = -1, .path = sa->sun_path};
-	mode_t old;
 	struct stat st;
-	pid_t pid;
+	mode_t old;
+	int r;
 
 	if (lfd < 0)
 		return negative_errno();
 	(void)unlink(sa->sun_path); /* nobody answered on it */
-	old = umask(0177);	    /* 0600: only our uid may connect */
-	if (bind(lfd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
-		umask(old);
-		return negative_errno();
-	}
+	old = umask(0177);
+	r = bind(lfd, (const struct sockaddr *)sa, sizeof(*sa));
 	umask(old);
-	if (listen(lfd, 4) < 0 || stat(sa->sun_path, &st) < 0)
+	if (r < 0 || listen(lfd, 4) < 0 || stat(sa->sun_path, &st) < 0)
 		return negative_errno();
-	k.sock_ino = st.st_ino;
-	/* forked twice: not hvisord's child, so nobody has to reap it */
-	pid = fork();
-	if (pid < 0)
-		return negative_errno();
-	if (pid > 0) {
-		int status;
+	*ret_ino = st.st_ino;
+	return TAKE_FD(lfd);
+}
 
-		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-			return -ECHILD;
-		return 0;
-	}
-	pid = fork();
-	if (pid != 0)
-		_exit(pid < 0 ? 1 : 0);
-	/* the keeper: its own session, nothing of hvisord's but stderr */
+/* The keeper process: its own session, nothing of hvisord's but stderr; a
+ * byte on ready once it is what it will stay. */
+static _noreturn_ void keeper_start(struct keeper *k, int lfd, int ready)
+{
+	sigset_t none;
+
 	(void)setsid();
-	if (dup2(lfd, KEEPER_FD) < 0)
-		_exit(1);
-	(void)syscall(SYS_close_range, KEEPER_FD + 1, ~0u, 0);
-	k.listen_fd = KEEPER_FD;
+	prctl(PR_SET_NAME, "hvisor-fdstore", 0, 0, 0);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	{
-		sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)!write(ready, "", 1);
+	if (dup2(lfd, KEEPER_FD) < 0)
+		_exit(1);
+	k->listen_fd = KEEPER_FD;
+	(void)syscall(SYS_close_range, KEEPER_FD + 1, ~0u, 0);
+	keeper_main(k);
+}
 
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+/* Forks the keeper on a fresh socket at sa, twice (nobody's child, so
+ * nobody has to reap it), and returns once it runs. */
+static int spawn_keeper(const struct sockaddr_un *sa)
+{
+	struct keeper k = {.client_fd = -1, .path = sa->sun_path};
+	_cleanup_close_ int lfd = bind_keeper_socket(sa, &k.sock_ino);
+	int ready[2], status;
+	char c;
+	pid_t pid;
+
+	if (lfd < 0)
+		return lfd;
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return negative_errno();
+	pid = fork();
+	if (pid == 0) {
+		pid = fork();
+		if (pid == 0)
+			keeper_start(&k, lfd, ready[1]);
+		_exit(pid < 0 ? 1 : 0);
 	}
-	prctl(PR_SET_NAME, "hvisor-fdstore", 0, 0, 0);
-	keeper_main(&k);
+	close(ready[1]);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ||
+	    read(ready[0], &c, 1) != 1) {
+		close(ready[0]);
+		return -ECHILD;
+	}
+	close(ready[0]);
+	return 0;
 }
 
 int fdstore_connect(struct daemon *d, bool spawn)

@@ -55,10 +55,10 @@ static int kmod_config_check(struct hv *hv, uint64_t *ret_magic)
 	return 0;
 }
 
-static int kmod_load(struct hv *hv, uint64_t paddr, size_t len)
+static int kmod_load(struct hv *hv, uint64_t paddr, const void *data, size_t len)
 {
 	struct hvisor_load_image_args args = {
-		.user_buffer = (uintptr_t)hv->load_buf,
+		.user_buffer = (uintptr_t)data,
 		.size = len,
 		.load_paddr = paddr,
 	};

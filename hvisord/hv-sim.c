@@ -13,6 +13,8 @@
 #include "sim.h"
 #include "util.h"
 
+#define MAX_ERRNO 4095 /* the largest errno a reply carries */
+
 /* A stuck sim must not hang hvisord forever. */
 #define SIM_TIMEOUT_SEC 10
 
@@ -64,7 +66,10 @@ static int sim_call_fds(struct hv *hv, struct hvsim_msg *req, const void *req_pa
 		*ret_payload_len = len;
 	}
 	memcpy(req, &rep, sizeof(rep));
-	return rep.ret < 0 ? (rep.ret < -4095 ? -EIO : (int)rep.ret) : (int)MIN(rep.ret, INT32_MAX);
+	/* an errno, or a count */
+	if (rep.ret < 0)
+		return rep.ret < -MAX_ERRNO ? -EIO : (int)rep.ret;
+	return (int)MIN(rep.ret, INT32_MAX);
 }
 
 static int sim_call(struct hv *hv, struct hvsim_msg *req, const void *req_payload, size_t req_len,
@@ -153,9 +158,13 @@ static int sim_config_check(struct hv *hv, uint64_t *ret_magic)
 	return 0;
 }
 
-static int sim_load(struct hv *hv, uint64_t paddr, size_t len)
+static int sim_load(struct hv *hv, uint64_t paddr, const void *data, size_t len)
 {
 	struct hvsim_msg m = {.op = HVSIM_OP_LOAD_IMAGE, .arg = {paddr, len, 0}};
+
+	/* the sim reads the buffer it shares with us */
+	if (data != hv->load_buf)
+		memcpy(hv->load_buf, data, len);
 
 	return sim_call(hv, &m, NULL, 0, NULL, 0, NULL, 0, NULL);
 }

@@ -13,21 +13,23 @@
 #define RETRY_MIN_MSEC 100
 #define RETRY_MAX_MSEC 10000
 
-int hv_open(const char *spec, struct hv **ret)
+int hv_parse(const char *spec, const struct hv_ops **ret_ops, const char **ret_arg)
 {
-	const struct hv_ops *ops;
-	const char *arg = NULL;
-	struct hv *hv;
-	int r;
-
 	if (strcmp(spec, "kmod") == 0 || strncmp(spec, "kmod:", 5) == 0) {
-		ops = &hv_kmod_ops;
-		arg = spec[4] ? spec + 5 : "/dev/hvisor";
+		*ret_ops = &hv_kmod_ops;
+		*ret_arg = spec[4] ? spec + 5 : "/dev/hvisor";
 	} else if (strncmp(spec, "sim:", 4) == 0 && spec[4]) {
-		ops = &hv_sim_ops;
-		arg = spec + 4;
+		*ret_ops = &hv_sim_ops;
+		*ret_arg = spec + 4;
 	} else
 		return -EINVAL;
+	return 0;
+}
+
+int hv_open(const struct hv_ops *ops, const char *arg, struct hv **ret)
+{
+	struct hv *hv;
+	int r;
 
 	hv = calloc(1, sizeof(*hv));
 	if (!hv)
@@ -202,9 +204,11 @@ static int checked(struct hv *hv, int r)
 	return r;
 }
 
-int hv_load(struct hv *hv, uint64_t paddr, size_t len)
+int hv_load(struct hv *hv, uint64_t paddr, const void *data, size_t len)
 {
-	return hv->lost ? HV_LOST : checked(hv, hv->ops->load(hv, paddr, len));
+	if (len > HV_LOAD_CHUNK)
+		return -EINVAL;
+	return hv->lost ? HV_LOST : checked(hv, hv->ops->load(hv, paddr, data, len));
 }
 
 int hv_load_file(struct hv *hv, uint64_t paddr, int fd, uint64_t off, size_t len)

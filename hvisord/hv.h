@@ -40,8 +40,9 @@ struct hv_ops {
 	int (*open)(struct hv *hv, const char *arg);
 	void (*close)(struct hv *hv);
 	int (*config_check)(struct hv *hv, uint64_t *ret_magic);
-	/* Copies len (<= HV_LOAD_CHUNK) bytes from hv->load_buf to paddr. */
-	int (*load)(struct hv *hv, uint64_t paddr, size_t len);
+	/* Copies len (<= HV_LOAD_CHUNK) bytes at data to paddr; data in
+	 * hv->load_buf saves a copy (the sim shares that buffer). */
+	int (*load)(struct hv *hv, uint64_t paddr, const void *data, size_t len);
 	/* Optional: copies len (<= HV_LOAD_STEP) bytes at offset off of the
 	 * file fd to paddr without passing them through hvisord (the sim
 	 * reads the file itself: one round trip per step instead of one per
@@ -64,7 +65,7 @@ struct hv {
 	enum hv_arch arch; /* what zone configs are parsed and encoded for */
 	uint64_t magic;	   /* CONFIG_CHECK */
 	unsigned ncpus;	   /* 0 if unknown */
-	void *load_buf;	   /* HV_LOAD_CHUNK bytes */
+	void *load_buf;	   /* HV_LOAD_CHUNK bytes to read images into */
 	int fd;
 
 	/* a lost backend (the wrappers keep this up to date) */
@@ -79,8 +80,10 @@ struct hv {
 	void *userdata;
 };
 
-/* spec: "kmod", "kmod:/dev/hvisor", "sim:/path/to/socket". */
-int hv_open(const char *spec, struct hv **ret);
+/* spec: "kmod", "kmod:/dev/hvisor", "sim:/path/to/socket": its ops and
+ * their argument (the device, the socket), or -EINVAL. */
+int hv_parse(const char *spec, const struct hv_ops **ret_ops, const char **ret_arg);
+int hv_open(const struct hv_ops *ops, const char *arg, struct hv **ret);
 struct hv *hv_close(struct hv *hv);
 /* Is hv->magic a zone_config layout we can encode? */
 int hv_magic_supported(const struct hv *hv);
@@ -95,7 +98,7 @@ int hv_watch(struct hv *hv, struct event_base *base,
 int hv_ensure(struct hv *hv);
 
 /* The operations, through the loss detection. */
-int hv_load(struct hv *hv, uint64_t paddr, size_t len);
+int hv_load(struct hv *hv, uint64_t paddr, const void *data, size_t len);
 int hv_load_file(struct hv *hv, uint64_t paddr, int fd, uint64_t off, size_t len);
 int hv_zone_start(struct hv *hv, const void *config, size_t size);
 int hv_zone_shutdown(struct hv *hv, uint32_t zone_id);

@@ -75,6 +75,7 @@ struct daemon {
 	uint64_t next_conn_id;
 
 	TAILQ_HEAD(, zone) zones;
+	struct event *ev_zones;
 	int fdstore_fd;	   /* the descriptor keeper, or -1 */
 	bool state_frozen; /* restoring: the state file is not rewritten yet */
 	bool stop_zones;   /* --stop-zones: shut every zone down on exit */
@@ -125,6 +126,9 @@ int conn_failf(struct conn *c, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* org.hvisor.InvalidParameter for err (path prefixed by `prefix`). */
 int conn_fail_invalid(struct conn *c, const char *prefix, const struct hv_error *err);
+/* The parameter zone_id (v, an int): 0 (root only with root_ok) up to
+ * 2^32 - 1, into *ret; else InvalidParameter recorded. */
+int conn_zone_id(struct conn *c, json_object *v, bool root_ok, uint32_t *ret);
 /* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r
  * (-errno); org.hvisor.BackendUnavailable if r is HV_LOST. */
 int conn_fail_kernel(struct conn *c, const char *operation, int r);
@@ -154,18 +158,13 @@ void control_broadcast(struct daemon *d, json_object *event);
 /* manager.c */
 /* The backend was lost or is back: logged by hv.c, told to subscribers. */
 void manager_backend_changed(struct hv *hv, void *userdata);
-json_object *daemon_event_new(const char *name, const struct zone *z, const char *message);
-void daemon_event_emit(struct daemon *d, const char *name, const struct zone *z,
-		       const char *message);
-/* An event about zone zone_id (its name added if hvisord knows it); extra
- * (taken, may be NULL) adds fields, e.g. a device's addr. */
-void daemon_event_emitx(struct daemon *d, const char *name, uint32_t zone_id, const char *message,
-			json_object *extra);
-static inline void daemon_event_emit_zone(struct daemon *d, const char *name, uint32_t zone_id,
-					  const char *message)
-{
-	daemon_event_emitx(d, name, zone_id, message, NULL);
-}
+/* An event to every subscriber, about zone_id (EVENT_NO_ZONE: none; its
+ * name is added if hvisord knows the zone, or comes in extra), with message
+ * (may be NULL) and extra fields (taken, may be NULL), e.g. a device's
+ * addr. */
+#define EVENT_NO_ZONE UINT32_MAX
+void daemon_event(struct daemon *d, const char *name, uint32_t zone_id, const char *message,
+		  json_object *extra);
 
 /* rundir.c */
 /* Creates the runtime directory if missing, opens it and refuses it (or a
@@ -201,6 +200,8 @@ void fdstore_exit(struct daemon *d);
 void fdstore_close(struct daemon *d);
 
 /* zone.c */
+/* The zone table's timer: zones shut down behind hvisord's back. */
+int zones_init(struct daemon *d);
 json_object *zones_state_json(struct daemon *d);
 /* The zones of the state file that still run become managed again. */
 void zones_state_restore(struct daemon *d, json_object *zones);
@@ -208,9 +209,8 @@ void zones_state_restore(struct daemon *d, json_object *zones);
  * their backends are gone too. */
 void zones_stop_all(struct daemon *d, void (*done)(void *arg), void *arg);
 void zones_done(struct daemon *d);
-uint32_t zone_id(const struct zone *z);
-const char *zone_name(const struct zone *z);
-const struct zone *zone_lookup(struct daemon *d, uint32_t id);
+/* The name of a zone hvisord knows, or NULL. */
+const char *zone_name_of(struct daemon *d, uint32_t id);
 /* The config of a zone this hvisord started and that still runs, or NULL. */
 const struct hv_zone_config *zone_config_of(struct daemon *d, uint32_t id);
 /* Does the hypervisor report zone id as running? (0/1, or -errno) */

@@ -52,9 +52,9 @@ static void load_finish(struct load_job *j, int r, const char *key, bool file_er
 	done(r, key, file_error, message, userdata);
 }
 
-/* Through the chunk buffer: read (or copy inline data) into load_buf, then
- * LOAD_IMAGE. Returns the backend's result, or 1 if the job was finished
- * with a file error. */
+/* A file through the chunk buffer (read into load_buf), inline data as it
+ * is: LOAD_IMAGE. Returns the backend's result, or 1 if the job was
+ * finished with a file error. */
 static int load_chunk(struct load_job *j, const struct load_item *it, size_t len)
 {
 	struct hv *hv = j->d->hv;
@@ -73,9 +73,9 @@ static int load_chunk(struct load_job *j, const struct load_item *it, size_t len
 			load_finish(j, -EIO, it->key, true, "the file shrank while it was loaded");
 			return 1;
 		}
-	} else
-		memcpy(hv->load_buf, it->data + j->done_bytes, len);
-	return hv_load(hv, it->paddr + j->done_bytes, len);
+		return hv_load(hv, it->paddr + j->done_bytes, hv->load_buf, len);
+	}
+	return hv_load(hv, it->paddr + j->done_bytes, it->data + j->done_bytes, len);
 }
 
 static void load_step(evutil_socket_t fd, short what, void *arg)

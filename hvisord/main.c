@@ -303,16 +303,17 @@ static int check_virtiod(const struct daemon *d, bool searched)
 
 static int open_backend(struct daemon *d, const char *backend)
 {
-	int r = hv_open(backend, &d->hv);
+	const struct hv_ops *ops;
+	const char *arg;
+	int r = hv_parse(backend, &ops, &arg);
 
-	if (r == -EINVAL && strncmp(backend, "kmod", 4) != 0 && strncmp(backend, "sim:", 4) != 0) {
+	if (r < 0) {
 		log_err("unknown backend '%s' (expected kmod[:DEVICE] or sim:SOCKET)", backend);
 		return -EINVAL;
 	}
+	r = hv_open(ops, arg, &d->hv);
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot open the %s backend at %s",
-			  strncmp(backend, "sim:", 4) == 0 ? "hvisor-sim" : "kmod",
-			  strchr(backend, ':') ? strchr(backend, ':') + 1 : "/dev/hvisor");
+		log_errno(LOG_ERR, r, "cannot open the %s backend at %s", ops->what, arg);
 		return -ENODEV; /* not a usage error */
 	}
 	log_info("backend %s at %s: %s, config magic 0x%02llx%s", d->hv->ops->name, d->hv->path,
@@ -367,6 +368,8 @@ static int start_loop(struct daemon *d, const int *sigs, size_t n_sigs)
 	if (r < 0)
 		return r;
 	r = virtio_init(d);
+	if (r == 0)
+		r = zones_init(d);
 	if (r < 0)
 		return r;
 	restore_state(d);

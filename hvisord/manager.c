@@ -134,48 +134,39 @@ static int manager_get_info(struct conn *c, const struct vl_call *call, int *fds
 	return conn_reply(c, p);
 }
 
-json_object *daemon_event_new(const char *name, const struct zone *z, const char *message)
+/* An event: name, zone (its name from hvisord's table, else from extra),
+ * message, extra fields (taken). */
+static json_object *daemon_event_new(struct daemon *d, const char *name, uint32_t zone_id,
+				     const char *message, json_object *extra)
 {
 	json_object *e = json_object_new_object();
+	const char *zname = zone_id != EVENT_NO_ZONE ? zone_name_of(d, zone_id) : NULL;
 
 	json_object_object_add(e, "event", jstr(name));
 	json_object_object_add(e, "timestamp_usec",
 			       json_object_new_int64((int64_t)now_realtime_usec()));
 	json_object_object_add(e, "monotonic_usec", json_object_new_int64((int64_t)now_usec()));
-	if (z) {
-		json_object_object_add(e, "zone_id", json_object_new_int64(zone_id(z)));
-		json_object_object_add(e, "name", jstr(zone_name(z)));
-	}
+	if (zone_id != EVENT_NO_ZONE)
+		json_object_object_add(e, "zone_id", json_object_new_int64(zone_id));
+	if (zname)
+		json_object_object_add(e, "name", jstr(zname));
 	if (message)
 		json_object_object_add(e, "message", jstr(message));
-	return e;
-}
-
-void daemon_event_emit(struct daemon *d, const char *name, const struct zone *z,
-		       const char *message)
-{
-	json_object *p = json_object_new_object();
-
-	log_debug("event %s", name);
-	json_object_object_add(p, "event", daemon_event_new(name, z, message));
-	control_broadcast(d, p);
-}
-
-void daemon_event_emitx(struct daemon *d, const char *name, uint32_t zone_id, const char *message,
-			json_object *extra)
-{
-	const struct zone *z = zone_lookup(d, zone_id);
-	json_object *e = daemon_event_new(name, z, message), *p = json_object_new_object();
-
-	if (!z)
-		json_object_object_add(e, "zone_id", json_object_new_int64(zone_id));
 	if (extra) {
 		json_object_object_foreach (extra, k, v)
 			json_object_object_add(e, k, json_object_get(v));
 		json_object_put(extra);
 	}
+	return e;
+}
+
+void daemon_event(struct daemon *d, const char *name, uint32_t zone_id, const char *message,
+		  json_object *extra)
+{
+	json_object *p = json_object_new_object();
+
 	log_debug("event %s", name);
-	json_object_object_add(p, "event", e);
+	json_object_object_add(p, "event", daemon_event_new(d, name, zone_id, message, extra));
 	control_broadcast(d, p);
 }
 
@@ -189,7 +180,7 @@ void manager_backend_changed(struct hv *hv, void *userdata)
 	else
 		snprintf(msg, sizeof(msg), "%s at %s: %s, config magic 0x%02llx", hv->ops->what,
 			 hv->path, hv_arch_to_string(hv->arch), (unsigned long long)hv->magic);
-	daemon_event_emit(userdata, hv->lost ? "BackendLost" : "BackendBack", NULL, msg);
+	daemon_event(userdata, hv->lost ? "BackendLost" : "BackendBack", EVENT_NO_ZONE, msg, NULL);
 }
 
 static int manager_subscribe(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
@@ -206,7 +197,9 @@ static int manager_subscribe(struct conn *c, const struct vl_call *call, int *fd
 	if (refusal)
 		return conn_fail(c, refusal);
 	p = json_object_new_object();
-	json_object_object_add(p, "event", daemon_event_new("Subscribed", NULL, NULL));
+	json_object_object_add(
+		p, "event",
+		daemon_event_new(conn_daemon(c), "Subscribed", EVENT_NO_ZONE, NULL, NULL));
 	return conn_reply_more(c, p);
 }
 

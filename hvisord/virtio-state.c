@@ -261,7 +261,7 @@ static void adopted(struct zvirt *zv, json_object *reply, const char *error, voi
 	if (error) {
 		zv->state = BACKEND_FAILED;
 		snprintf(zv->last_exit, sizeof(zv->last_exit), "not found again");
-		daemon_event_emit_zone(d, "VirtiodFailed", zv->zone_id, error);
+		daemon_event(d, "VirtiodFailed", zv->zone_id, error, NULL);
 	}
 	virtio_save(d);
 	if (--d->adopting == 0)

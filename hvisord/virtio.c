@@ -232,13 +232,13 @@ static int add_parse(struct conn *c, const struct vl_call *call, struct add *a,
 	};
 	struct hv_error err;
 
+	int r;
+
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
 		return conn_fail_invalid(c, NULL, &err);
-	if (json_object_get_int64(zone) == 0 || json_object_get_int64(zone) > UINT32_MAX) {
-		hv_error_set(&err, "zone_id", "must be a non-root zone id (1..2^32-1)");
-		return conn_fail_invalid(c, NULL, &err);
-	}
-	a->zone_id = (uint32_t)json_object_get_int64(zone);
+	r = conn_zone_id(c, zone, false, &a->zone_id);
+	if (r < 0)
+		return r;
 	a->dev = calloc(1, sizeof(*a->dev));
 	if (!a->dev)
 		return -ENOMEM;
@@ -331,7 +331,7 @@ static void emit_device_event(struct daemon *d, const char *name, const struct v
 	json_object_object_add(extra, "addr", json_object_new_uint64(dev->spec.addr));
 	json_object_object_add(extra, "type",
 			       json_object_new_string(hv_virtio_type_to_string(dev->spec.type)));
-	daemon_event_emitx(d, name, dev->spec.zone_id, NULL, extra);
+	daemon_event(d, name, dev->spec.zone_id, NULL, extra);
 }
 
 /* The device is in: published, announced, answered. */
@@ -374,7 +374,7 @@ static void add_served(struct zvirt *zv, json_object *reply, const char *error, 
 		r = conn_fail_invalid(c, NULL, &err);
 	} else {
 		if (a->starts_backend)
-			daemon_event_emit_zone(zv->d, "VirtiodStarted", zv->zone_id, NULL);
+			daemon_event(zv->d, "VirtiodStarted", zv->zone_id, NULL, NULL);
 		if (reply)
 			json_object_object_get_ex(reply, "info", &info);
 		r = add_done_reply(a, zv, info);
@@ -483,11 +483,8 @@ static int get_zone_addr(struct conn *c, const struct vl_call *call, uint32_t *r
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
 		return conn_fail_invalid(c, NULL, &err);
-	if (json_object_get_int64(zone) > UINT32_MAX) {
-		hv_error_set(&err, "zone_id", "must be < 2^32");
-		return conn_fail_invalid(c, NULL, &err);
-	}
-	*ret_zone = (uint32_t)json_object_get_int64(zone);
+	if (conn_zone_id(c, zone, true, ret_zone) < 0)
+		return -EINVAL;
 	*ret_addr = json_object_get_uint64(addr);
 	return 0;
 }
@@ -713,11 +710,11 @@ static void zone_backend_done(struct zvirt *zv, json_object *reply, const char *
 		/* the channel is released: the guest finds no devices */
 		zv->state = BACKEND_FAILED;
 		snprintf(zv->last_exit, sizeof(zv->last_exit), "start failed");
-		daemon_event_emit_zone(zv->d, "VirtiodFailed", zv->zone_id, error);
+		daemon_event(zv->d, "VirtiodFailed", zv->zone_id, error, NULL);
 		virtio_save(zv->d);
 		return;
 	}
-	daemon_event_emit_zone(zv->d, "VirtiodStarted", zv->zone_id, NULL);
+	daemon_event(zv->d, "VirtiodStarted", zv->zone_id, NULL, NULL);
 }
 
 bool virtio_zone_started(struct daemon *d, uint32_t zone_id, void (*done)(void *arg), void *arg)

@@ -72,10 +72,11 @@ struct zvirt {
 	unsigned restarts, quick_failures;
 	uint64_t started_usec;
 	char last_exit[64];
-	bool adopted;	     /* found again after a restart of hvisord */
-	bool forget_on_stop; /* the zone run is over: the state memfd goes too */
-	bool replace;	     /* stopping it to start one of ours instead */
-	char *settle_error;  /* what the waiters hear when it is gone */
+	bool adopted;	       /* found again after a restart of hvisord */
+	uintptr_t incarnation; /* counts the processes watched (backend.c) */
+	bool forget_on_stop;   /* the zone run is over: the state memfd goes too */
+	bool replace;	       /* stopping it to start one of ours instead */
+	char *settle_error;    /* what the waiters hear when it is gone */
 
 	/* calls (backend-call.c): one in flight, each with its own deadline */
 	int ctl_fd;

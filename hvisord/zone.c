@@ -22,7 +22,8 @@
 #include "log.h"
 #include "util.h"
 
-#define ZONE_LIST_CAP 64
+#define ZONE_LIST_CAP	    64
+#define ZONES_RECONCILE_SEC 5
 
 enum zone_state {
 	ZONE_STARTING,
@@ -31,9 +32,6 @@ enum zone_state {
 
 struct zone {
 	TAILQ_ENTRY(zone) entry;
-	uint32_t id;
-	char name[HV_CONFIG_NAME_LEN + 1]; /* hypervisor names may use all 32 bytes */
-	uint64_t cpus;
 	enum zone_state state;
 	struct hv_zone_config *cfg;
 	json_object *config; /* as the client sent it: for the state file */
@@ -56,29 +54,21 @@ struct start_ctx {
 	_Alignas(8) uint8_t config[HV_ZONE_CONFIG_MAX_SIZE];
 };
 
-uint32_t zone_id(const struct zone *z)
-{
-	return z->id;
-}
-
-const char *zone_name(const struct zone *z)
-{
-	return z->name;
-}
-
 static struct zone *zone_find(struct daemon *d, uint32_t id)
 {
 	struct zone *z;
 
 	TAILQ_FOREACH (z, &d->zones, entry)
-		if (z->id == id)
+		if (z->cfg->zone_id == id)
 			return z;
 	return NULL;
 }
 
-const struct zone *zone_lookup(struct daemon *d, uint32_t id)
+const char *zone_name_of(struct daemon *d, uint32_t id)
 {
-	return zone_find(d, id);
+	const struct zone *z = zone_find(d, id);
+
+	return z ? z->cfg->name : NULL;
 }
 
 const struct hv_zone_config *zone_config_of(struct daemon *d, uint32_t id)
@@ -112,6 +102,9 @@ static void zone_free(struct daemon *d, struct zone *z)
 
 void zones_done(struct daemon *d)
 {
+	if (d->ev_zones)
+		event_free(d->ev_zones);
+	d->ev_zones = NULL;
 	struct zone *z;
 
 	while ((z = TAILQ_FIRST(&d->zones)))
@@ -148,31 +141,69 @@ static void info_name(const struct hvisor_zone_info *zi, char buf[HV_CONFIG_NAME
 	buf[i] = '\0';
 }
 
-/* ZONE_LIST, and forget managed zones the hypervisor no longer has. */
-static int list_zones(struct daemon *d, struct hvisor_zone_info *zones, size_t cap)
+/* Forgets the managed zones the hypervisor no longer has (zones[0..n) is
+ * what it has): shut down behind hvisord's back. */
+static void forget_vanished(struct daemon *d, const struct hvisor_zone_info *zones, int n)
 {
 	struct zone *z, *tmp;
-	int n = hv_zone_list(d->hv, zones, cap);
 
-	if (n < 0)
-		return n;
 	TAILQ_FOREACH_SAFE (z, &d->zones, entry, tmp) {
 		bool found = false;
 
 		if (z->state != ZONE_RUNNING)
 			continue;
 		for (int i = 0; i < n && !found; i++)
-			found = zones[i].zone_id == z->id;
+			found = zones[i].zone_id == z->cfg->zone_id;
 		if (!found) {
-			log_notice("zone %u (%s) is gone; it was shut down behind our back", z->id,
-				   z->name);
-			daemon_event_emit(d, "ZoneVanished", z, NULL);
-			virtio_zone_stopped(d, z->id, NULL, NULL);
+			log_notice("zone %u (%s) is gone; it was shut down behind our back",
+				   z->cfg->zone_id, z->cfg->name);
+			daemon_event(d, "ZoneVanished", z->cfg->zone_id, NULL, NULL);
+			virtio_zone_stopped(d, z->cfg->zone_id, NULL, NULL);
 			zone_free(d, z);
 			state_save(d);
 		}
 	}
+}
+
+/* ZONE_LIST, and what it says about the managed zones: the step before a
+ * decision that depends on them (Start, Shutdown), and every
+ * ZONES_RECONCILE_SEC, so that a zone shut down behind hvisord's back is
+ * noticed (ZoneVanished) whether or not anybody asks. */
+static int reconcile(struct daemon *d, struct hvisor_zone_info *zones, size_t cap)
+{
+	int n = hv_zone_list(d->hv, zones, cap);
+
+	if (n >= 0)
+		forget_vanished(d, zones, n);
 	return n;
+}
+
+/* The managed zone the hypervisor reports as zi: same id and name (one
+ * that vanished may not be forgotten yet, and its id reused). */
+static struct zone *managed(struct daemon *d, const struct hvisor_zone_info *zi)
+{
+	struct zone *z = zone_find(d, zi->zone_id);
+	char name[HV_CONFIG_NAME_LEN + 1];
+
+	info_name(zi, name);
+	return z && z->state == ZONE_RUNNING && strcmp(name, z->cfg->name) == 0 ? z : NULL;
+}
+
+static void reconcile_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hvisor_zone_info zones[ZONE_LIST_CAP];
+
+	(void)reconcile(arg, zones, ZONE_LIST_CAP);
+}
+
+int zones_init(struct daemon *d)
+{
+	struct timeval tv = {.tv_sec = ZONES_RECONCILE_SEC};
+
+	d->ev_zones = event_new(d->base, -1, EV_PERSIST, reconcile_cb, d);
+	if (!d->ev_zones)
+		return -ENOMEM;
+	return event_add(d->ev_zones, &tv);
 }
 
 /* The size of an image a client passed; a problem with it in *ret_why. */
@@ -192,40 +223,49 @@ static int image_file_size(int fd, uint64_t *ret, const char **ret_why)
 	return 0;
 }
 
+/* Every entry of files names a descriptor of the call. */
+static int check_file_indexes(struct conn *c, const struct hv_zone_config *cfg, json_object *files,
+			      size_t n_fds)
+{
+	struct hv_error err;
+
+	if (!files)
+		return 0;
+	json_object_object_foreach (files, key, val) {
+		bool known = false;
+
+		if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0 ||
+		    json_object_get_int64(val) >= (int64_t)n_fds) {
+			char path[160];
+
+			snprintf(path, sizeof(path), "files.%.120s", key);
+			hv_error_set(&err, path,
+				     "expected the index of a passed file descriptor (0..%d)",
+				     (int)n_fds - 1);
+			return conn_fail_invalid(c, NULL, &err);
+		}
+		for (size_t i = 0; i < cfg->n_images && !known; i++)
+			known = strcmp(cfg->images[i].key, key) == 0;
+		if (!known)
+			/* hvctl cannot know the arch: x86-only keys on another
+			 * arch, or a dtb on x86, simply go unused */
+			log_debug("ignoring file for %s: not loaded on %s", key,
+				  hv_arch_to_string(cfg->arch));
+	}
+	return 0;
+}
+
 /* Matches the config's files to the descriptors of the call and sizes them;
- * the used ones are duplicated into ctx->fds[]. On failure the error reply
- * has been sent. */
+ * the used ones are duplicated into ctx->fds[]. On failure the error is
+ * recorded. */
 static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_config *cfg,
 		      json_object *files, int *fds, size_t n_fds)
 {
 	struct hv_error err;
+	int r = check_file_indexes(c, cfg, files, n_fds);
 
-	if (files) {
-		json_object_object_foreach (files, key, val) {
-			bool known = false;
-
-			if (!json_object_is_type(val, json_type_int) ||
-			    json_object_get_int64(val) < 0 ||
-			    json_object_get_int64(val) >= (int64_t)n_fds) {
-				char path[160];
-
-				snprintf(path, sizeof(path), "files.%.120s", key);
-				hv_error_set(
-					&err, path,
-					"expected the index of a passed file descriptor (0..%d)",
-					(int)n_fds - 1);
-				conn_fail_invalid(c, NULL, &err);
-				return -EINVAL;
-			}
-			for (size_t i = 0; i < cfg->n_images && !known; i++)
-				known = strcmp(cfg->images[i].key, key) == 0;
-			if (!known)
-				/* hvctl cannot know the arch: x86-only keys on
-				 * another arch, or a dtb on x86, simply go unused */
-				log_debug("ignoring file for %s: not loaded on %s", key,
-					  hv_arch_to_string(cfg->arch));
-		}
-	}
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < cfg->n_images; i++) {
 		struct hv_image *img = &cfg->images[i];
 		struct load_item *it = &ctx->items[ctx->n_items];
@@ -233,7 +273,7 @@ static int bind_files(struct conn *c, struct start_ctx *ctx, struct hv_zone_conf
 		const char *why;
 		char path[160];
 		uint64_t size;
-		int fd, r;
+		int fd;
 
 		*it = (struct load_item){.key = img->key, .fd = -1, .paddr = img->load_paddr};
 		if (!img->path) {
@@ -301,7 +341,7 @@ static int check_resources(struct conn *c, struct daemon *d, const struct hv_zon
 	struct zone *z;
 	int n;
 
-	if (d->hv->ncpus && d->hv->ncpus < 64 && (cfg->cpus >> d->hv->ncpus)) {
+	if (d->hv->ncpus && d->hv->ncpus < HV_CONFIG_MAX_CPUS && (cfg->cpus >> d->hv->ncpus)) {
 		struct hv_error err;
 		unsigned cpu = (unsigned)__builtin_ctzll(cfg->cpus >> d->hv->ncpus) + d->hv->ncpus;
 
@@ -310,7 +350,7 @@ static int check_resources(struct conn *c, struct daemon *d, const struct hv_zon
 			     d->hv->ncpus);
 		return conn_fail_invalid(c, NULL, &err), -EINVAL;
 	}
-	n = list_zones(d, zones, ZONE_LIST_CAP);
+	n = reconcile(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
 		return conn_fail_kernel(c, "ZONE_LIST", n), n;
 	for (int i = 0; i < n; i++) {
@@ -326,12 +366,13 @@ static int check_resources(struct conn *c, struct daemon *d, const struct hv_zon
 			return error_cpu_busy(c, shared, zones[i].zone_id, name);
 	}
 	TAILQ_FOREACH (z, &d->zones, entry) {
-		if (z->id == cfg->zone_id)
+		if (z->cfg->zone_id == cfg->zone_id)
 			return error_zone(c, VL_ERROR_ZONE_EXISTS, cfg->zone_id,
 					  "zone %u is being started", cfg->zone_id),
 			       -EEXIST;
-		if (z->cpus & cfg->cpus)
-			return error_cpu_busy(c, z->cpus & cfg->cpus, z->id, z->name);
+		if (z->cfg->cpus & cfg->cpus)
+			return error_cpu_busy(c, z->cfg->cpus & cfg->cpus, z->cfg->zone_id,
+					      z->cfg->name);
 		for (uint32_t i = 0; i < cfg->n_regions; i++) {
 			const struct hv_cfg_memory_region *a = &cfg->regions[i];
 
@@ -350,11 +391,12 @@ static int check_resources(struct conn *c, struct daemon *d, const struct hv_zon
 					msg, sizeof(msg),
 					"memory_regions[%u] (0x%llx+0x%llx) overlaps RAM of zone %u (%s) at 0x%llx+0x%llx",
 					i, (unsigned long long)a->physical_start,
-					(unsigned long long)a->size, z->id, z->name,
+					(unsigned long long)a->size, z->cfg->zone_id, z->cfg->name,
 					(unsigned long long)b->physical_start,
 					(unsigned long long)b->size);
 				p = json_object_new_object();
-				json_object_object_add(p, "owner", json_object_new_int64(z->id));
+				json_object_object_add(p, "owner",
+						       json_object_new_int64(z->cfg->zone_id));
 				json_object_object_add(
 					p, "start",
 					json_object_new_int64((int64_t)b->physical_start));
@@ -379,9 +421,10 @@ static void start_failed(struct start_ctx *ctx, const char *message)
 {
 	struct daemon *d = ctx->d;
 
-	log_warn("zone %u (%s) did not start: %s", ctx->z->id, ctx->z->name, message);
-	daemon_event_emit(d, "ZoneStartFailed", ctx->z, message);
-	virtio_zone_stopped(d, ctx->z->id, NULL, NULL);
+	log_warn("zone %u (%s) did not start: %s", ctx->z->cfg->zone_id, ctx->z->cfg->name,
+		 message);
+	daemon_event(d, "ZoneStartFailed", ctx->z->cfg->zone_id, message, NULL);
+	virtio_zone_stopped(d, ctx->z->cfg->zone_id, NULL, NULL);
 	zone_free(d, ctx->z);
 }
 
@@ -435,11 +478,11 @@ static void start_loaded(int r, const char *failed_key, bool file_error, const c
 	z->state = ZONE_RUNNING;
 	z->started_usec = now_realtime_usec();
 	state_save(d);
-	log_info("zone %u (%s) started by uid %u%s%s", z->id, z->name, (unsigned)z->started_by,
-		 z->source ? " from " : "", z->source ? z->source : "");
-	daemon_event_emit(d, "ZoneStarted", z, NULL);
+	log_info("zone %u (%s) started by uid %u%s%s", z->cfg->zone_id, z->cfg->name,
+		 (unsigned)z->started_by, z->source ? " from " : "", z->source ? z->source : "");
+	daemon_event(d, "ZoneStarted", z->cfg->zone_id, NULL, NULL);
 	/* the reply once its devices are served */
-	if (virtio_zone_started(d, z->id, start_replied, ctx))
+	if (virtio_zone_started(d, z->cfg->zone_id, start_replied, ctx))
 		return;
 	start_replied(ctx);
 	return;
@@ -473,9 +516,6 @@ static struct zone *zone_new(struct daemon *d, struct hv_zone_config **cfg, json
 
 	if (!z)
 		return NULL;
-	z->id = (*cfg)->zone_id;
-	memcpy(z->name, (*cfg)->name, sizeof((*cfg)->name));
-	z->cpus = (*cfg)->cpus;
 	z->state = ZONE_STARTING;
 	z->started_by = uid;
 	z->source = source ? strdup(json_object_get_string(source)) : NULL;
@@ -565,11 +605,11 @@ static int method_start(struct conn *c, const struct vl_call *call, int *fds, si
 		goto fail;
 	}
 	ctx->z = z;
-	ctx->zone_id = z->id;
-	memcpy(ctx->name, z->name, sizeof(ctx->name));
+	ctx->zone_id = z->cfg->zone_id;
+	snprintf(ctx->name, sizeof(ctx->name), "%s", z->cfg->name);
 	r = load_start(d, ctx->items, ctx->n_items, start_loaded, ctx);
 	if (r < 0) {
-		virtio_zone_stopped(d, z->id, NULL, NULL);
+		virtio_zone_stopped(d, z->cfg->zone_id, NULL, NULL);
 		zone_free(d, z);
 		goto fail;
 	}
@@ -590,12 +630,7 @@ static int get_zone_id_param(struct conn *c, const struct vl_call *call, uint32_
 
 	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
 		return conn_fail_invalid(c, NULL, &err);
-	if (json_object_get_int64(id) > UINT32_MAX) {
-		hv_error_set(&err, "zone_id", "must be < 2^32");
-		return conn_fail_invalid(c, NULL, &err);
-	}
-	*ret = (uint32_t)json_object_get_int64(id);
-	return 0;
+	return conn_zone_id(c, id, true, ret);
 }
 
 static void shutdown_done(void *arg)
@@ -626,7 +661,7 @@ static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds,
 	z = zone_find(d, id);
 	if (z && z->state == ZONE_STARTING)
 		return conn_failf(c, VL_ERROR_BUSY, "zone %u is still being started", id);
-	n = list_zones(d, zones, ZONE_LIST_CAP);
+	n = reconcile(d, zones, ZONE_LIST_CAP);
 	if (n < 0)
 		return conn_fail_kernel(c, "ZONE_LIST", n);
 	for (int i = 0; i < n && !found; i++)
@@ -639,16 +674,18 @@ static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds,
 	log_info("zone %u shut down by uid %u", id, (unsigned)conn_uid(c));
 	z = zone_find(d, id);
 	if (z) {
-		daemon_event_emit(d, "ZoneStopped", z, NULL);
+		daemon_event(d, "ZoneStopped", id, NULL, NULL);
 		zone_free(d, z);
 	} else {
-		struct zone tmp = {.id = id};
+		/* not ours: the hypervisor's name for it */
+		json_object *extra = json_object_new_object();
+		char name[HV_CONFIG_NAME_LEN + 1] = "";
 
 		for (int i = 0; i < n; i++)
-			if (zones[i].zone_id == id) {
-				info_name(&zones[i], tmp.name);
-			}
-		daemon_event_emit(d, "ZoneStopped", &tmp, NULL);
+			if (zones[i].zone_id == id)
+				info_name(&zones[i], name);
+		json_object_object_add(extra, "name", json_object_new_string(name));
+		daemon_event(d, "ZoneStopped", id, NULL, extra);
 	}
 	state_save(d);
 	/* its backend drains what is in flight and exits: the reply waits */
@@ -663,7 +700,7 @@ static json_object *cpus_to_json(uint64_t cpus)
 {
 	json_object *a = json_object_new_array();
 
-	for (unsigned i = 0; i < 64; i++)
+	for (unsigned i = 0; i < HV_CONFIG_MAX_CPUS; i++)
 		if (cpus & (UINT64_C(1) << i))
 			json_object_array_add(a, json_object_new_int((int)i));
 	return a;
@@ -723,10 +760,11 @@ static json_object *zone_json(const struct hvisor_zone_info *zi, const struct zo
 	if (zi)
 		info_name(zi, name);
 	else
-		snprintf(name, sizeof(name), "%s", z->name);
-	json_object_object_add(o, "zone_id", json_object_new_int64(zi ? zi->zone_id : z->id));
+		snprintf(name, sizeof(name), "%s", z->cfg->name);
+	json_object_object_add(o, "zone_id",
+			       json_object_new_int64(zi ? zi->zone_id : z->cfg->zone_id));
 	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "cpus", cpus_to_json(zi ? zi->cpus : z->cpus));
+	json_object_object_add(o, "cpus", cpus_to_json(zi ? zi->cpus : z->cfg->cpus));
 	json_object_object_add(o, "status",
 			       json_object_new_string(!zi	   ? "starting"
 						      : zi->is_err ? "error"
@@ -768,16 +806,13 @@ static int method_list(struct conn *c, const struct vl_call *call, int *fds, siz
 
 	if (vl_params_parse(call->parameters, NULL, 0, &err) < 0)
 		return conn_fail_invalid(c, NULL, &err);
-	n = list_zones(d, zones, ZONE_LIST_CAP);
+	n = hv_zone_list(d->hv, zones, ZONE_LIST_CAP);
 	if (n < 0)
 		return conn_fail_kernel(c, "ZONE_LIST", n);
 	qsort(zones, (size_t)n, sizeof(zones[0]), cmp_info);
 	arr = json_object_new_array();
-	for (int i = 0; i < n; i++) {
-		z = zone_find(d, zones[i].zone_id);
-		json_object_array_add(
-			arr, zone_json(&zones[i], z && z->state == ZONE_RUNNING ? z : NULL, false));
-	}
+	for (int i = 0; i < n; i++)
+		json_object_array_add(arr, zone_json(&zones[i], managed(d, &zones[i]), false));
 	TAILQ_FOREACH (z, &d->zones, entry)
 		if (z->state == ZONE_STARTING)
 			json_object_array_add(arr, zone_json(NULL, z, false));
@@ -798,19 +833,19 @@ static int method_info(struct conn *c, const struct vl_call *call, int *fds, siz
 	n = get_zone_id_param(c, call, &id);
 	if (n < 0)
 		return n;
-	n = list_zones(d, zones, ZONE_LIST_CAP);
+	n = hv_zone_list(d->hv, zones, ZONE_LIST_CAP);
 	if (n < 0)
 		return conn_fail_kernel(c, "ZONE_LIST", n);
-	z = zone_find(d, id);
 	for (int i = 0; i < n; i++)
 		if (zones[i].zone_id == id) {
-			json_object *o = zone_json(&zones[i], z, true);
+			json_object *o = zone_json(&zones[i], managed(d, &zones[i]), true);
 
 			add_virtio(d, o, id);
 			p = json_object_new_object();
 			json_object_object_add(p, "zone", o);
 			return conn_reply(c, p);
 		}
+	z = zone_find(d, id);
 	if (z && z->state == ZONE_STARTING) {
 		p = json_object_new_object();
 		json_object_object_add(p, "zone", zone_json(NULL, z, true));
@@ -840,7 +875,7 @@ json_object *zones_state_json(struct daemon *d)
 		if (z->state != ZONE_RUNNING || !z->config)
 			continue;
 		o = json_object_new_object();
-		json_object_object_add(o, "id", json_object_new_int64(z->id));
+		json_object_object_add(o, "id", json_object_new_int64(z->cfg->zone_id));
 		json_object_object_add(o, "config", json_object_get(z->config));
 		if (z->source)
 			json_object_object_add(o, "source", json_object_new_string(z->source));
@@ -901,7 +936,7 @@ static void restore_zone(struct daemon *d, json_object *o, size_t i,
 	z->source = source ? strdup(source) : NULL;
 	z->state = ZONE_RUNNING;
 	z->started_usec = since;
-	log_info("zone %u (%s) managed again", z->id, z->name);
+	log_info("zone %u (%s) managed again", z->cfg->zone_id, z->cfg->name);
 }
 
 void zones_state_restore(struct daemon *d, json_object *zones)
@@ -967,7 +1002,7 @@ void zones_stop_all(struct daemon *d, void (*done)(void *arg), void *arg)
 		}
 		log_info("zone %u shut down (hvisord --stop-zones)", id);
 		if (z) {
-			daemon_event_emit(d, "ZoneStopped", z, NULL);
+			daemon_event(d, "ZoneStopped", id, NULL, NULL);
 			zone_free(d, z);
 		}
 		st->pending++;

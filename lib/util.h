@@ -9,6 +9,10 @@
 
 #include "macro.h"
 
+/* The group whose members may start and stop zones and attach to consoles
+ * besides root (docs/protocol.md, Permissions). */
+#define HVISOR_GROUP "hvisor"
+
 /* Most file descriptors one message may carry (SCM_RIGHTS), for every
  * socket protocol of the project (a zone names up to 23 files). */
 #define HV_MAX_FDS_PER_MSG 32

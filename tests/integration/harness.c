@@ -2157,6 +2157,20 @@ int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max)
 	return n;
 }
 
+void ih_wait_stopped(pid_t pid, bool stopped)
+{
+	int64_t deadline = now_ms() + IH_TIMEOUT_MS;
+	char c[64], state = '?';
+	pid_t ppid;
+
+	/* a signal is delivered after kill() returns: wait for its effect */
+	while (proc_stat(pid, c, sizeof(c), &state, &ppid) && (state == 'T') != stopped) {
+		if (now_ms() > deadline)
+			fail_msg("pid %d is in state %c", (int)pid, state);
+		poll(NULL, 0, 1);
+	}
+}
+
 pid_t ih_keeper_pid(const struct ih *h)
 {
 	DIR *dir = opendir("/proc");

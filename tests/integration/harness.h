@@ -396,6 +396,8 @@ int ih_wait_bg(const struct ih *h, pid_t pid, int timeout_ms);
 int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max);
 /* pid exists and is not a zombie (and, if comm, has that comm). */
 bool ih_pid_alive(pid_t pid, const char *comm);
+/* Waits until pid is stopped (SIGSTOP took effect) or, with false, runs. */
+void ih_wait_stopped(pid_t pid, bool stopped);
 /* hvisord's descriptor keeper (hvisor-fdstore, found by its stderr: this
  * test's hvisord log), or 0. */
 pid_t ih_keeper_pid(const struct ih *h);

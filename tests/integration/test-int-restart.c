@@ -412,6 +412,7 @@ static void test_stopped_backend(void **state)
 	json_object *z;
 
 	assert_int_equal(kill(stopped, SIGSTOP), 0);
+	ih_wait_stopped(stopped, true);
 	ih_hvctl_expect(h, 0, IH_ARGS("zone", "list"), "zone1", NULL, NULL);
 	assert_false(device_answering(h, &counters));
 	assert_false(counters);
