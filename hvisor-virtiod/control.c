@@ -23,6 +23,10 @@
 #include "virtiod.h"
 #include "virtiod-protocol.h"
 
+/* Connections waiting on the listening socket: only a restarted hvisord
+ * connects, once. */
+#define CONTROL_BACKLOG 4
+
 static void reply(struct virtiod *v, json_object *msg)
 {
 	size_t len;
@@ -439,7 +443,7 @@ static void listen_cb(evutil_socket_t lfd, short what, void *arg)
 int control_listen(struct virtiod *v, int lfd)
 {
 	/* we listen, so a connection's SO_PEERCRED names this process */
-	if (listen(lfd, 4) < 0)
+	if (listen(lfd, CONTROL_BACKLOG) < 0)
 		return negative_errno();
 	v->controller_uid = geteuid();
 	return watch(v, lfd, listen_cb, &v->listen_fd, &v->ev_listen);

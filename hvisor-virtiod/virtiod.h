@@ -42,9 +42,10 @@
 #define VIRTIOD_STATE_SLOTS HV_VIRTIO_MAX_DEVICES
 #define VIRTIOD_STATE_SIZE  (VIRTIOD_STATE_SLOTS * sizeof(struct virtio_mmio_state))
 _Static_assert(VIRTIOD_STATE_SIZE <= HV_VIRTIOD_STATE_BYTES, "state memfd too small");
-#define VIRTIOD_MAX_BATCH  64	/* ioreqs read, iocomps written per call */
-#define VIRTIOD_OUT_MAX	   4096 /* iocomp records queued when the channel is full */
-#define VIRTIOD_DRAIN_MSEC 1800 /* SIGTERM: give up draining after this */
+#define VIRTIOD_MAX_BATCH	64   /* ioreqs read, iocomps written per call */
+#define VIRTIOD_OUT_MAX		4096 /* iocomp records queued when the channel is full */
+#define VIRTIOD_DRAIN_MSEC	1800 /* SIGTERM: give up draining after this */
+#define VIRTIOD_DRAIN_POLL_USEC 5000 /* and look again this often meanwhile */
 
 struct vdev {
 	struct virtio_dev *dev;
