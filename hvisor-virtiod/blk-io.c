@@ -151,21 +151,6 @@ static const struct blk_io_engine *engine_of(enum hv_blk_aio kind)
 	return &blk_io_threads_engine;
 }
 
-const char *blk_io_kind_name(enum hv_blk_aio kind)
-{
-	switch (kind) {
-	case HV_AIO_SYNC:
-		return "sync";
-	case HV_AIO_THREADS:
-		return "threads";
-	case HV_AIO_IO_URING:
-		return "io_uring";
-	case HV_AIO_DEFAULT:
-		break;
-	}
-	return "default";
-}
-
 /* docs/devices.md §3.2, "Engines", has the figures (tests/bench/blk-engines):
  * on a disk io_uring overlaps reads the others serialise (QD32 cold: 3.9x
  * sync) and keeps up with sync on cached data; on memory-backed images

@@ -3,7 +3,8 @@
  * virtio-blk's backing store: what the image (regular file or block
  * device) is and can do, and the I/O engines that run requests on it.
  *
- * Engines (docs/devices.md §3.2 has the measurements behind the default):
+ * Engines (one file each, blk-io-engine.h; docs/devices.md §3.2 has the
+ * measurements behind the default):
  *   sync      every request runs in the caller (the event loop thread);
  *   threads   a small pool of worker threads; completions come back to the
  *             loop thread through an eventfd on the event base;
@@ -100,8 +101,6 @@ int blk_io_create(enum hv_blk_aio kind, int fd, unsigned depth, struct event_bas
 void blk_io_destroy(struct blk_io *io);
 
 enum hv_blk_aio blk_io_kind(const struct blk_io *io);
-/* "sync", "threads", "io_uring" */
-const char *blk_io_kind_name(enum hv_blk_aio kind);
 /* The engine HV_AIO_DEFAULT resolves to: for an image on a disk (or a
  * block device) io_uring, threads without liburing; */
 enum hv_blk_aio blk_io_default(void);

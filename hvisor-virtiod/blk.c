@@ -488,7 +488,7 @@ static void blk_describe(struct virtio_dev *d, struct json_object *obj)
 	struct blk *b = d->priv;
 
 	json_object_object_add(obj, "engine",
-			       json_object_new_string(blk_io_kind_name(blk_io_kind(b->io))));
+			       json_object_new_string(hv_blk_aio_to_string(blk_io_kind(b->io))));
 	json_object_object_add(obj, "readonly", json_object_new_boolean(b->readonly));
 	json_object_object_add(obj, "capacity_sectors",
 			       json_object_new_int64((int64_t)b->capacity));
@@ -600,7 +600,7 @@ int blk_create(const struct vdev_params *p, const struct blk_params *bp, struct 
 	blk_fill_config(b);
 	b->fd = TAKE_FD(fd);
 	log_info("%s: %" PRIu64 " sectors%s, engine %s%s%s", b->dev.name, b->capacity,
-		 b->readonly ? ", read-only" : "", blk_io_kind_name(blk_io_kind(b->io)),
+		 b->readonly ? ", read-only" : "", hv_blk_aio_to_string(blk_io_kind(b->io)),
 		 bk.can_punch && !b->readonly ? ", discard" : "",
 		 bk.can_zero && !b->readonly ? ", write-zeroes" : "");
 	*ret = &b->dev;
