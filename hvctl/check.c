@@ -1048,7 +1048,7 @@ static int check_option(struct hvctl *h, const struct command *cmd, int c, struc
 	return EXIT_USAGE;
 }
 
-/* argv[-1] is the command's last word: getopt's argv[0]. -1 after --help. */
+/* argv[-1] is the command's last word: getopt's argv[0]. */
 static int check_args(struct hvctl *h, const struct command *cmd, const struct option *opts,
 		      int argc, char **argv, struct check_opts *o)
 {
@@ -1060,7 +1060,7 @@ static int check_args(struct hvctl *h, const struct command *cmd, const struct o
 	while ((c = getopt_long(argc + 1, argv - 1, ":h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			command_help(h, cmd, stdout);
-			return -1;
+			return EXIT_HELP;
 		}
 		if (c == '?' || c == ':') {
 			fprintf(stderr, "%s: %s: %s '%s'\n", h->prog, cmd->name,
@@ -1083,7 +1083,7 @@ static int check_args(struct hvctl *h, const struct command *cmd, const struct o
 	return EXIT_OK;
 }
 
-static int cmd_zone_check(struct hvctl *h, int argc, char **argv)
+static int cmd_zone_check(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	static const struct option opts[] = {
 		{"arch", required_argument, NULL, OPT_ARCH},
@@ -1096,10 +1096,10 @@ static int cmd_zone_check(struct hvctl *h, int argc, char **argv)
 	};
 	struct check_opts o;
 	struct zone_check *z;
-	int r = check_args(h, &check_commands[0], opts, argc, argv, &o);
+	int r = check_args(h, cmd, opts, a->argc, a->argv, &o);
 
 	if (r != EXIT_OK)
-		return r < 0 ? EXIT_OK : r;
+		return r;
 	z = calloc(1, sizeof(*z));
 	if (!z)
 		return EXIT_FAILED;
@@ -1114,7 +1114,7 @@ static int cmd_zone_check(struct hvctl *h, int argc, char **argv)
 	return r;
 }
 
-static int cmd_virtio_check(struct hvctl *h, int argc, char **argv)
+static int cmd_virtio_check(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	static const struct option opts[] = {
 		{"zone", required_argument, NULL, OPT_ZONE},
@@ -1126,10 +1126,10 @@ static int cmd_virtio_check(struct hvctl *h, int argc, char **argv)
 	};
 	struct virtio_check v = {.h = h};
 	struct check_opts o;
-	int r = check_args(h, &check_commands[1], opts, argc, argv, &o);
+	int r = check_args(h, cmd, opts, a->argc, a->argv, &o);
 
 	if (r != EXIT_OK)
-		return r < 0 ? EXIT_OK : r;
+		return r;
 	v.o = &o;
 	r = virtio_check(&v, o.file);
 	if (r == EXIT_OK && h->json)
@@ -1152,7 +1152,7 @@ const struct command check_commands[] = {
 	 "                 the load addresses are checked\n"
 	 "  --hexdump      the zone_config as a hex dump instead of a field table\n"
 	 "Exit status: 0 valid, 1 not (the first error, with its JSON path), 2 usage.\n",
-	 cmd_zone_check},
+	 CMD_DATA | CMD_OWN_ARGS, 1, 1, cmd_zone_check},
 	{"virtio check", "FILE", "check a virtio_cfg.json offline",
 	 "Checks FILE without hvisord, by the rules of virtio start: the JSON, every\n"
 	 "enabled device, its disk image (opened as virtio start would, relative to FILE's\n"
@@ -1161,6 +1161,6 @@ const struct command check_commands[] = {
 	 "  --arch ARCH       the arch the --zone configs are read for (as zone check)\n"
 	 "  --no-images       do not open the disk images\n"
 	 "Exit status: 0 valid, 1 not (the first error, with its JSON path), 2 usage.\n",
-	 cmd_virtio_check},
-	{NULL, NULL, NULL, NULL, NULL},
+	 CMD_DATA | CMD_OWN_ARGS, 1, 1, cmd_virtio_check},
+	{},
 };

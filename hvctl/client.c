@@ -21,6 +21,36 @@ void hvctl_error(const struct hvctl *h, const char *fmt, ...)
 	free(msg);
 }
 
+/* An error about one item of a list call is told as the item's own. */
+static void print_reply_error(struct hvctl *h, json_object *reply, const char *error)
+{
+	json_object *p = vl_reply_parameters(reply), *inner;
+	const char *msg = vl_reply_error_message(reply), *where = h->where;
+	uint64_t i = json_u64(p, "index");
+
+	if (h->items && strcmp(error, VL_ERROR_VIRTIO_DEVICE_REFUSED) == 0 && i < h->n_items &&
+	    json_str(p, "error") && json_object_object_get_ex(p, "parameters", &inner)) {
+		h->where = h->items[i];
+		error = json_str(p, "error");
+		msg = json_str(inner, "message") ?: "";
+	}
+	hvctl_error(h, "%s%s%s", error, *msg ? ": " : "", msg);
+	if (strcmp(error, VL_ERROR_METHOD_NOT_FOUND) == 0)
+		hvctl_error(h, "hvisord is older than hvctl %s: update it", HV_VERSION);
+	h->where = where;
+}
+
+void print_warnings(const struct hvctl *h, json_object *params)
+{
+	json_object *w;
+
+	if (json_object_object_get_ex(params, "warnings", &w) &&
+	    json_object_is_type(w, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(w); i++)
+			hvctl_error(h, "warning: %s",
+				    json_object_get_string(json_object_array_get_idx(w, i)));
+}
+
 int hvctl_connect(struct hvctl *h, struct vl_client **ret)
 {
 	int r = vl_client_connect(h->socket, ret);
@@ -61,11 +91,9 @@ int hvctl_call(struct hvctl *h, struct vl_client *c, const char *method, json_ob
 	}
 	error = vl_reply_error(reply);
 	if (error) {
-		const char *msg = vl_reply_error_message(reply);
-
 		if (h->json)
 			print_json(reply);
-		hvctl_error(h, "%s%s%s", error, *msg ? ": " : "", msg);
+		print_reply_error(h, reply, error);
 		json_object_put(reply);
 		return EXIT_FAILED;
 	}
@@ -86,6 +114,14 @@ int hvctl_call1(struct hvctl *h, const char *method, json_object *params, const 
 	r = hvctl_call(h, c, method, params, fds, n_fds, ret_reply);
 	vl_client_free(c);
 	return r;
+}
+
+json_object *zone_params(uint32_t zone_id)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "zone_id", json_object_new_int64(zone_id));
+	return p;
 }
 
 int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret)

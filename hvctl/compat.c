@@ -51,23 +51,8 @@ int compat_main(struct hvctl *h, int argc, char **argv)
 	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
 			  strcmp(argv[0], "help") == 0))
 		return compat_usage(h, stdout, EXIT_OK);
-	if (argc >= 2 && strcmp(argv[0], "virtio") == 0 && strcmp(argv[1], "start") == 0) {
-		char *specs[VIRTIO_MAX_SPECS], *file = NULL;
-		int n = 0;
-
-		for (int i = 2; i < argc; i++) {
-			if (strcmp(argv[i], "--device") == 0 && i + 1 < argc &&
-			    n < VIRTIO_MAX_SPECS)
-				specs[n++] = argv[++i];
-			else if (!file && argv[i][0] != '-')
-				file = argv[i];
-			else
-				return compat_usage(h, stderr, EXIT_USAGE);
-		}
-		if (!file && n == 0)
-			return compat_usage(h, stderr, EXIT_USAGE);
-		return virtio_start(h, file, specs, n);
-	}
+	if (argc >= 2 && strcmp(argv[0], "virtio") == 0 && strcmp(argv[1], "start") == 0)
+		return command_run(h, command_find("virtio start"), argc - 2, argv + 2);
 	if (argc < 2 || strcmp(argv[0], "zone") != 0)
 		return compat_usage(h, stderr, EXIT_USAGE);
 

@@ -22,10 +22,9 @@
 static int find_pty(struct hvctl *h, uint32_t zone, bool have_addr, uint64_t addr, char *buf,
 		    size_t size)
 {
-	json_object *params = json_object_new_object(), *reply = NULL, *devs;
+	json_object *params = zone_params(zone), *reply = NULL, *devs;
 	int r;
 
-	json_object_object_add(params, "zone_id", json_object_new_int64(zone));
 	r = hvctl_call1(h, VL_IFACE_VIRTIO ".List", params, NULL, 0, &reply);
 	if (r != EXIT_OK)
 		return r;
@@ -50,7 +49,7 @@ static int find_pty(struct hvctl *h, uint32_t zone, bool have_addr, uint64_t add
 }
 
 /* Why the pty cannot be opened; for a permission problem, who may open it
- * (hvisord gives it to group hvisor, docs/devices.md). */
+ * (hvisord gives it to group HVISOR_GROUP, docs/devices.md). */
 static int open_failed(struct hvctl *h, uint32_t zone, const char *pty)
 {
 	int e = errno;
@@ -110,40 +109,97 @@ static int copy_out(struct hvctl *h, int pty, bool *splice_ok)
 	return (int)k;
 }
 
-static int cmd_console(struct hvctl *h, int argc, char **argv);
+static int cmd_console(struct hvctl *h, const struct command *cmd, const struct cmd_args *a);
 
 const struct command console_commands[] = {
 	{"console", "ZONE [ADDR]", "attach to a zone's virtio console (Ctrl-] detaches)",
 	 "ADDR picks one of several consoles. Needs read/write access to the pty\n"
-	 "(root or group hvisor).\n",
-	 cmd_console},
-	{NULL, NULL, NULL, NULL, NULL},
+	 "(root or group " HVISOR_GROUP ").\n",
+	 0, 1, 2, cmd_console},
+	{},
 };
 
-static int cmd_console(struct hvctl *h, int argc, char **argv)
+/* The pty is non-blocking: wait for room rather than drop. -1 on an error. */
+static int write_pty(int fd, const char *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, buf + off, len - off);
+
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd o = {fd, POLLOUT, 0};
+
+			poll(&o, 1, 100);
+			continue;
+		}
+		if (w < 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* What is typed (or piped in) to the console: 1 after Ctrl-] on a
+ * terminal, -1 on an error, else 0; *stdin_open false at its end. */
+static int copy_in(int fd, bool tty, bool *stdin_open)
+{
+	char buf[4096], *esc;
+	ssize_t m = read(STDIN_FILENO, buf, sizeof(buf));
+
+	if (m <= 0) {
+		*stdin_open = false; /* print what is still coming, then leave */
+		return 0;
+	}
+	esc = tty ? memchr(buf, ESCAPE, (size_t)m) : NULL;
+	if (esc)
+		m = esc - buf;
+	if (write_pty(fd, buf, (size_t)m) < 0)
+		return -1;
+	return esc ? 1 : 0;
+}
+
+/* Until Ctrl-], or stdin's end and then a quiet console: the exit status. */
+static int console_loop(struct hvctl *h, int fd, bool tty)
+{
+	bool stdin_open = true, splice_ok;
+	struct stat out;
+
+	splice_ok = fstat(STDOUT_FILENO, &out) == 0 && S_ISFIFO(out.st_mode);
+	for (;;) {
+		struct pollfd p[2] = {{fd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+		int k = poll(p, stdin_open ? 2 : 1, stdin_open ? -1 : 200);
+
+		if ((k < 0 && errno != EINTR) || k == 0)
+			return EXIT_OK; /* k == 0: stdin closed and the console quiet */
+		if ((p[0].revents & (POLLIN | POLLHUP)) && copy_out(h, fd, &splice_ok) < 0)
+			return EXIT_FAILED;
+		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP))) {
+			k = copy_in(fd, tty, &stdin_open);
+			if (k)
+				return k < 0 ? EXIT_FAILED : EXIT_OK;
+		}
+	}
+}
+
+static int cmd_console(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	struct termios saved, raw;
-	bool tty = isatty(STDIN_FILENO), stdin_open = true, splice_ok;
-	struct stat out;
-	char *pos[2], pty[64];
+	bool tty = isatty(STDIN_FILENO);
 	uint64_t addr = 0;
 	uint32_t zone;
-	int n = command_args(h, &console_commands[0], argc, argv, pos, 1, 2), fd, r;
+	char pty[64];
+	int fd, r;
 
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	if (parse_zone_id(h, pos[0], &zone) != EXIT_OK)
+	if (parse_zone_id(h, a->pos[0], &zone) != EXIT_OK)
 		return EXIT_USAGE;
-	if (n == 2 && parse_u64(pos[1], UINT64_MAX, &addr) < 0) {
-		fprintf(stderr, "%s: '%s' is not an address\n", h->prog, pos[1]);
+	if (a->n == 2 && parse_u64(a->pos[1], UINT64_MAX, &addr) < 0) {
+		fprintf(stderr, "%s: '%s' is not an address\n", h->prog, a->pos[1]);
 		return EXIT_USAGE;
 	}
-	r = find_pty(h, zone, n == 2, addr, pty, sizeof(pty));
+	r = find_pty(h, zone, a->n == 2, addr, pty, sizeof(pty));
 	if (r != EXIT_OK)
 		return r;
 	/* a closed output is an error to report, with the terminal restored */
 	signal(SIGPIPE, SIG_IGN);
-	splice_ok = fstat(STDOUT_FILENO, &out) == 0 && S_ISFIFO(out.st_mode);
 	fd = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return open_failed(h, zone, pty);
@@ -155,54 +211,7 @@ static int cmd_console(struct hvctl *h, int argc, char **argv)
 		cfmakeraw(&raw);
 		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 	}
-	r = EXIT_OK;
-	for (;;) {
-		struct pollfd p[2] = {{fd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-		int k = poll(p, stdin_open ? 2 : 1, stdin_open ? -1 : 200);
-
-		if (k < 0 && errno != EINTR)
-			break;
-		if (k == 0)
-			break; /* stdin closed and the console quiet: done */
-		if (p[0].revents & (POLLIN | POLLHUP)) {
-			if (copy_out(h, fd, &splice_ok) < 0) {
-				r = EXIT_FAILED;
-				break;
-			}
-		}
-		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP))) {
-			char buf[4096];
-			ssize_t m = read(STDIN_FILENO, buf, sizeof(buf));
-			char *esc;
-
-			if (m <= 0) {
-				stdin_open = false; /* print what is still coming, then leave */
-				continue;
-			}
-			esc = tty ? memchr(buf, ESCAPE, (size_t)m) : NULL;
-			if (esc)
-				m = esc - buf;
-			/* the pty is non-blocking: wait for room rather than drop */
-			for (ssize_t off = 0; off < m;) {
-				ssize_t w = write(fd, buf + off, (size_t)(m - off));
-
-				if (w < 0 && errno == EAGAIN) {
-					struct pollfd o = {fd, POLLOUT, 0};
-
-					poll(&o, 1, 100);
-					continue;
-				}
-				if (w < 0) {
-					r = EXIT_FAILED;
-					goto out;
-				}
-				off += w;
-			}
-			if (esc)
-				break;
-		}
-	}
-out:
+	r = console_loop(h, fd, tty);
 	if (tty) {
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 		fprintf(stderr, "\nDetached from zone %u's console.\n", zone);

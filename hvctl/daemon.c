@@ -29,15 +29,12 @@ static void print_event(json_object *e)
 		   type ? " " : "", type ?: "", addr, msg ? ": " : "", msg ?: "");
 }
 
-static int cmd_events(struct hvctl *h, int argc, char **argv)
+static int cmd_events(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	struct vl_client *c = NULL;
 	json_object *call;
-	int n = command_args(h, &daemon_commands[0], argc, argv, NULL, 0, 0), r;
+	int r = hvctl_connect(h, &c);
 
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	r = hvctl_connect(h, &c);
 	if (r != EXIT_OK)
 		return r;
 	call = vl_call_new(VL_IFACE_MANAGER ".Subscribe", NULL, true);
@@ -78,14 +75,10 @@ static int cmd_events(struct hvctl *h, int argc, char **argv)
 	}
 }
 
-static int cmd_version(struct hvctl *h, int argc, char **argv)
+static int cmd_version(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	json_object *reply = NULL, *info;
-	int n = command_args(h, &daemon_commands[1], argc, argv, NULL, 0, 0), r;
-
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	r = hvctl_call1(h, VL_IFACE_MANAGER ".GetInfo", NULL, NULL, 0, &reply);
+	int r = hvctl_call1(h, VL_IFACE_MANAGER ".GetInfo", NULL, NULL, 0, &reply);
 	if (r != EXIT_OK) {
 		if (!h->json)
 			printf("hvctl %s\n", HV_VERSION);
@@ -104,10 +97,11 @@ static int cmd_version(struct hvctl *h, int argc, char **argv)
 			   (unsigned long long)json_u64(info, "api_major"),
 			   (unsigned long long)json_u64(info, "api_minor"));
 		if (strcmp(json_str(info, "backend_state") ?: "", "lost") == 0)
-			print_line("backend %s at %s: lost (%s); hvisord reconnects when it is back",
-				   json_str(info, "backend") ?: "?",
-				   json_str(info, "backend_path") ?: "?",
-				   json_str(info, "backend_error") ?: "?");
+			print_line(
+				"backend %s at %s: lost (%s); hvisord reconnects when it is back",
+				json_str(info, "backend") ?: "?",
+				json_str(info, "backend_path") ?: "?",
+				json_str(info, "backend_error") ?: "?");
 		else
 			print_line("backend %s at %s, %s, config magic 0x%02llx%s",
 				   json_str(info, "backend") ?: "?",
@@ -123,15 +117,12 @@ static int cmd_version(struct hvctl *h, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int cmd_log_level(struct hvctl *h, int argc, char **argv)
+static int cmd_log_level(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	json_object *reply = NULL, *params, *info, *p, *v;
-	char *pos[1];
-	int n = command_args(h, &daemon_commands[2], argc, argv, pos, 0, 1), r;
+	int r;
 
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	if (n == 0) {
+	if (a->n == 0) {
 		r = hvctl_call1(h, VL_IFACE_MANAGER ".GetInfo", NULL, NULL, 0, &reply);
 		if (r != EXIT_OK)
 			return r;
@@ -141,7 +132,7 @@ static int cmd_log_level(struct hvctl *h, int argc, char **argv)
 		return EXIT_OK;
 	}
 	params = json_object_new_object();
-	json_object_object_add(params, "level", json_object_new_string(pos[0]));
+	json_object_object_add(params, "level", json_object_new_string(a->pos[0]));
 	r = hvctl_call1(h, VL_IFACE_MANAGER ".SetLogLevel", params, NULL, 0, &reply);
 	if (r != EXIT_OK)
 		return r;
@@ -149,7 +140,7 @@ static int cmd_log_level(struct hvctl *h, int argc, char **argv)
 	if (h->json)
 		print_json(p);
 	else {
-		const char *now = log_level_to_string(log_level_from_string(pos[0]));
+		const char *now = log_level_to_string(log_level_from_string(a->pos[0]));
 
 		/* what took the level, as confirmed by each */
 		print_line("hvisord: %s (was %s)", now, json_str(p, "previous") ?: "?");
@@ -168,11 +159,12 @@ static int cmd_log_level(struct hvctl *h, int argc, char **argv)
 }
 
 const struct command daemon_commands[] = {
-	{"events", "", "follow zone events until interrupted", NULL, cmd_events},
-	{"version", "", "show hvctl's and hvisord's versions and the backend", NULL, cmd_version},
+	{"events", "", "follow zone events until interrupted", NULL, CMD_DATA, 0, 0, cmd_events},
+	{"version", "", "show hvctl's and hvisord's versions and the backend", NULL, CMD_DATA, 0, 0,
+	 cmd_version},
 	{"log-level", "[LEVEL]", "show or set hvisord's log level",
 	 "LEVEL: debug, info, notice, warning or err. Running hvisor-virtiods take it\n"
 	 "too; each one that confirmed it is listed.\n",
-	 cmd_log_level},
-	{NULL, NULL, NULL, NULL, NULL},
+	 CMD_DATA, 0, 1, cmd_log_level},
+	{},
 };

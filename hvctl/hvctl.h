@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* hvctl: the command-line client of hvisord.
- *   main.c    global options, command table, help
+ *   main.c    global options, the command table, the one argument parser
+ *             every command gets its struct command and arguments from, help
  *   client.c  connecting and calling, error reporting, exit codes
  *   output.c  tables for people, JSON for scripts
  *   zone.c    zone start | shutdown | list | info
@@ -39,24 +40,52 @@ struct hvctl {
 	/* what the errors printed now are about ("cfg.json: zones[0].devices[1]"),
 	 * or NULL */
 	const char *where;
+	/* a call with a list (Virtio.AddMany): what each item is, for an error
+	 * naming one (org.hvisor.Virtio.DeviceRefused) */
+	char *const *items;
+	size_t n_items;
 };
 
 /* "<prog>: [<where>: ]<message>\n" on stderr. */
 void hvctl_error(const struct hvctl *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define VIRTIO_MAX_SPECS 64 /* --device strings in one virtio start */
+#define CMD_MAX_ARGS	 2
+
+/* What the command line gives a command. */
+struct cmd_args {
+	int argc; /* after the command's name */
+	char **argv;
+	char *pos[CMD_MAX_ARGS]; /* the positional arguments */
+	int n;
+	char *devices[VIRTIO_MAX_SPECS]; /* --device SPEC, in order */
+	int n_devices;
+};
+
+enum {
+	CMD_DATA = 1 << 0,     /* prints data: takes --json */
+	CMD_DEVICES = 1 << 1,  /* takes --device SPEC (repeatable) */
+	CMD_OWN_ARGS = 1 << 2, /* parses argc/argv itself (its --help: EXIT_HELP) */
+};
 
 struct command {
 	const char *name; /* "zone start" */
 	const char *args; /* "FILE" */
 	const char *summary;
 	const char *options; /* extra help lines, or NULL */
-	int (*fn)(struct hvctl *h, int argc, char **argv);
+	unsigned flags;
+	int min_args, max_args; /* positional arguments */
+	/* an exit code, or EXIT_HELP */
+	int (*fn)(struct hvctl *h, const struct command *cmd, const struct cmd_args *a);
 };
 
-/* Parses the options every command takes (--json, --help) and collects
- * positional arguments; prints usage and returns EXIT_USAGE (or -1 after
- * --help: exit 0) on bad input, else the number of positionals. */
-int command_args(struct hvctl *h, const struct command *cmd, int argc, char **argv, char **pos,
-		 int min, int max);
+/* A command's parsing printed its --help: the exit status is EXIT_OK. */
+#define EXIT_HELP (-1)
+
+/* Parses the options of cmd (--help, --json if CMD_DATA, --device if
+ * CMD_DEVICES, unless CMD_OWN_ARGS) and runs it: the exit status. */
+int command_run(struct hvctl *h, const struct command *cmd, int argc, char **argv);
+const struct command *command_find(const char *name);
 void command_help(const struct hvctl *h, const struct command *cmd, FILE *f);
 
 /* client.c. Both return an exit code; on EXIT_OK, *ret_reply is the reply
@@ -68,6 +97,10 @@ int hvctl_call(struct hvctl *h, struct vl_client *c, const char *method, json_ob
 int hvctl_call1(struct hvctl *h, const char *method, json_object *params, const int *fds,
 		size_t n_fds, json_object **ret_reply);
 int parse_zone_id(struct hvctl *h, const char *s, uint32_t *ret);
+/* {"zone_id": zone_id}, the parameters of most calls about a zone */
+json_object *zone_params(uint32_t zone_id);
+/* The "warnings" of a reply's parameters, each on a line of its own. */
+void print_warnings(const struct hvctl *h, json_object *params);
 
 /* files.c */
 /* Opens path (name: how the user wrote it) with the caller's permissions,
@@ -112,9 +145,6 @@ extern const struct command virtio_commands[];
 extern const struct command console_commands[];
 extern const struct command daemon_commands[];
 extern const struct command check_commands[];
-/* virtio start: a virtio_cfg.json (path may be NULL) and/or --device specs */
-#define VIRTIO_MAX_SPECS 64 /* --device strings in one virtio start */
-int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs);
 int compat_main(struct hvctl *h, int argc, char **argv);
 int zone_start_file(struct hvctl *h, const char *path);
 int zone_shutdown_id(struct hvctl *h, uint32_t id);

@@ -69,47 +69,44 @@ static int open_tap(struct hvctl *h, const char *name)
 	return TAKE_FD(fd);
 }
 
-/* One Virtio.Add. dir: where relative image paths start ("" = cwd).
- * mem: the zone's RAM map from a virtio_cfg.json, or NULL. On success the
- * reply's device info goes to *ret_info (caller puts). */
-static int add_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id,
-		      const struct hv_virtio_device *dev, const char *dir,
-		      const struct hv_virtio_zone *mem, json_object **ret_info)
+/* The parameters of an Add, or of one device of an AddMany: dir is where a
+ * relative image path starts ("" = cwd), mem the zone's RAM map from a
+ * virtio_cfg.json or NULL. The image or tap is opened with the caller's
+ * rights (hvisord never opens either for a client) and appended to fds.
+ * Errors printed. */
+static int device_params(struct hvctl *h, uint32_t zone_id, const struct hv_virtio_device *dev,
+			 const char *dir, const struct hv_virtio_zone *mem, int *fds, size_t *n_fds,
+			 json_object **ret)
 {
-	json_object *params = json_object_new_object(), *reply = NULL, *p, *w, *info;
+	json_object *params, *files;
 	bool blk = dev->type == HV_VIRTIO_BLK;
-	int fd = -1, r;
+	int fd;
 
-	json_object_object_add(params, "zone_id", json_object_new_int64(zone_id));
+	if (blk || dev->type == HV_VIRTIO_NET) {
+		if (*n_fds == HV_MAX_FDS_PER_MSG) {
+			hvctl_error(h,
+				    "more than %d images and taps: start the devices with "
+				    "several virtio start",
+				    HV_MAX_FDS_PER_MSG);
+			return EXIT_FAILED;
+		}
+		fd = blk ? open_image(h, dev, dir) : open_tap(h, dev->tap);
+		if (fd < 0)
+			return EXIT_FAILED;
+		fds[*n_fds] = fd;
+	}
+	params = zone_params(zone_id);
 	json_object_object_add(params, "device", hv_virtio_device_to_json(dev));
 	if (mem && mem->n_mem)
 		json_object_object_add(params, "memory", hv_virtio_mem_to_json(mem));
-	/* hvisord never opens either for a client */
 	if (blk || dev->type == HV_VIRTIO_NET) {
-		json_object *files = json_object_new_object();
-
-		fd = blk ? open_image(h, dev, dir) : open_tap(h, dev->tap);
-		if (fd < 0) {
-			json_object_put(files);
-			json_object_put(params);
-			return EXIT_FAILED;
-		}
-		json_object_object_add(files, blk ? "img" : "tap", json_object_new_int(0));
+		files = json_object_new_object();
+		json_object_object_add(files, blk ? "img" : "tap",
+				       json_object_new_int((int)*n_fds));
 		json_object_object_add(params, "files", files);
+		(*n_fds)++;
 	}
-	r = hvctl_call(h, c, VL_IFACE_VIRTIO ".Add", params, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
-		       &reply);
-	safe_close(fd);
-	if (r != EXIT_OK)
-		return r;
-	p = vl_reply_parameters(reply);
-	if (json_object_object_get_ex(p, "warnings", &w) && json_object_is_type(w, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(w); i++)
-			fprintf(stderr, "%s: warning: %s\n", h->prog,
-				json_object_get_string(json_object_array_get_idx(w, i)));
-	if (json_object_object_get_ex(p, "device", &info))
-		*ret_info = json_object_get(info);
-	json_object_put(reply);
+	*ret = params;
 	return EXIT_OK;
 }
 
@@ -117,10 +114,6 @@ static void print_added(struct hvctl *h, json_object *info)
 {
 	const char *pty = json_str(info, "pty"), *link = json_str(info, "console");
 
-	if (h->json) {
-		print_json(info);
-		return;
-	}
 	print_line("Zone %llu: %s device at 0x%llx (irq %llu, %s) %s.",
 		   (unsigned long long)json_u64(info, "zone_id"), json_str(info, "type") ?: "?",
 		   (unsigned long long)json_u64(info, "addr"),
@@ -132,112 +125,120 @@ static void print_added(struct hvctl *h, json_object *info)
 			   link ? link : "", link ? ")" : "");
 }
 
+/* Add or AddMany: the call, then what it added. */
+static int add_call(struct hvctl *h, const char *method, json_object *params, int *fds,
+		    size_t n_fds)
+{
+	json_object *reply = NULL, *p, *v;
+	int r = hvctl_call1(h, method, params, fds, n_fds, &reply);
+
+	close_many(fds, n_fds);
+	if (r != EXIT_OK)
+		return r;
+	p = vl_reply_parameters(reply);
+	print_warnings(h, p);
+	if (json_object_object_get_ex(p, "device", &v) && h->json)
+		print_json(v);
+	else if (h->json)
+		print_json(p);
+	else if (json_object_object_get_ex(p, "device", &v))
+		print_added(h, v);
+	else if (json_object_object_get_ex(p, "devices", &v))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			print_added(h, json_object_array_get_idx(v, i));
+	json_object_put(reply);
+	return EXIT_OK;
+}
+
 static int remove_device(struct hvctl *h, struct vl_client *c, uint32_t zone_id, uint64_t addr)
 {
-	json_object *params = json_object_new_object(), *reply = NULL;
+	json_object *params = zone_params(zone_id), *reply = NULL;
 	int r;
 
-	json_object_object_add(params, "zone_id", json_object_new_int64(zone_id));
 	json_object_object_add(params, "addr", json_object_new_uint64(addr));
 	r = hvctl_call(h, c, VL_IFACE_VIRTIO ".Remove", params, NULL, 0, &reply);
 	json_object_put(reply);
+	if (r == EXIT_OK && !h->json)
+		printf("Zone %u: device at 0x%llx removed.\n", zone_id, (unsigned long long)addr);
 	return r;
 }
 
-static int print_spec_error(struct hvctl *h, const char *what, const struct hv_error *err)
+#define ZONE_FROM_SPEC UINT32_MAX
+
+/* A SPEC of virtio add or virtio start --device, for zone (ZONE_FROM_SPEC:
+ * the spec's zone_id=, then required). Errors printed. */
+static int parse_device(struct hvctl *h, const char *spec, uint32_t zone,
+			struct hv_virtio_device *dev)
 {
+	struct hv_error err;
 	char msg[512];
 
-	hv_error_format(err, msg, sizeof(msg));
-	fprintf(stderr, "%s: %s: %s\n", h->prog, what, msg);
-	return EXIT_USAGE;
-}
-
-static int cmd_add(struct hvctl *h, int argc, char **argv)
-{
-	struct hv_virtio_device dev = {0};
-	struct vl_client *c = NULL;
-	json_object *info = NULL;
-	struct hv_error err;
-	char *pos[2];
-	uint32_t zone;
-	int n = command_args(h, &virtio_commands[0], argc, argv, pos, 2, 2), r;
-
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	if (parse_zone_id(h, pos[0], &zone) != EXIT_OK)
-		return EXIT_USAGE;
-	if (hv_virtio_device_parse_spec(pos[1], &dev, &err) < 0)
-		return print_spec_error(h, pos[1], &err);
-	if (dev.has_zone_id && dev.zone_id != zone) {
-		fprintf(stderr, "%s: the spec says zone_id=%u, the command zone %u\n", h->prog,
-			dev.zone_id, zone);
-		hv_virtio_device_clear(&dev);
+	if (hv_virtio_device_parse_spec(spec, dev, &err) < 0) {
+		hv_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "%s: %s: %s\n", h->prog, spec, msg);
 		return EXIT_USAGE;
 	}
-	r = hvctl_connect(h, &c);
+	if (zone == ZONE_FROM_SPEC && !dev->has_zone_id) {
+		fprintf(stderr, "%s: %s: zone_id= is required with --device\n", h->prog, spec);
+		return EXIT_USAGE;
+	}
+	if (zone != ZONE_FROM_SPEC && dev->has_zone_id && dev->zone_id != zone) {
+		fprintf(stderr, "%s: the spec says zone_id=%u, the command zone %u\n", h->prog,
+			dev->zone_id, zone);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_add(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
+{
+	struct hv_virtio_device dev = {0};
+	json_object *params = NULL;
+	size_t n_fds = 0;
+	uint32_t zone;
+	int fd = -1, r = parse_zone_id(h, a->pos[0], &zone);
+
 	if (r == EXIT_OK)
-		r = add_device(h, c, zone, &dev, "", NULL, &info);
+		r = parse_device(h, a->pos[1], zone, &dev);
 	if (r == EXIT_OK)
-		print_added(h, info);
-	json_object_put(info);
-	vl_client_free(c);
+		r = device_params(h, zone, &dev, "", NULL, &fd, &n_fds, &params);
+	if (r == EXIT_OK)
+		r = add_call(h, VL_IFACE_VIRTIO ".Add", params, &fd, n_fds);
 	hv_virtio_device_clear(&dev);
 	return r;
 }
 
-struct added {
-	uint32_t zone;
-	uint64_t addr;
-};
-
-struct start_ctx {
+/* virtio start: every device of the file and of --device in one AddMany,
+ * which hvisord carries out all or not at all. */
+struct start {
 	struct hvctl *h;
-	struct vl_client *c;
-	struct added done[HV_VIRTIO_MAX_ZONES * HV_VIRTIO_MAX_DEVICES + VIRTIO_MAX_SPECS];
-	unsigned n_done;
+	json_object *devices;
+	int fds[HV_MAX_FDS_PER_MSG];
+	size_t n_fds;
+	char *where[HV_VIRTIO_ADD_MANY_MAX]; /* how errors name each device */
+	size_t n;
 };
 
-/* where: how errors name the device (its place in the file, or its spec) */
-static int start_one(struct start_ctx *s, uint32_t zone_id, const struct hv_virtio_device *dev,
-		     const char *dir, const struct hv_virtio_zone *mem, const char *where)
+static int start_add(struct start *s, uint32_t zone_id, const struct hv_virtio_device *dev,
+		     const char *dir, const struct hv_virtio_zone *mem, char *where)
 {
-	json_object *info = NULL;
+	json_object *params;
 	int r;
 
+	s->where[s->n++] = where;
 	s->h->where = where;
-	r = add_device(s->h, s->c, zone_id, dev, dir, mem, &info);
+	r = device_params(s->h, zone_id, dev, dir, mem, s->fds, &s->n_fds, &params);
 	s->h->where = NULL;
-	if (r == EXIT_OK) {
-		print_added(s->h, info);
-		s->done[s->n_done++] = (struct added){zone_id, dev->addr};
-	}
-	json_object_put(info);
+	if (r == EXIT_OK)
+		json_object_array_add(s->devices, params);
 	return r;
-}
-
-/* Every --device string is checked before anything is added. */
-static int parse_specs(struct hvctl *h, char **specs, int n, struct hv_virtio_device *devs)
-{
-	struct hv_error err;
-
-	for (int i = 0; i < n; i++) {
-		if (hv_virtio_device_parse_spec(specs[i], &devs[i], &err) < 0)
-			return print_spec_error(h, specs[i], &err);
-		if (!devs[i].has_zone_id) {
-			fprintf(stderr, "%s: %s: zone_id= is required with --device\n", h->prog,
-				specs[i]);
-			return EXIT_USAGE;
-		}
-	}
-	return EXIT_OK;
 }
 
 static int read_virtio_file(struct hvctl *h, const char *path, struct hv_virtio_config **ret,
 			    char *dir, size_t dir_size)
 {
 	struct hv_error err;
-	char *text;
+	char *text, msg[512];
 	size_t len;
 	int r = read_config_file(h, path, &text, &len);
 
@@ -245,131 +246,126 @@ static int read_virtio_file(struct hvctl *h, const char *path, struct hv_virtio_
 		return r;
 	r = hv_virtio_config_parse_string(text, len, ret, &err);
 	free(text);
-	if (r < 0)
-		return print_spec_error(h, path, &err), EXIT_FAILED;
+	if (r < 0) {
+		hv_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "%s: %s: %s\n", h->prog, path, msg);
+		return EXIT_FAILED;
+	}
 	file_dir(path, dir, dir_size);
 	return EXIT_OK;
 }
 
-int virtio_start(struct hvctl *h, const char *path, char **specs, int n_specs)
+/* The enabled devices of a virtio_cfg.json (not "status": "disable"). */
+static int start_file(struct start *s, const char *path, const struct hv_virtio_config *cfg,
+		      const char *dir)
 {
-	struct hv_virtio_device devs[VIRTIO_MAX_SPECS] = {0};
-	struct hv_virtio_config *cfg = NULL;
-	struct start_ctx s = {.h = h};
-	char dir[PATH_MAX] = "";
-	int r = EXIT_USAGE;
+	int r = EXIT_OK;
 
-	if (n_specs > VIRTIO_MAX_SPECS)
-		goto out;
-	r = path ? read_virtio_file(h, path, &cfg, dir, sizeof(dir)) : EXIT_OK;
-	if (r == EXIT_OK)
-		r = parse_specs(h, specs, n_specs, devs);
-	if (r == EXIT_OK)
-		r = hvctl_connect(h, &s.c);
-	for (unsigned z = 0; cfg && z < cfg->n_zones && r == EXIT_OK; z++) {
+	for (unsigned z = 0; z < cfg->n_zones && r == EXIT_OK; z++) {
 		const struct hv_virtio_zone *zone = &cfg->zones[z];
 
 		for (unsigned i = 0; i < zone->n_devices && r == EXIT_OK; i++) {
 			const struct hv_virtio_device *dev = &zone->devices[i];
-			char where[PATH_MAX + 64];
+			char *where;
 
 			if (!dev->enabled)
-				continue; /* "status": "disable" */
-			snprintf(where, sizeof(where), "%s: zones[%u].devices[%u] (%s at 0x%llx)",
-				 path, z, i, hv_virtio_type_to_string(dev->type),
-				 (unsigned long long)dev->addr);
-			r = start_one(&s, zone->zone_id, dev, dir, zone, where);
+				continue;
+			if (asprintf(&where, "%s: zones[%u].devices[%u] (%s at 0x%llx)", path, z, i,
+				     hv_virtio_type_to_string(dev->type),
+				     (unsigned long long)dev->addr) < 0)
+				return EXIT_FAILED;
+			r = start_add(s, zone->zone_id, dev, dir, zone, where);
 		}
 	}
-	for (int i = 0; i < n_specs && r == EXIT_OK; i++)
-		r = start_one(&s, devs[i].zone_id, &devs[i], "", NULL, specs[i]);
-	/* all or nothing: take back what this command added */
-	if (r != EXIT_OK && r != EXIT_UNREACHABLE)
-		for (unsigned i = s.n_done; i-- > 0;) {
-			fprintf(stderr, "%s: removing zone %u's device at 0x%llx again\n", h->prog,
-				s.done[i].zone, (unsigned long long)s.done[i].addr);
-			remove_device(h, s.c, s.done[i].zone, s.done[i].addr);
-		}
-out:
-	for (int i = 0; i < n_specs && i < VIRTIO_MAX_SPECS; i++)
-		hv_virtio_device_clear(&devs[i]);
-	vl_client_free(s.c);
-	hv_virtio_config_free(cfg);
 	return r;
 }
 
-static int cmd_start(struct hvctl *h, int argc, char **argv)
+/* The --device specs after the file's devices; every spec is checked
+ * before anything is opened. */
+static int start_devices(struct start *s, const struct cmd_args *a, const char *path,
+			 const struct hv_virtio_config *cfg, const char *dir)
 {
-	char *specs[VIRTIO_MAX_SPECS], *file = NULL;
-	int n_specs = 0;
+	struct hv_virtio_device devs[VIRTIO_MAX_SPECS] = {0};
+	int r = EXIT_OK;
 
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--device") == 0) {
-			if (i + 1 == argc || n_specs == (int)ARRAY_SIZE(specs)) {
-				command_help(h, &virtio_commands[1], stderr);
-				return EXIT_USAGE;
-			}
-			specs[n_specs++] = argv[++i];
-		} else if (strcmp(argv[i], "--json") == 0) {
-			h->json = true;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			command_help(h, &virtio_commands[1], stdout);
-			return EXIT_OK;
-		} else if (argv[i][0] == '-' || file) {
-			fprintf(stderr, "%s: virtio start: unexpected argument '%s'\n", h->prog,
-				argv[i]);
-			command_help(h, &virtio_commands[1], stderr);
-			return EXIT_USAGE;
-		} else
-			file = argv[i];
-	}
-	if (!file && n_specs == 0) {
-		command_help(h, &virtio_commands[1], stderr);
-		return EXIT_USAGE;
-	}
-	return virtio_start(h, file, specs, n_specs);
+	for (int i = 0; i < a->n_devices && r == EXIT_OK; i++)
+		r = parse_device(s->h, a->devices[i], ZONE_FROM_SPEC, &devs[i]);
+	if (r == EXIT_OK && cfg)
+		r = start_file(s, path, cfg, dir);
+	for (int i = 0; i < a->n_devices && r == EXIT_OK; i++)
+		r = start_add(s, devs[i].zone_id, &devs[i], "", NULL, strdup(a->devices[i]));
+	for (int i = 0; i < a->n_devices; i++)
+		hv_virtio_device_clear(&devs[i]);
+	return r;
 }
 
-static int cmd_remove(struct hvctl *h, int argc, char **argv)
+static int cmd_start(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
+{
+	struct start *s = calloc(1, sizeof(*s));
+	struct hv_virtio_config *cfg = NULL;
+	const char *path = a->n ? a->pos[0] : NULL;
+	char dir[PATH_MAX] = "";
+	int r = path ? read_virtio_file(h, path, &cfg, dir, sizeof(dir)) : EXIT_OK;
+
+	if (!s)
+		abort();
+	*s = (struct start){.h = h, .devices = json_object_new_array()};
+	if (!path && a->n_devices == 0) {
+		command_help(h, cmd, stderr);
+		r = EXIT_USAGE;
+	}
+	if (r == EXIT_OK)
+		r = start_devices(s, a, path, cfg, dir);
+	if (r == EXIT_OK) {
+		json_object *params = json_object_new_object();
+
+		json_object_object_add(params, "devices", json_object_get(s->devices));
+		h->items = s->where;
+		h->n_items = s->n;
+		r = add_call(h, VL_IFACE_VIRTIO ".AddMany", params, s->fds, s->n_fds);
+		h->items = NULL;
+	} else
+		close_many(s->fds, s->n_fds);
+	for (size_t i = 0; i < s->n; i++)
+		free(s->where[i]);
+	json_object_put(s->devices);
+	hv_virtio_config_free(cfg);
+	free(s);
+	return r;
+}
+
+static int cmd_remove(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	struct vl_client *c = NULL;
-	char *pos[2];
 	uint32_t zone;
 	uint64_t addr;
-	int n = command_args(h, &virtio_commands[2], argc, argv, pos, 2, 2), r;
+	int r;
 
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	if (parse_zone_id(h, pos[0], &zone) != EXIT_OK)
+	if (parse_zone_id(h, a->pos[0], &zone) != EXIT_OK)
 		return EXIT_USAGE;
-	if (parse_u64(pos[1], UINT64_MAX, &addr) < 0) {
-		fprintf(stderr, "%s: '%s' is not an address (e.g. 0xa003c00)\n", h->prog, pos[1]);
+	if (parse_u64(a->pos[1], UINT64_MAX, &addr) < 0) {
+		fprintf(stderr, "%s: '%s' is not an address (e.g. 0xa003c00)\n", h->prog,
+			a->pos[1]);
 		return EXIT_USAGE;
 	}
 	r = hvctl_connect(h, &c);
 	if (r == EXIT_OK)
 		r = remove_device(h, c, zone, addr);
 	vl_client_free(c);
-	if (r == EXIT_OK && !h->json)
-		printf("Zone %u: device at 0x%llx removed.\n", zone, (unsigned long long)addr);
 	return r;
 }
 
-static int cmd_list(struct hvctl *h, int argc, char **argv)
+static int cmd_list(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	json_object *params = NULL, *reply = NULL, *devs;
 	struct table *t;
-	char *pos[1];
 	uint32_t zone;
-	int n = command_args(h, &virtio_commands[3], argc, argv, pos, 0, 1), r;
+	int r;
 
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	if (n == 1) {
-		if (parse_zone_id(h, pos[0], &zone) != EXIT_OK)
+	if (a->n == 1) {
+		if (parse_zone_id(h, a->pos[0], &zone) != EXIT_OK)
 			return EXIT_USAGE;
-		params = json_object_new_object();
-		json_object_object_add(params, "zone_id", json_object_new_int64(zone));
+		params = zone_params(zone);
 	}
 	r = hvctl_call1(h, VL_IFACE_VIRTIO ".List", params, NULL, 0, &reply);
 	if (r != EXIT_OK)
@@ -411,16 +407,13 @@ static int cmd_list(struct hvctl *h, int argc, char **argv)
 /* The counterpart of "virtio start FILE": what hvisor-zone@.service runs
  * when the zone itself could not start, so that a second try finds no
  * devices of the first. Every device is tried; each failure is reported. */
-static int cmd_stop(struct hvctl *h, int argc, char **argv)
+static int cmd_stop(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	struct hv_virtio_config *cfg = NULL;
 	struct vl_client *c = NULL;
-	char *pos[1], dir[PATH_MAX];
-	int n = command_args(h, &virtio_commands[4], argc, argv, pos, 1, 1), r, ret;
+	char dir[PATH_MAX];
+	int r = read_virtio_file(h, a->pos[0], &cfg, dir, sizeof(dir)), ret;
 
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	r = read_virtio_file(h, pos[0], &cfg, dir, sizeof(dir));
 	if (r == EXIT_OK)
 		r = hvctl_connect(h, &c);
 	ret = r;
@@ -433,9 +426,6 @@ static int cmd_stop(struct hvctl *h, int argc, char **argv)
 				continue;
 			if (remove_device(h, c, zone, dev->addr) != EXIT_OK)
 				ret = EXIT_FAILED;
-			else if (!h->json)
-				printf("Zone %u: device at 0x%llx removed.\n", zone,
-				       (unsigned long long)dev->addr);
 		}
 	vl_client_free(c);
 	hv_virtio_config_free(cfg);
@@ -451,16 +441,18 @@ const struct command virtio_commands[] = {
 	 "The image and the tap are opened with your permissions (the image read-only\n"
 	 "with 'readonly'). An image is locked: one read-write device, or any number\n"
 	 "of devices that are each readonly or have 'share'.\n",
-	 cmd_add},
+	 CMD_DATA, 2, 2, cmd_add},
 	{"virtio start", "[FILE] [--device SPEC]...", "add the devices of a virtio_cfg.json",
 	 "FILE: upstream's virtio_cfg.json (devices with \"status\": \"disable\" are skipped;\n"
 	 "image paths are relative to the file). --device SPEC needs zone_id=N in SPEC.\n"
-	 "All or nothing: if one device fails, the ones added before are removed.\n",
-	 cmd_start},
-	{"virtio remove", "ZONE ADDR", "remove a virtio device", NULL, cmd_remove},
+	 "All or nothing: hvisord adds every device in one call, or none of them\n"
+	 "(an hvisord of API 1.3 or later).\n",
+	 CMD_DATA | CMD_DEVICES, 0, 1, cmd_start},
+	{"virtio remove", "ZONE ADDR", "remove a virtio device", NULL, 0, 2, 2, cmd_remove},
 	{"virtio list", "[ZONE]", "list virtio devices with their state and counters", NULL,
-	 cmd_list},
+	 CMD_DATA, 0, 1, cmd_list},
 	{"virtio stop", "FILE", "remove the devices of a virtio_cfg.json",
-	 "Every enabled device of FILE is removed; each that cannot be is reported.\n", cmd_stop},
-	{NULL, NULL, NULL, NULL, NULL},
+	 "Every enabled device of FILE is removed; each that cannot be is reported.\n", 0, 1, 1,
+	 cmd_stop},
+	{},
 };

@@ -52,7 +52,7 @@ static int open_one(const char *key, const char *path, void *userdata)
 int zone_start_file(struct hvctl *h, const char *path)
 {
 	struct open_ctx o = {.h = h};
-	json_object *config = NULL, *params, *reply = NULL, *p, *w;
+	json_object *config = NULL, *params, *reply = NULL, *p;
 	char dir[PATH_MAX], abs[PATH_MAX], *text;
 	struct hv_error err;
 	size_t len;
@@ -96,10 +96,7 @@ int zone_start_file(struct hvctl *h, const char *path)
 	if (r != EXIT_OK)
 		return r;
 	p = vl_reply_parameters(reply);
-	if (json_object_object_get_ex(p, "warnings", &w) && json_object_is_type(w, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(w); i++)
-			hvctl_error(h, "warning: %s",
-				    json_object_get_string(json_object_array_get_idx(w, i)));
+	print_warnings(h, p);
 	if (h->json)
 		print_json(p);
 	else
@@ -111,16 +108,13 @@ int zone_start_file(struct hvctl *h, const char *path)
 
 int zone_shutdown_id(struct hvctl *h, uint32_t id)
 {
-	json_object *params = json_object_new_object(), *reply = NULL;
+	json_object *params = zone_params(id), *reply = NULL;
 	int r;
 
-	json_object_object_add(params, "zone_id", json_object_new_int64(id));
 	r = hvctl_call1(h, VL_IFACE_ZONE ".Shutdown", params, NULL, 0, &reply);
 	if (r != EXIT_OK)
 		return r;
-	if (h->json)
-		print_json(vl_reply_parameters(reply));
-	else if (!h->compat)
+	if (!h->json && !h->compat)
 		printf("Zone %u shut down.\n", id);
 	json_object_put(reply);
 	return EXIT_OK;
@@ -168,14 +162,9 @@ int zone_list_upstream(struct hvctl *h)
 	return EXIT_OK;
 }
 
-static int cmd_start(struct hvctl *h, int argc, char **argv)
+static int cmd_start(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
-	char *pos[1];
-	int n = command_args(h, &zone_commands[0], argc, argv, pos, 1, 1);
-
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	return zone_start_file(h, pos[0]);
+	return zone_start_file(h, a->pos[0]);
 }
 
 /* The zone_id of a zone config, so that what started a zone from a file
@@ -203,32 +192,26 @@ static int zone_id_of_file(struct hvctl *h, const char *path, uint32_t *ret)
 	return EXIT_OK;
 }
 
-static int cmd_shutdown(struct hvctl *h, int argc, char **argv)
+static int cmd_shutdown(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
-	char *pos[1];
+	const char *arg = a->pos[0];
 	uint32_t id;
-	int n = command_args(h, &zone_commands[1], argc, argv, pos, 1, 1), r;
+	int r;
 
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
 	/* a path (a '/' or a .json name) is the config the zone started from */
-	if (strchr(pos[0], '/') ||
-	    (strlen(pos[0]) > 5 && !strcmp(pos[0] + strlen(pos[0]) - 5, ".json")))
-		r = zone_id_of_file(h, pos[0], &id);
+	if (strchr(arg, '/') || (strlen(arg) > 5 && !strcmp(arg + strlen(arg) - 5, ".json")))
+		r = zone_id_of_file(h, arg, &id);
 	else
-		r = parse_zone_id(h, pos[0], &id) != EXIT_OK ? EXIT_USAGE : EXIT_OK;
+		r = parse_zone_id(h, arg, &id);
 	return r == EXIT_OK ? zone_shutdown_id(h, id) : r;
 }
 
-static int cmd_list(struct hvctl *h, int argc, char **argv)
+static int cmd_list(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	json_object *reply = NULL, *zones;
 	struct table *t;
-	int n = command_args(h, &zone_commands[2], argc, argv, NULL, 0, 0), r;
+	int r = list_zones(h, &reply, &zones);
 
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	r = list_zones(h, &reply, &zones);
 	if (r != EXIT_OK)
 		return r;
 	if (h->json) {
@@ -330,19 +313,15 @@ static void print_info(json_object *z)
 	print_virtio(z);
 }
 
-static int cmd_info(struct hvctl *h, int argc, char **argv)
+static int cmd_info(struct hvctl *h, const struct command *cmd, const struct cmd_args *a)
 {
 	json_object *params, *reply = NULL, *z;
-	char *pos[1];
 	uint32_t id;
-	int n = command_args(h, &zone_commands[3], argc, argv, pos, 1, 1), r;
+	int r;
 
-	if (n < 0)
-		return n == -1 ? EXIT_OK : EXIT_USAGE;
-	if (parse_zone_id(h, pos[0], &id) != EXIT_OK)
+	if (parse_zone_id(h, a->pos[0], &id) != EXIT_OK)
 		return EXIT_USAGE;
-	params = json_object_new_object();
-	json_object_object_add(params, "zone_id", json_object_new_int64(id));
+	params = zone_params(id);
 	r = hvctl_call1(h, VL_IFACE_ZONE ".Info", params, NULL, 0, &reply);
 	if (r != EXIT_OK)
 		return r;
@@ -358,11 +337,11 @@ const struct command zone_commands[] = {
 	{"zone start", "FILE", "start a zone from its JSON config",
 	 "Files the config names (kernel, dtb, modules, ...) are opened by hvctl with your\n"
 	 "permissions, relative to the config's directory, and passed to hvisord.\n",
-	 cmd_start},
+	 CMD_DATA, 1, 1, cmd_start},
 	{"zone shutdown", "ID|FILE", "shut a zone down",
 	 "FILE: the zone config it was started from (its zone_id): a path with a / or a .json name.\n",
-	 cmd_shutdown},
-	{"zone list", "", "list the zones", NULL, cmd_list},
-	{"zone info", "ID", "show a zone's details", NULL, cmd_info},
-	{NULL, NULL, NULL, NULL, NULL},
+	 0, 1, 1, cmd_shutdown},
+	{"zone list", "", "list the zones", NULL, CMD_DATA, 0, 0, cmd_list},
+	{"zone info", "ID", "show a zone's details", NULL, CMD_DATA, 1, 1, cmd_info},
+	{},
 };

@@ -104,8 +104,7 @@ static struct bcall *bcall_new(const char *method, json_object *params, const in
 
 static void send_next(struct zvirt *zv)
 {
-	struct timeval tv = {.tv_sec = CALL_TIMEOUT_MSEC / 1000,
-			     .tv_usec = (CALL_TIMEOUT_MSEC % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(CALL_TIMEOUT_MSEC);
 	struct bcall *b = TAILQ_FIRST(&zv->calls);
 	json_object *msg;
 	const char *s;
@@ -280,7 +279,7 @@ static void reply_cb(evutil_socket_t fd, short what, void *arg)
 static void call_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct zvirt *zv = arg;
-	struct timeval tv = {.tv_sec = PROBE_MSEC / 1000};
+	struct timeval tv = timeval_from_ms(PROBE_MSEC);
 	struct bcall *b = TAILQ_FIRST(&zv->calls);
 	char err[200];
 
@@ -295,7 +294,7 @@ static void call_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 static void probe_done(struct zvirt *zv, json_object *reply, const char *error, void *arg)
 {
-	struct timeval tv = {.tv_sec = PROBE_MSEC / 1000};
+	struct timeval tv = timeval_from_ms(PROBE_MSEC);
 
 	if (error) {
 		evtimer_add(zv->ev_probe, &tv);
@@ -309,7 +308,7 @@ static void probe_done(struct zvirt *zv, json_object *reply, const char *error, 
 static void probe_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct zvirt *zv = arg;
-	struct timeval tv = {.tv_sec = PROBE_MSEC / 1000};
+	struct timeval tv = timeval_from_ms(PROBE_MSEC);
 	struct bcall *b;
 
 	if (zv->answering || zv->pid <= 0)

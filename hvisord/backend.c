@@ -80,7 +80,7 @@ bool backend_process_stopped(const struct zvirt *zv)
 	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
 }
 
-bool backend_answering(struct zvirt *zv, char *why, size_t size)
+bool backend_answering(const struct zvirt *zv, char *why, size_t size)
 {
 	if (backend_process_stopped(zv)) {
 		snprintf(why, size,
@@ -178,7 +178,7 @@ static int connect_control(struct zvirt *zv, pid_t *ret_pid)
 
 int backend_reconnect(struct zvirt *zv)
 {
-	pid_t pid;
+	pid_t pid = 0;
 	int fd = connect_control(zv, &pid);
 
 	if (fd < 0)
@@ -355,8 +355,7 @@ static int state_memfd(struct zvirt *zv, char *errbuf, size_t errsize)
  * when it is gone, and the waiters then hear error (NULL: stopped as asked). */
 static void stop_process(struct zvirt *zv, int sig, const char *error)
 {
-	struct timeval tv = {.tv_sec = STOP_WAIT_MSEC / 1000,
-			     .tv_usec = (STOP_WAIT_MSEC % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(STOP_WAIT_MSEC);
 	char why[200];
 
 	snprintf(why, sizeof(why), "hvisor-virtiod of zone %u is stopping", zv->zone_id);
@@ -365,16 +364,36 @@ static void stop_process(struct zvirt *zv, int sig, const char *error)
 		zv->settle_error = strdup(error);
 	backend_calls_close(zv);
 	backend_calls_fail(zv, why);
-	(void)pidfd_send_signal(zv->pidfd, sig, NULL, 0);
+	zv->killed = false;
+	if (pidfd_send_signal(zv->pidfd, sig, NULL, 0) < 0)
+		log_errno(LOG_ERR, negative_errno(), "zone %u: cannot signal hvisor-virtiod pid %d",
+			  zv->zone_id, (int)zv->pid);
 	evtimer_add(zv->ev_stop_timeout, &tv);
 }
 
+/* Not gone in time: SIGKILL; still not gone after another wait (a process
+ * hvisord may not signal, one stuck in the kernel): whoever waits for the
+ * stop hears so, and its exit is still handled whenever it comes. */
 static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct timeval tv = timeval_from_ms(STOP_WAIT_MSEC);
 	struct zvirt *zv = arg;
+	char why[200];
 
-	log_warn("zone %u: hvisor-virtiod did not exit in time; killing it", zv->zone_id);
-	(void)pidfd_send_signal(zv->pidfd, SIGKILL, NULL, 0);
+	if (!zv->killed) {
+		log_warn("zone %u: hvisor-virtiod did not exit in time; killing it", zv->zone_id);
+		zv->killed = true;
+		if (pidfd_send_signal(zv->pidfd, SIGKILL, NULL, 0) < 0)
+			log_errno(LOG_ERR, negative_errno(),
+				  "zone %u: cannot kill hvisor-virtiod pid %d", zv->zone_id,
+				  (int)zv->pid);
+		evtimer_add(zv->ev_stop_timeout, &tv);
+		return;
+	}
+	snprintf(why, sizeof(why), "hvisor-virtiod of zone %u (pid %d) does not exit", zv->zone_id,
+		 (int)zv->pid);
+	log_err("%s", why);
+	backend_settle(zv, why);
 }
 
 /* The chain of calls of a start or a re-adoption belongs to one process:
@@ -618,7 +637,7 @@ static void backend_died(struct zvirt *zv)
 	 * 0.1 s, 0.1 s, 0.2 s, 0.4 s ... up to RESTART_MAX_MSEC */
 	streak = zv->quick_failures > 0 ? zv->quick_failures - 1 : 0;
 	delay = MIN((unsigned)RESTART_MAX_MSEC, (unsigned)RESTART_MIN_MSEC << MIN(streak, 16u));
-	tv = (struct timeval){.tv_sec = delay / 1000, .tv_usec = (delay % 1000) * 1000};
+	tv = timeval_from_ms(delay);
 	zv->state = BACKEND_RESTART;
 	evtimer_add(zv->ev_restart, &tv);
 	log_info("zone %u: restarting hvisor-virtiod in %u ms", zv->zone_id, delay);

@@ -186,6 +186,14 @@ const char *backing_tap_problem(const struct hv_virtio_device *spec, int fd, cha
 	return buf;
 }
 
+void backing_unlock(const struct vdevice *dev, int fd)
+{
+	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET};
+
+	if (dev->spec.type == HV_VIRTIO_BLK && fd >= 0)
+		(void)fcntl(fd, F_OFD_SETLK, &fl);
+}
+
 int backing_tap(struct conn *c, const struct hv_virtio_device *spec, int fd)
 {
 	char buf[128];

@@ -29,7 +29,7 @@
 
 #define MAX_FD_BATCHES	   4
 #define ACCEPT_BACKOFF_SEC 1
-#define CONN_LOG_INTERVAL  (1000 * 1000) /* µs */
+#define CONN_LOG_INTERVAL  UINT64_C(1000000) /* µs */
 #define LISTEN_BACKLOG	   128
 #define GETGR_BUF_BYTES	   4096 /* getgrnam_r's buffer for group "hvisor" */
 #define MAX_PEER_GROUPS	   256	/* supplementary groups looked at */
@@ -98,8 +98,7 @@ static void conn_log(struct daemon *d, int prio, const char *fmt, ...)
 
 	if (!ratelimit_pass(&d->conn_log_rl, now)) {
 		uint64_t left = ratelimit_end(&d->conn_log_rl) - now;
-		struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
-				     .tv_usec = (suseconds_t)(left % 1000000)};
+		struct timeval tv = timeval_from_ms(left / 1000);
 
 		if (!evtimer_pending(d->ev_conn_log, NULL))
 			evtimer_add(d->ev_conn_log, &tv);
@@ -296,6 +295,11 @@ int conn_failf(struct conn *c, const char *error, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	return conn_fail(c, vl_error_newf(error, "%s", buf));
+}
+
+json_object *conn_failure_take(struct conn *c)
+{
+	return TAKE_PTR(c->failure);
 }
 
 /* How a call ended: r < 0 sends the error it recorded (org.hvisor.Internal
@@ -672,7 +676,7 @@ static void conn_dispatch(struct conn *c, json_object *msg, uint64_t offset)
 	c->method = NULL;
 	log_debug("connection %llu: %s", (unsigned long long)c->id, call.method);
 	r = conn_admit(c, &call, n_fds, &m);
-	if (r == 0)
+	if (r == 0 && m)
 		r = m->fn(c, &call, fds, n_fds);
 	conn_outcome(c, r);
 out:

@@ -28,6 +28,8 @@
 #include "log.h"
 #include "util.h"
 
+_Static_assert(sizeof(((struct named_fd *)0)->name) == HV_FDSTORE_NAME_MAX, "named_fd name");
+
 #define KEEPER_FD	    3
 #define KEEPER_CHECK_MSEC   5000 /* how often an idle keeper checks its socket */
 #define LIST_TIMEOUT_MSEC   2000
@@ -37,11 +39,7 @@ struct keeper {
 	int listen_fd, client_fd;
 	ino_t sock_ino;
 	const char *path;
-	struct {
-		char name[HV_FDSTORE_NAME_MAX];
-		int fd;
-	} * e;
-	size_t n, cap;
+	struct named_fds fds;
 };
 
 /* A name is 1..63 printable ASCII characters, NUL-terminated in place. */
@@ -70,54 +68,75 @@ static int msg_send(int sock, enum hv_fdstore_op op, const char *name, int fd, i
 
 /* ---- the keeper ------------------------------------------------------------------------- */
 
-static ssize_t keeper_find(const struct keeper *k, const char *name)
+/* ---- named descriptors (the keeper's, and what hvisord takes back) --------------------- */
+
+static ssize_t named_find(const struct named_fds *s, const char *name)
 {
-	for (size_t i = 0; i < k->n; i++)
-		if (strcmp(k->e[i].name, name) == 0)
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->e[i].name, name) == 0)
 			return (ssize_t)i;
 	return -1;
 }
 
-static void keeper_drop(struct keeper *k, const char *name)
+int named_fds_put(struct named_fds *s, const char *name, int fd)
 {
-	ssize_t i = keeper_find(k, name);
+	ssize_t i = named_find(s, name);
+
+	if (i >= 0) {
+		close(s->e[i].fd);
+		s->e[i].fd = fd;
+		return 0;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		void *e = s->n < HV_FDSTORE_MAX ? realloc(s->e, cap * sizeof(*s->e)) : NULL;
+
+		if (!e) {
+			close(fd);
+			return -ENOSPC;
+		}
+		s->e = e;
+		s->cap = cap;
+	}
+	snprintf(s->e[s->n].name, sizeof(s->e[s->n].name), "%s", name);
+	s->e[s->n++].fd = fd;
+	return 0;
+}
+
+int named_fds_take(struct named_fds *s, const char *name)
+{
+	ssize_t i = named_find(s, name);
+	int fd;
 
 	if (i < 0)
-		return;
-	close(k->e[i].fd);
-	k->e[i] = k->e[--k->n];
+		return -1;
+	fd = s->e[i].fd;
+	s->e[i] = s->e[--s->n];
+	return fd;
 }
+
+void named_fds_clear(struct named_fds *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		close(s->e[i].fd);
+	free(s->e);
+	*s = (struct named_fds){0};
+}
+
+/* ---- the keeper ------------------------------------------------------------------------- */
 
 static void keeper_put(struct keeper *k, const char *name, int fd)
 {
-	ssize_t i = keeper_find(k, name);
-
-	if (i >= 0) {
-		close(k->e[i].fd);
-		k->e[i].fd = fd;
-		return;
-	}
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 64;
-		void *e = k->n < HV_FDSTORE_MAX ? realloc(k->e, cap * sizeof(*k->e)) : NULL;
-
-		if (!e) {
-			log_err("hvisor-fdstore: cannot keep %s: %u descriptors held", name,
-				(unsigned)k->n);
-			close(fd);
-			return;
-		}
-		k->e = e;
-		k->cap = cap;
-	}
-	snprintf(k->e[k->n].name, sizeof(k->e[k->n].name), "%s", name);
-	k->e[k->n++].fd = fd;
+	if (named_fds_put(&k->fds, name, fd) < 0)
+		log_err("hvisor-fdstore: cannot keep %s: %u descriptors held", name,
+			(unsigned)k->fds.n);
 }
 
 static void keeper_list(struct keeper *k)
 {
-	for (size_t i = 0; i < k->n; i++)
-		if (msg_send(k->client_fd, HV_FDSTORE_ENTRY, k->e[i].name, k->e[i].fd, 0) < 0)
+	for (size_t i = 0; i < k->fds.n; i++)
+		if (msg_send(k->client_fd, HV_FDSTORE_ENTRY, k->fds.e[i].name, k->fds.e[i].fd, 0) <
+		    0)
 			return;
 	(void)msg_send(k->client_fd, HV_FDSTORE_END, NULL, -1, 0);
 }
@@ -145,7 +164,7 @@ static bool keeper_serve(struct keeper *k)
 		keeper_put(k, m.name, fd);
 		break;
 	case HV_FDSTORE_DROP:
-		keeper_drop(k, m.name);
+		safe_close(named_fds_take(&k->fds, m.name));
 		break;
 	case HV_FDSTORE_LIST:
 		keeper_list(k);
@@ -200,8 +219,12 @@ static _noreturn_ void keeper_main(struct keeper *k)
 			_exit(0);
 		if (r > 0 && (p[0].revents & POLLIN))
 			keeper_accept(k);
-		else if (r > 0 && k->client_fd >= 0 && p[1].revents && !keeper_serve(k))
+		else if (r > 0 && k->client_fd >= 0 && p[1].revents && !keeper_serve(k)) {
 			k->client_fd = safe_close(k->client_fd);
+			/* hvisord is gone and nothing is kept: nothing to wait for */
+			if (k->fds.n == 0)
+				_exit(0);
+		}
 	}
 }
 

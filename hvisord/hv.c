@@ -94,8 +94,7 @@ static void watch_arm(struct hv *hv)
 
 static void retry_arm(struct hv *hv)
 {
-	struct timeval tv = {.tv_sec = hv->retry_msec / 1000,
-			     .tv_usec = (hv->retry_msec % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(hv->retry_msec);
 
 	if (hv->ev_retry)
 		evtimer_add(hv->ev_retry, &tv);

@@ -22,7 +22,7 @@
  * and how long one event-loop step takes. */
 #define HV_LOAD_CHUNK (1u << 20)
 /* What one event-loop turn of a zone start copies, at most. */
-#define HV_LOAD_STEP (8u * HV_LOAD_CHUNK)
+#define HV_LOAD_STEP (HV_LOAD_CHUNK << 3)
 
 struct hv;
 

@@ -30,7 +30,7 @@
 #include "varlink.h"
 
 #define HVISORD_API_MAJOR 1
-#define HVISORD_API_MINOR 2
+#define HVISORD_API_MINOR 3
 
 struct hv;
 struct conn;
@@ -82,7 +82,6 @@ struct daemon {
 	bool stopping;	   /* a signal said exit */
 	unsigned adopting; /* backends being found again: READY=1 waits */
 	bool started, ready;
-	uint64_t start_usec;
 
 	/* data plane: devices per zone and their hvisor-virtiod */
 	TAILQ_HEAD(, zvirt) zvirts;
@@ -129,6 +128,9 @@ int conn_fail_invalid(struct conn *c, const char *prefix, const struct hv_error 
 /* The parameter zone_id (v, an int): 0 (root only with root_ok) up to
  * 2^32 - 1, into *ret; else InvalidParameter recorded. */
 int conn_zone_id(struct conn *c, json_object *v, bool root_ok, uint32_t *ret);
+/* The error recorded so far (taken: none is recorded now), or NULL; for a
+ * handler that reports it inside another. */
+json_object *conn_failure_take(struct conn *c);
 /* org.hvisor.KernelError: `operation` (e.g. "ZONE_LIST") failed with r
  * (-errno); org.hvisor.BackendUnavailable if r is HV_LOST. */
 int conn_fail_kernel(struct conn *c, const char *operation, int r);
@@ -189,6 +191,21 @@ json_object *virtio_state_json(struct daemon *d);
 void virtio_state_restore(struct daemon *d, json_object *virtio);
 /* The keeper was replaced: hand it everything again. */
 void virtio_fdstore_refill(struct daemon *d);
+/* fdstore.c: named descriptors, as the keeper holds them */
+struct named_fds {
+	struct named_fd {
+		char name[64]; /* HV_FDSTORE_NAME_MAX */
+		int fd;
+	} * e;
+	size_t n, cap;
+};
+/* Keeps fd (taken) as name, closing an older one of that name; -ENOSPC
+ * (fd closed) beyond HV_FDSTORE_MAX. */
+int named_fds_put(struct named_fds *s, const char *name, int fd);
+/* name's descriptor, out of s (the caller's now), or -1. */
+int named_fds_take(struct named_fds *s, const char *name);
+/* Closes every descriptor left. */
+void named_fds_clear(struct named_fds *s);
 /* fdstore.c: the descriptor keeper (proto/fdstore.h) */
 int fdstore_connect(struct daemon *d, bool spawn);
 void fdstore_put(struct daemon *d, const char *name, int fd);

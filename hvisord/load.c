@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -121,9 +122,9 @@ static void load_step(evutil_socket_t fd, short what, void *arg)
 				return; /* finished with an error */
 		}
 		if (r < 0) {
-			snprintf(msg, sizeof(msg), "LOAD_IMAGE of %zu bytes at 0x%llx failed: %s",
-				 len, (unsigned long long)(it->paddr + j->done_bytes),
-				 strerror(-r));
+			snprintf(msg, sizeof(msg),
+				 "LOAD_IMAGE of %zu bytes at 0x%" PRIx64 " failed: %s", len,
+				 it->paddr + j->done_bytes, strerror(-r));
 			load_finish(j, r, it->key, false, msg);
 			return;
 		}

@@ -73,6 +73,12 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 
+	if (sig == SIGHUP) {
+		/* what daemons do on SIGHUP: the log again (a restarted syslog) */
+		log_reopen();
+		log_info("received %s: the log is reopened", strsignal((int)sig));
+		return;
+	}
 	if (d->stopping)
 		return;
 	d->stopping = true;
@@ -165,7 +171,8 @@ struct options {
 /* 1: go on; 0: exit 0 (--help, --version); < 0: exit 2 (usage error). */
 static int parse_argv(int argc, char **argv, struct options *o)
 {
-	static const struct option opts[] = {
+	/* not static: the limit options' names come from limit_opts[] */
+	const struct option opts[] = {
 		{"backend", required_argument, NULL, 'b'},
 		{"runtime-dir", required_argument, NULL, 'r'},
 		{"log-level", required_argument, NULL, 'l'},
@@ -441,9 +448,8 @@ int main(int argc, char **argv)
 	d.limits = o.limits;
 	d.runtime_dir = strdup(o.rundir);
 	d.socket_path = strdup(path);
-	d.start_usec = now_usec();
 	d.virtiod_path = o.virtiod ? strdup(o.virtiod) : find_virtiod();
-	d.virtiod_user = strdup(o.virtiod_user);
+	d.virtiod_user = strdup(o.virtiod_user ? o.virtiod_user : "nobody");
 	d.stop_zones = o.stop_zones;
 	TAILQ_INIT(&d.zones);
 	TAILQ_INIT(&d.zvirts);

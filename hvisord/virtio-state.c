@@ -20,17 +20,6 @@
 #include "util.h"
 #include "virtio.h"
 
-/* Descriptors the keeper handed back, by name, until a device takes its. */
-struct kept {
-	char name[64];
-	int fd;
-};
-
-struct kept_set {
-	struct kept *e;
-	size_t n, cap;
-};
-
 static void name_state(char *buf, size_t size, uint32_t zone_id)
 {
 	snprintf(buf, size, "zone%u/state", zone_id);
@@ -153,30 +142,7 @@ json_object *virtio_state_json(struct daemon *d)
 
 static void kept_add(void *arg, const char *name, int fd)
 {
-	struct kept_set *k = arg;
-
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 64;
-		void *e = realloc(k->e, cap * sizeof(*k->e));
-
-		if (!e) {
-			close(fd);
-			return;
-		}
-		k->e = e;
-		k->cap = cap;
-	}
-	snprintf(k->e[k->n].name, sizeof(k->e[k->n].name), "%s", name);
-	k->e[k->n++].fd = fd;
-}
-
-/* The descriptor kept as name (taken), or -1. */
-static int kept_take(struct kept_set *k, const char *name)
-{
-	for (size_t i = 0; i < k->n; i++)
-		if (k->e[i].fd >= 0 && strcmp(k->e[i].name, name) == 0)
-			return TAKE_FD(k->e[i].fd);
-	return -1;
+	(void)named_fds_put(arg, name, fd);
 }
 
 /* Why a kept descriptor cannot back dev, or NULL. */
@@ -202,7 +168,7 @@ static const char *descriptor_problem(const struct vdevice *dev, char *buf, size
 /* One device of the state file, with its kept descriptors: 0, or it is
  * left out (logged). */
 static int restore_device(struct daemon *d, struct zvirt *zv, json_object *o, const char *path,
-			  struct kept_set *k)
+			  struct named_fds *k)
 {
 	struct vdevice *dev = calloc(1, sizeof(*dev));
 	const char *backing = "", *pty = "", *link = "", *why = NULL;
@@ -234,9 +200,9 @@ static int restore_device(struct daemon *d, struct zvirt *zv, json_object *o, co
 		     zv->n_devices >= HV_VIRTIO_MAX_DEVICES))
 		why = "it overlaps another device of the zone, or the zone has too many";
 	name_dev(name, sizeof(name), dev, false);
-	dev->fd = kept_take(k, name);
+	dev->fd = named_fds_take(k, name);
 	name_dev(name, sizeof(name), dev, true);
-	dev->pty_slave = kept_take(k, name);
+	dev->pty_slave = named_fds_take(k, name);
 	if (!why && dev->fd < 0)
 		why = "the descriptor keeper has no descriptor for it";
 	if (!why)
@@ -296,7 +262,7 @@ static void restore_backend(struct zvirt *zv, json_object *b)
 }
 
 /* One zone's devices and backend. */
-static void restore_zvirt(struct daemon *d, json_object *o, size_t i, struct kept_set *k)
+static void restore_zvirt(struct daemon *d, json_object *o, size_t i, struct named_fds *k)
 {
 	json_object *devices = NULL, *ram = NULL, *b = NULL;
 	const struct hv_zone_config *cfg;
@@ -325,7 +291,7 @@ static void restore_zvirt(struct daemon *d, json_object *o, size_t i, struct kep
 	else if (ram && hv_virtiod_ram_from_json(ram, zv->ram, &zv->n_ram, &err) == 0)
 		zv->ram_known = true;
 	name_state(name, sizeof(name), zv->zone_id);
-	zv->state_fd = kept_take(k, name);
+	zv->state_fd = named_fds_take(k, name);
 	for (size_t j = 0; j < json_object_array_length(devices); j++) {
 		hv_json_path_index(dpath, sizeof(dpath), path, j);
 		restore_device(d, zv, json_object_array_get_idx(devices, j), dpath, k);
@@ -336,7 +302,7 @@ static void restore_zvirt(struct daemon *d, json_object *o, size_t i, struct kep
 
 void virtio_state_restore(struct daemon *d, json_object *virtio)
 {
-	struct kept_set k = {0};
+	struct named_fds k = {0};
 	int n = fdstore_list(d, kept_add, &k);
 
 	if (n > 0)

@@ -82,6 +82,7 @@ void vdevice_free(struct daemon *d, struct vdevice *dev, bool for_good)
 	if (for_good) {
 		backing_unpublish_console(d, dev);
 		virtio_keep_device(d, dev, false);
+		backing_unlock(dev, dev->fd);
 	}
 	safe_close(dev->fd);
 	safe_close(dev->pty_slave);
@@ -166,15 +167,20 @@ static json_object *device_json(const struct zvirt *zv, const struct vdevice *de
 	if (zv->state == BACKEND_RUNNING) {
 		char why[200];
 
-		json_object_object_add(o, "answering",
-				       json_object_new_boolean(backend_answering(
-					       (struct zvirt *)zv, why, sizeof(why))));
+		json_object_object_add(
+			o, "answering",
+			json_object_new_boolean(backend_answering(zv, why, sizeof(why))));
 	}
-	/* counters and device facts from the backend */
+	/* counters and device facts from the backend (not what we know) */
 	if (stats) {
+		static const char *const ours[] = {"addr", "len", "irq", "type", "slot"};
+
 		json_object_object_foreach (stats, k, v) {
-			if (strcmp(k, "addr") && strcmp(k, "len") && strcmp(k, "irq") &&
-			    strcmp(k, "type") && strcmp(k, "slot"))
+			bool known = false;
+
+			for (size_t i = 0; i < ARRAY_SIZE(ours) && !known; i++)
+				known = strcmp(k, ours[i]) == 0;
+			if (!known)
 				json_object_object_add(o, k, json_object_get(v));
 		}
 	}
@@ -204,6 +210,8 @@ static int check_pending_limit(struct conn *c, struct daemon *d)
 
 /* ---- Add ---------------------------------------------------------------------------------- */
 
+struct many;
+
 struct add {
 	struct conn *c;
 	struct vdevice *dev;
@@ -211,11 +219,15 @@ struct add {
 	bool running;
 	bool starts_backend; /* the zone's backend is started for it */
 	json_object *warnings;
+	struct many *many; /* AddMany: the call it is part of, its index there */
+	unsigned index;
+	json_object *info; /* AddMany: what the backend said of it */
 };
 
 static void add_free(struct add *a)
 {
 	json_object_put(a->warnings);
+	json_object_put(a->info);
 	free(a);
 }
 
@@ -334,12 +346,11 @@ static void emit_device_event(struct daemon *d, const char *name, const struct v
 	daemon_event(d, name, dev->spec.zone_id, NULL, extra);
 }
 
-/* The device is in: published, announced, answered. */
-static int add_done_reply(struct add *a, struct zvirt *zv, json_object *info)
+/* The device is in: published, announced. */
+static void add_announce(struct add *a, struct zvirt *zv)
 {
 	struct daemon *d = conn_daemon(a->c);
 	struct vdevice *dev = a->dev;
-	json_object *p;
 
 	dev->adding = false;
 	if (dev->spec.type == HV_VIRTIO_CONSOLE)
@@ -349,9 +360,16 @@ static int add_done_reply(struct add *a, struct zvirt *zv, json_object *info)
 		 dev->spec.irq, dev->backing, (unsigned)conn_uid(a->c),
 		 a->running ? "" : " (pending)");
 	emit_device_event(d, "VirtioDeviceAdded", dev);
-	virtio_save(d);
-	p = json_object_new_object();
-	json_object_object_add(p, "device", device_json(zv, dev, info));
+}
+
+/* ... and answered. */
+static int add_done_reply(struct add *a, struct zvirt *zv, json_object *info)
+{
+	json_object *p = json_object_new_object();
+
+	add_announce(a, zv);
+	virtio_save(conn_daemon(a->c));
+	json_object_object_add(p, "device", device_json(zv, a->dev, info));
 	json_object_object_add(p, "warnings", json_object_get(a->warnings));
 	return conn_reply(a->c, p);
 }
@@ -384,8 +402,8 @@ static void add_served(struct zvirt *zv, json_object *reply, const char *error, 
 	zvirt_release(zv);
 }
 
-/* Registered: a running zone gets it served before the reply. */
-static int add_commit(struct conn *c, struct zvirt *zv, struct add *a)
+/* Can a running zone's backend take the device now? */
+static int add_ready(struct conn *c, struct zvirt *zv, const struct add *a)
 {
 	char why[512];
 
@@ -404,6 +422,16 @@ static int add_commit(struct conn *c, struct zvirt *zv, struct add *a)
 	}
 	if (a->running && zv->state == BACKEND_RUNNING && !backend_answering(zv, why, sizeof(why)))
 		return conn_failf(c, VL_ERROR_BUSY, "cannot add the device: %s", why);
+	return 0;
+}
+
+/* Registered: a running zone gets it served before the reply. */
+static int add_commit(struct conn *c, struct zvirt *zv, struct add *a)
+{
+	int r = add_ready(c, zv, a);
+
+	if (r < 0)
+		return r;
 	TAILQ_INSERT_TAIL(&zv->devices, a->dev, entry);
 	zv->n_devices++;
 	virtio_keep_device(conn_daemon(c), a->dev, true);
@@ -451,11 +479,259 @@ static int method_add(struct conn *c, const struct vl_call *call, int *fds, size
 	return r;
 }
 
+/* ---- AddMany ------------------------------------------------------------------------------ */
+
+/* Several devices in one call, all or none (hvctl virtio start). Each is
+ * checked and its backing taken as by Add, and listed (adding) so that the
+ * next is checked against it too; a refusal takes them all back before any
+ * is announced. Then the running zones' backends get them; if one refuses,
+ * none stays. */
+struct many {
+	struct conn *c;
+	unsigned n, pending;
+	int refused; /* the device a backend refused, or -1 */
+	char error[256];
+	struct add *adds[];
+};
+
+/* The error recorded about device i becomes a DeviceRefused naming it. */
+static int many_refused(struct conn *c, size_t i, int r)
+{
+	json_object *e = conn_failure_take(c), *p = json_object_new_object(), *params = NULL, *v;
+	const char *name = VL_ERROR_INTERNAL, *msg = strerror(-r);
+	char buf[700];
+
+	if (e && json_object_object_get_ex(e, "error", &v))
+		name = json_object_get_string(v);
+	if (e && json_object_object_get_ex(e, "parameters", &params) &&
+	    json_object_object_get_ex(params, "message", &v))
+		msg = json_object_get_string(v);
+	snprintf(buf, sizeof(buf), "devices[%zu]: %s", i, msg);
+	json_object_object_add(p, "index", json_object_new_int64((int64_t)i));
+	json_object_object_add(p, "error", json_object_new_string(name));
+	json_object_object_add(p, "parameters",
+			       params ? json_object_get(params) : json_object_new_object());
+	json_object_object_add(p, "message", json_object_new_string(buf));
+	json_object_put(e);
+	conn_fail(c, vl_error_new(VL_ERROR_VIRTIO_DEVICE_REFUSED, p));
+	return r;
+}
+
+/* One device of the call: parsed, checked, its backing taken, listed. */
+static int many_take(struct conn *c, struct many *m, json_object *item, int *fds, size_t n_fds)
+{
+	const struct vl_call sub = {.method = "", .parameters = item};
+	json_object *memory = NULL, *files = NULL;
+	struct add *a = calloc(1, sizeof(*a));
+	struct hv_error err;
+	struct zvirt *zv;
+	int r;
+
+	if (!a)
+		return -ENOMEM;
+	*a = (struct add){.c = c, .many = m, .index = m->n, .warnings = json_object_new_array()};
+	m->adds[m->n++] = a;
+	if (!json_object_is_type(item, json_type_object)) {
+		hv_error_set(&err, "", "expected an object (the parameters of an Add)");
+		return conn_fail_invalid(c, NULL, &err);
+	}
+	r = add_parse(c, &sub, a, &memory, &files);
+	if (r < 0)
+		return r;
+	zv = zvirt_get(conn_daemon(c), a->zone_id);
+	if (!zv)
+		return -ENOMEM;
+	r = add_check(c, zv, a, memory);
+	if (r == 0)
+		r = backing_take(c, a->dev, files, fds, n_fds, a->warnings);
+	if (r == 0)
+		r = add_ready(c, zv, a);
+	if (r < 0)
+		return r;
+	TAILQ_INSERT_TAIL(&zv->devices, a->dev, entry);
+	zv->n_devices++;
+	a->dev->adding = true;
+	return 0;
+}
+
+static void many_undone(struct zvirt *zv, json_object *reply, const char *error, void *arg)
+{
+	zvirt_release(zv);
+}
+
+/* Every device of m goes again, unannounced; kept: committed, so what the
+ * keeper holds goes too and a backend that took one is told. */
+static void many_undo(struct many *m, bool kept)
+{
+	struct daemon *d = conn_daemon(m->c);
+
+	for (unsigned i = 0; i < m->n; i++) {
+		struct add *a = m->adds[i];
+		struct zvirt *zv = a->dev && a->dev->adding ? zvirt_find(d, a->zone_id) : NULL;
+
+		if (!a->dev)
+			continue;
+		if (zv) {
+			TAILQ_REMOVE(&zv->devices, a->dev, entry);
+			zv->n_devices--;
+		}
+		if (zv && kept && zv->n_devices == 0 && zv->state != BACKEND_NONE) {
+			backend_stop(zv, false, many_undone, NULL);
+		} else if (zv && kept && zv->state == BACKEND_RUNNING && (int)i != m->refused) {
+			json_object *p = json_object_new_object();
+
+			json_object_object_add(p, "addr",
+					       json_object_new_uint64(a->dev->spec.addr));
+			backend_call(zv, HV_VIRTIOD_REMOVE_DEVICE, p, NULL, 0, many_undone, NULL);
+		}
+		vdevice_free(d, a->dev, kept && zv);
+		a->dev = NULL;
+	}
+	for (unsigned i = 0; i < m->n; i++) {
+		struct zvirt *zv = zvirt_find(d, m->adds[i]->zone_id);
+
+		if (zv)
+			zvirt_release(zv);
+	}
+}
+
+static void many_free(struct many *m)
+{
+	for (unsigned i = 0; i < m->n; i++)
+		add_free(m->adds[i]);
+	free(m);
+}
+
+/* All in: announced and answered. */
+static int many_reply(struct many *m)
+{
+	struct daemon *d = conn_daemon(m->c);
+	json_object *devs = json_object_new_array(), *warnings = json_object_new_array();
+	json_object *p = json_object_new_object();
+
+	for (unsigned i = 0; i < m->n; i++) {
+		struct add *a = m->adds[i];
+		struct zvirt *zv = zvirt_find(d, a->zone_id);
+
+		if (a->starts_backend)
+			daemon_event(d, "VirtiodStarted", a->zone_id, NULL, NULL);
+		add_announce(a, zv);
+		json_object_array_add(devs, device_json(zv, a->dev, a->info));
+		for (size_t k = 0; k < json_object_array_length(a->warnings); k++)
+			json_object_array_add(warnings, json_object_get(json_object_array_get_idx(
+								a->warnings, k)));
+	}
+	virtio_save(d);
+	json_object_object_add(p, "devices", devs);
+	json_object_object_add(p, "warnings", warnings);
+	return conn_reply(m->c, p);
+}
+
+/* What hvctl virtio start does when a backend refuses: the call fails as
+ * Add would, naming the device. */
+static int many_backend_refused(struct many *m)
+{
+	struct hv_error err;
+
+	many_undo(m, true);
+	hv_error_set(&err, "device", "cannot add the device: %s", m->error);
+	return many_refused(m->c, (size_t)m->refused, conn_fail_invalid(m->c, NULL, &err));
+}
+
+/* A backend took a device (or did not); the last answer ends the call. */
+static void many_served(struct zvirt *zv, json_object *reply, const char *error, void *arg)
+{
+	struct add *a = arg;
+	struct many *m = a->many;
+	struct conn *c = m->c;
+	json_object *info;
+	int r;
+
+	if (error && m->refused < 0) {
+		m->refused = (int)a->index;
+		snprintf(m->error, sizeof(m->error), "%s", error);
+	}
+	if (!error && reply && json_object_object_get_ex(reply, "info", &info))
+		a->info = json_object_get(info);
+	if (--m->pending > 0)
+		return;
+	r = m->refused < 0 ? many_reply(m) : many_backend_refused(m);
+	many_free(m);
+	conn_async_done(c, r);
+}
+
+/* Registered; the running zones' backends get theirs (a backend started for
+ * the call adds every device of its zone). */
+static int many_commit(struct conn *c, struct many *m)
+{
+	struct daemon *d = conn_daemon(c);
+	int r;
+
+	for (unsigned i = 0; i < m->n; i++) {
+		struct add *a = m->adds[i];
+		struct zvirt *zv = zvirt_find(d, a->zone_id);
+		bool started = false;
+
+		virtio_keep_device(d, a->dev, true);
+		for (unsigned k = 0; k < i; k++)
+			started |= m->adds[k]->starts_backend && m->adds[k]->zone_id == a->zone_id;
+		if (!a->running || started)
+			continue;
+		m->pending++;
+		a->starts_backend = zv->state == BACKEND_NONE;
+		if (a->starts_backend)
+			backend_start(zv, many_served, a);
+		else
+			backend_add_device(zv, a->dev, many_served, a);
+	}
+	if (m->pending) {
+		conn_async_begin(c);
+		return 0;
+	}
+	r = many_reply(m);
+	many_free(m);
+	return r;
+}
+
+static int method_add_many(struct conn *c, const struct vl_call *call, int *fds, size_t n_fds)
+{
+	json_object *list;
+	const struct vl_param spec[] = {{"devices", json_type_array, true, &list}};
+	struct hv_error err;
+	struct many *m;
+	size_t n;
+	int r = 0;
+
+	if (vl_params_parse(call->parameters, spec, ARRAY_SIZE(spec), &err) < 0)
+		return conn_fail_invalid(c, NULL, &err);
+	n = json_object_array_length(list);
+	if (n > HV_VIRTIO_ADD_MANY_MAX) {
+		hv_error_set(&err, "devices", "%zu devices, at most %u in one call", n,
+			     HV_VIRTIO_ADD_MANY_MAX);
+		return conn_fail_invalid(c, NULL, &err);
+	}
+	m = calloc(1, sizeof(*m) + n * sizeof(m->adds[0]));
+	if (!m)
+		return -ENOMEM;
+	*m = (struct many){.c = c, .refused = -1};
+	for (size_t i = 0; i < n && r == 0; i++) {
+		r = many_take(c, m, json_object_array_get_idx(list, i), fds, n_fds);
+		if (r < 0)
+			many_refused(c, i, r);
+	}
+	if (r == 0)
+		return many_commit(c, m);
+	many_undo(m, false);
+	many_free(m);
+	return r;
+}
+
 /* ---- Remove ------------------------------------------------------------------------------- */
 
 struct remove {
 	struct conn *c;
 	uint64_t addr;
+	struct vdevice *dev; /* its descriptor still, for the lock */
 };
 
 static void removed(struct zvirt *zv, json_object *reply, const char *error, void *arg)
@@ -466,6 +742,9 @@ static void removed(struct zvirt *zv, json_object *reply, const char *error, voi
 	if (error)
 		log_warn("zone %u: the backend did not remove 0x%llx: %s", zv->zone_id,
 			 (unsigned long long)rm->addr, error);
+	/* the backend is done with it: its image is free before the reply */
+	backing_unlock(rm->dev, rm->dev->fd);
+	vdevice_free(zv->d, rm->dev, false);
 	conn_async_done(rm->c, conn_reply(rm->c, NULL));
 	free(rm);
 	zvirt_release(zv);
@@ -508,8 +787,8 @@ static int method_remove(struct conn *c, const struct vl_call *call, int *fds, s
 	struct vdevice *dev = NULL;
 	struct remove *rm;
 	struct zvirt *zv;
-	uint32_t zone_id;
-	uint64_t addr;
+	uint32_t zone_id = 0;
+	uint64_t addr = 0;
 	int r = get_zone_addr(c, call, &zone_id, &addr);
 
 	if (r < 0)
@@ -527,14 +806,17 @@ static int method_remove(struct conn *c, const struct vl_call *call, int *fds, s
 	rm = calloc(1, sizeof(*rm));
 	if (!rm)
 		return -ENOMEM;
-	*rm = (struct remove){.c = c, .addr = addr};
+	*rm = (struct remove){.c = c, .addr = addr, .dev = dev};
 	TAILQ_REMOVE(&zv->devices, dev, entry);
 	zv->n_devices--;
 	log_info("zone %u: %s device at 0x%llx removed by uid %u", zone_id,
 		 hv_virtio_type_to_string(dev->spec.type), (unsigned long long)addr,
 		 (unsigned)conn_uid(c));
 	emit_device_event(d, "VirtioDeviceRemoved", dev);
-	vdevice_free(d, dev, true);
+	/* gone for good (link, keeper), but its descriptor stays with rm
+	 * until the backend is done with it (removed()) */
+	backing_unpublish_console(d, dev);
+	virtio_keep_device(d, dev, false);
 	virtio_save(d);
 	conn_async_begin(c);
 	if (zv->n_devices == 0) {
@@ -649,6 +931,7 @@ static int method_list(struct conn *c, const struct vl_call *call, int *fds, siz
 
 const struct method virtio_methods[] = {
 	{"org.hvisor.Virtio.Add", method_add, METHOD_MUTATING | METHOD_TAKES_FDS},
+	{"org.hvisor.Virtio.AddMany", method_add_many, METHOD_MUTATING | METHOD_TAKES_FDS},
 	{"org.hvisor.Virtio.Remove", method_remove, METHOD_MUTATING},
 	{"org.hvisor.Virtio.List", method_list, 0},
 	{NULL, NULL, 0},

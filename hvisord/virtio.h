@@ -76,6 +76,7 @@ struct zvirt {
 	uintptr_t incarnation; /* counts the processes watched (backend.c) */
 	bool forget_on_stop;   /* the zone run is over: the state memfd goes too */
 	bool replace;	       /* stopping it to start one of ours instead */
+	bool killed;	       /* a stop came to SIGKILL */
 	char *settle_error;    /* what the waiters hear when it is gone */
 
 	/* calls (backend-call.c): one in flight, each with its own deadline */
@@ -114,7 +115,7 @@ void backend_release(struct zvirt *zv);
 const char *backend_state_name(enum backend_state s);
 /* Does it answer calls? No while a call missed its deadline or it is
  * stopped (SIGSTOP) - then why says so. */
-bool backend_answering(struct zvirt *zv, char *why, size_t size);
+bool backend_answering(const struct zvirt *zv, char *why, size_t size);
 /* Is the process stopped (SIGSTOP, a debugger)? */
 bool backend_process_stopped(const struct zvirt *zv);
 /* A new control connection to a running backend, through its socket. */
@@ -176,6 +177,11 @@ void virtio_forget_state(struct zvirt *zv);
 int backing_image(struct conn *c, struct daemon *d, const struct hv_virtio_device *spec, int fd,
 		  json_object *warnings);
 int backing_tap(struct conn *c, const struct hv_virtio_device *spec, int fd);
+/* A removed blk device's image lock goes now, on its open file description
+ * (fd), not when the last descriptor of it is closed: the keeper and the
+ * backend close theirs a moment later, and a client adding the image again
+ * right after the removal must find it free. */
+void backing_unlock(const struct vdevice *dev, int fd);
 /* Why a tap descriptor does not fit spec (into buf), or NULL. */
 const char *backing_tap_problem(const struct hv_virtio_device *spec, int fd, char *buf,
 				size_t size);

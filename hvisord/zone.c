@@ -136,7 +136,7 @@ static void info_name(const struct hvisor_zone_info *zi, char buf[HV_CONFIG_NAME
 	for (i = 0; i < HV_CONFIG_NAME_LEN && zi->name[i]; i++) {
 		unsigned char ch = (unsigned char)zi->name[i];
 
-		buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		buf[i] = (char)(ch < 0x20 || ch == 0x7f ? '?' : ch);
 	}
 	buf[i] = '\0';
 }
@@ -645,7 +645,7 @@ static int method_shutdown(struct conn *c, const struct vl_call *call, int *fds,
 	struct daemon *d = conn_daemon(c);
 	struct hvisor_zone_info zones[ZONE_LIST_CAP];
 	struct zone *z;
-	uint32_t id;
+	uint32_t id = 0;
 	bool found = false;
 	int n, r;
 
@@ -756,15 +756,21 @@ static json_object *zone_json(const struct hvisor_zone_info *zi, const struct zo
 {
 	json_object *o = json_object_new_object();
 	char name[HV_CONFIG_NAME_LEN + 1];
+	uint64_t id, cpus;
 
-	if (zi)
+	/* what the hypervisor says, or (a zone still starting) our config */
+	if (zi) {
 		info_name(zi, name);
-	else
+		id = zi->zone_id;
+		cpus = zi->cpus;
+	} else {
 		snprintf(name, sizeof(name), "%s", z->cfg->name);
-	json_object_object_add(o, "zone_id",
-			       json_object_new_int64(zi ? zi->zone_id : z->cfg->zone_id));
+		id = z->cfg->zone_id;
+		cpus = z->cfg->cpus;
+	}
+	json_object_object_add(o, "zone_id", json_object_new_int64((int64_t)id));
 	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "cpus", cpus_to_json(zi ? zi->cpus : z->cfg->cpus));
+	json_object_object_add(o, "cpus", cpus_to_json(cpus));
 	json_object_object_add(o, "status",
 			       json_object_new_string(!zi	   ? "starting"
 						      : zi->is_err ? "error"
@@ -827,7 +833,7 @@ static int method_info(struct conn *c, const struct vl_call *call, int *fds, siz
 	struct hvisor_zone_info zones[ZONE_LIST_CAP];
 	struct zone *z;
 	json_object *p;
-	uint32_t id;
+	uint32_t id = 0;
 	int n;
 
 	n = get_zone_id_param(c, call, &id);
@@ -895,7 +901,7 @@ static void restore_zone(struct daemon *d, json_object *o, size_t i,
 	json_object *config = NULL;
 	const char *source = NULL;
 	uint64_t id = 0, by = 0, since = 0;
-	char path[32], name[HV_CONFIG_NAME_LEN + 1];
+	char path[32], name[HV_CONFIG_NAME_LEN + 1] = "";
 	struct hv_error err;
 	struct zone *z;
 	int k;

@@ -29,6 +29,14 @@ void log_set_target(enum log_target target)
 	}
 }
 
+void log_reopen(void)
+{
+	if (!syslog_open)
+		return;
+	closelog();
+	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 void log_init(const char *ident, enum log_target target, int level)
 {
 	log_ident = ident;

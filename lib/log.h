@@ -22,6 +22,8 @@ void log_init(const char *ident, enum log_target target, int level);
 void log_set_level(int level);
 int log_get_level(void);
 void log_set_target(enum log_target target);
+/* Connects to syslog again (after syslogd restarted); nothing for stderr. */
+void log_reopen(void);
 /* "debug", "info", "notice", "warning", "err"/"error", "crit" or a number 0..7. */
 int log_level_from_string(const char *s);
 const char *log_level_to_string(int level);

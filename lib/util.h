@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -53,6 +54,13 @@ ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max_fds,
 struct msghdr;
 ssize_t cmsg_take_fds(const struct msghdr *msg, int *fds, size_t max_fds, size_t *ret_n);
 void close_many(const int *fds, size_t n);
+
+/* A timeout of ms milliseconds as libevent takes it. */
+static inline struct timeval timeval_from_ms(uint64_t ms)
+{
+	return (struct timeval){.tv_sec = (time_t)(ms / 1000),
+				.tv_usec = (suseconds_t)(ms % 1000) * 1000};
+}
 
 /* Microseconds on CLOCK_MONOTONIC / CLOCK_REALTIME. */
 uint64_t now_usec(void);

@@ -51,7 +51,7 @@ void hv_error_set(struct hv_error *err, const char *path, const char *fmt, ...)
 void hv_error_format(const struct hv_error *err, char *buf, size_t size);
 
 /* The largest zone JSON or virtio_cfg.json text (docs/config.md §1) */
-#define HV_CONFIG_MAX_TEXT (1024 * 1024)
+#define HV_CONFIG_MAX_TEXT (1u << 20)
 
 #define HV_PAGE_SIZE	       4096u
 #define HV_CONFIG_MAX_MODULES  16

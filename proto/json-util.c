@@ -33,7 +33,7 @@ const char *hv_printable(const char *s, char *buf, size_t size)
 	size_t i, o = 0;
 
 	for (i = 0; s[i] && o + 4 < size; i++)
-		buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+		buf[o++] = (char)((s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?');
 	if (s[i] && size >= 4) {
 		o = MIN(o, size - 4);
 		memcpy(buf + o, "...", 3);

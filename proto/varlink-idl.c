@@ -17,6 +17,8 @@ struct parser {
 
 /* "where: what" into err; -EINVAL. */
 static int vfail(char *err, size_t errsize, const char *where, const char *fmt, va_list ap)
+	_printf_(4, 0);
+static int vfail(char *err, size_t errsize, const char *where, const char *fmt, va_list ap)
 {
 	char msg[200];
 
@@ -195,12 +197,14 @@ static int parse_field(struct parser *ps, struct vl_idl_type *t)
 			r = parse_fail(ps, "field '%.64s' has no type", f.name);
 		t->kind = VL_IDL_ENUM;
 	}
-	if (r == 0 && !(n = realloc(t->fields, (t->n_fields + 1) * sizeof(*n))))
-		r = -ENOMEM;
-	if (r < 0) {
+	if (r == 0) {
+		n = realloc(t->fields, (t->n_fields + 1) * sizeof(*n));
+		r = n ? 0 : -ENOMEM;
+	}
+	if (r < 0 || !n) {
 		free(f.name);
 		type_free(f.type);
-		return r;
+		return r < 0 ? r : -ENOMEM;
 	}
 	t->fields = n;
 	t->fields[t->n_fields++] = f;

@@ -30,7 +30,7 @@ int vl_framer_reserve(struct vl_framer *f, char **ret_ptr, size_t *ret_avail)
 	if (f->len >= f->max && !memchr(f->buf, '\0', f->len))
 		return -EMSGSIZE;
 	if (f->cap - f->len < FRAMER_MIN_ROOM) {
-		size_t ncap = f->cap ? f->cap * 2 : 2 * FRAMER_MIN_ROOM;
+		size_t ncap = f->cap ? f->cap * 2 : (size_t)FRAMER_MIN_ROOM * 2;
 		char *n;
 
 		while (ncap - f->len < FRAMER_MIN_ROOM)
@@ -264,6 +264,7 @@ json_object *vl_error_new(const char *error, json_object *parameters)
 }
 
 /* {"message": <fmt, ap>} */
+static json_object *message_params(const char *fmt, va_list ap) _printf_(1, 0);
 static json_object *message_params(const char *fmt, va_list ap)
 {
 	json_object *p = json_object_new_object();

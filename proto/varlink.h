@@ -19,7 +19,7 @@
 #include "config.h"
 
 /* Limits every peer enforces. */
-#define VL_MAX_MESSAGE_SIZE (128u * 1024u) /* bytes, including the NUL */
+#define VL_MAX_MESSAGE_SIZE (128u << 10) /* bytes, including the NUL */
 #define VL_MAX_DEPTH	    16		   /* JSON nesting */
 
 /* Interfaces */
@@ -48,6 +48,9 @@
 #define VL_ERROR_METHOD_NOT_FOUND    "org.varlink.service.MethodNotFound"    /* method */
 #define VL_ERROR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound" /* interface */
 #define VL_ERROR_EXPECTED_MORE	     "org.varlink.service.ExpectedMore"
+
+/* Virtio.AddMany: devices[index] refused with error (and its parameters) */
+#define VL_ERROR_VIRTIO_DEVICE_REFUSED "org.hvisor.Virtio.DeviceRefused"
 
 /* Framing: accumulate stream bytes, cut NUL-terminated messages. */
 struct vl_framer {

@@ -161,14 +161,14 @@ enum dev_key {
 	K_AIO,
 	K_TAP,
 	K_MAC,
-	_K_MAX,
+	K_COUNT,
 };
 
 static const struct {
 	const char *name;
 	unsigned types;
 	unsigned forms;
-} dev_keys[_K_MAX] = {
+} dev_keys[K_COUNT] = {
 	[K_TYPE] = {"type", T_ALL, F_FILE | F_WIRE}, /* positional in a spec */
 	[K_ADDR] = {"addr", T_ALL, F_ALL},
 	[K_LEN] = {"len", T_ALL, F_ALL},
@@ -201,7 +201,7 @@ static const char *types_of(unsigned types)
 static int check_key(const char *key, enum hv_virtio_type type, unsigned form, const char *path,
 		     int *ret_key, struct hv_error *err)
 {
-	for (int k = 0; k < _K_MAX; k++) {
+	for (int k = 0; k < K_COUNT; k++) {
 		if (strcmp(key, dev_keys[k].name) != 0 || !(dev_keys[k].forms & form))
 			continue;
 		if (!(dev_keys[k].types & (1u << type))) {
@@ -646,6 +646,10 @@ static int parse_memory(json_object *zone, const char *zpath, struct hv_virtio_z
 	size_t index[HV_VIRTIO_MAX_MEM];
 	json_object *arr, *o;
 	int r;
+
+	/* the JSON index of each entry, for the overlap message */
+	for (unsigned j = 0; j < z->n_mem; j++)
+		index[j] = j;
 
 	r = hv_json_get_array(zone, "memory_region", zpath, HV_VIRTIO_MAX_MEM, false, &arr, err);
 	if (r <= 0)

@@ -31,6 +31,9 @@
 #define HV_VIRTIO_MIN_LEN	      0x200 /* registers + config space */
 #define HV_VIRTIO_IFNAMSIZ	      16
 
+/* devices in one Virtio.AddMany: a virtio_cfg.json's and 64 --device specs */
+#define HV_VIRTIO_ADD_MANY_MAX (HV_VIRTIO_MAX_ZONES * HV_VIRTIO_MAX_DEVICES + 64)
+
 /* Device types carry their virtio device ids. */
 enum hv_virtio_type {
 	HV_VIRTIO_NET = 1,

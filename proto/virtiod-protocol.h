@@ -30,7 +30,7 @@
 #define HV_VIRTIOD_MAX_RAM 64
 /* Size of the state memfd: the devices' transport state, kept across
  * backend restarts */
-#define HV_VIRTIOD_STATE_BYTES (64u * 1024u)
+#define HV_VIRTIOD_STATE_BYTES (64u << 10)
 
 #define HV_VIRTIOD_SETUP	 HV_VIRTIOD_IFACE ".Setup"
 #define HV_VIRTIOD_SERVE	 HV_VIRTIOD_IFACE ".Serve"

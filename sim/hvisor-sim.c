@@ -109,7 +109,7 @@ static int listen_socket(const char *path)
 		return r;
 	}
 	r = chmod(path, 0600) < 0 ? negative_errno() : 0;
-	if (r == 0 && listen(fd, 64) < 0)
+	if (r == 0 && listen(fd, SIM_LISTEN_BACKLOG) < 0)
 		r = negative_errno();
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "listening on the socket");
@@ -142,7 +142,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct sim *sim = arg;
 
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < SIM_WAKEUP_PACKETS; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0) {
@@ -199,9 +199,11 @@ static int parse_cpu_list(const char *s, uint64_t *ret)
 /* What the options say together, once all are read (in any order). */
 static int check_args(const struct sim *sim)
 {
-	if (sim->ncpus < 64 && (sim->root_cpus >> sim->ncpus) != 0) {
-		fprintf(stderr, "hvisor-sim: --root-cpus: CPU %u does not exist (%u CPUs)\n",
-			63u - (unsigned)__builtin_clzll(sim->root_cpus), sim->ncpus);
+	int missing = sim_cpu_missing(sim->ncpus, sim->root_cpus);
+
+	if (missing >= 0) {
+		fprintf(stderr, "hvisor-sim: --root-cpus: CPU %d does not exist (%u CPUs)\n",
+			missing, sim->ncpus);
 		return -EINVAL;
 	}
 	if (!sim->socket_path) {

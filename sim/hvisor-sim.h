@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "ratelimit.h"
 #include "sim.h"
 
 #define SIM_PHYS_SIZE	     (UINT64_C(1) << 40) /* 1 TiB, sparse */
@@ -31,8 +32,20 @@
 #define SIM_GUEST_OUT_PAUSE  64	  /* stop reading a guest that leaves this many unread */
 #define SIM_GUEST_OUT_MAX    4096 /* a guest that leaves more unread is dropped */
 #define SIM_LOG_BURST	     10
+#define SIM_LOG_INTERVAL     (1000 * 1000) /* µs */
 #define SIM_MAX_CPUS	     HV_CONFIG_MAX_CPUS
 #define SIM_MAX_PENDING	     64 /* owners attached to zones not running yet */
+#define SIM_WAKEUP_PACKETS   16 /* packets (accepts) taken per wake-up, for fairness */
+#define SIM_PENDING_PACKETS  64 /* a waiting owner's packets dropped per wake-up */
+#define SIM_LISTEN_BACKLOG   64
+
+/* The highest CPU of cpus the sim does not have, or -1. */
+static inline int sim_cpu_missing(unsigned ncpus, uint64_t cpus)
+{
+	if (ncpus >= SIM_MAX_CPUS || (cpus >> ncpus) == 0)
+		return -1;
+	return 63 - __builtin_clzll(cpus);
+}
 
 struct sim;
 
@@ -78,8 +91,7 @@ struct sim_zone {
 	TAILQ_HEAD(, sim_guest_out) guest_out; /* DONE/IRQ the socket had no room for */
 
 	/* complaints about hostile input, at most SIM_LOG_BURST per second */
-	uint64_t rl_start;
-	unsigned rl_count, rl_suppressed;
+	struct ratelimit complaints;
 };
 
 struct sim_conn;

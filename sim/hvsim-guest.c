@@ -23,6 +23,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "abi/zone-config.h"
 #include "hvsim-guest.h"
 #include "util.h"
 
@@ -150,6 +151,64 @@ int wl_parse_size(const struct wl *w, const char *opt, const char *s, uint64_t m
 	return 0;
 }
 
+static int parse_opt(const struct wl *w, const struct wl_opt *o, const char *arg)
+{
+	char name[40];
+	int r = 0;
+
+	snprintf(name, sizeof(name), "--%s", o->name);
+	switch (o->kind) {
+	case WL_OPT_U64:
+		return wl_parse_u64(w, name, arg, o->min, o->max, o->ret);
+	case WL_OPT_SIZE:
+		r = wl_parse_size(w, name, arg, o->min, o->max, o->ret);
+		if (r == 0 && o->unit && *(uint64_t *)o->ret % o->unit) {
+			wl_err(w, "%s must be a multiple of %llu", name,
+			       (unsigned long long)o->unit);
+			r = -EINVAL;
+		}
+		return r;
+	case WL_OPT_FLAG:
+		*(bool *)o->ret = true;
+		return 0;
+	case WL_OPT_STR:
+		*(const char **)o->ret = arg;
+		return 0;
+	case WL_OPT_CHOICE:
+		for (unsigned i = 0; o->choices[i]; i++)
+			if (strcmp(arg, o->choices[i]) == 0) {
+				*(unsigned *)o->ret = i;
+				return 0;
+			}
+		wl_err(w, "%s: '%s' is not one of %s", name, arg, o->usage);
+		return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+int wl_options(const struct wl *w, int argc, char **argv, const struct wl_opt *opts, size_t n)
+{
+	struct option lo[WL_OPTS_MAX + 1] = {0};
+	int c;
+
+	for (size_t i = 0; i < n && i < WL_OPTS_MAX; i++)
+		lo[i] = (struct option){
+			opts[i].name, opts[i].kind == WL_OPT_FLAG ? no_argument : required_argument,
+			NULL, (int)i};
+	optind = 0; /* glibc: full re-initialisation */
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c < 0 || (size_t)c >= n || parse_opt(w, &opts[c], optarg) < 0)
+			return WL_USAGE;
+		if (opts[c].given)
+			*opts[c].given = true;
+	}
+	if (optind != argc) {
+		wl_err(w, "unexpected argument '%s'", argv[optind]);
+		return WL_USAGE;
+	}
+	return WL_OK;
+}
+
 /* --- time, statistics, memory ------------------------------------------------------ */
 
 uint64_t wl_now_ns(void)
@@ -158,6 +217,20 @@ uint64_t wl_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t wl_deadline(uint64_t seconds)
+{
+	return wl_now_ns() + seconds * 1000000000u;
+}
+
+int wl_slice_ms(const struct wl *w, uint64_t t_end)
+{
+	uint64_t now = wl_now_ns();
+
+	if (now >= t_end)
+		return 0;
+	return (int)MIN((t_end - now) / 1000000 + 1, (uint64_t)w->timeout_ms);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -314,6 +387,12 @@ int wl_poll(struct wl *w, struct hvg_vq **vqs, unsigned n, int (*process)(void *
 
 /* --- main -------------------------------------------------------------------------- */
 
+enum {
+	OPT_NO_EVENT_IDX = 0x100,
+	OPT_NO_INDIRECT,
+	OPT_JSON,
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: hvsim-guest --sim SOCKET --zone N --device ADDR [--irq N] [--cpu N]\n"
@@ -348,13 +427,64 @@ bad:
 	return -EINVAL;
 }
 
-int main(int argc, char **argv)
+struct args {
+	const char *sim;
+	uint64_t zone, base, irq, heap_gpa, heap_size;
+	int cpu;
+	const struct workload *wl;
+};
+
+/* One option before the workload's name. 0, 1 to exit with WL_OK (--help,
+ * --version), or -EINVAL after a message. */
+static int parse_option(struct wl *w, struct args *a, int c, const char *arg)
 {
-	enum {
-		OPT_NO_EVENT_IDX = 0x100,
-		OPT_NO_INDIRECT,
-		OPT_JSON,
-	};
+	uint64_t v;
+
+	switch (c) {
+	case 's':
+		a->sim = arg;
+		return 0;
+	case 'z':
+		return wl_parse_u64(w, "--zone", arg, 1, UINT32_MAX, &a->zone);
+	case 'd':
+		return wl_parse_u64(w, "--device", arg, 0, UINT64_MAX - 0x1000, &a->base);
+	case 'i':
+		return wl_parse_u64(w, "--irq", arg, 0, UINT32_MAX, &a->irq);
+	case 'c':
+		if (wl_parse_u64(w, "--cpu", arg, 0, HV_CONFIG_MAX_CPUS - 1, &v) < 0)
+			return -EINVAL;
+		a->cpu = (int)v;
+		return 0;
+	case 'H':
+		return parse_heap(w, arg, &a->heap_gpa, &a->heap_size);
+	case 't':
+		if (wl_parse_u64(w, "--timeout", arg, 1, 3600000, &v) < 0)
+			return -EINVAL;
+		w->timeout_ms = (int)v;
+		return 0;
+	case OPT_NO_EVENT_IDX:
+		w->no_event_idx = true;
+		return 0;
+	case OPT_NO_INDIRECT:
+		w->no_indirect = true;
+		return 0;
+	case OPT_JSON:
+		w->json = true;
+		return 0;
+	case 'h':
+		usage(stdout);
+		return 1;
+	case 'V':
+		printf("hvsim-guest %s\n", HV_VERSION);
+		return 1;
+	}
+	usage(stderr);
+	return -EINVAL;
+}
+
+/* The options and the workload's name: -1 to run it, else the exit code. */
+static int parse_argv(struct wl *w, struct args *a, int argc, char **argv)
+{
 	static const struct option opts[] = {
 		{"sim", required_argument, NULL, 's'},
 		{"zone", required_argument, NULL, 'z'},
@@ -370,65 +500,15 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{},
 	};
-	struct wl w = {.name = NULL, .timeout_ms = 10000};
-	const char *sim = NULL;
-	const struct workload *wl = NULL;
-	uint64_t zone = 0, base = 0, irq = 0, v, heap_gpa = 0, heap_size = 0;
 	bool have_zone = false, have_base = false;
-	int cpu = -1, c, r;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+s:z:d:i:c:H:t:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			sim = optarg;
-			break;
-		case 'z':
-			if (wl_parse_u64(&w, "--zone", optarg, 1, UINT32_MAX, &zone) < 0)
-				return WL_USAGE;
-			have_zone = true;
-			break;
-		case 'd':
-			if (wl_parse_u64(&w, "--device", optarg, 0, UINT64_MAX - 0x1000, &base) < 0)
-				return WL_USAGE;
-			have_base = true;
-			break;
-		case 'i':
-			if (wl_parse_u64(&w, "--irq", optarg, 0, UINT32_MAX, &irq) < 0)
-				return WL_USAGE;
-			break;
-		case 'c':
-			if (wl_parse_u64(&w, "--cpu", optarg, 0, 63, &v) < 0)
-				return WL_USAGE;
-			cpu = (int)v;
-			break;
-		case 'H':
-			if (parse_heap(&w, optarg, &heap_gpa, &heap_size) < 0)
-				return WL_USAGE;
-			break;
-		case 't':
-			if (wl_parse_u64(&w, "--timeout", optarg, 1, 3600000, &v) < 0)
-				return WL_USAGE;
-			w.timeout_ms = (int)v;
-			break;
-		case OPT_NO_EVENT_IDX:
-			w.no_event_idx = true;
-			break;
-		case OPT_NO_INDIRECT:
-			w.no_indirect = true;
-			break;
-		case OPT_JSON:
-			w.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return WL_OK;
-		case 'V':
-			printf("hvsim-guest %s\n", HV_VERSION);
-			return WL_OK;
-		default:
-			usage(stderr);
-			return WL_USAGE;
-		}
+		r = parse_option(w, a, c, optarg);
+		if (r != 0)
+			return r > 0 ? WL_OK : WL_USAGE;
+		have_zone |= c == 'z';
+		have_base |= c == 'd';
 	}
 	if (optind >= argc) {
 		usage(stderr);
@@ -436,59 +516,66 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(workloads); i++)
 		if (strcmp(argv[optind], workloads[i]->name) == 0)
-			wl = workloads[i];
-	if (!wl) {
+			a->wl = workloads[i];
+	if (!a->wl) {
 		fprintf(stderr, "hvsim-guest: unknown workload '%s'\n", argv[optind]);
 		usage(stderr);
 		return WL_USAGE;
 	}
-	w.name = wl->name;
-	if (!sim || !have_zone || !have_base) {
-		wl_err(&w, "--sim, --zone and --device are required");
+	w->name = a->wl->name;
+	if (!a->sim || !have_zone || !have_base) {
+		wl_err(w, "--sim, --zone and --device are required");
 		return WL_USAGE;
 	}
+	return -1;
+}
 
+/* Attaches as the zone's guest, probes the device, runs the workload. */
+static int run(struct wl *w, const struct args *a, int argc, char **argv)
+{
+	int r = hvg_sim_open(a->sim, (uint32_t)a->zone, a->cpu, a->heap_gpa, a->heap_size, &w->t);
+
+	if (r < 0) {
+		wl_err(w, "cannot attach to zone %llu of %s as its guest: %s",
+		       (unsigned long long)a->zone, a->sim, strerror(-r));
+		return WL_FAIL;
+	}
+	r = hvg_dev_probe(w->t, a->base, (uint32_t)a->irq, &w->d);
+	if (r < 0) {
+		wl_err(w, "no virtio-mmio device at 0x%llx: %s", (unsigned long long)a->base,
+		       strerror(-r));
+		return WL_FAIL;
+	}
+	w->base = a->base;
+	wl_res_u64(w, "device_id", hvg_dev_id(w->d));
+	/* the workload parses its own options: argv[0] is its name */
+	r = a->wl->run(w, argc, argv);
+	if (r < 0)
+		r = WL_FAIL; /* already reported */
+	wl_res_u64(w, "register_reads", w->t->n_reads);
+	wl_res_u64(w, "register_writes", w->t->n_writes);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct wl w = {.name = NULL, .timeout_ms = 10000};
+	struct args a = {.cpu = -1};
+	int r = parse_argv(&w, &a, argc, argv);
+
+	if (r >= 0)
+		return r;
 	/* human lines and error messages in the order they happen, even in a pipe */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	w.res = json_object_new_object();
 	if (!w.res)
 		return WL_FAIL;
-	wl_res_str(&w, "workload", wl->name);
+	wl_res_str(&w, "workload", a.wl->name);
 	signal(SIGPIPE, SIG_IGN);
 	watchdog_ms = w.timeout_ms + 2000;
 	signal(SIGALRM, on_watchdog);
 	wl_watchdog(&w);
-
-	r = hvg_sim_open(sim, (uint32_t)zone, cpu, heap_gpa, heap_size, &w.t);
-	if (r < 0) {
-		wl_err(&w, "cannot attach to zone %llu of %s as its guest: %s",
-		       (unsigned long long)zone, sim, strerror(-r));
-		r = WL_FAIL;
-		goto out;
-	}
-	r = hvg_dev_probe(w.t, base, (uint32_t)irq, &w.d);
-	if (r < 0) {
-		wl_err(&w, "no virtio-mmio device at 0x%llx: %s", (unsigned long long)base,
-		       strerror(-r));
-		r = WL_FAIL;
-		goto out;
-	}
-	w.base = base;
-	wl_res_u64(&w, "device_id", hvg_dev_id(w.d));
-
-	/* the workload parses its own options: argv[optind] is its name */
-	{
-		int sub_argc = argc - optind;
-		char **sub_argv = argv + optind;
-
-		optind = 0; /* glibc: full re-initialisation */
-		r = wl->run(&w, sub_argc, sub_argv);
-	}
-	if (r < 0)
-		r = WL_FAIL; /* already reported */
-	wl_res_u64(&w, "register_reads", w.t->n_reads);
-	wl_res_u64(&w, "register_writes", w.t->n_writes);
-out:
+	r = run(&w, &a, argc - optind, argv + optind);
 	if (w.d) {
 		/* leave the device quiet for whoever comes next (still under
 		 * the watchdog: a device that does not answer fails the run) */
@@ -503,7 +590,7 @@ out:
 		       json_object_to_json_string_ext(
 			       w.res, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
-		printf("%s: %s\n", wl->name,
+		printf("%s: %s\n", a.wl->name,
 		       r == WL_OK      ? "OK"
 		       : r == WL_USAGE ? "usage error"
 				       : "FAILED");

@@ -83,7 +83,64 @@ int wl_parse_u64(const struct wl *w, const char *opt, const char *s, uint64_t mi
 int wl_parse_size(const struct wl *w, const char *opt, const char *s, uint64_t min, uint64_t max,
 		  uint64_t *ret);
 
+/* A workload's option: --name, into ret. */
+enum wl_opt_kind {
+	WL_OPT_U64,    /* uint64_t in [min, max] */
+	WL_OPT_SIZE,   /* uint64_t with K/M/G in [min, max], a multiple of unit (0: any) */
+	WL_OPT_FLAG,   /* bool, set */
+	WL_OPT_STR,    /* const char * */
+	WL_OPT_CHOICE, /* unsigned: the index of the value in choices (NULL-terminated) */
+};
+
+struct wl_opt {
+	const char *name;
+	enum wl_opt_kind kind;
+	void *ret;
+	uint64_t min, max, unit;
+	const char *const *choices;
+	const char *usage; /* WL_OPT_CHOICE: the choices, for a message */
+	bool *given;	   /* set when the option is given (may be NULL) */
+};
+
+#define WL_OPTS_MAX 8
+#define WL_U64(n, p, lo, hi)                                                          \
+	{                                                                             \
+		.name = (n), .kind = WL_OPT_U64, .ret = (p), .min = (lo), .max = (hi) \
+	}
+#define WL_SIZE(n, p, lo, hi, u)                                                        \
+	{                                                                               \
+		.name = (n), .kind = WL_OPT_SIZE, .ret = (p), .min = (lo), .max = (hi), \
+		.unit = (u)                                                             \
+	}
+/* a size option that says whether it was given */
+#define WL_SIZE_GIVEN(n, p, lo, hi, g)                                                  \
+	{                                                                               \
+		.name = (n), .kind = WL_OPT_SIZE, .ret = (p), .min = (lo), .max = (hi), \
+		.given = (g)                                                            \
+	}
+#define WL_FLAG(n, p)                                        \
+	{                                                    \
+		.name = (n), .kind = WL_OPT_FLAG, .ret = (p) \
+	}
+#define WL_STR(n, p)                                        \
+	{                                                   \
+		.name = (n), .kind = WL_OPT_STR, .ret = (p) \
+	}
+#define WL_CHOICE(n, p, list, text)                                                                \
+	{                                                                                          \
+		.name = (n), .kind = WL_OPT_CHOICE, .ret = (p), .choices = (list), .usage = (text) \
+	}
+
+/* A workload's options (argv[0] its name; no positional arguments) into
+ * the opts' ret: WL_OK, or WL_USAGE after a message. */
+int wl_options(const struct wl *w, int argc, char **argv, const struct wl_opt *opts, size_t n);
+
+/* Until t_end (ns), in waits of at most the device timeout: the next wait
+ * (ms), 0 once t_end has passed. */
+int wl_slice_ms(const struct wl *w, uint64_t t_end);
 uint64_t wl_now_ns(void);
+/* seconds from now, as a wl_now_ns() time */
+uint64_t wl_deadline(uint64_t seconds);
 /* sorts v and returns its p-quantile (0..1); 0 for an empty set */
 uint64_t wl_quantile(uint64_t *v, size_t n, double p, bool sorted);
 void wl_sort(uint64_t *v, size_t n);

@@ -22,6 +22,7 @@
 
 #include "hvguest.h"
 #include "macro.h"
+#include "util.h"
 
 #define HVG_MMIO_MAGIC	   0x74726976 /* "virt" */
 #define HVG_MAX_QUEUES	   16
@@ -498,12 +499,11 @@ static int write_addr(struct hvg_dev *d, uint32_t lo_reg, uint64_t gpa)
 	return r < 0 ? r : reg_write(d, lo_reg + 4, (uint32_t)(gpa >> 32));
 }
 
-int hvg_vq_setup(struct hvg_dev *d, unsigned index, uint16_t size, struct hvg_vq **ret)
+/* The queue's size: the one asked for (0: QueueNumMax, at most 256) if the
+ * device offers the queue and it is not in use. */
+static int vq_size(struct hvg_dev *d, unsigned index, uint16_t *size)
 {
-	struct hvg_transport *t = d->t;
 	uint32_t max, ready;
-	uint64_t desc_len, avail_len, used_len;
-	struct hvg_vq *vq, *old;
 	int r;
 
 	if (index >= HVG_MAX_QUEUES)
@@ -519,35 +519,25 @@ int hvg_vq_setup(struct hvg_dev *d, unsigned index, uint16_t size, struct hvg_vq
 		return -EBUSY; /* §4.2.3.2: the queue must not be in use */
 	if (max == 0)
 		return -ENOENT; /* no such queue */
-	if (size == 0)
-		size = (uint16_t)MIN(max, (uint32_t)256);
-	if (size > max || size > HVG_QUEUE_MAX_SIZE || (size & (size - 1)) != 0)
+	if (*size == 0)
+		*size = (uint16_t)MIN(max, (uint32_t)256);
+	if (*size > max || *size > HVG_QUEUE_MAX_SIZE || (*size & (*size - 1)) != 0)
 		return -EINVAL;
+	return 0;
+}
 
-	vq = calloc(1, sizeof(*vq));
-	if (!vq)
-		return -ENOMEM;
-	vq->d = d;
-	vq->index = index;
-	vq->size = size;
-	vq->event_idx = d->negotiated & (UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX);
-	vq->indirect = d->negotiated & (UINT64_C(1) << VIRTIO_RING_F_INDIRECT_DESC);
-	vq->irq_enabled = true;
-	vq->next = calloc(size, sizeof(*vq->next));
-	vq->reqs = calloc(size, sizeof(*vq->reqs));
-	if (!vq->next || !vq->reqs) {
-		r = -ENOMEM;
-		goto fail;
-	}
+/* vq's rings, zeroed: page-aligned rings satisfy every alignment rule (16,
+ * 2, 4); an earlier incarnation's (old) are reused when big enough. */
+static int vq_rings(struct hvg_vq *vq, const struct hvg_vq *old)
+{
+	struct hvg_transport *t = vq->d->t;
+	uint64_t desc_len, avail_len, used_len;
 
-	/* page-aligned rings satisfy every alignment rule (16, 2, 4); an
-	 * earlier incarnation's rings are reused when they are big enough */
-	old = d->vqs[index];
-	vq->ring_cap = old && old->ring_cap >= size ? old->ring_cap : size;
+	vq->ring_cap = old && old->ring_cap >= vq->size ? old->ring_cap : vq->size;
 	desc_len = 16 * (uint64_t)vq->ring_cap;
 	avail_len = 6 + 2 * (uint64_t)vq->ring_cap;
 	used_len = 6 + 8 * (uint64_t)vq->ring_cap;
-	if (old && old->ring_cap >= size) {
+	if (old && old->ring_cap >= vq->size) {
 		vq->desc_gpa = old->desc_gpa;
 		vq->avail_gpa = old->avail_gpa;
 		vq->used_gpa = old->used_gpa;
@@ -556,26 +546,25 @@ int hvg_vq_setup(struct hvg_dev *d, unsigned index, uint16_t size, struct hvg_vq
 		vq->avail_gpa = vq->desc_gpa ? hvg_alloc(t, avail_len, HVG_PAGE) : 0;
 		vq->used_gpa = vq->avail_gpa ? hvg_alloc(t, used_len, HVG_PAGE) : 0;
 	}
-	if (!vq->used_gpa) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	if (!vq->used_gpa)
+		return -ENOMEM;
 	vq->desc = hvg_ptr(t, vq->desc_gpa, desc_len);
 	vq->avail = hvg_ptr(t, vq->avail_gpa, avail_len);
 	vq->used = hvg_ptr(t, vq->used_gpa, used_len);
-	if (!vq->desc || !vq->avail || !vq->used) {
-		r = -EFAULT;
-		goto fail;
-	}
+	if (!vq->desc || !vq->avail || !vq->used)
+		return -EFAULT;
 	memset(vq->desc, 0, desc_len);
 	memset(vq->avail, 0, avail_len);
 	memset(vq->used, 0, used_len);
-	for (uint16_t i = 0; i < size; i++)
-		vq->next[i] = (uint16_t)(i + 1);
-	vq->free_head = 0;
-	vq->num_free = size;
+	return 0;
+}
 
-	r = reg_write(d, VIRTIO_MMIO_QUEUE_NUM, size);
+/* The device is told where the rings are, and takes the queue. */
+static int vq_enable(struct hvg_dev *d, const struct hvg_vq *vq)
+{
+	uint32_t ready;
+	int r = reg_write(d, VIRTIO_MMIO_QUEUE_NUM, vq->size);
+
 	if (!r)
 		r = write_addr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, vq->desc_gpa);
 	if (!r)
@@ -589,10 +578,38 @@ int hvg_vq_setup(struct hvg_dev *d, unsigned index, uint16_t size, struct hvg_vq
 	if (!r)
 		r = reg_read(d, VIRTIO_MMIO_QUEUE_READY, &ready);
 	if (r < 0)
-		goto fail;
-	if (ready != 1) {
-		r = -EIO; /* the device refused the queue */
-		goto fail;
+		return r;
+	return ready == 1 ? 0 : -EIO; /* -EIO: the device refused the queue */
+}
+
+int hvg_vq_setup(struct hvg_dev *d, unsigned index, uint16_t size, struct hvg_vq **ret)
+{
+	struct hvg_vq *vq, *old = index < HVG_MAX_QUEUES ? d->vqs[index] : NULL;
+	int r = vq_size(d, index, &size);
+
+	if (r < 0)
+		return r;
+	vq = calloc(1, sizeof(*vq));
+	if (!vq)
+		return -ENOMEM;
+	vq->d = d;
+	vq->index = index;
+	vq->size = size;
+	vq->event_idx = d->negotiated & (UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX);
+	vq->indirect = d->negotiated & (UINT64_C(1) << VIRTIO_RING_F_INDIRECT_DESC);
+	vq->irq_enabled = true;
+	vq->next = calloc(size, sizeof(*vq->next));
+	vq->reqs = calloc(size, sizeof(*vq->reqs));
+	r = vq->next && vq->reqs ? vq_rings(vq, old) : -ENOMEM;
+	for (uint16_t i = 0; r == 0 && i < size; i++)
+		vq->next[i] = (uint16_t)(i + 1);
+	vq->free_head = 0;
+	vq->num_free = size;
+	if (r == 0)
+		r = vq_enable(d, vq);
+	if (r < 0) {
+		vq_free(vq);
+		return r;
 	}
 	if (old) {
 		/* its indirect tables, free or left in flight by a reset, are
@@ -607,9 +624,6 @@ int hvg_vq_setup(struct hvg_dev *d, unsigned index, uint16_t size, struct hvg_vq
 	d->vqs[index] = vq;
 	*ret = vq;
 	return 0;
-fail:
-	vq_free(vq);
-	return r;
 }
 
 unsigned hvg_vq_free_descs(const struct hvg_vq *vq)
@@ -837,18 +851,10 @@ void hvg_vq_irq_enable(struct hvg_vq *vq, bool enable)
 
 /* --- interrupts ------------------------------------------------------------------ */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int hvg_dev_wait(struct hvg_dev *d, int timeout_ms, uint32_t *ret_status)
 {
 	struct hvg_transport *t = d->t;
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now_usec() / 1000) + timeout_ms;
 	uint32_t irq, status;
 	int r;
 
@@ -856,7 +862,7 @@ int hvg_dev_wait(struct hvg_dev *d, int timeout_ms, uint32_t *ret_status)
 		int left = -1;
 
 		if (deadline >= 0) {
-			int64_t now = now_ms();
+			int64_t now = (int64_t)(now_usec() / 1000);
 
 			left = now >= deadline ? 0 : (int)MIN(deadline - now, (int64_t)INT32_MAX);
 		}

@@ -28,22 +28,15 @@
 static void zone_complain(struct sim_zone *z, const char *fmt, ...) _printf_(2, 3);
 static void zone_complain(struct sim_zone *z, const char *fmt, ...)
 {
-	uint64_t now = now_usec();
 	char buf[256];
+	unsigned n;
 	va_list ap;
 
-	if (now - z->rl_start >= 1000000) {
-		if (z->rl_suppressed)
-			log_warn("zone %u: %u more messages suppressed", z->id, z->rl_suppressed);
-		z->rl_start = now;
-		z->rl_count = 0;
-		z->rl_suppressed = 0;
-	}
-	if (z->rl_count >= SIM_LOG_BURST) {
-		z->rl_suppressed++;
+	if (!ratelimit_pass(&z->complaints, now_usec()))
 		return;
-	}
-	z->rl_count++;
+	n = ratelimit_take(&z->complaints);
+	if (n)
+		log_warn("zone %u: %u more messages suppressed", z->id, n);
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -390,7 +383,7 @@ static void owner_on_readable(evutil_socket_t fd, short what, void *arg)
 	struct sim_zone *z = arg;
 
 	/* a bounded number of packets per wake-up, for fairness */
-	for (int round = 0; round < 16 && z->owner_fd >= 0; round++) {
+	for (int round = 0; round < SIM_WAKEUP_PACKETS && z->owner_fd >= 0; round++) {
 		int k = rx_batch(z->owner_fd, &b, rx, sizeof(rx[0]), OWNER_RX_PKTS);
 
 		if (k == -EAGAIN || k == -EWOULDBLOCK)
@@ -657,7 +650,7 @@ static void pending_on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct sim_pending_owner *p = arg;
 
-	if (!pending_drain(p, 64)) {
+	if (!pending_drain(p, SIM_PENDING_PACKETS)) {
 		log_info("zone %u: pending channel owner detached before the zone started",
 			 p->zone_id);
 		pending_free(p);

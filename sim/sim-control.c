@@ -608,7 +608,7 @@ static void conn_on_readable(evutil_socket_t fd, short what, void *arg)
 	static uint8_t buf[HVSIM_MAX_PACKET];
 	struct sim_conn *c = arg;
 
-	for (int pkt = 0; pkt < 16 && !conn_paused(c); pkt++) {
+	for (int pkt = 0; pkt < SIM_WAKEUP_PACKETS && !conn_paused(c); pkt++) {
 		int fds[HV_MAX_FDS_PER_MSG];
 		size_t n_fds = 0;
 		struct reply rep;

@@ -37,6 +37,7 @@ static struct sim_zone *zone_new(struct sim *sim, uint32_t id)
 	z->id = id;
 	z->owner_fd = -1;
 	z->guest_fd = -1;
+	z->complaints = (struct ratelimit)RATELIMIT_INIT(SIM_LOG_INTERVAL, SIM_LOG_BURST);
 	TAILQ_INIT(&z->guest_out);
 	return z;
 }
@@ -198,9 +199,9 @@ int sim_zone_start(struct sim *sim, const void *cfg, size_t size)
 		log_warn("zone %u: no CPU", h->zone_id);
 		goto out;
 	}
-	if (sim->ncpus < 64 && (h->cpus >> sim->ncpus) != 0) {
-		log_warn("zone %u: CPU %u does not exist (%u CPUs)", h->zone_id,
-			 63u - (unsigned)__builtin_clzll(h->cpus), sim->ncpus);
+	if (sim_cpu_missing(sim->ncpus, h->cpus) >= 0) {
+		log_warn("zone %u: CPU %d does not exist (%u CPUs)", h->zone_id,
+			 sim_cpu_missing(sim->ncpus, h->cpus), sim->ncpus);
 		goto out;
 	}
 	TAILQ_FOREACH (z, &sim->zones, link)

@@ -12,7 +12,6 @@
  * Device-written values (used length, status) are checked before use.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,7 +374,8 @@ static int blk_flush(struct blk *b)
 /* --- blk-verify -------------------------------------------------------------------------- */
 
 struct verify {
-	uint64_t seed;
+	uint64_t seed, count, max_size; /* the options */
+	bool readonly;
 	uint64_t region; /* sectors */
 	uint32_t *gen;	 /* per sector: generation there, 0 never written */
 	uint8_t *busy;	 /* per sector: a write in flight */
@@ -513,148 +513,133 @@ static int verify_reads(struct blk *b, struct verify *v, uint64_t lo, uint64_t h
 	return blk_drain(b);
 }
 
-static int blk_verify(struct wl *w, int argc, char **argv)
+/* The disk and the options fit together; the shadow is allocated. 0, or
+ * an exit code or -errno. */
+static int verify_setup(struct blk *b, struct verify *v)
 {
-	static const struct option opts[] = {
-		{"count", required_argument, NULL, 'n'},
-		{"qd", required_argument, NULL, 'q'},
-		{"max-size", required_argument, NULL, 'm'},
-		{"seed", required_argument, NULL, 's'},
-		{"region", required_argument, NULL, 'r'},
-		{"expect-readonly", no_argument, NULL, 'R'},
-		{},
-	};
-	uint64_t count = 256, qd = 8, max_size = 65536, seed = 1, region = 0;
-	bool readonly = false, ro;
-	struct verify v = {0};
-	struct blk b;
-	uint64_t t0;
-	int c, r;
+	struct wl *w = b->w;
+	bool ro = wl_has(w, VIRTIO_BLK_F_RO);
+	int r;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			r = wl_parse_u64(w, "--count", optarg, 1, 100000000, &count);
-			break;
-		case 'q':
-			r = wl_parse_u64(w, "--qd", optarg, 1, BLK_MAX_QD, &qd);
-			break;
-		case 'm':
-			r = wl_parse_size(w, "--max-size", optarg, SECTOR, BLK_MAX_SIZE, &max_size);
-			if (r == 0 && max_size % SECTOR) {
-				wl_err(w, "--max-size must be a multiple of %u", SECTOR);
-				r = -EINVAL;
-			}
-			break;
-		case 's':
-			r = wl_parse_u64(w, "--seed", optarg, 0, UINT64_MAX, &seed);
-			break;
-		case 'r':
-			r = wl_parse_u64(w, "--region", optarg, 1, BLK_REGION_MAX, &region);
-			break;
-		case 'R':
-			readonly = true;
-			r = 0;
-			break;
-		default:
-			return WL_USAGE;
-		}
-		if (r < 0)
-			return WL_USAGE;
-	}
-	if (optind != argc) {
-		wl_err(w, "unexpected argument '%s'", argv[optind]);
-		return WL_USAGE;
-	}
-
-	r = blk_init(&b, w, UINT64_C(1) << VIRTIO_BLK_F_FLUSH, (unsigned)qd, (uint32_t)max_size);
-	if (r < 0)
-		goto out;
-	ro = wl_has(w, VIRTIO_BLK_F_RO);
 	wl_say(w, "capacity %llu sectors (%.1f MiB)%s, queue depth %u",
-	       (unsigned long long)b.capacity, (double)b.capacity * SECTOR / 1048576.0,
-	       ro ? ", read-only" : "", b.qd);
-	if (b.capacity == 0) {
+	       (unsigned long long)b->capacity, (double)b->capacity * SECTOR / 1048576.0,
+	       ro ? ", read-only" : "", b->qd);
+	if (b->capacity == 0) {
 		wl_err(w, "the disk is empty");
-		r = WL_FAIL;
-		goto out;
+		return WL_FAIL;
 	}
-	r = blk_get_id(&b);
+	r = blk_get_id(b);
 	if (r < 0)
-		goto out;
-	if (readonly != ro) {
+		return r;
+	if (v->readonly != ro) {
 		wl_err(w,
-		       readonly
+		       v->readonly
 			       ? "--expect-readonly, but the device does not offer VIRTIO_BLK_F_RO"
 			       : "the device is read-only (VIRTIO_BLK_F_RO); use --expect-readonly");
-		r = WL_FAIL;
-		goto out;
+		return WL_FAIL;
 	}
-	if (region == 0)
-		region = MIN(b.capacity, (uint64_t)32768);
-	if (region > b.capacity) {
+	if (v->region == 0)
+		v->region = MIN(b->capacity, (uint64_t)32768);
+	if (v->region > b->capacity) {
 		wl_err(w, "--region %llu is larger than the disk (%llu sectors)",
-		       (unsigned long long)region, (unsigned long long)b.capacity);
-		r = WL_USAGE;
-		goto out;
+		       (unsigned long long)v->region, (unsigned long long)b->capacity);
+		return WL_USAGE;
 	}
-	v.seed = seed;
-	v.region = region;
-	v.lo = UINT64_MAX;
-	v.hi = 0;
-	v.busy = calloc(region, 1);
-	v.expect = malloc(SECTOR);
-	if (!readonly)
-		v.gen = calloc(region, sizeof(*v.gen));
-	if (!v.busy || !v.expect || (!readonly && !v.gen)) {
-		r = -ENOMEM;
-		goto out;
-	}
+	v->busy = calloc(v->region, 1);
+	v->expect = malloc(SECTOR);
+	if (!v->readonly)
+		v->gen = calloc(v->region, sizeof(*v->gen));
+	if (!v->busy || !v->expect || (!v->readonly && !v->gen))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Every write must fail; reads must work. */
+static int verify_readonly(struct blk *b, struct verify *v)
+{
+	uint32_t max = (uint32_t)v->max_size;
+	int r;
+
+	v->expect_status = VIRTIO_BLK_S_IOERR;
+	r = verify_writes(b, v, MIN(v->count, (uint64_t)64), max);
+	if (r == 0)
+		r = verify_reads(b, v, 0, MIN(v->region, (uint64_t)(max / SECTOR) * 4), max);
+	if (r < 0)
+		return r;
+	wl_res_u64(b->w, "writes_refused", v->readonly_ok_writes);
+	wl_say(b->w, "read-only: %llu writes refused with IOERR, reads %s",
+	       (unsigned long long)v->readonly_ok_writes, v->read_errors ? "FAILED" : "OK");
+	return 0;
+}
+
+/* Writes, FLUSH, the written range read back. */
+static int verify_readwrite(struct blk *b, struct verify *v)
+{
+	int r;
+
+	v->expect_status = VIRTIO_BLK_S_OK;
+	r = verify_writes(b, v, v->count, (uint32_t)v->max_size);
+	if (r == 0)
+		r = blk_flush(b);
+	if (r == 0)
+		r = verify_reads(b, v, v->lo, v->hi, (uint32_t)v->max_size);
+	if (r < 0)
+		return r;
+	wl_res_u64(b->w, "writes", v->count);
+	wl_res_u64(b->w, "range_first_sector", v->lo);
+	wl_res_u64(b->w, "range_sectors", v->hi - v->lo);
+	wl_res_u64(b->w, "mismatched_sectors", v->mismatches);
+	wl_say(b->w,
+	       "%llu writes (seed %llu) in sectors [%llu, %llu), read back: %llu sectors differ",
+	       (unsigned long long)v->count, (unsigned long long)v->seed, (unsigned long long)v->lo,
+	       (unsigned long long)v->hi, (unsigned long long)v->mismatches);
+	return 0;
+}
+
+/* The device-side counters common to both workloads. */
+static void blk_report(struct blk *b)
+{
+	wl_res_u64(b->w, "bad_used_len", b->bad_len);
+	wl_res_u64(b->w, "short_used_len", b->short_len);
+	wl_res_u64(b->w, "bad_status", b->bad_status);
+	if (b->short_len)
+		wl_say(b->w, "warning: %llu completions reported fewer bytes than the buffers hold",
+		       (unsigned long long)b->short_len);
+	wl_res_per_req(b->w, b->completed);
+}
+
+static int blk_verify(struct wl *w, int argc, char **argv)
+{
+	struct verify v = {.count = 256, .max_size = 65536, .seed = 1, .lo = UINT64_MAX};
+	uint64_t qd = 8, t0;
+	const struct wl_opt opts[] = {
+		WL_U64("count", &v.count, 1, 100000000),
+		WL_U64("qd", &qd, 1, BLK_MAX_QD),
+		WL_SIZE("max-size", &v.max_size, SECTOR, BLK_MAX_SIZE, SECTOR),
+		WL_U64("seed", &v.seed, 0, UINT64_MAX),
+		WL_U64("region", &v.region, 1, BLK_REGION_MAX),
+		WL_FLAG("expect-readonly", &v.readonly),
+	};
+	struct blk b = {0};
+	int r = wl_options(w, argc, argv, opts, ARRAY_SIZE(opts));
+
+	if (r != WL_OK)
+		return r;
+	r = blk_init(&b, w, UINT64_C(1) << VIRTIO_BLK_F_FLUSH, (unsigned)qd, (uint32_t)v.max_size);
+	if (r == 0)
+		r = verify_setup(&b, &v);
 	t0 = wl_now_ns();
-	if (readonly) {
-		/* every write must fail; reads must work */
-		v.expect_status = VIRTIO_BLK_S_IOERR;
-		r = verify_writes(&b, &v, MIN(count, (uint64_t)64), (uint32_t)max_size);
-		if (r == 0)
-			r = verify_reads(&b, &v, 0, MIN(region, (uint64_t)(max_size / SECTOR) * 4),
-					 (uint32_t)max_size);
-		if (r < 0)
-			goto out;
-		wl_res_u64(w, "writes_refused", v.readonly_ok_writes);
-		wl_say(w, "read-only: %llu writes refused with IOERR, reads %s",
-		       (unsigned long long)v.readonly_ok_writes, v.read_errors ? "FAILED" : "OK");
-	} else {
-		v.expect_status = VIRTIO_BLK_S_OK;
-		r = verify_writes(&b, &v, count, (uint32_t)max_size);
-		if (r == 0)
-			r = blk_flush(&b);
-		if (r == 0)
-			r = verify_reads(&b, &v, v.lo, v.hi, (uint32_t)max_size);
-		if (r < 0)
-			goto out;
-		wl_res_u64(w, "writes", count);
-		wl_res_u64(w, "range_first_sector", v.lo);
-		wl_res_u64(w, "range_sectors", v.hi - v.lo);
-		wl_res_u64(w, "mismatched_sectors", v.mismatches);
-		wl_say(w,
-		       "%llu writes (seed %llu) in sectors [%llu, %llu), read back: %llu sectors differ",
-		       (unsigned long long)count, (unsigned long long)seed,
-		       (unsigned long long)v.lo, (unsigned long long)v.hi,
-		       (unsigned long long)v.mismatches);
+	if (r == 0)
+		r = v.readonly ? verify_readonly(&b, &v) : verify_readwrite(&b, &v);
+	if (r == 0) {
+		wl_res_dbl(w, "elapsed_s", (double)(wl_now_ns() - t0) / 1e9);
+		wl_res_u64(w, "write_errors", v.write_errors);
+		wl_res_u64(w, "read_errors", v.read_errors);
+		blk_report(&b);
+		r = v.write_errors || v.read_errors || v.mismatches || b.bad_len || b.bad_status
+			    ? WL_FAIL
+			    : WL_OK;
 	}
-	wl_res_dbl(w, "elapsed_s", (double)(wl_now_ns() - t0) / 1e9);
-	wl_res_u64(w, "write_errors", v.write_errors);
-	wl_res_u64(w, "read_errors", v.read_errors);
-	wl_res_u64(w, "bad_used_len", b.bad_len);
-	wl_res_u64(w, "short_used_len", b.short_len);
-	wl_res_u64(w, "bad_status", b.bad_status);
-	if (b.short_len)
-		wl_say(w, "warning: %llu completions reported fewer bytes than the buffers hold",
-		       (unsigned long long)b.short_len);
-	wl_res_per_req(w, b.completed);
-	r = (v.write_errors || v.read_errors || v.mismatches || b.bad_len || b.bad_status) ? WL_FAIL
-											   : WL_OK;
-out:
 	free(v.gen);
 	free(v.busy);
 	free(v.expect);
@@ -664,10 +649,14 @@ out:
 
 /* --- blk-bench --------------------------------------------------------------------------- */
 
+static const char *const bench_modes[] = {"randread", "randwrite", "read", "write", NULL};
+
 struct bench {
+	uint64_t bs, seconds, count, seed;
+	unsigned mode; /* in bench_modes */
 	uint64_t *lat;
 	size_t n_lat, cap_lat;
-	uint64_t errors, bytes;
+	uint64_t errors, bytes, elapsed;
 };
 
 static void bench_done(struct blk *b, struct blk_slot *s, uint8_t status, uint32_t used_len)
@@ -694,146 +683,112 @@ static void bench_done(struct blk *b, struct blk_slot *s, uint8_t status, uint32
 	bb->lat[bb->n_lat++] = lat;
 }
 
-static int blk_bench(struct wl *w, int argc, char **argv)
+/* Keeps the queue full until the count or the time is reached. */
+static int bench_run(struct blk *b, struct bench *bb)
 {
-	static const struct option opts[] = {
-		{"rw", required_argument, NULL, 'w'},
-		{"bs", required_argument, NULL, 'b'},
-		{"qd", required_argument, NULL, 'q'},
-		{"seconds", required_argument, NULL, 's'},
-		{"count", required_argument, NULL, 'n'},
-		{"seed", required_argument, NULL, 'S'},
-		{},
-	};
-	static const char *const modes[] = {"randread", "randwrite", "read", "write"};
-	uint64_t bs = 4096, qd = 1, seconds = 5, count = 0, seed = 1, blocks, next = 0;
-	uint64_t t0, t_end, elapsed, submitted = 0;
-	unsigned mode = 0;
-	bool is_write, is_rand;
-	struct bench bb = {0};
-	struct blk b;
-	int c, r;
+	bool is_write = bb->mode == 1 || bb->mode == 3, is_rand = bb->mode <= 1;
+	uint64_t blocks = b->capacity / (bb->bs / SECTOR), next = 0, submitted = 0;
+	uint64_t t0 = wl_now_ns(), t_end = t0 + bb->seconds * 1000000000u;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		r = 0;
-		switch (c) {
-		case 'w':
-			for (mode = 0; mode < ARRAY_SIZE(modes); mode++)
-				if (strcmp(optarg, modes[mode]) == 0)
-					break;
-			if (mode == ARRAY_SIZE(modes)) {
-				wl_err(w, "--rw: randread, randwrite, read or write");
-				r = -EINVAL;
-			}
-			break;
-		case 'b':
-			r = wl_parse_size(w, "--bs", optarg, SECTOR, BLK_MAX_SIZE, &bs);
-			if (r == 0 && bs % SECTOR) {
-				wl_err(w, "--bs must be a multiple of %u", SECTOR);
-				r = -EINVAL;
-			}
-			break;
-		case 'q':
-			r = wl_parse_u64(w, "--qd", optarg, 1, BLK_MAX_QD, &qd);
-			break;
-		case 's':
-			r = wl_parse_u64(w, "--seconds", optarg, 1, 86400, &seconds);
-			break;
-		case 'n':
-			r = wl_parse_u64(w, "--count", optarg, 1, UINT64_MAX, &count);
-			break;
-		case 'S':
-			r = wl_parse_u64(w, "--seed", optarg, 0, UINT64_MAX, &seed);
-			break;
-		default:
-			return WL_USAGE;
-		}
-		if (r < 0)
-			return WL_USAGE;
-	}
-	if (optind != argc) {
-		wl_err(w, "unexpected argument '%s'", argv[optind]);
-		return WL_USAGE;
-	}
-	is_write = mode == 1 || mode == 3;
-	is_rand = mode <= 1;
-
-	r = blk_init(&b, w, 0, (unsigned)qd, (uint32_t)bs);
-	if (r < 0)
-		goto out;
-	if (is_write && wl_has(w, VIRTIO_BLK_F_RO)) {
-		wl_err(w, "the device is read-only");
-		r = WL_FAIL;
-		goto out;
-	}
-	blocks = b.capacity / (bs / SECTOR);
-	if (blocks == 0) {
-		wl_err(w, "the disk (%llu sectors) is smaller than one block",
-		       (unsigned long long)b.capacity);
-		r = WL_FAIL;
-		goto out;
-	}
-	for (unsigned i = 0; i < b.qd && is_write; i++)
-		wl_pattern_fill(seed, i * bs, b.slots[i].data, bs);
-	b.done = bench_done;
-	b.ctx = &bb;
-	wl_say(w, "%s, bs %llu, qd %u, %s%llu", modes[mode], (unsigned long long)bs, b.qd,
-	       count ? "requests " : "seconds ", (unsigned long long)(count ? count : seconds));
-
-	t0 = wl_now_ns();
-	t_end = t0 + seconds * 1000000000u;
+	for (unsigned i = 0; i < b->qd && is_write; i++)
+		wl_pattern_fill(bb->seed, i * bb->bs, b->slots[i].data, bb->bs);
 	for (;;) {
-		bool more = count ? submitted < count : wl_now_ns() < t_end;
+		bool more = bb->count ? submitted < bb->count : wl_now_ns() < t_end;
 		unsigned added = 0;
 		struct blk_slot *s;
 
-		while (more && (s = blk_free_slot(&b))) {
-			uint64_t blk = is_rand ? wl_rand(&seed) % blocks : next++ % blocks;
+		while (more && (s = blk_free_slot(b))) {
+			uint64_t blk = is_rand ? wl_rand(&bb->seed) % blocks : next++ % blocks;
 
-			r = blk_submit(&b, s, is_write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
-				       blk * (bs / SECTOR), (uint32_t)bs);
+			r = blk_submit(b, s, is_write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
+				       blk * (bb->bs / SECTOR), (uint32_t)bb->bs);
 			if (r == -ENOSPC)
 				break;
 			if (r < 0)
-				goto out;
+				return r;
 			added++;
 			submitted++;
-			more = count ? submitted < count : true;
+			more = bb->count ? submitted < bb->count : true;
 		}
 		if (added)
-			hvg_vq_kick(b.vq);
-		if (!more && b.inflight == 0)
+			hvg_vq_kick(b->vq);
+		if (!more && b->inflight == 0)
 			break;
-		r = blk_wait(&b);
+		r = blk_wait(b);
 		if (r < 0)
-			goto out;
+			return r;
 	}
-	elapsed = wl_now_ns() - t0;
-	wl_sort(bb.lat, bb.n_lat);
-	{
-		double secs = (double)elapsed / 1e9;
-		double iops = (double)b.completed / secs;
-		double mibs = (double)bb.bytes / 1048576.0 / secs;
-		double p50 = (double)wl_quantile(bb.lat, bb.n_lat, 0.50, true) / 1e3;
-		double p99 = (double)wl_quantile(bb.lat, bb.n_lat, 0.99, true) / 1e3;
+	bb->elapsed = wl_now_ns() - t0;
+	return 0;
+}
 
-		wl_res_str(w, "rw", modes[mode]);
-		wl_res_u64(w, "bs", bs);
-		wl_res_u64(w, "qd", b.qd);
-		wl_res_u64(w, "requests", b.completed);
-		wl_res_u64(w, "errors", bb.errors);
-		wl_res_dbl(w, "elapsed_s", secs);
-		wl_res_dbl(w, "iops", iops);
-		wl_res_dbl(w, "mib_per_s", mibs);
-		wl_res_dbl(w, "lat_p50_us", p50);
-		wl_res_dbl(w, "lat_p99_us", p99);
-		wl_say(w,
-		       "%llu requests in %.2f s: %.0f IOPS, %.2f MiB/s, latency p50 %.1f us, p99 %.1f us",
-		       (unsigned long long)b.completed, secs, iops, mibs, p50, p99);
+static void bench_report(struct blk *b, struct bench *bb)
+{
+	struct wl *w = b->w;
+	double secs = (double)bb->elapsed / 1e9;
+	double iops = (double)b->completed / secs;
+	double mibs = (double)bb->bytes / 1048576.0 / secs;
+	double p50, p99;
+
+	wl_sort(bb->lat, bb->n_lat);
+	p50 = (double)wl_quantile(bb->lat, bb->n_lat, 0.50, true) / 1e3;
+	p99 = (double)wl_quantile(bb->lat, bb->n_lat, 0.99, true) / 1e3;
+	wl_res_str(w, "rw", bench_modes[bb->mode]);
+	wl_res_u64(w, "bs", bb->bs);
+	wl_res_u64(w, "qd", b->qd);
+	wl_res_u64(w, "requests", b->completed);
+	wl_res_u64(w, "errors", bb->errors);
+	wl_res_dbl(w, "elapsed_s", secs);
+	wl_res_dbl(w, "iops", iops);
+	wl_res_dbl(w, "mib_per_s", mibs);
+	wl_res_dbl(w, "lat_p50_us", p50);
+	wl_res_dbl(w, "lat_p99_us", p99);
+	wl_say(w,
+	       "%llu requests in %.2f s: %.0f IOPS, %.2f MiB/s, latency p50 %.1f us, p99 %.1f us",
+	       (unsigned long long)b->completed, secs, iops, mibs, p50, p99);
+	wl_res_per_req(w, b->completed);
+}
+
+static int blk_bench(struct wl *w, int argc, char **argv)
+{
+	struct bench bb = {.bs = 4096, .seconds = 5, .seed = 1};
+	uint64_t qd = 1;
+	const struct wl_opt opts[] = {
+		WL_CHOICE("rw", &bb.mode, bench_modes, "randread, randwrite, read or write"),
+		WL_SIZE("bs", &bb.bs, SECTOR, BLK_MAX_SIZE, SECTOR),
+		WL_U64("qd", &qd, 1, BLK_MAX_QD),
+		WL_U64("seconds", &bb.seconds, 1, 86400),
+		WL_U64("count", &bb.count, 1, UINT64_MAX),
+		WL_U64("seed", &bb.seed, 0, UINT64_MAX),
+	};
+	struct blk b = {0};
+	int r = wl_options(w, argc, argv, opts, ARRAY_SIZE(opts));
+
+	if (r != WL_OK)
+		return r;
+	r = blk_init(&b, w, 0, (unsigned)qd, (uint32_t)bb.bs);
+	if (r == 0 && (bb.mode == 1 || bb.mode == 3) && wl_has(w, VIRTIO_BLK_F_RO)) {
+		wl_err(w, "the device is read-only");
+		r = WL_FAIL;
 	}
-	wl_res_per_req(w, b.completed);
-	r = bb.errors || b.bad_len || b.bad_status || b.completed == 0 ? WL_FAIL : WL_OK;
-out:
+	if (r == 0 && b.capacity < bb.bs / SECTOR) {
+		wl_err(w, "the disk (%llu sectors) is smaller than one block",
+		       (unsigned long long)b.capacity);
+		r = WL_FAIL;
+	}
+	b.done = bench_done;
+	b.ctx = &bb;
+	if (r == 0) {
+		wl_say(w, "%s, bs %llu, qd %u, %s%llu", bench_modes[bb.mode],
+		       (unsigned long long)bb.bs, b.qd, bb.count ? "requests " : "seconds ",
+		       (unsigned long long)(bb.count ? bb.count : bb.seconds));
+		r = bench_run(&b, &bb);
+	}
+	if (r == 0) {
+		bench_report(&b, &bb);
+		r = bb.errors || b.bad_len || b.bad_status || b.completed == 0 ? WL_FAIL : WL_OK;
+	}
 	free(bb.lat);
 	blk_free(&b);
 	return r;

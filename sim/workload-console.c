@@ -10,7 +10,6 @@
  *  console-recv  receives and checks the same pattern.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,71 +196,45 @@ static int echo_process(void *arg)
 
 static int console_echo(struct wl *w, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"bytes", required_argument, NULL, 'b'},
-		{"seconds", required_argument, NULL, 's'},
-		{},
-	};
 	uint64_t bytes = 0, seconds = 10, t_end;
 	bool have_bytes = false;
+	const struct wl_opt opts[] = {
+		WL_SIZE_GIVEN("bytes", &bytes, 1, UINT64_MAX, &have_bytes),
+		WL_U64("seconds", &seconds, 1, 86400),
+	};
 	struct echo_state e = {0};
-	struct con c;
-	int ch, r;
+	struct con c = {0};
+	int slice, r = wl_options(w, argc, argv, opts, ARRAY_SIZE(opts));
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			r = wl_parse_size(w, "--bytes", optarg, 1, UINT64_MAX, &bytes);
-			have_bytes = true;
-			break;
-		case 's':
-			r = wl_parse_u64(w, "--seconds", optarg, 1, 86400, &seconds);
-			break;
-		default:
-			return WL_USAGE;
-		}
-		if (r < 0)
-			return WL_USAGE;
-	}
-	if (optind != argc) {
-		wl_err(w, "unexpected argument '%s'", argv[optind]);
-		return WL_USAGE;
-	}
+	if (r != WL_OK)
+		return r;
 	r = con_init(&c, w);
-	if (r < 0)
-		goto out;
 	c.on_rx = echo_rx;
 	c.ctx = &e;
-	r = con_post_all_rx(&c);
+	if (r == 0)
+		r = con_post_all_rx(&c);
 	if (r < 0)
 		goto out;
 	wl_say(w, "echoing the console for %llu s%s", (unsigned long long)seconds,
 	       have_bytes ? " or until the byte count is reached" : "");
-
-	t_end = wl_now_ns() + seconds * 1000000000u;
-	for (;;) {
-		uint64_t now = wl_now_ns();
-
-		/* echoed = sent back and taken by the device */
-		if (have_bytes && c.tx_bytes >= bytes)
-			break;
-		if (now >= t_end) {
-			if (have_bytes) {
-				wl_err(w, "timed out after %llu s: %llu of %llu bytes echoed",
-				       (unsigned long long)seconds, (unsigned long long)c.tx_bytes,
-				       (unsigned long long)bytes);
-				r = WL_FAIL;
-				goto report;
-			}
+	t_end = wl_deadline(seconds);
+	/* echoed = sent back and taken by the device */
+	while (!have_bytes || c.tx_bytes < bytes) {
+		slice = wl_slice_ms(w, t_end);
+		if (slice == 0 && have_bytes) {
+			wl_err(w, "timed out after %llu s: %llu of %llu bytes echoed",
+			       (unsigned long long)seconds, (unsigned long long)c.tx_bytes,
+			       (unsigned long long)bytes);
+			r = WL_FAIL;
 			break;
 		}
-		r = wl_poll(w, c.vq, 2, echo_process, &c,
-			    (int)MIN((t_end - now) / 1000000 + 1, (uint64_t)w->timeout_ms));
+		if (slice == 0)
+			break;
+		r = wl_poll(w, c.vq, 2, echo_process, &c, slice);
 		if (r < 0 && r != -ETIMEDOUT)
-			goto report;
+			break;
+		r = WL_OK;
 	}
-	r = WL_OK;
-report:
 	wl_res_u64(w, "bytes_received", c.rx_bytes);
 	wl_res_u64(w, "bytes_echoed", c.tx_bytes);
 	wl_say(w, "received %llu bytes, echoed %llu", (unsigned long long)c.rx_bytes,
@@ -279,94 +252,87 @@ static int send_reap(void *arg)
 	return con_tx_reap(arg, false);
 }
 
-static int console_send(struct wl *w, int argc, char **argv)
+/* Waits until the device took something; with what, for a message. */
+static int send_wait(struct con *c, const char *what, uint64_t off, uint64_t bytes)
 {
-	static const struct option opts[] = {
-		{"bytes", required_argument, NULL, 'b'},
-		{"seed", required_argument, NULL, 's'},
-		{},
-	};
-	uint64_t bytes = 0, seed = 1, off = 0, t0;
-	bool have_bytes = false;
-	struct con c;
-	int ch, r;
+	int r = wl_poll(c->w, &c->vq[1], 1, send_reap, c, c->w->timeout_ms);
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			r = wl_parse_size(w, "--bytes", optarg, 1, UINT64_MAX, &bytes);
-			have_bytes = true;
-			break;
-		case 's':
-			r = wl_parse_u64(w, "--seed", optarg, 0, UINT64_MAX, &seed);
-			break;
-		default:
-			return WL_USAGE;
-		}
-		if (r < 0)
-			return WL_USAGE;
-	}
-	if (optind != argc || !have_bytes) {
-		wl_err(w, "--bytes N is required");
-		return WL_USAGE;
-	}
-	r = con_init(&c, w);
-	if (r < 0)
-		goto out;
-	for (unsigned i = 0; i < c.n_bufs; i++)
-		c.tx_free[c.n_tx_free++] = i;
-	t0 = wl_now_ns();
+	if (r == -ETIMEDOUT)
+		wl_err(c->w, "the device took nothing for %d ms (%s: %llu of %llu bytes)",
+		       c->w->timeout_ms, what, (unsigned long long)off, (unsigned long long)bytes);
+	return r < 0 ? r : 0;
+}
+
+/* The pattern of seed, bytes long, with back-pressure; then until sent. */
+static int send_all(struct con *c, uint64_t seed, uint64_t bytes)
+{
+	uint64_t off = 0;
+	int r;
+
+	for (unsigned i = 0; i < c->n_bufs; i++)
+		c->tx_free[c->n_tx_free++] = i;
 	while (off < bytes) {
 		unsigned added = 0;
 
-		while (off < bytes && c.n_tx_free > 0) {
-			unsigned i = c.tx_free[--c.n_tx_free];
+		while (off < bytes && c->n_tx_free > 0) {
+			unsigned i = c->tx_free[--c->n_tx_free];
 			uint32_t len = (uint32_t)MIN(bytes - off, (uint64_t)CON_BUF);
 
-			wl_pattern_fill(seed, off, con_buf(&c, i), len);
-			r = con_add(&c, 1, i, len);
+			wl_pattern_fill(seed, off, con_buf(c, i), len);
+			r = con_add(c, 1, i, len);
 			if (r < 0)
-				goto out;
+				return r;
 			off += len;
 			added++;
 		}
 		if (added)
-			hvg_vq_kick(c.vq[1]);
-		if (c.n_tx_free == 0 || off >= bytes) {
-			/* back-pressure: wait until the device took something */
-			r = wl_poll(w, &c.vq[1], 1, send_reap, &c, w->timeout_ms);
-			if (r == -ETIMEDOUT) {
-				wl_err(w,
-				       "the device took nothing for %d ms (%llu of %llu bytes queued)",
-				       w->timeout_ms, (unsigned long long)off,
-				       (unsigned long long)bytes);
-				goto out;
-			}
+			hvg_vq_kick(c->vq[1]);
+		if (c->n_tx_free == 0 || off >= bytes) {
+			r = send_wait(c, "queued", off, bytes);
 			if (r < 0)
-				goto out;
+				return r;
 		}
 	}
-	while (c.tx_busy > 0) {
-		r = wl_poll(w, &c.vq[1], 1, send_reap, &c, w->timeout_ms);
-		if (r < 0) {
-			if (r == -ETIMEDOUT)
-				wl_err(w, "%u buffers still not sent after %d ms", c.tx_busy,
-				       w->timeout_ms);
-			goto out;
-		}
+	while (c->tx_busy > 0) {
+		r = send_wait(c, "sent", bytes - (uint64_t)c->tx_busy * CON_BUF, bytes);
+		if (r < 0)
+			return r;
 	}
-	{
-		double secs = (double)(wl_now_ns() - t0) / 1e9;
+	return 0;
+}
 
+static int console_send(struct wl *w, int argc, char **argv)
+{
+	uint64_t bytes = 0, seed = 1, t0;
+	bool have_bytes = false;
+	const struct wl_opt opts[] = {
+		WL_SIZE_GIVEN("bytes", &bytes, 1, UINT64_MAX, &have_bytes),
+		WL_U64("seed", &seed, 0, UINT64_MAX),
+	};
+	struct con c = {0};
+	double secs;
+	int r = wl_options(w, argc, argv, opts, ARRAY_SIZE(opts));
+
+	if (r != WL_OK)
+		return r;
+	if (!have_bytes) {
+		wl_err(w, "--bytes N is required");
+		return WL_USAGE;
+	}
+	r = con_init(&c, w);
+	t0 = wl_now_ns();
+	if (r == 0)
+		r = send_all(&c, seed, bytes);
+	if (r == 0) {
+		secs = (double)(wl_now_ns() - t0) / 1e9;
 		wl_res_u64(w, "bytes", bytes);
 		wl_res_dbl(w, "elapsed_s", secs);
 		wl_res_dbl(w, "mib_per_s", (double)bytes / 1048576.0 / (secs > 0 ? secs : 1));
 		wl_say(w, "sent %llu bytes (seed %llu) in %.2f s", (unsigned long long)bytes,
 		       (unsigned long long)seed, secs);
+		wl_res_per_req(w, (bytes + CON_BUF - 1) / CON_BUF);
+		r = WL_OK;
 	}
-	wl_res_per_req(w, (bytes + CON_BUF - 1) / CON_BUF);
-	r = WL_OK;
-out:
 	con_free(&c);
 	return r;
 }
@@ -413,43 +379,30 @@ static int recv_process(void *arg)
 
 static int console_recv(struct wl *w, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"bytes", required_argument, NULL, 'b'},
-		{"seed", required_argument, NULL, 's'},
-		{},
-	};
-	struct recv_state *s;
+	struct recv_state *s = calloc(1, sizeof(*s));
 	bool have_bytes = false;
+	struct con c = {0};
 	uint64_t t0;
-	struct con c;
-	int ch, r;
+	int r;
 
-	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->seed = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			r = wl_parse_size(w, "--bytes", optarg, 1, UINT64_MAX, &s->want);
-			have_bytes = true;
-			break;
-		case 's':
-			r = wl_parse_u64(w, "--seed", optarg, 0, UINT64_MAX, &s->seed);
-			break;
-		default:
-			free(s);
-			return WL_USAGE;
-		}
-		if (r < 0) {
-			free(s);
-			return WL_USAGE;
-		}
+	{
+		const struct wl_opt opts[] = {
+			WL_SIZE_GIVEN("bytes", &s->want, 1, UINT64_MAX, &have_bytes),
+			WL_U64("seed", &s->seed, 0, UINT64_MAX),
+		};
+
+		r = wl_options(w, argc, argv, opts, ARRAY_SIZE(opts));
 	}
-	if (optind != argc || !have_bytes) {
+	if (r == WL_OK && !have_bytes) {
 		wl_err(w, "--bytes N is required");
+		r = WL_USAGE;
+	}
+	if (r != WL_OK) {
 		free(s);
-		return WL_USAGE;
+		return r;
 	}
 	r = con_init(&c, w);
 	if (r < 0)

@@ -12,7 +12,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +143,41 @@ static int rx_post(struct net *n, unsigned i)
 	return hvg_vq_add(n->vq[0], &b, 1, false, (void *)(uintptr_t)(i + 1));
 }
 
+/* The MAC (--mac, else the device's, else a local one) and the link, told. */
+static int net_mac(struct net *n, const char *mac_opt)
+{
+	static const uint8_t local[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+	struct wl *w = n->w;
+	uint16_t st = 0;
+	char buf[32];
+	int r;
+
+	if (mac_opt && parse_mac(mac_opt, n->mac) < 0) {
+		wl_err(w, "--mac: expected aa:bb:cc:dd:ee:ff");
+		return -EINVAL;
+	} else if (!mac_opt && wl_has(w, VIRTIO_NET_F_MAC)) {
+		r = hvg_dev_config_read(w->d, offsetof(struct virtio_net_config, mac), n->mac, 6);
+		if (r < 0)
+			return r;
+	} else if (!mac_opt) {
+		memcpy(n->mac, local, 6);
+	}
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1], n->mac[2],
+		 n->mac[3], n->mac[4], n->mac[5]);
+	wl_res_str(w, "mac", buf);
+	if (!wl_has(w, VIRTIO_NET_F_STATUS)) {
+		wl_say(w, "mac %s, mergeable rx buffers %s", buf, n->mrg ? "on" : "off");
+		return 0;
+	}
+	r = hvg_dev_config_read(w->d, offsetof(struct virtio_net_config, status), &st, 2);
+	if (r < 0)
+		return r;
+	wl_res_bool(w, "link_up", le16toh(st) & VIRTIO_NET_S_LINK_UP);
+	wl_say(w, "mac %s, link %s, mergeable rx buffers %s", buf,
+	       le16toh(st) & VIRTIO_NET_S_LINK_UP ? "up" : "down", n->mrg ? "on" : "off");
+	return 0;
+}
+
 static int net_init(struct net *n, struct wl *w, uint64_t features, const char *mac_opt,
 		    unsigned n_tx, uint32_t tx_frame_max)
 {
@@ -159,42 +193,9 @@ static int net_init(struct net *n, struct wl *w, uint64_t features, const char *
 	if (r < 0)
 		return r;
 	n->mrg = wl_has(w, VIRTIO_NET_F_MRG_RXBUF);
-
-	if (mac_opt) {
-		if (parse_mac(mac_opt, n->mac) < 0) {
-			wl_err(w, "--mac: expected aa:bb:cc:dd:ee:ff");
-			return -EINVAL;
-		}
-	} else if (wl_has(w, VIRTIO_NET_F_MAC)) {
-		r = hvg_dev_config_read(w->d, offsetof(struct virtio_net_config, mac), n->mac, 6);
-		if (r < 0)
-			return r;
-	} else {
-		static const uint8_t local[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
-
-		memcpy(n->mac, local, 6);
-	}
-	{
-		char buf[32];
-
-		snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
-			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
-		wl_res_str(w, "mac", buf);
-		if (wl_has(w, VIRTIO_NET_F_STATUS)) {
-			uint16_t st = 0;
-
-			r = hvg_dev_config_read(w->d, offsetof(struct virtio_net_config, status),
-						&st, 2);
-			if (r < 0)
-				return r;
-			wl_res_bool(w, "link_up", le16toh(st) & VIRTIO_NET_S_LINK_UP);
-			wl_say(w, "mac %s, link %s, mergeable rx buffers %s", buf,
-			       le16toh(st) & VIRTIO_NET_S_LINK_UP ? "up" : "down",
-			       n->mrg ? "on" : "off");
-		} else {
-			wl_say(w, "mac %s, mergeable rx buffers %s", buf, n->mrg ? "on" : "off");
-		}
-	}
+	r = net_mac(n, mac_opt);
+	if (r < 0)
+		return r;
 
 	/* RX: keep every buffer posted */
 	n->n_rx = MIN(hvg_vq_free_descs(n->vq[0]), NET_RX_MAX);
@@ -574,43 +575,46 @@ static void echo_frame(struct net *n, const uint8_t *f, size_t len,
 	}
 }
 
+/* Answers until count requests are, or the time is up. */
+static int echo_loop(struct net *n, struct echo *e, uint64_t count, uint64_t seconds)
+{
+	uint64_t t_end = wl_deadline(seconds);
+	int r;
+
+	while (e->icmp + e->udp < count) {
+		int slice = wl_slice_ms(n->w, t_end);
+
+		if (slice == 0) {
+			wl_err(n->w, "timed out after %llu s with %llu of %llu answers",
+			       (unsigned long long)seconds, (unsigned long long)(e->icmp + e->udp),
+			       (unsigned long long)count);
+			return WL_FAIL;
+		}
+		r = wl_poll(n->w, n->vq, 2, net_process, n, slice);
+		if (r < 0 && r != -ETIMEDOUT)
+			return r;
+	}
+	/* the answers are sent once the device took them */
+	return tx_drain(n);
+}
+
 static int net_echo(struct wl *w, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"ip", required_argument, NULL, 'i'},
-		{"mac", required_argument, NULL, 'm'},
-		{"count", required_argument, NULL, 'n'},
-		{"seconds", required_argument, NULL, 's'},
-		{},
-	};
 	const char *ip = NULL, *mac = NULL;
-	uint64_t count = 1, seconds = 10, t_end;
+	uint64_t count = 1, seconds = 10;
+	const struct wl_opt opts[] = {
+		WL_STR("ip", &ip),
+		WL_STR("mac", &mac),
+		WL_U64("count", &count, 1, UINT64_MAX),
+		WL_U64("seconds", &seconds, 1, 86400),
+	};
 	struct echo e = {0};
-	struct net n;
-	int c, r;
+	struct net n = {0};
+	int r = wl_options(w, argc, argv, opts, ARRAY_SIZE(opts));
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		r = 0;
-		switch (c) {
-		case 'i':
-			ip = optarg;
-			break;
-		case 'm':
-			mac = optarg;
-			break;
-		case 'n':
-			r = wl_parse_u64(w, "--count", optarg, 1, UINT64_MAX, &count);
-			break;
-		case 's':
-			r = wl_parse_u64(w, "--seconds", optarg, 1, 86400, &seconds);
-			break;
-		default:
-			return WL_USAGE;
-		}
-		if (r < 0)
-			return WL_USAGE;
-	}
-	if (optind != argc || !ip || inet_pton(AF_INET, ip, e.ip) != 1) {
+	if (r != WL_OK)
+		return r;
+	if (!ip || inet_pton(AF_INET, ip, e.ip) != 1) {
 		wl_err(w, "--ip A.B.C.D is required");
 		return WL_USAGE;
 	}
@@ -625,29 +629,7 @@ static int net_echo(struct wl *w, int argc, char **argv)
 	wl_say(w,
 	       "answering ARP, ICMP echo and UDP for %s until %llu ICMP/UDP requests are answered, for at most %llu s",
 	       ip, (unsigned long long)count, (unsigned long long)seconds);
-
-	t_end = wl_now_ns() + seconds * 1000000000u;
-	while (e.icmp + e.udp < count) {
-		uint64_t now = wl_now_ns();
-		int slice;
-
-		if (now >= t_end) {
-			wl_err(w, "timed out after %llu s with %llu of %llu answers",
-			       (unsigned long long)seconds, (unsigned long long)(e.icmp + e.udp),
-			       (unsigned long long)count);
-			r = WL_FAIL;
-			goto report;
-		}
-		slice = (int)MIN((t_end - now) / 1000000 + 1, (uint64_t)w->timeout_ms);
-		r = wl_poll(w, n.vq, 2, net_process, &n, slice);
-		if (r < 0 && r != -ETIMEDOUT)
-			goto report;
-	}
-	/* the answers are sent once the device took them */
-	r = tx_drain(&n);
-	if (r == 0)
-		r = WL_OK;
-report:
+	r = echo_loop(&n, &e, count, seconds);
 	wl_res_u64(w, "answered_icmp", e.icmp);
 	wl_res_u64(w, "answered_udp", e.udp);
 	wl_res_u64(w, "answered_arp", e.arp);
@@ -669,12 +651,13 @@ out:
 
 /* --- net-bench ---------------------------------------------------------------------- */
 
-/* A UDP/IPv4 frame of `size` bytes, 10.0.0.1:9 -> 10.0.0.2:9. */
-static void build_udp(const struct net *n, const uint8_t dst[6], uint8_t *f, uint32_t size)
+/* The Ethernet and IPv4 headers of a frame from us to dst, 10.0.0.1 ->
+ * 10.0.0.2, tot bytes of IP: where the L4 header goes. */
+static uint8_t *build_ip(const struct net *n, const uint8_t dst[6], uint8_t *f, uint16_t tot,
+			 uint8_t proto)
 {
-	uint8_t *ip = f + ETH_HLEN, *udp = ip + 20;
-	uint16_t tot = (uint16_t)(size - ETH_HLEN), ulen = (uint16_t)(tot - 20), sum;
 	static const uint8_t src_ip[4] = {10, 0, 0, 1}, dst_ip[4] = {10, 0, 0, 2};
+	uint8_t *ip = f + ETH_HLEN;
 
 	memcpy(f, dst, 6);
 	memcpy(f + 6, n->mac, 6);
@@ -684,10 +667,19 @@ static void build_udp(const struct net *n, const uint8_t dst[6], uint8_t *f, uin
 	put16(ip + 2, tot);
 	put16(ip + 6, 0x4000); /* DF */
 	ip[8] = 64;
-	ip[9] = IPPROTO_UDP_;
+	ip[9] = proto;
 	memcpy(ip + 12, src_ip, 4);
 	memcpy(ip + 16, dst_ip, 4);
 	put16(ip + 10, csum(0, ip, 20));
+	return ip + 20;
+}
+
+/* A UDP/IPv4 frame of `size` bytes, 10.0.0.1:9 -> 10.0.0.2:9. */
+static void build_udp(const struct net *n, const uint8_t dst[6], uint8_t *f, uint32_t size)
+{
+	uint16_t tot = (uint16_t)(size - ETH_HLEN), ulen = (uint16_t)(tot - 20), sum;
+	uint8_t *ip = f + ETH_HLEN, *udp = build_ip(n, dst, f, tot, IPPROTO_UDP_);
+
 	put16(udp, 9);
 	put16(udp + 2, 9);
 	put16(udp + 4, ulen);
@@ -702,9 +694,8 @@ static void build_udp(const struct net *n, const uint8_t dst[6], uint8_t *f, uin
 static uint32_t build_tso(const struct net *n, const uint8_t dst[6], uint8_t *buf)
 {
 	struct virtio_net_hdr_v1 *h = (struct virtio_net_hdr_v1 *)buf;
-	uint8_t *f = buf + NET_HDR, *ip = f + ETH_HLEN, *tcp = ip + 20;
+	uint8_t *f = buf + NET_HDR, *ip = f + ETH_HLEN, *tcp;
 	uint16_t tot = 65535, tcp_len = (uint16_t)(tot - 20);
-	static const uint8_t src_ip[4] = {10, 0, 0, 1}, dst_ip[4] = {10, 0, 0, 2};
 
 	memset(h, 0, NET_HDR);
 	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -713,18 +704,7 @@ static uint32_t build_tso(const struct net *n, const uint8_t dst[6], uint8_t *bu
 	h->gso_size = htole16(NET_TSO_MSS);
 	h->csum_start = htole16(ETH_HLEN + 20);
 	h->csum_offset = htole16(16);
-	memcpy(f, dst, 6);
-	memcpy(f + 6, n->mac, 6);
-	put16(f + 12, ETH_P_IP);
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	put16(ip + 2, tot);
-	put16(ip + 6, 0x4000);
-	ip[8] = 64;
-	ip[9] = IPPROTO_TCP_;
-	memcpy(ip + 12, src_ip, 4);
-	memcpy(ip + 16, dst_ip, 4);
-	put16(ip + 10, csum(0, ip, 20));
+	tcp = build_ip(n, dst, f, tot, IPPROTO_TCP_);
 	memset(tcp, 0, 20);
 	put16(tcp, 5001);
 	put16(tcp + 2, 5001);
@@ -736,171 +716,143 @@ static uint32_t build_tso(const struct net *n, const uint8_t dst[6], uint8_t *bu
 	return ETH_HLEN + tot;
 }
 
-static int count_cb(void *arg)
+struct nbench {
+	bool tx, tso;
+	uint64_t size, seconds, min_frames;
+	uint8_t dst[6];
+	uint64_t elapsed, frames, bytes;
+};
+
+/* Transmits the same frame (built once per slot) as fast as the queue
+ * takes it. */
+static int bench_tx(struct net *n, struct nbench *nb)
 {
-	return net_process(arg);
+	struct wl *w = n->w;
+	uint64_t t0 = wl_now_ns(), t_end = t0 + nb->seconds * 1000000000u;
+	uint32_t flen = (uint32_t)nb->size;
+	int r;
+
+	for (unsigned i = 0; i < n->n_tx; i++) {
+		if (nb->tso) {
+			flen = build_tso(n, nb->dst, n->tx[i].host);
+			continue;
+		}
+		memset(n->tx[i].host, 0, NET_HDR);
+		build_udp(n, nb->dst, n->tx[i].host + NET_HDR, flen);
+	}
+	while (wl_now_ns() < t_end) {
+		unsigned added = 0;
+		struct tx_slot *s;
+
+		r = tx_reap(n);
+		if (r < 0)
+			return r;
+		while ((s = tx_slot_get(n)) && tx_queue(n, s, flen) == 0)
+			added++;
+		if (added) {
+			hvg_vq_kick(n->vq[1]);
+			continue;
+		}
+		r = wl_poll(w, &n->vq[1], 1, tx_reap_cb, n, w->timeout_ms);
+		if (r == -ETIMEDOUT)
+			wl_err(w, "the device took no frame for %d ms", w->timeout_ms);
+		if (r < 0)
+			return r;
+	}
+	nb->elapsed = wl_now_ns() - t0;
+	nb->frames = n->tx_frames;
+	nb->bytes = n->tx_bytes;
+	return tx_drain(n);
+}
+
+/* Counts what arrives until the time is up. */
+static int bench_rx(struct net *n, struct nbench *nb)
+{
+	uint64_t t0 = wl_now_ns(), t_end = t0 + nb->seconds * 1000000000u;
+	int slice, r;
+
+	while ((slice = wl_slice_ms(n->w, t_end)) > 0) {
+		r = wl_poll(n->w, n->vq, 2, net_process, n, slice);
+		if (r < 0 && r != -ETIMEDOUT)
+			return r;
+	}
+	nb->elapsed = wl_now_ns() - t0;
+	nb->frames = n->rx_frames;
+	nb->bytes = n->rx_bytes;
+	return 0;
+}
+
+static int nbench_report(struct net *n, const struct nbench *nb)
+{
+	struct wl *w = n->w;
+	double secs = (double)nb->elapsed / 1e9;
+
+	wl_res_str(w, "mode", nb->tx ? "tx" : "rx");
+	wl_res_u64(w, "frames", nb->frames);
+	wl_res_u64(w, "bytes", nb->bytes);
+	wl_res_dbl(w, "elapsed_s", secs);
+	wl_res_dbl(w, "packets_per_s", (double)nb->frames / secs);
+	wl_res_dbl(w, "gbit_per_s", (double)nb->bytes * 8 / secs / 1e9);
+	if (!nb->tx)
+		wl_res_u64(w, "rx_bad", n->rx_bad);
+	wl_say(w, "%llu frames, %llu bytes in %.2f s: %.0f packets/s, %.3f Gbit/s",
+	       (unsigned long long)nb->frames, (unsigned long long)nb->bytes, secs,
+	       (double)nb->frames / secs, (double)nb->bytes * 8 / secs / 1e9);
+	wl_res_per_req(w, nb->frames);
+	if (!nb->tx && nb->frames < nb->min_frames) {
+		wl_err(w, "received %llu frames, expected at least %llu",
+		       (unsigned long long)nb->frames, (unsigned long long)nb->min_frames);
+		return WL_FAIL;
+	}
+	return nb->frames > 0 || !nb->tx ? WL_OK : WL_FAIL;
 }
 
 static int net_bench(struct wl *w, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"mode", required_argument, NULL, 'm'},
-		{"size", required_argument, NULL, 'S'},
-		{"seconds", required_argument, NULL, 's'},
-		{"tso", no_argument, NULL, 'T'},
-		{"dst-mac", required_argument, NULL, 'd'},
-		{"min-frames", required_argument, NULL, 'f'},
-		{},
+	static const char *const modes[] = {"tx", "rx", NULL};
+	struct nbench nb = {.size = 64, .seconds = 5, .min_frames = 1};
+	const char *dst = NULL;
+	unsigned mode = 0;
+	const struct wl_opt opts[] = {
+		WL_CHOICE("mode", &mode, modes, "tx or rx"),
+		WL_SIZE("size", &nb.size, ETH_HLEN + 28, 1514, 0),
+		WL_U64("seconds", &nb.seconds, 1, 86400),
+		WL_FLAG("tso", &nb.tso),
+		WL_STR("dst-mac", &dst),
+		WL_U64("min-frames", &nb.min_frames, 0, UINT64_MAX),
 	};
-	uint8_t dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-	uint64_t size = 64, seconds = 5, min_frames = 1;
-	uint64_t t0, t_end, elapsed, frames, bytes;
-	bool tx = true, tso = false;
-	uint32_t flen = 0;
-	struct net n;
-	int c, r;
+	struct net n = {0};
+	int r = wl_options(w, argc, argv, opts, ARRAY_SIZE(opts));
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		r = 0;
-		switch (c) {
-		case 'm':
-			if (strcmp(optarg, "tx") == 0)
-				tx = true;
-			else if (strcmp(optarg, "rx") == 0)
-				tx = false;
-			else {
-				wl_err(w, "--mode: tx or rx");
-				r = -EINVAL;
-			}
-			break;
-		case 'S':
-			r = wl_parse_size(w, "--size", optarg, ETH_HLEN + 28, 1514, &size);
-			break;
-		case 's':
-			r = wl_parse_u64(w, "--seconds", optarg, 1, 86400, &seconds);
-			break;
-		case 'T':
-			tso = true;
-			break;
-		case 'd':
-			r = parse_mac(optarg, dst);
-			if (r < 0)
-				wl_err(w, "--dst-mac: expected aa:bb:cc:dd:ee:ff");
-			break;
-		case 'f':
-			r = wl_parse_u64(w, "--min-frames", optarg, 0, UINT64_MAX, &min_frames);
-			break;
-		default:
-			return WL_USAGE;
-		}
-		if (r < 0)
-			return WL_USAGE;
-	}
-	if (optind != argc) {
-		wl_err(w, "unexpected argument '%s'", argv[optind]);
+	if (r != WL_OK)
+		return r;
+	nb.tx = mode == 0;
+	memset(nb.dst, 0xff, sizeof(nb.dst));
+	if (dst && parse_mac(dst, nb.dst) < 0) {
+		wl_err(w, "--dst-mac: expected aa:bb:cc:dd:ee:ff");
 		return WL_USAGE;
 	}
-	if (tso && !tx) {
+	if (nb.tso && !nb.tx) {
 		wl_err(w, "--tso is for --mode tx");
 		return WL_USAGE;
 	}
 	r = net_init(&n, w,
-		     tso ? (UINT64_C(1) << VIRTIO_NET_F_CSUM) |
-				     (UINT64_C(1) << VIRTIO_NET_F_HOST_TSO4)
-			 : 0,
-		     NULL, tso ? 64 : NET_TX_MAX, tso ? NET_FRAME_MAX : (uint32_t)size);
-	if (r < 0)
-		goto out;
-	if (tso && !wl_has(w, VIRTIO_NET_F_HOST_TSO4)) {
+		     nb.tso ? (UINT64_C(1) << VIRTIO_NET_F_CSUM) |
+				      (UINT64_C(1) << VIRTIO_NET_F_HOST_TSO4)
+			    : 0,
+		     NULL, nb.tso ? 64 : NET_TX_MAX, nb.tso ? NET_FRAME_MAX : (uint32_t)nb.size);
+	if (r == 0 && nb.tso && !wl_has(w, VIRTIO_NET_F_HOST_TSO4)) {
 		wl_err(w, "--tso: the device does not offer HOST_TSO4 (with CSUM)");
 		r = WL_FAIL;
-		goto out;
 	}
-	if (tx) {
-		/* every slot holds the same frame: build it once per slot */
-		for (unsigned i = 0; i < n.n_tx; i++) {
-			if (tso)
-				flen = build_tso(&n, dst, n.tx[i].host);
-			else {
-				memset(n.tx[i].host, 0, NET_HDR);
-				build_udp(&n, dst, n.tx[i].host + NET_HDR, (uint32_t)size);
-				flen = (uint32_t)size;
-			}
-		}
+	if (r == 0) {
+		wl_say(w, "%s %s for %llu s", nb.tx ? "transmitting" : "receiving",
+		       nb.tx ? (nb.tso ? "64 KiB TSO frames" : "UDP frames") : "frames",
+		       (unsigned long long)nb.seconds);
+		r = nb.tx ? bench_tx(&n, &nb) : bench_rx(&n, &nb);
 	}
-	wl_say(w, "%s %s for %llu s", tx ? "transmitting" : "receiving",
-	       tx ? (tso ? "64 KiB TSO frames" : "UDP frames") : "frames",
-	       (unsigned long long)seconds);
-
-	t0 = wl_now_ns();
-	t_end = t0 + seconds * 1000000000u;
-	if (tx) {
-		while (wl_now_ns() < t_end) {
-			unsigned added = 0;
-			struct tx_slot *s;
-
-			r = tx_reap(&n);
-			if (r < 0)
-				goto out;
-			while ((s = tx_slot_get(&n)) && tx_queue(&n, s, flen) == 0)
-				added++;
-			if (added) {
-				hvg_vq_kick(n.vq[1]);
-				continue;
-			}
-			r = wl_poll(w, &n.vq[1], 1, tx_reap_cb, &n, w->timeout_ms);
-			if (r < 0) {
-				if (r == -ETIMEDOUT)
-					wl_err(w, "the device took no frame for %d ms",
-					       w->timeout_ms);
-				goto out;
-			}
-		}
-		elapsed = wl_now_ns() - t0;
-		r = tx_drain(&n);
-		if (r < 0)
-			goto out;
-		frames = n.tx_frames;
-		bytes = n.tx_bytes;
-	} else {
-		for (;;) {
-			uint64_t now = wl_now_ns();
-
-			if (now >= t_end)
-				break;
-			r = wl_poll(w, n.vq, 2, count_cb, &n,
-				    (int)MIN((t_end - now) / 1000000 + 1, (uint64_t)w->timeout_ms));
-			if (r < 0 && r != -ETIMEDOUT)
-				goto out;
-		}
-		elapsed = wl_now_ns() - t0;
-		frames = n.rx_frames;
-		bytes = n.rx_bytes;
-	}
-	{
-		double secs = (double)elapsed / 1e9;
-
-		wl_res_str(w, "mode", tx ? "tx" : "rx");
-		wl_res_u64(w, "frames", frames);
-		wl_res_u64(w, "bytes", bytes);
-		wl_res_dbl(w, "elapsed_s", secs);
-		wl_res_dbl(w, "packets_per_s", (double)frames / secs);
-		wl_res_dbl(w, "gbit_per_s", (double)bytes * 8 / secs / 1e9);
-		if (!tx)
-			wl_res_u64(w, "rx_bad", n.rx_bad);
-		wl_say(w, "%llu frames, %llu bytes in %.2f s: %.0f packets/s, %.3f Gbit/s",
-		       (unsigned long long)frames, (unsigned long long)bytes, secs,
-		       (double)frames / secs, (double)bytes * 8 / secs / 1e9);
-	}
-	wl_res_per_req(w, frames);
-	if (!tx && frames < min_frames) {
-		wl_err(w, "received %llu frames, expected at least %llu",
-		       (unsigned long long)frames, (unsigned long long)min_frames);
-		r = WL_FAIL;
-	} else {
-		r = frames > 0 || !tx ? WL_OK : WL_FAIL;
-	}
-out:
+	if (r == 0)
+		r = nbench_report(&n, &nb);
 	net_free(&n);
 	return r;
 }

@@ -5,7 +5,6 @@
  * timed on its own (CLOCK_MONOTONIC).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,29 +29,14 @@ static int read_vendor(struct wl *w, uint64_t base, uint32_t *ret)
 
 static int reg_bench(struct wl *w, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"count", required_argument, NULL, 'n'},
-		{},
-	};
 	uint64_t count = 10000;
+	const struct wl_opt opts[] = {WL_U64("count", &count, 1, 100000000)};
 	uint64_t *lat, t0, total = 0;
 	uint32_t first = 0, v;
-	int c, r;
+	int r = wl_options(w, argc, argv, opts, ARRAY_SIZE(opts));
 
-	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (wl_parse_u64(w, "--count", optarg, 1, 100000000, &count) < 0)
-				return WL_USAGE;
-			break;
-		default:
-			return WL_USAGE;
-		}
-	}
-	if (optind != argc) {
-		wl_err(w, "unexpected argument '%s'", argv[optind]);
-		return WL_USAGE;
-	}
+	if (r != WL_OK)
+		return r;
 	lat = calloc(count, sizeof(*lat));
 	if (!lat)
 		return -ENOMEM;

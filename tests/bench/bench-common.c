@@ -247,9 +247,11 @@ void env_start(struct env *e)
 	}
 	{
 		char backend[320];
-		const char *argv[10] = {bench_opt.hvisord, "--backend",	  backend,  "--runtime-dir",
-					e->rundir,	   "--log-level", "warning"};
-		size_t n = 7;
+		/* --stop-zones: a benchmark leaves nothing running behind it */
+		const char *argv[11] = {bench_opt.hvisord, "--backend",	  backend,
+					"--runtime-dir",   e->rundir,	  "--log-level",
+					"warning",	   "--stop-zones"};
+		size_t n = 8;
 
 		if (bench_opt.virtiod) {
 			argv[n++] = "--virtiod";

@@ -33,6 +33,7 @@
 
 #include "abi/hvisor-abi.h"
 #include "harness.h"
+#include "rng.h"
 #include "tap.h"
 #include "uapi/hvisor.h"
 #include "util.h"
@@ -910,9 +911,7 @@ void ih_fill(void *buf, size_t len, const char *seed)
 		x = (x ^ (uint8_t)*s) * 0x100000001b3ull;
 	x |= 1;
 	while (i < len) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		test_rng(&x);
 		for (int k = 0; k < 8 && i < len; k++, i++)
 			b[i] = (uint8_t)(x >> (8 * k));
 	}
@@ -946,6 +945,20 @@ const char *ih_jstr(json_object *o, const char *key)
 	if (!json_object_object_get_ex(o, key, &v))
 		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
 	return json_object_get_string(v);
+}
+
+int64_t ih_jint_or(json_object *o, const char *key, int64_t dflt)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : dflt;
+}
+
+const char *ih_jstr_or(json_object *o, const char *key, const char *dflt)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : dflt;
 }
 
 json_object *ih_json_load(const char *path)
@@ -2009,6 +2022,7 @@ struct vl_client *ih_subscribe(const struct ih *h)
 	assert_int_equal(ih_send(c, msg, NULL, 0), 0);
 	json_object_put(msg);
 	assert_int_equal(ih_recv(c, IH_TIMEOUT_MS, &reply), 1);
+	assert_true(vl_reply_continues(reply));
 	assert_true(json_object_object_get_ex(ih_ok(reply), "event", &e));
 	assert_true(json_object_object_get_ex(e, "event", &v));
 	assert_string_equal(json_object_get_string(v), "Subscribed");
@@ -2083,6 +2097,17 @@ int ih_guest(const struct ih *h, struct ih_out *out, uint32_t zone, uint64_t add
 	return ih_run(h, NULL, out, argv);
 }
 
+void ih_blk_verify(const struct ih *h, uint32_t zone, uint64_t addr, uint32_t irq,
+		   const char *count)
+{
+	struct ih_out o;
+
+	if (ih_guest(h, &o, zone, addr, irq, "blk-verify", "--count", count, NULL) != 0)
+		fail_msg("blk-verify on zone %u failed: %s\n%s", zone, o.out, o.err);
+	assert_non_null(strstr(o.out, "blk-verify: OK"));
+	ih_out_free(&o);
+}
+
 pid_t ih_guest_bg(const struct ih *h, int *ret_stdout, uint32_t zone, uint64_t addr, uint32_t irq,
 		  ...)
 {
@@ -2155,6 +2180,11 @@ int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max)
 	}
 	closedir(dir);
 	return n;
+}
+
+void ih_blk_verify_quick(const struct ih *h, uint32_t zone, uint64_t addr, uint32_t irq)
+{
+	ih_blk_verify(h, zone, addr, irq, "16");
 }
 
 void ih_wait_stopped(pid_t pid, bool stopped)

@@ -176,6 +176,9 @@ json_object *ih_json_load(const char *path);
 /* A key of a JSON object, failing the test if it is missing. */
 int64_t ih_jint(json_object *o, const char *key);
 const char *ih_jstr(json_object *o, const char *key);
+/* The same, or dflt if the key is missing. */
+int64_t ih_jint_or(json_object *o, const char *key, int64_t dflt);
+const char *ih_jstr_or(json_object *o, const char *key, const char *dflt);
 /* FNV-1a of a whole file, to tell whether it changed. */
 uint64_t ih_file_hash(const char *path);
 void ih_json_save(json_object *o, const char *path); /* does not take o */
@@ -384,6 +387,10 @@ json_object *ih_wait_event(struct vl_client *sub, const char *name, int64_t zone
  * stdout on a pipe (*ret_stdout, may be NULL: /dev/null). */
 int ih_guest(const struct ih *h, struct ih_out *out, uint32_t zone, uint64_t addr, uint32_t irq,
 	     ...) __attribute__((sentinel));
+/* hvsim-guest blk-verify --count count on zone's blk device at addr: the
+ * test fails (with the guest's output) unless it verified the data. */
+void ih_blk_verify(const struct ih *h, uint32_t zone, uint64_t addr, uint32_t irq,
+		   const char *count);
 pid_t ih_guest_bg(const struct ih *h, int *ret_stdout, uint32_t zone, uint64_t addr, uint32_t irq,
 		  ...) __attribute__((sentinel));
 /* Waits for a background process: its exit code (128 + signal if killed).
@@ -396,6 +403,8 @@ int ih_wait_bg(const struct ih *h, pid_t pid, int timeout_ms);
 int ih_children_named(pid_t parent, const char *comm, pid_t *pids, int max);
 /* pid exists and is not a zombie (and, if comm, has that comm). */
 bool ih_pid_alive(pid_t pid, const char *comm);
+/* A short hvsim-guest blk-verify on that disk: it is served. */
+void ih_blk_verify_quick(const struct ih *h, uint32_t zone, uint64_t addr, uint32_t irq);
 /* Waits until pid is stopped (SIGSTOP took effect) or, with false, runs. */
 void ih_wait_stopped(pid_t pid, bool stopped);
 /* hvisord's descriptor keeper (hvisor-fdstore, found by its stderr: this

@@ -185,6 +185,14 @@ static void test_usage_errors(void **state)
 	USAGE(NULL, "--frobnicate", "zone", "list");
 	USAGE(NULL, "--socket");
 	USAGE(NULL, "events", "extra");
+	/* --json after a command that prints no data */
+	USAGE("virtio remove: --json: the command prints no data", "virtio", "remove", "1", "0x1",
+	      "--json");
+	USAGE("zone shutdown: --json: the command prints no data", "zone", "shutdown", "--json",
+	      "1");
+	USAGE("console: --json", "console", "1", "--json");
+	USAGE("virtio stop: --json", "virtio", "stop", "--json", "v.json");
+	USAGE("virtio start: --device needs a SPEC", "virtio", "start", "--device");
 #undef USAGE
 	/* none of these connected */
 	assert_false(pending(probe));
@@ -282,7 +290,7 @@ static void test_version(void **state)
 	snprintf(want, sizeof(want), "backend %s at %s, %s, config magic 0x06\n", ih_backend_kind(),
 		 ih_backend_path(h), ih_arch());
 	expect_code(h, 0, ARGS("version"), "hvctl " HV_VERSION "\n", NULL);
-	expect_code(h, 0, ARGS("version"), "hvisord " HV_VERSION " (API 1.2)\n", NULL);
+	expect_code(h, 0, ARGS("version"), "hvisord " HV_VERSION " (API 1.3)\n", NULL);
 	expect_code(h, 0, ARGS("version"), want, NULL);
 	assert_int_equal(ih_hvctl(h, &o, "version", "--json", NULL), 0);
 	j = json_tokener_parse(o.out);

@@ -581,11 +581,23 @@ static void test_zone_dir_symlink_at_add(void **state)
 	ih_stop(h);
 }
 
+/* SIGHUP reopens the log and hvisord serves on. */
+static void test_sighup(void **state)
+{
+	struct ih *h = ih_start(NULL);
+
+	assert_int_equal(kill(h->pid, SIGHUP), 0);
+	assert_true(ih_wait_file_contains(h->log, "the log is reopened", IH_TIMEOUT_MS));
+	ih_assert_serving(h);
+	ih_stop(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_sigterm, ih_reap),
 		cmocka_unit_test_setup(test_sigint, ih_reap),
+		cmocka_unit_test_setup(test_sighup, ih_reap),
 		cmocka_unit_test_setup(test_sigterm_with_clients, ih_reap),
 		cmocka_unit_test_setup(test_sigterm_during_load, ih_reap),
 		cmocka_unit_test_setup(test_second_daemon_refused, ih_reap),

@@ -18,23 +18,6 @@
 #include "harness.h"
 #include "util.h"
 
-static struct vl_client *subscribe(struct ih *h)
-{
-	struct vl_client *c = ih_client(h);
-	json_object *msg = vl_call_new("org.hvisor.Manager.Subscribe", NULL, true), *reply = NULL;
-	json_object *e, *v;
-
-	assert_int_equal(ih_send(c, msg, NULL, 0), 0);
-	json_object_put(msg);
-	assert_int_equal(ih_recv(c, IH_TIMEOUT_MS, &reply), 1);
-	assert_true(vl_reply_continues(reply));
-	assert_true(json_object_object_get_ex(ih_ok(reply), "event", &e));
-	assert_true(json_object_object_get_ex(e, "event", &v));
-	assert_string_equal(json_object_get_string(v), "Subscribed");
-	json_object_put(reply);
-	return c;
-}
-
 /* The next event: its name; zone id and name checked if given. */
 static void expect_event(struct vl_client *c, const char *name, int64_t zone_id,
 			 const char *zone_name)
@@ -85,7 +68,7 @@ static void test_subscriber_gets_events(void **state)
 {
 	struct ih *h = ih_start(NULL);
 	char *z1 = ih_make_zone(h, "zone1", 8192, 4096), *z2 = ih_make_zone(h, "zone2", 100, 10);
-	struct vl_client *s1 = subscribe(h), *s2 = subscribe(h);
+	struct vl_client *s1 = ih_subscribe(h), *s2 = ih_subscribe(h);
 	struct ih_out o;
 
 	hvctl_ok(h, "zone", "start", z1);
@@ -250,7 +233,7 @@ static void test_slow_subscriber_dropped(void **state)
 	char *z1 = ih_make_zone(h, "zone1", 4096, 64);
 	char *kpath = ih_path(h, "zone1-kernel.bin"), *dpath = ih_path(h, "zone1.dtb");
 	json_object *config = ih_json_load(z1);
-	struct vl_client *fast = subscribe(h), *slow = subscribe(h), *ctl = ih_client(h);
+	struct vl_client *fast = ih_subscribe(h), *slow = ih_subscribe(h), *ctl = ih_client(h);
 	int fds[2] = {open(kpath, O_RDONLY | O_CLOEXEC), open(dpath, O_RDONLY | O_CLOEXEC)};
 	int cycles, got = 0, n;
 	bool dropped = false;
@@ -329,7 +312,7 @@ static void test_start_fails_while_loading(void **state)
 	struct ih *h = ih_start(NULL);
 	char *z1 = ih_make_zone(h, "zone1", 4096, 4096);
 	char *kpath = ih_path(h, "zone1-kernel.bin");
-	struct vl_client *sub = subscribe(h), *a = ih_client(h);
+	struct vl_client *sub = ih_subscribe(h), *a = ih_client(h);
 	json_object *reply = NULL, *v;
 	uint32_t ids[8];
 	int fd;
@@ -378,7 +361,7 @@ static void test_subscriber_limit(void **state)
 	const char *args[] = {"--max-subscribers", "2", NULL};
 	struct ih_opts opts = {.daemon_args = args};
 	struct ih *h = ih_start(&opts);
-	struct vl_client *s1 = subscribe(h), *s2 = subscribe(h), *c = ih_client(h);
+	struct vl_client *s1 = ih_subscribe(h), *s2 = ih_subscribe(h), *c = ih_client(h);
 	json_object *msg = vl_call_new("org.hvisor.Manager.Subscribe", NULL, true), *reply = NULL,
 		    *v;
 

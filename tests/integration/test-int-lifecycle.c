@@ -28,28 +28,9 @@ static json_object *parse_stdout(const struct ih_out *o)
 	return j;
 }
 
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
-	return v;
-}
-
-static int64_t get_int(json_object *o, const char *key)
-{
-	return json_object_get_int64(get(o, key));
-}
-
-static const char *get_str(json_object *o, const char *key)
-{
-	return json_object_get_string(get(o, key));
-}
-
 static void assert_cpus(json_object *z, const int *cpus, size_t n)
 {
-	json_object *a = get(z, "cpus");
+	json_object *a = ih_json_get(z, "cpus");
 
 	assert_int_equal(json_object_array_length(a), n);
 	for (size_t i = 0; i < n; i++)
@@ -101,21 +82,21 @@ static void test_lifecycle_hvctl(void **state)
 		else
 			assert_int_equal(ih_hvctl(h, &o, "--json", "zone", "list", NULL), 0);
 		j = parse_stdout(&o);
-		zones = get(j, "zones");
+		zones = ih_json_get(j, "zones");
 		assert_int_equal(json_object_array_length(zones), 2);
 		z = json_object_array_get_idx(zones, 0);
-		assert_int_equal(get_int(z, "zone_id"), 0);
-		assert_string_equal(get_str(z, "name"), "root-linux");
-		assert_string_equal(get_str(z, "status"), "running");
-		assert_false(json_object_get_boolean(get(z, "managed")));
+		assert_int_equal(ih_jint(z, "zone_id"), 0);
+		assert_string_equal(ih_jstr(z, "name"), "root-linux");
+		assert_string_equal(ih_jstr(z, "status"), "running");
+		assert_false(json_object_get_boolean(ih_json_get(z, "managed")));
 		assert_cpus(z, root_cpus, 2);
 		z = json_object_array_get_idx(zones, 1);
-		assert_int_equal(get_int(z, "zone_id"), 1);
-		assert_string_equal(get_str(z, "name"), "zone1");
-		assert_string_equal(get_str(z, "status"), "running");
-		assert_true(json_object_get_boolean(get(z, "managed")));
-		assert_string_equal(get_str(z, "source"), real);
-		assert_true(get_int(z, "started_usec") > 0);
+		assert_int_equal(ih_jint(z, "zone_id"), 1);
+		assert_string_equal(ih_jstr(z, "name"), "zone1");
+		assert_string_equal(ih_jstr(z, "status"), "running");
+		assert_true(json_object_get_boolean(ih_json_get(z, "managed")));
+		assert_string_equal(ih_jstr(z, "source"), real);
+		assert_true(ih_jint(z, "started_usec") > 0);
 		assert_cpus(z, z1_cpus, 1);
 		json_object_put(j);
 		ih_out_free(&o);
@@ -142,27 +123,27 @@ static void test_lifecycle_hvctl(void **state)
 	/* info: JSON */
 	assert_int_equal(ih_hvctl(h, &o, "zone", "info", "1", "--json", NULL), 0);
 	j = parse_stdout(&o);
-	z = get(j, "zone");
-	assert_int_equal(get_int(z, "zone_id"), 1);
-	assert_string_equal(get_str(z, "name"), "zone1");
-	assert_string_equal(get_str(z, "arch"), ih_arch());
-	assert_int_equal(get_int(z, "entry_point"), z1.entry);
-	assert_int_equal(json_object_array_length(get(z, "interrupts")), 4);
-	regions = get(z, "memory_regions");
+	z = ih_json_get(j, "zone");
+	assert_int_equal(ih_jint(z, "zone_id"), 1);
+	assert_string_equal(ih_jstr(z, "name"), "zone1");
+	assert_string_equal(ih_jstr(z, "arch"), ih_arch());
+	assert_int_equal(ih_jint(z, "entry_point"), z1.entry);
+	assert_int_equal(json_object_array_length(ih_json_get(z, "interrupts")), 4);
+	regions = ih_json_get(z, "memory_regions");
 	assert_int_equal(json_object_array_length(regions), 2);
-	assert_string_equal(get_str(json_object_array_get_idx(regions, 0), "type"), "ram");
-	assert_int_equal(get_int(json_object_array_get_idx(regions, 0), "size"), z1.ram_size);
-	assert_string_equal(get_str(json_object_array_get_idx(regions, 1), "type"), "virtio");
-	images = get(z, "images");
+	assert_string_equal(ih_jstr(json_object_array_get_idx(regions, 0), "type"), "ram");
+	assert_int_equal(ih_jint(json_object_array_get_idx(regions, 0), "size"), z1.ram_size);
+	assert_string_equal(ih_jstr(json_object_array_get_idx(regions, 1), "type"), "virtio");
+	images = ih_json_get(z, "images");
 	assert_int_equal(json_object_array_length(images), z1.dtb_loaded ? 2 : 1);
 	for (size_t i = 0; i < json_object_array_length(images); i++) {
 		json_object *im = json_object_array_get_idx(images, i);
-		bool kernel = strcmp(get_str(im, "key"), "kernel_filepath") == 0;
+		bool kernel = strcmp(ih_jstr(im, "key"), "kernel_filepath") == 0;
 
 		if (!kernel)
-			assert_string_equal(get_str(im, "key"), "dtb_filepath");
-		assert_int_equal(get_int(im, "load_paddr"), kernel ? z1.kernel : z1.dtb);
-		assert_int_equal(get_int(im, "size"), kernel ? KERNEL_SIZE : DTB_SIZE);
+			assert_string_equal(ih_jstr(im, "key"), "dtb_filepath");
+		assert_int_equal(ih_jint(im, "load_paddr"), kernel ? z1.kernel : z1.dtb);
+		assert_int_equal(ih_jint(im, "size"), kernel ? KERNEL_SIZE : DTB_SIZE);
 	}
 	json_object_put(j);
 	ih_out_free(&o);
@@ -183,9 +164,9 @@ static void test_lifecycle_hvctl(void **state)
 	ih_out_free(&o);
 	assert_int_equal(ih_hvctl(h, &o, "zone", "list", "--json", NULL), 0);
 	j = parse_stdout(&o);
-	zones = get(j, "zones");
+	zones = ih_json_get(j, "zones");
 	assert_int_equal(json_object_array_length(zones), 1);
-	assert_int_equal(get_int(json_object_array_get_idx(zones, 0), "zone_id"), 0);
+	assert_int_equal(ih_jint(json_object_array_get_idx(zones, 0), "zone_id"), 0);
 	json_object_put(j);
 	ih_out_free(&o);
 	assert_int_equal(ih_hvctl(h, &o, "zone", "shutdown", "1", NULL), 1);
@@ -266,12 +247,12 @@ static void run_arch_magic(const char *arch, const char *magic, int64_t magic_va
 	struct ih_out o;
 	char *cfg;
 
-	info = get(ih_ok(reply), "info");
-	assert_int_equal(get_int(info, "config_magic"), magic_val);
-	assert_true(json_object_get_boolean(get(info, "config_magic_supported")));
-	assert_string_equal(get_str(info, "arch"), arch);
-	assert_string_equal(get_str(info, "backend"), "sim");
-	assert_int_equal(get_int(info, "cpus"), 4);
+	info = ih_json_get(ih_ok(reply), "info");
+	assert_int_equal(ih_jint(info, "config_magic"), magic_val);
+	assert_true(json_object_get_boolean(ih_json_get(info, "config_magic_supported")));
+	assert_string_equal(ih_jstr(info, "arch"), arch);
+	assert_string_equal(ih_jstr(info, "backend"), "sim");
+	assert_int_equal(ih_jint(info, "cpus"), 4);
 	json_object_put(reply);
 	vl_client_free(c);
 
@@ -293,7 +274,9 @@ static void run_arch_magic(const char *arch, const char *magic, int64_t magic_va
 	assert_int_equal(ih_sim_zone_ids(h, ids, 8), 2);
 	assert_int_equal(ids[1], 1);
 	check_loaded(h, kernel_at, "kernel.bin", dtb_at, "zone.dtb");
-	assert_int_equal(ih_hvctl(h, &o, "zone", "shutdown", "1", NULL), 0);
+	/* --json before a command that prints no data: nothing on stdout */
+	assert_int_equal(ih_hvctl(h, &o, "--json", "zone", "shutdown", "1", NULL), 0);
+	assert_string_equal(o.out, "");
 	ih_out_free(&o);
 	assert_int_equal(ih_sim_zone_ids(h, ids, 8), 1);
 	free(cfg);

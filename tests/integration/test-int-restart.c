@@ -246,16 +246,6 @@ static void test_overlap_after_restart(void **state)
 	ih_stop(h);
 }
 
-/* A short blk-verify on zone 1's disk. */
-static void blk_verify_quick(struct ih *h)
-{
-	struct ih_out o;
-
-	if (ih_guest(h, &o, 1, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", "16", NULL) != 0)
-		fail_msg("blk-verify failed: %s\n%s", o.out, o.err);
-	ih_out_free(&o);
-}
-
 /* The backend dies while hvisord is away: the new hvisord starts it again
  * (the guest's setup and the requests it had taken are restored) and counts
  * the restart. */
@@ -324,7 +314,7 @@ static void test_failed_and_pending(void **state)
 		free(spec);
 		free(img);
 	}
-	blk_verify_quick(h);
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 	ih_stop(h);
 }
 
@@ -346,7 +336,7 @@ static void test_keeper_killed(void **state)
 	restart(h, KILL9);
 	/* the backend was kept, and its disk */
 	assert_int_equal(ih_virtiod_pid(h, 1), backend);
-	blk_verify_quick(h);
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 	ih_hvctl_expect(h, 0, IH_ARGS("virtio", "list"), "0xa004000", NULL, NULL);
 	ih_stop(h);
 }
@@ -435,7 +425,7 @@ static void test_stopped_backend(void **state)
 		if (mono_ms() > deadline)
 			fail_msg("the backend does not answer after SIGCONT");
 	assert_true(counters);
-	blk_verify_quick(h);
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 	vl_client_free(sub);
 	ih_stop(h);
 }

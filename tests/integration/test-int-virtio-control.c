@@ -191,16 +191,6 @@ static void assert_no_backend(const struct ih *h)
 	}
 }
 
-static void blk_verify(const struct ih *h, uint32_t zone, const char *count)
-{
-	struct ih_out o;
-
-	if (ih_guest(h, &o, zone, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", count, NULL) != 0)
-		fail_msg("blk-verify on zone %u failed: %s\n%s", zone, o.out, o.err);
-	assert_non_null(strstr(o.out, "blk-verify: OK"));
-	ih_out_free(&o);
-}
-
 /* hvctl --json zone info ID: the zone object (a reference the caller puts). */
 static json_object *zone_info(struct ih *h, uint32_t id)
 {
@@ -392,7 +382,7 @@ static void test_add_list_remove(void **state)
 	hvctl_ok(h, NEEDLES(line), ARGS("zone", "info", "1"));
 
 	/* traffic shows in the counters of that device only */
-	blk_verify(h, 1, "20");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "20");
 	assert_true(ih_virtio_counter(h, 1, BLK_ADDR, "requests") >= 20);
 	assert_int_equal(ih_virtio_counter(h, 1, BLK_ADDR, "errors"), 0);
 	assert_int_equal(ih_virtio_counter(h, 1, CON_ADDR, "requests"), 0);
@@ -440,7 +430,7 @@ static void test_add_list_remove(void **state)
 	json_object_put(e);
 	pid2 = ih_wait_virtiod(h, 1, 0);
 	assert_int_not_equal(pid2, pid);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	vl_client_free(sub);
 	free(spec);
@@ -465,7 +455,7 @@ static void test_zone_shutdown(void **state)
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", spec));
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", CON_SPEC));
 	pid = ih_wait_virtiod(h, 1, 0);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	hvctl_ok(h, NULL, ARGS("zone", "shutdown", "1"));
 	wait_gone(pid);
@@ -497,7 +487,7 @@ static void test_zone_shutdown(void **state)
 	d = ih_virtio_device(h, 1, BLK_ADDR);
 	assert_string_equal(ih_jstr(d, "state"), "running");
 	json_object_put(d);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 	/* and once more, the backend goes with the zone */
 	hvctl_ok(h, NULL, ARGS("zone", "shutdown", "1"));
 	wait_gone(pid2);
@@ -579,7 +569,7 @@ static void test_pending(void **state)
 	d = ih_virtio_device(h, 1, CON_ADDR);
 	assert_string_equal(ih_jstr(d, "state"), "running");
 	json_object_put(d);
-	blk_verify(h, 1, "50");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "50");
 	/* the console answers the guest too */
 	if (ih_guest(h, &o, 1, CON_ADDR, CON_IRQ, "--json", "reg-bench", "--count", "20", NULL) !=
 	    0)
@@ -687,7 +677,7 @@ static void test_remove_last_while_down(void **state)
 	/* the next device gets a backend of its own */
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", spec));
 	pid = ih_wait_virtiod(h, 1, 0);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	/* five quick deaths: hvisord gives up */
 	for (int i = 0; i < 5; i++) {
@@ -707,7 +697,7 @@ static void test_remove_last_while_down(void **state)
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", spec));
 	pid = ih_wait_virtiod(h, 1, 0);
 	assert_string_equal(backend_state(h), "running");
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	vl_client_free(sub);
 	free(spec);
@@ -777,7 +767,7 @@ static void test_remove_while_down(void **state)
 	hvctl_ok(h, NEEDLES("running"), ARGS("virtio", "add", "1", spec2));
 	assert_int_equal(ih_virtio_counter(h, 1, BLK_ADDR, "driver_status"), 0);
 	assert_int_equal(ih_virtio_counter(h, 1, BLK_ADDR, "driver_features"), 0);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 
 	vl_client_free(sub);
 	free(spec);
@@ -938,7 +928,7 @@ static void test_refusals(void **state)
 	refused(h, &s, 2, NEEDLES("'x' is not a zone id"), ARGS("virtio", "list", "x"));
 
 	/* and the devices still work */
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 	free(s.list);
 	free(s.dir);
 	free(dir);
@@ -1098,6 +1088,78 @@ static void test_permissions(void **state)
 	free(s.dir);
 	free(spec);
 	free(img);
+	ih_stop(h);
+}
+
+/* Virtio.AddMany on the wire: the devices of one call are checked against
+ * each other too (an overlap, the per-zone limit); a refusal is
+ * DeviceRefused naming the device by its index and carrying what Add would
+ * have answered, and adds none of them. */
+static void test_add_many(void **state)
+{
+	struct ih *h = ih_start(NULL);
+	json_object *r, *p, *inner, *devs;
+	char *list = NULL, *before, *after;
+	struct vl_client *c;
+	size_t len = 0;
+	FILE *f;
+
+	ih_zone_start(h, "zone1");
+	r = ih_call_error(h, "org.hvisor.Virtio.AddMany",
+			  "{\"devices\": [{\"zone_id\": 1, \"device\": {\"type\": \"console\", "
+			  "\"addr\": 167786496, \"len\": 512, \"irq\": 76}}, {\"zone_id\": 1, "
+			  "\"device\": {\"type\": \"console\", \"addr\": 167786496, \"len\": 512, "
+			  "\"irq\": 79}}]}",
+			  "org.hvisor.Virtio.DeviceRefused", true);
+	p = vl_reply_parameters(r);
+	assert_int_equal(ih_jint(p, "index"), 1);
+	assert_string_equal(ih_jstr(p, "error"), "org.hvisor.InvalidParameter");
+	assert_true(json_object_object_get_ex(p, "parameters", &inner));
+	assert_string_equal(ih_jstr(inner, "parameter"), "device.addr");
+	assert_non_null(strstr(ih_jstr(p, "message"), "devices[1]: device.addr: "));
+	json_object_put(r);
+	assert_int_equal(n_devices(h), 0);
+	assert_no_backend(h);
+
+	/* 33 for a zone that does not run: the 33rd is over the limit */
+	f = open_memstream(&list, &len);
+	for (unsigned i = 0; i < 33; i++)
+		fprintf(f,
+			"%s{\"zone_id\": 5, \"device\": {\"type\": \"console\", \"addr\": %u, "
+			"\"len\": 512, \"irq\": %u}}",
+			i ? ", " : "{\"devices\": [", 0xa000000 + i * 0x200, 40 + i);
+	fputs("]}", f);
+	fclose(f);
+	before = ih_virtio_list_str(h, 0);
+	r = ih_call_error(h, "org.hvisor.Virtio.AddMany", list, "org.hvisor.Virtio.DeviceRefused",
+			  true);
+	p = vl_reply_parameters(r);
+	assert_int_equal(ih_jint(p, "index"), 32);
+	assert_string_equal(ih_jstr(p, "error"), "org.hvisor.LimitExceeded");
+	json_object_put(r);
+	after = ih_virtio_list_str(h, 0);
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+	free(list);
+
+	/* three at once, for a running zone and one that is not: all in, in order */
+	c = ih_client(h);
+	r = ih_call(c, "org.hvisor.Virtio.AddMany",
+		    "{\"devices\": [{\"zone_id\": 5, \"device\": {\"type\": \"console\", "
+		    "\"addr\": 167772160, \"len\": 512, \"irq\": 40}}, {\"zone_id\": 1, "
+		    "\"device\": {\"type\": \"console\", \"addr\": 167786496, \"len\": 512, "
+		    "\"irq\": 76}}, {\"zone_id\": 5, \"device\": {\"type\": \"console\", "
+		    "\"addr\": 167772672, \"len\": 512, \"irq\": 41}}]}");
+	assert_true(json_object_object_get_ex(ih_ok(r), "devices", &devs));
+	assert_int_equal(json_object_array_length(devs), 3);
+	assert_int_equal(ih_jint(json_object_array_get_idx(devs, 1), "zone_id"), 1);
+	assert_string_equal(ih_jstr(json_object_array_get_idx(devs, 1), "state"), "running");
+	assert_string_equal(ih_jstr(json_object_array_get_idx(devs, 2), "state"), "pending");
+	json_object_put(r);
+	vl_client_free(c);
+	assert_int_equal(n_devices(h), 3);
+	ih_wait_virtiod(h, 1, 0);
 	ih_stop(h);
 }
 
@@ -1315,7 +1377,7 @@ static void test_unmanaged_zone(void **state)
 		ih_out_free(&o);
 	}
 	pid = ih_wait_virtiod(h, 3, 0);
-	blk_verify(h, 3, "30");
+	ih_blk_verify(h, 3, BLK_ADDR, BLK_IRQ, "30");
 	/* zone info shows the backend of an unmanaged zone too */
 	snprintf(text, sizeof(text), "  Virtio:       1 device, backend running (pid %d)\n",
 		 (int)pid);
@@ -1409,7 +1471,7 @@ static void test_start_file(void **state)
 	con2 = ih_path(h, "zone2/console");
 	assert_int_equal(access(con1, F_OK), 0);
 	assert_int_equal(access(con2, F_OK), 0);
-	blk_verify(h, 1, "30");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "30");
 	assert_true(ih_file_hash(disk) != before); /* that image, written by the guest */
 	remove_example_devices(h);
 
@@ -1417,23 +1479,25 @@ static void test_start_file(void **state)
 	expect_run(h, true, 0, NEEDLES("Zone 2: console device at 0xa007800"),
 		   ARGS("virtio", "start", cfg), NULL);
 	assert_example_devices(h);
-	blk_verify(h, 1, "10");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "10");
 	remove_example_devices(h);
 
-	/* all or nothing: zone 2's console has an IRQ zone 2 does not own */
+	/* all or nothing: zone 2's console has an IRQ zone 2 does not own, so
+	 * zone 1's devices before it are not added either */
 	ih_json_set(j, "zones[1].devices[0].irq", json_object_new_int(90));
 	ih_json_save(j, bad);
-	expect_run(h, false, 1,
-		   NEEDLES("org.hvisor.InvalidParameter", "device.irq",
-			   "IRQ 90 is not in zone 2's interrupts",
-			   "removing zone 1's device at 0xa003800 again",
-			   "removing zone 1's device at 0xa003c00 again"),
-		   ARGS("virtio", "start", bad), NULL);
-	assert_int_equal(n_devices(h), 0);
-	assert_no_backend(h);
-	expect_run(h, true, 1, NEEDLES("removing zone 1's device at 0xa003c00 again"),
-		   ARGS("virtio", "start", bad), NULL);
-	assert_int_equal(n_devices(h), 0);
+	for (int link = 0; link < 2; link++) {
+		struct ih_out o;
+
+		expect_run(h, link, 1,
+			   NEEDLES("org.hvisor.InvalidParameter", "device.irq",
+				   "IRQ 90 is not in zone 2's interrupts"),
+			   ARGS("virtio", "start", bad), &o);
+		assert_string_equal(o.out, "");
+		ih_out_free(&o);
+		assert_int_equal(n_devices(h), 0);
+		assert_no_backend(h);
+	}
 
 	/* a typo, even in a disabled device: nothing is added */
 	ih_json_set(j, "zones[1].devices[0].irq", json_object_new_int(80));
@@ -1553,8 +1617,8 @@ static void test_log_level_reaches_backends(void **state)
 
 /* hvisor virtio start --device SPEC --device SPEC (upstream's older form,
  * zone_id in each spec), and hvctl virtio start --device: added and
- * served; a spec without zone_id is a usage error; a refused second device
- * takes the first one back. */
+ * served; a spec without zone_id is a usage error; with a refused second
+ * device the first one is not added either. */
 static void test_start_devices(void **state)
 {
 	struct ih *h = ih_start(NULL);
@@ -1572,7 +1636,7 @@ static void test_start_devices(void **state)
 		   NULL);
 	pid = ih_wait_virtiod(h, 1, 0);
 	assert_int_equal(n_devices(h), 2);
-	blk_verify(h, 1, "20");
+	ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "20");
 	snap(h, &s);
 	assert_int_equal(s.pid, pid);
 
@@ -1584,19 +1648,27 @@ static void test_start_devices(void **state)
 		   ARGS("virtio", "start", "--device", "console,addr=0xa003a00,len=0x200,irq=79"),
 		   NULL);
 	assert_unchanged(h, &s);
-	/* the first one fits, the second overlaps the disk: neither stays */
-	expect_run(h, false, 1,
-		   NEEDLES("overlaps the blk device at 0xa003c00",
-			   "removing zone 1's device at 0xa003a00 again"),
+	/* the first one fits, the second overlaps the disk: neither is added */
+	for (int link = 0; link < 2; link++) {
+		struct ih_out o;
+
+		expect_run(h, link, 1,
+			   NEEDLES("console,addr=0xa003d00,len=0x200,irq=79,zone_id=1: "
+				   "org.hvisor.InvalidParameter: device.addr: 0xa003d00+0x200 "
+				   "overlaps the blk device at 0xa003c00"),
+			   ARGS("virtio", "start", "--device",
+				"console,addr=0xa003a00,len=0x200,irq=79,zone_id=1", "--device",
+				"console,addr=0xa003d00,len=0x200,irq=79,zone_id=1"),
+			   &o);
+		assert_string_equal(o.out, "");
+		ih_out_free(&o);
+		assert_unchanged(h, &s);
+	}
+	/* two of the call that overlap each other: neither is added */
+	expect_run(h, false, 1, NEEDLES("overlaps the console device at 0xa003e00"),
 		   ARGS("virtio", "start", "--device",
-			"console,addr=0xa003a00,len=0x200,irq=79,zone_id=1", "--device",
-			"console,addr=0xa003d00,len=0x200,irq=79,zone_id=1"),
-		   NULL);
-	assert_unchanged(h, &s);
-	expect_run(h, true, 1, NEEDLES("removing zone 1's device at 0xa003a00 again"),
-		   ARGS("virtio", "start", "--device",
-			"console,addr=0xa003a00,len=0x200,irq=79,zone_id=1", "--device",
-			"console,addr=0xa003d00,len=0x200,irq=79,zone_id=1"),
+			"console,addr=0xa003e00,len=0x200,irq=79,zone_id=1", "--device",
+			"console,addr=0xa003f00,len=0x200,irq=79,zone_id=1"),
 		   NULL);
 	assert_unchanged(h, &s);
 	expect_run(h, true, 2, NULL, ARGS("virtio", "start"), NULL);
@@ -1713,7 +1785,7 @@ static void test_irq_rule_per_arch(void **state)
 			hvctl_ok(h, NEEDLES("Zone 1: blk device at 0xa003c00 (irq 78"),
 				 ARGS("virtio", "add", "1", spec));
 			ih_wait_virtiod(h, 1, 0);
-			blk_verify(h, 1, "20");
+			ih_blk_verify(h, 1, BLK_ADDR, BLK_IRQ, "20");
 		}
 		hvctl_ok(h, NULL, ARGS("zone", "shutdown", "1"));
 		free(spec);
@@ -1735,6 +1807,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_refusals, reap),
 		cmocka_unit_test_setup(test_refusals_varlink, reap),
 		cmocka_unit_test_setup(test_device_limit, reap),
+		cmocka_unit_test_setup(test_add_many, reap),
 		cmocka_unit_test_setup(test_pending_limit, reap),
 		cmocka_unit_test_setup(test_backend_refuses, reap),
 		cmocka_unit_test_setup(test_permissions, reap),

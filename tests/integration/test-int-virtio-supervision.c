@@ -106,20 +106,6 @@ static char *setup_blk(struct ih *h, size_t size)
 	return setup_blk_opts(h, size, "");
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
-}
-
-static int64_t jint(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
-}
-
 /* The next event on a subscription (the caller puts it); fails after
  * timeout_ms. */
 static json_object *next_event(struct vl_client *sub, int timeout_ms)
@@ -140,11 +126,11 @@ static json_object *expect_event(struct vl_client *sub, const char *name, const 
 {
 	json_object *e = next_event(sub, IH_TIMEOUT_MS);
 
-	if (strcmp(jstr(e, "event") ?: "", name) != 0 || jint(e, "zone_id") != 1)
+	if (strcmp(ih_jstr_or(e, "event", ""), name) != 0 || ih_jint_or(e, "zone_id", -1) != 1)
 		fail_msg("expected %s for zone 1, got %s", name, json_object_to_json_string(e));
-	if (message && strcmp(jstr(e, "message") ?: "", message) != 0)
-		fail_msg("%s: message '%s', expected '%s'", name, jstr(e, "message") ?: "(none)",
-			 message);
+	if (message && strcmp(ih_jstr_or(e, "message", ""), message) != 0)
+		fail_msg("%s: message '%s', expected '%s'", name,
+			 ih_jstr_or(e, "message", "(none)"), message);
 	return e;
 }
 
@@ -162,7 +148,7 @@ static void expect_no_event(struct vl_client *sub, int quiet_ms)
 /* `hvctl --json zone info 1`: the zone (a reference the caller puts). */
 static json_object *hvctl_zone_info(const struct ih *h)
 {
-	json_object *res, *z;
+	json_object *res, *z = NULL;
 	struct ih_out o;
 
 	if (ih_hvctl(h, &o, "--json", "zone", "info", "1", NULL) != 0)
@@ -182,18 +168,18 @@ static void expect_zone_backend(const struct ih *h, const char *backend, pid_t p
 {
 	json_object *z = hvctl_zone_info(h), *v;
 
-	assert_string_equal(jstr(z, "status"), "running");
+	assert_string_equal(ih_jstr(z, "status"), "running");
 	if (!json_object_object_get_ex(z, "virtio", &v))
 		fail_msg("zone info has no virtio: %s", json_object_to_json_string(z));
-	if (strcmp(jstr(v, "backend") ?: "", backend) != 0 ||
-	    (pid > 0 ? jint(v, "pid") != pid : jint(v, "pid") != -1) ||
-	    jint(v, "restarts") != restarts ||
-	    (last_exit && strcmp(jstr(v, "last_exit") ?: "", last_exit) != 0))
+	if (strcmp(ih_jstr_or(v, "backend", ""), backend) != 0 ||
+	    (pid > 0 ? ih_jint_or(v, "pid", -1) != pid : ih_jint_or(v, "pid", -1) != -1) ||
+	    ih_jint_or(v, "restarts", -1) != restarts ||
+	    (last_exit && strcmp(ih_jstr_or(v, "last_exit", ""), last_exit) != 0))
 		fail_msg("zone 1's virtio: %s; expected backend %s, pid %d, restarts %lld, "
 			 "last_exit '%s'",
 			 json_object_to_json_string(v), backend, (int)pid, (long long)restarts,
 			 last_exit ?: "");
-	assert_int_equal(jint(v, "devices"), 1);
+	assert_int_equal(ih_jint(v, "devices"), 1);
 	json_object_put(z);
 }
 
@@ -693,7 +679,7 @@ static void kill9_writes_in_flight(const char *engine, bool out_of_order)
 
 	assert_true(pid0 > 0);
 	assert_non_null(dev);
-	snprintf(used_engine, sizeof(used_engine), "%s", jstr(dev, "engine") ?: "?");
+	snprintf(used_engine, sizeof(used_engine), "%s", ih_jstr_or(dev, "engine", "?"));
 	json_object_put(dev);
 	if (!*engine && strcmp(used_engine, "threads") == 0) {
 		/* no io_uring here: the default engine completes out of order,
@@ -912,12 +898,12 @@ static void test_quick_deaths_fail(void **state)
 		pid = ih_wait_virtiod(h, 1, pid);
 		assert_int_equal(kill(pid, SIGKILL), 0);
 		e = expect_event(sub, "VirtiodExited", "hvisor-virtiod killed by Killed");
-		died = jint(e, "monotonic_usec");
+		died = ih_jint(e, "monotonic_usec");
 		json_object_put(e);
 		if (i == QUICK_DEATHS)
 			break;
 		e = expect_event(sub, "VirtiodRestarted", NULL);
-		back = jint(e, "monotonic_usec");
+		back = ih_jint(e, "monotonic_usec");
 		json_object_put(e);
 		printf("# death %d: restarted after %.1f ms (back-off %lld ms)\n", i,
 		       (double)(back - died) / 1000, (long long)(want / 1000));
@@ -963,16 +949,6 @@ static void test_quick_deaths_fail(void **state)
 	ih_stop(h);
 }
 
-/* A short hvsim-guest blk-verify on zone 1's disk: the device is served. */
-static void blk_verify_quick(struct ih *h)
-{
-	struct ih_out o;
-
-	if (ih_guest(h, &o, 1, BLK_ADDR, BLK_IRQ, "blk-verify", "--count", "16", NULL) != 0)
-		fail_msg("blk-verify failed: %s\n%s", o.out, o.err);
-	ih_out_free(&o);
-}
-
 /* Kills zone 1's backend until hvisord gives up on it (VirtiodFailed). */
 static void kill_until_failed(struct ih *h, struct vl_client *sub)
 {
@@ -1016,7 +992,7 @@ static void test_failed_backend_recovery(void **state)
 	json_object_put(expect_event(sub, "VirtiodStarted", NULL));
 	json_object_put(expect_event(sub, "VirtioDeviceAdded", NULL));
 	expect_zone_backend(h, "running", ih_virtiod_pid(h, 1), 0, NULL);
-	blk_verify_quick(h);
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 
 	/* way 2: restart the zone */
 	kill_until_failed(h, sub);
@@ -1025,7 +1001,7 @@ static void test_failed_backend_recovery(void **state)
 	ih_zone_start(h, "zone1");
 	ih_wait_virtiod(h, 1, 0);
 	expect_zone_backend(h, "running", ih_virtiod_pid(h, 1), 0, NULL);
-	blk_verify_quick(h);
+	ih_blk_verify_quick(h, 1, BLK_ADDR, BLK_IRQ);
 
 	vl_client_free(sub);
 	free(img);
@@ -1196,9 +1172,9 @@ static void test_remove_last_writes_in_flight(void **state)
 	assert_int_equal(json_object_array_length(devs), 0);
 	json_object_put(devs);
 	z = hvctl_zone_info(h);
-	assert_string_equal(jstr(z, "status"), "running");
+	assert_string_equal(ih_jstr(z, "status"), "running");
 	if (json_object_object_get_ex(z, "virtio", &v))
-		assert_string_equal(jstr(v, "backend"), "stopped");
+		assert_string_equal(ih_jstr(v, "backend"), "stopped");
 	json_object_put(z);
 	/* nobody serves the window now: the sim answers, reads 0 */
 	watchdog(WATCHDOG_S);

@@ -134,22 +134,6 @@ static json_object *start_raw(struct fixture *f, const char *cfg)
 	return reply;
 }
 
-static int64_t param_int(json_object *reply, const char *key)
-{
-	json_object *v;
-
-	assert_true(json_object_object_get_ex(vl_reply_parameters(reply), key, &v));
-	return json_object_get_int64(v);
-}
-
-static const char *param_str(json_object *reply, const char *key)
-{
-	json_object *v;
-
-	assert_true(json_object_object_get_ex(vl_reply_parameters(reply), key, &v));
-	return json_object_get_string(v);
-}
-
 static void test_cpu_owned_by_zone1(void **state)
 {
 	struct fixture *f = *state;
@@ -161,8 +145,8 @@ static void test_cpu_owned_by_zone1(void **state)
 	start_refused(f, cfg, "org.hvisor.Zone.CpuBusy");
 	reply = start_raw(f, cfg);
 	ih_assert_error(reply, "org.hvisor.Zone.CpuBusy");
-	assert_int_equal(param_int(reply, "cpu"), 2);
-	assert_int_equal(param_int(reply, "owner"), 1);
+	assert_int_equal(ih_jint(vl_reply_parameters(reply), "cpu"), 2);
+	assert_int_equal(ih_jint(vl_reply_parameters(reply), "owner"), 1);
 	json_object_put(reply);
 	assert_unchanged(f);
 	free(cfg);
@@ -180,8 +164,8 @@ static void test_cpu_owned_by_root(void **state)
 	start_refused(f, cfg, "org.hvisor.Zone.CpuBusy");
 	reply = start_raw(f, cfg);
 	ih_assert_error(reply, "org.hvisor.Zone.CpuBusy");
-	assert_int_equal(param_int(reply, "cpu"), 0);
-	assert_int_equal(param_int(reply, "owner"), 0);
+	assert_int_equal(ih_jint(vl_reply_parameters(reply), "cpu"), 0);
+	assert_int_equal(ih_jint(vl_reply_parameters(reply), "owner"), 0);
 	json_object_put(reply);
 	free(cfg);
 }
@@ -212,7 +196,7 @@ static void test_zone_id_exists(void **state)
 	start_refused(f, cfg, "org.hvisor.Zone.AlreadyExists");
 	reply = start_raw(f, cfg);
 	ih_assert_error(reply, "org.hvisor.Zone.AlreadyExists");
-	assert_int_equal(param_int(reply, "zone_id"), 1);
+	assert_int_equal(ih_jint(vl_reply_parameters(reply), "zone_id"), 1);
 	json_object_put(reply);
 	free(cfg);
 	/* the root zone's id too */
@@ -235,9 +219,9 @@ static void test_memory_overlap(void **state)
 	start_refused(f, cfg, "org.hvisor.Zone.MemoryOverlap");
 	reply = start_raw(f, cfg);
 	ih_assert_error(reply, "org.hvisor.Zone.MemoryOverlap");
-	assert_int_equal(param_int(reply, "owner"), 1);
-	assert_int_equal(param_int(reply, "start"), z1.ram);
-	assert_int_equal(param_int(reply, "size"), z1.ram_size);
+	assert_int_equal(ih_jint(vl_reply_parameters(reply), "owner"), 1);
+	assert_int_equal(ih_jint(vl_reply_parameters(reply), "start"), z1.ram);
+	assert_int_equal(ih_jint(vl_reply_parameters(reply), "size"), z1.ram_size);
 	json_object_put(reply);
 	/* zone1's RAM was not written either */
 	assert_true(ih_phys_is_zero(f->h, ih_file_u64(cfg, "dtb_load_paddr"), 64 * 1024));
@@ -259,7 +243,8 @@ static void test_bad_config(void **state)
 	ih_out_free(&o);
 	reply = start_raw(f, cfg);
 	ih_assert_error(reply, "org.hvisor.InvalidParameter");
-	assert_string_equal(param_str(reply, "parameter"), "config.memory_regions[0].size");
+	assert_string_equal(ih_jstr(vl_reply_parameters(reply), "parameter"),
+			    "config.memory_regions[0].size");
 	json_object_put(reply);
 	assert_unchanged(f);
 	free(cfg);
@@ -268,7 +253,8 @@ static void test_bad_config(void **state)
 	cfg = variant(f, "badtype.json", "memory_regions[1].type", json_object_new_string("flash"));
 	reply = start_raw(f, cfg);
 	ih_assert_error(reply, "org.hvisor.InvalidParameter");
-	assert_string_equal(param_str(reply, "parameter"), "config.memory_regions[1].type");
+	assert_string_equal(ih_jstr(vl_reply_parameters(reply), "parameter"),
+			    "config.memory_regions[1].type");
 	json_object_put(reply);
 	assert_unchanged(f);
 	free(cfg);
@@ -308,7 +294,7 @@ static void test_missing_image(void **state)
 		json_object_object_add(params, "config", ih_json_load(f->zone2));
 		reply = ih_call_fds(c, "org.hvisor.Zone.Start", params, NULL, 0);
 		ih_assert_error(reply, "org.hvisor.InvalidParameter");
-		assert_string_equal(param_str(reply, "parameter"), "files");
+		assert_string_equal(ih_jstr(vl_reply_parameters(reply), "parameter"), "files");
 		json_object_put(reply);
 		vl_client_free(c);
 	}
@@ -327,7 +313,8 @@ static void test_kernel_does_not_fit(void **state)
 	start_refused(f, cfg, "org.hvisor.InvalidParameter");
 	reply = start_raw(f, cfg);
 	ih_assert_error(reply, "org.hvisor.InvalidParameter");
-	assert_string_equal(param_str(reply, "parameter"), "config.kernel_filepath");
+	assert_string_equal(ih_jstr(vl_reply_parameters(reply), "parameter"),
+			    "config.kernel_filepath");
 	json_object_put(reply);
 	/* not one byte was written: neither kernel nor dtb */
 	assert_true(ih_phys_is_zero(f->h, ih_layout("zone2").kernel, KERNEL_SIZE));
@@ -344,11 +331,11 @@ static void test_shutdown_and_info_errors(void **state)
 
 	reply = ih_call_error(f->h, "org.hvisor.Zone.Shutdown", "{\"zone_id\": 0}",
 			      "org.hvisor.InvalidParameter", true);
-	assert_string_equal(param_str(reply, "parameter"), "zone_id");
+	assert_string_equal(ih_jstr(vl_reply_parameters(reply), "parameter"), "zone_id");
 	json_object_put(reply);
 	reply = ih_call_error(f->h, "org.hvisor.Zone.Shutdown", "{\"zone_id\": 99}",
 			      "org.hvisor.Zone.NotFound", true);
-	assert_int_equal(param_int(reply, "zone_id"), 99);
+	assert_int_equal(ih_jint(vl_reply_parameters(reply), "zone_id"), 99);
 	json_object_put(reply);
 	ih_call_error(f->h, "org.hvisor.Zone.Shutdown", "{\"zone_id\": -1}",
 		      "org.hvisor.InvalidParameter", false);

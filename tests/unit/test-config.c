@@ -19,6 +19,8 @@
 
 #include "config.h"
 #include "macro.h"
+#include "rng.h"
+#include "source.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -140,32 +142,6 @@ static void mutate(json_object *root, const char *path, const char *value)
 		if (!cur)
 			fail_msg("test path %s does not exist", path);
 	}
-}
-
-static char *read_source_file(const char *rel, size_t *len)
-{
-	const char *src = getenv("HV_SOURCE_DIR");
-	char path[4096];
-	char *buf;
-	FILE *f;
-	long n;
-
-	assert_non_null(src);
-	snprintf(path, sizeof(path), "%s/%s", src, rel);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
 }
 
 static const struct hv_image *find_image(const struct hv_zone_config *cfg, const char *key)
@@ -1605,7 +1581,7 @@ static struct hv_zone_config *parse_example(const char *file, enum hv_arch arch)
 	int r;
 
 	snprintf(rel, sizeof(rel), "conf/examples/%s", file);
-	text = read_source_file(rel, &len);
+	text = test_source_file(rel, &len);
 	r = hv_zone_config_parse_string(text, len, arch, &cfg, &err);
 	if (r < 0)
 		fail_msg("%s: %s: %s", file, err.path, err.message);
@@ -1664,7 +1640,7 @@ static void test_example(void **state)
 
 	/* foreach_file names exactly the files the parser turned into images */
 	snprintf(rel, sizeof(rel), "conf/examples/%s", ex->file);
-	text = read_source_file(rel, &len);
+	text = test_source_file(rel, &len);
 	root = json_tokener_parse(text);
 	assert_non_null(root);
 	assert_int_equal(hv_zone_config_foreach_file(root, collect, &c, &err), 0);
@@ -1905,16 +1881,7 @@ static void test_check_images_x86(void **state)
 
 /* ---- robustness -------------------------------------------------------- */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rng(void)
-{
-	/* xorshift64: fixed seed, same run every time */
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
+static uint64_t rng_state = TEST_RNG_SEED;
 
 static int ignore_file(const char *key, const char *path, void *userdata)
 {
@@ -1937,7 +1904,7 @@ static void try_text(const char *text, size_t len, enum hv_arch arch)
 
 		for (size_t i = 0; i < cfg->n_images; i++)
 			if (cfg->images[i].path)
-				cfg->images[i].size = 1 + (rng() & 0xffff);
+				cfg->images[i].size = 1 + (test_rng(&rng_state) & 0xffff);
 		(void)hv_zone_config_check_images(cfg, &err);
 		(void)hv_zone_config_encode(cfg, HV_CONFIG_MAGIC_0x06, buf, sizeof(buf), &err);
 		hv_zone_config_free(cfg);
@@ -1964,7 +1931,7 @@ static void test_garbage(void **state)
 		char *text, *copy;
 
 		snprintf(rel, sizeof(rel), "conf/examples/%s", files[f]);
-		text = read_source_file(rel, &len);
+		text = test_source_file(rel, &len);
 		last = (size_t)(strrchr(text, '}') - text);
 
 		/* every truncation: only the complete document is valid */
@@ -1990,16 +1957,17 @@ static void test_garbage(void **state)
 		assert_non_null(copy);
 		copy[len] = '\0'; /* for json_tokener_parse() below */
 		for (int iter = 0; iter < 4000; iter++) {
-			int flips = 1 + (int)(rng() % 4);
+			int flips = 1 + (int)(test_rng(&rng_state) % 4);
 
 			memcpy(copy, text, len);
 			for (int k = 0; k < flips; k++) {
-				size_t pos = rng() % len;
+				size_t pos = test_rng(&rng_state) % len;
 
-				if (rng() & 1)
-					copy[pos] = interesting[rng() % (sizeof(interesting) - 1)];
+				if (test_rng(&rng_state) & 1)
+					copy[pos] = interesting[test_rng(&rng_state) %
+								(sizeof(interesting) - 1)];
 				else
-					copy[pos] = (char)rng();
+					copy[pos] = (char)test_rng(&rng_state);
 			}
 			try_text(copy, len, (enum hv_arch)(iter % _HV_ARCH_MAX));
 			{

@@ -19,6 +19,8 @@
 
 #include "config.h"
 #include "macro.h"
+#include "rng.h"
+#include "source.h"
 #include "virtio-config.h"
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -202,30 +204,13 @@ static void assert_dev_equal(const struct hv_virtio_device *a, const struct hv_v
 	assert_int_equal(a->has_mac, b->has_mac);
 }
 
+/* A file of conf/examples/ */
 static char *read_example(const char *rel, size_t *ret_len)
 {
-	const char *src = getenv("HV_SOURCE_DIR");
-	char path[4096];
-	char *buf;
-	FILE *f;
-	long n;
+	char path[512];
 
-	assert_non_null(src);
-	snprintf(path, sizeof(path), "%s/conf/examples/%s", src, rel);
-	f = fopen(path, "re");
-	if (!f)
-		fail_msg("cannot open %s: %m", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*ret_len = (size_t)n;
-	return buf;
+	snprintf(path, sizeof(path), "conf/examples/%s", rel);
+	return test_source_file(path, ret_len);
 }
 
 static struct hv_virtio_config *parse_example(const char *rel)
@@ -1431,15 +1416,7 @@ static void test_example_qemu_aarch64(void **state)
 
 /* ---- garbage ----------------------------------------------------------- */
 
-/* xorshift, fixed seed: the same inputs on every run */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
+static uint64_t rng_state = TEST_RNG_SEED;
 
 static void try_text(const char *text, size_t len)
 {
@@ -1493,19 +1470,20 @@ static void test_garbage_documents(void **state)
 	}
 	/* byte flips, single and several */
 	for (int round = 0; round < 20000; round++) {
-		int flips = 1 + (int)(rnd() % 4);
+		int flips = 1 + (int)(test_rng(&rng_state) % 4);
 
 		memcpy(buf, doc, len);
 		for (int f = 0; f < flips; f++) {
-			size_t at = rnd() % len;
+			size_t at = test_rng(&rng_state) % len;
 			static const char interesting[] = "{}[]\",:0x1-9 '\\ufa.e";
 
-			if (rnd() % 2)
-				buf[at] = (char)(rnd() & 0xff);
+			if (test_rng(&rng_state) % 2)
+				buf[at] = (char)(test_rng(&rng_state) & 0xff);
 			else
-				buf[at] = interesting[rnd() % (sizeof(interesting) - 1)];
+				buf[at] = interesting[test_rng(&rng_state) %
+						      (sizeof(interesting) - 1)];
 		}
-		try_text(buf, rnd() % 8 ? len : rnd() % (len + 1));
+		try_text(buf, test_rng(&rng_state) % 8 ? len : test_rng(&rng_state) % (len + 1));
 	}
 	free(buf);
 	free(doc);
@@ -1550,11 +1528,11 @@ static void test_garbage_specs(void **state)
 	char spec[512];
 
 	for (int round = 0; round < 50000; round++) {
-		size_t n = 0, parts = rnd() % 16;
+		size_t n = 0, parts = test_rng(&rng_state) % 16;
 
 		spec[0] = '\0';
 		for (size_t p = 0; p < parts; p++) {
-			const char *piece = pieces[rnd() % ARRAY_SIZE(pieces)];
+			const char *piece = pieces[test_rng(&rng_state) % ARRAY_SIZE(pieces)];
 			size_t l = strlen(piece);
 
 			if (n + l + 1 >= sizeof(spec))
@@ -1570,14 +1548,17 @@ static void test_garbage_specs(void **state)
 		char value[24];
 
 		for (size_t i = 0; i + 1 < sizeof(value); i++)
-			value[i] = (char)(0x20 + rnd() % 0x5f);
-		value[rnd() % sizeof(value)] = '\0';
+			value[i] = (char)(0x20 + test_rng(&rng_state) % 0x5f);
+		value[test_rng(&rng_state) % sizeof(value)] = '\0';
 		value[sizeof(value) - 1] = '\0';
 		snprintf(spec, sizeof(spec), "%s,addr=%llx,len=%llx,irq=%llu,%s=%s",
-			 types[rnd() % 3],
-			 (unsigned long long)(rnd() % 4 ? rnd() % 0x100000 : rnd()),
-			 (unsigned long long)(rnd() % 0x2000), (unsigned long long)(rnd() % 1100),
-			 pieces[6 + rnd() % 10], value);
+			 types[test_rng(&rng_state) % 3],
+			 (unsigned long long)(test_rng(&rng_state) % 4
+						      ? test_rng(&rng_state) % 0x100000
+						      : test_rng(&rng_state)),
+			 (unsigned long long)(test_rng(&rng_state) % 0x2000),
+			 (unsigned long long)(test_rng(&rng_state) % 1100),
+			 pieces[6 + test_rng(&rng_state) % 10], value);
 		try_spec(spec);
 	}
 	(void)state;
@@ -1587,27 +1568,29 @@ static void test_garbage_specs(void **state)
  * entry points. */
 static json_object *random_value(int depth)
 {
-	switch (rnd() % (depth > 2 ? 6 : 8)) {
+	switch (test_rng(&rng_state) % (depth > 2 ? 6 : 8)) {
 	case 0:
-		return json_object_new_int64((int64_t)(rnd() % 2 ? rnd() % 2048 : rnd()));
+		return json_object_new_int64((int64_t)(test_rng(&rng_state) % 2
+							       ? test_rng(&rng_state) % 2048
+							       : test_rng(&rng_state)));
 	case 1:
-		return json_object_new_uint64(rnd());
+		return json_object_new_uint64(test_rng(&rng_state));
 	case 2: {
 		static const char *const s[] = {
 			"blk", "net",  "console", "0x200",    "0xa003c00",	   "disable",
 			"",    "tap0", "x.img",	  "io_uring", "00:16:3e:10:10:10", "010",
 			"08",  "-1"};
-		return json_object_new_string(s[rnd() % ARRAY_SIZE(s)]);
+		return json_object_new_string(s[test_rng(&rng_state) % ARRAY_SIZE(s)]);
 	}
 	case 3:
-		return json_object_new_boolean(rnd() % 2);
+		return json_object_new_boolean(test_rng(&rng_state) % 2);
 	case 4:
 		return json_object_new_double(1.5);
 	case 5:
 		return NULL;
 	case 6: {
 		json_object *a = json_object_new_array();
-		size_t n = rnd() % 8;
+		size_t n = test_rng(&rng_state) % 8;
 
 		for (size_t i = 0; i < n; i++)
 			json_object_array_add(a, random_value(depth + 1));
@@ -1635,11 +1618,12 @@ static void test_garbage_json_devices(void **state)
 		struct hv_error err;
 
 		for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
-			if (rnd() % 2)
+			if (test_rng(&rng_state) % 2)
 				json_object_object_add(dev, keys[k], random_value(0));
-		if (rnd() % 2)
-			json_object_object_add(dev, "type",
-					       json_object_new_string(rnd() % 2 ? "net" : "blk"));
+		if (test_rng(&rng_state) % 2)
+			json_object_object_add(
+				dev, "type",
+				json_object_new_string(test_rng(&rng_state) % 2 ? "net" : "blk"));
 
 		if (hv_virtio_device_from_json(dev, &d, &err) == 0)
 			hv_virtio_device_clear(&d);

@@ -22,7 +22,7 @@ CHECKS="userspace kernel_modules ext4_loop netns_tap
 	sim_load hvisor_load hvisord_start hvctl_version hvisord_stop kmod_reload
 	kmod_holes kmod_channel kmod_legacy kmod_lost_wakeups kmod_no_virtio_irq
 	stack_zone_start stack_blk_raw stack_blk_ext4 stack_net_ping stack_console stack_backend_kill
-	stack_after_restart stack_zone2_load stack_events stack_virtio_remove stack_permissions
+	stack_hvisord_restart stack_after_restart stack_zone2_load stack_events stack_virtio_remove stack_permissions
 	stack_zone_shutdown stack_down $(it_checks)"
 # --bench: the infrastructure, then the benchmarks (tests/vm/guest/checks/30-bench.sh)
 BENCH_CHECKS="userspace kernel_modules sim_load hvisor_load bench_tools

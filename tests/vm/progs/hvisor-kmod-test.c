@@ -72,6 +72,7 @@ static struct {
 
 static char why[512];
 
+static bool failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static bool failf(const char *fmt, ...)
 {
 	va_list ap;

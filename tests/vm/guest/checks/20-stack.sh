@@ -191,6 +191,40 @@ t_stack_backend_kill() {
 	hvctl zone info 1
 }
 
+# hvisord restarted during disk I/O, by SIGTERM and by kill -9: the backend
+# serves on (the same pid), no stall timeout, the writer finishes, the file
+# system is clean, and the new hvisord manages the zone and its devices
+t_stack_hvisord_restart() {
+	dev=$(blk_dev) || fail "no virtio disk"
+	timeouts=$(sim_stat timeouts)
+	pid=$(virtiod_pid)
+	[ -n "$pid" ] || fail "no hvisor-virtiod"
+	mount "$dev" "$HVT_MNT"
+	dd if=/dev/urandom of=/tmp/restart.src bs=64k count=512 2>/dev/null
+	(dd if=/tmp/restart.src of="$HVT_MNT/during-restart" bs=64k conv=fsync 2>/dev/null &&
+		echo done >/tmp/restart.done) &
+	writer=$!
+	wait_for 30 "some I/O in flight" _file_bigger "$HVT_MNT/during-restart" 1000000
+	hvisord_stop
+	hvisord_start
+	kill -9 "$(cat "$HVTEST_RUN/hvisord.pid")"
+	wait_for 30 "hvisord to die" test -f "$HVTEST_RUN/hvisord.rc"
+	rm -f "$HVTEST_RUN/hvisord.pid"
+	hvisord_start
+	wait "$writer" || fail "the writer failed across the restarts"
+	[ -f /tmp/restart.done ] || fail "the writer did not finish"
+	[ "$(virtiod_pid)" = "$pid" ] || fail "the backend changed: $(virtiod_pid), was $pid"
+	hvctl zone info 1 | grep -q Started: || fail "zone 1 is not managed after the restarts"
+	hvctl virtio list | grep -c running | grep -qx 3 || fail "not 3 devices running"
+	sync
+	umount "$HVT_MNT"
+	fsck.ext4 -f -n "$dev" || fail "fsck after the restarts is not clean"
+	mount -o ro "$dev" "$HVT_MNT"
+	_same_file /tmp/restart.src "$HVT_MNT/during-restart" || fail "the file written across the restarts differs"
+	umount "$HVT_MNT"
+	[ "$(sim_stat timeouts)" = "$timeouts" ] || fail "a vCPU stalled past the timeout during the restarts"
+}
+
 # the register read round trip and the console still work after it
 t_stack_after_restart() {
 	dev=$(blk_dev) || fail "no virtio disk"

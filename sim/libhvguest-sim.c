@@ -54,20 +54,12 @@ static void irq_push(struct simt *s, uint32_t irq)
 	s->irq_len++;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One packet from the sim within timeout_ms (-1: forever): 1, 0 on timeout,
  * -errno (-ECONNRESET: the sim closed the channel). Malformed packets are
  * skipped. */
 static int recv_msg(struct simt *s, int timeout_ms, struct hvsim_guest_msg *m)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now_usec() / 1000) + timeout_ms;
 
 	for (;;) {
 		struct pollfd p = {.fd = s->fd, .events = POLLIN};
@@ -76,7 +68,7 @@ static int recv_msg(struct simt *s, int timeout_ms, struct hvsim_guest_msg *m)
 		ssize_t k;
 
 		if (deadline >= 0) {
-			int64_t now = mono_ms();
+			int64_t now = (int64_t)(now_usec() / 1000);
 
 			left = now >= deadline ? 0 : (int)MIN(deadline - now, (int64_t)INT32_MAX);
 			r = poll(&p, 1, left);
@@ -161,7 +153,7 @@ static int simt_write(void *ctx, uint64_t addr, unsigned size, uint64_t value)
 static int simt_wait_irq(void *ctx, int timeout_ms, uint32_t *ret_irq)
 {
 	struct simt *s = ctx;
-	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now_usec() / 1000) + timeout_ms;
 
 	for (;;) {
 		struct hvsim_guest_msg m;
@@ -174,7 +166,7 @@ static int simt_wait_irq(void *ctx, int timeout_ms, uint32_t *ret_irq)
 			return 1;
 		}
 		if (deadline >= 0) {
-			int64_t now = mono_ms();
+			int64_t now = (int64_t)(now_usec() / 1000);
 
 			left = now >= deadline ? 0 : (int)MIN(deadline - now, (int64_t)INT32_MAX);
 		}
@@ -288,38 +280,11 @@ fail:
 	return r;
 }
 
-int hvg_sim_open(const char *socket, uint32_t zone_id, int cpu, uint64_t heap_gpa,
-		 uint64_t heap_size, struct hvg_transport **ret)
+/* The zone's RAM regions, mapped from the zone's memory fd. */
+static int map_regions(struct simt *s, const struct hv_cfg_memory_region *regions,
+		       unsigned n_regions, int mem)
 {
-	struct hv_cfg_memory_region regions[HV_CONFIG_MAX_MEMORY_REGIONS];
 	long page = sysconf(_SC_PAGESIZE);
-	unsigned n_regions = 0;
-	int chan = -1, mem = -1, r;
-	uint64_t cpus = 0;
-	struct simt *s;
-
-	r = guest_attach(socket, zone_id, &chan, &mem, &cpus, regions, &n_regions);
-	if (r < 0)
-		return r;
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	s->fd = chan;
-	chan = -1;
-	if (cpus == 0) {
-		r = -EPROTO;
-		goto fail;
-	}
-	if (cpu < 0)
-		s->cpu = (uint32_t)__builtin_ctzll(cpus);
-	else if (cpu < 64 && (cpus & (UINT64_C(1) << cpu)))
-		s->cpu = (uint32_t)cpu;
-	else {
-		r = -EINVAL; /* not a vCPU of this zone */
-		goto fail;
-	}
 
 	for (unsigned i = 0; i < n_regions; i++) {
 		const struct hv_cfg_memory_region *m = &regions[i];
@@ -332,17 +297,13 @@ int hvg_sim_open(const char *socket, uint32_t zone_id, int cpu, uint64_t heap_gp
 		/* mmap offsets are page-aligned; a region need not be */
 		delta = m->physical_start % (uint64_t)page;
 		if (__builtin_add_overflow(m->size, delta, &len) || len > SIZE_MAX - (size_t)page ||
-		    m->virtual_start + m->size < m->virtual_start) {
-			r = -EPROTO;
-			goto fail;
-		}
+		    m->virtual_start + m->size < m->virtual_start)
+			return -EPROTO;
 		len = (len + (uint64_t)page - 1) & ~((uint64_t)page - 1);
 		map = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, mem,
 			   (off_t)(m->physical_start - delta));
-		if (map == MAP_FAILED) {
-			r = negative_errno();
-			goto fail;
-		}
+		if (map == MAP_FAILED)
+			return negative_errno();
 		sr->gpa = m->virtual_start;
 		sr->size = m->size;
 		sr->map = map;
@@ -350,33 +311,66 @@ int hvg_sim_open(const char *socket, uint32_t zone_id, int cpu, uint64_t heap_gp
 		sr->host = (uint8_t *)map + delta;
 		s->n_regions++;
 	}
-	mem = safe_close(mem);
+	return 0;
+}
 
-	s->t.ops = &simt_ops;
-	s->t.ctx = s;
+/* The heap: the one asked for, else the end of the first RAM region. */
+static int set_heap(struct simt *s, uint64_t heap_gpa, uint64_t heap_size)
+{
 	if (heap_size == 0) {
 		const struct simt_region *first = s->n_regions ? &s->regions[0] : NULL;
 
-		if (!first) {
-			r = -ENOMEM; /* a zone without RAM has no room for rings */
-			goto fail;
-		}
+		if (!first)
+			return -ENOMEM; /* a zone without RAM has no room for rings */
 		heap_size = MIN(first->size, SIMT_HEAP_DEFAULT);
 		heap_gpa = first->gpa + (first->size - heap_size);
 	}
-	if (!simt_ptr(s, heap_gpa, heap_size)) {
-		r = -EINVAL; /* the heap must be zone RAM */
-		goto fail;
-	}
+	if (!simt_ptr(s, heap_gpa, heap_size))
+		return -EINVAL; /* the heap must be zone RAM */
 	s->t.heap_gpa = heap_gpa;
 	s->t.heap_size = heap_size;
 	s->t.heap_next = heap_gpa;
+	return 0;
+}
+
+int hvg_sim_open(const char *socket, uint32_t zone_id, int cpu, uint64_t heap_gpa,
+		 uint64_t heap_size, struct hvg_transport **ret)
+{
+	struct hv_cfg_memory_region regions[HV_CONFIG_MAX_MEMORY_REGIONS];
+	unsigned n_regions = 0;
+	int chan = -1, mem = -1, r;
+	uint64_t cpus = 0;
+	struct simt *s;
+
+	r = guest_attach(socket, zone_id, &chan, &mem, &cpus, regions, &n_regions);
+	if (r < 0)
+		return r;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(chan);
+		close(mem);
+		return -ENOMEM;
+	}
+	s->fd = chan;
+	s->t.ops = &simt_ops;
+	s->t.ctx = s;
+	if (cpus == 0)
+		r = -EPROTO;
+	else if (cpu < 0)
+		s->cpu = (uint32_t)__builtin_ctzll(cpus);
+	else if (cpu < HV_CONFIG_MAX_CPUS && (cpus & (UINT64_C(1) << cpu)))
+		s->cpu = (uint32_t)cpu;
+	else
+		r = -EINVAL; /* not a vCPU of this zone */
+	if (r == 0)
+		r = map_regions(s, regions, n_regions, mem);
+	close(mem);
+	if (r == 0)
+		r = set_heap(s, heap_gpa, heap_size);
+	if (r < 0) {
+		simt_close(s);
+		return r;
+	}
 	*ret = &s->t;
 	return 0;
-fail:
-	safe_close(chan);
-	safe_close(mem);
-	if (s)
-		simt_close(s);
-	return r;
 }
