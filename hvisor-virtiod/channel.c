@@ -148,7 +148,7 @@ static int channel_recv(struct virtiod *v, struct hvisor_ioreq (*bufs)[VIRTIOD_M
 static void channel_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	static struct hvisor_ioreq bufs[CHANNEL_READ_PKTS][VIRTIOD_MAX_BATCH];
-	size_t len[CHANNEL_READ_PKTS];
+	size_t len[CHANNEL_READ_PKTS] = {0};
 	struct virtiod *v = arg;
 
 	for (int round = 0; round < CHANNEL_READ_ROUNDS; round++) {

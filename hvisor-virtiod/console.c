@@ -37,10 +37,10 @@
 #include "macro.h"
 #include "util.h"
 
-#define CON_QUEUE_MAX	 64
-#define CON_CONFIG_SIZE	 sizeof(struct virtio_console_config)
-#define CON_EMERG_OFF	 offsetof(struct virtio_console_config, emerg_wr)
-#define CON_HUP_RETRY_MS 1000
+#define CON_QUEUE_MAX	  64
+#define CON_CONFIG_SIZE	  sizeof(struct virtio_console_config)
+#define CON_EMERG_OFF	  offsetof(struct virtio_console_config, emerg_wr)
+#define CON_HUP_RETRY_SEC 1
 
 #define BIT(b) (UINT64_C(1) << (b))
 
@@ -74,7 +74,7 @@ static bool pty_hung_up(struct console *c)
  * watching it and look again later. Nothing is dropped meanwhile. */
 static void con_hung_up(struct console *c)
 {
-	struct timeval tv = {CON_HUP_RETRY_MS / 1000, (CON_HUP_RETRY_MS % 1000) * 1000};
+	struct timeval tv = {.tv_sec = CON_HUP_RETRY_SEC};
 
 	if (!c->hung_up)
 		log_info("%s: pty has no reader/writer; waiting for one", c->s.dev.name);
@@ -97,15 +97,18 @@ static int con_rx_take(struct stream *s)
 	struct console *c = to_console(s);
 
 	while (!c->rx_cur) {
-		int r = virtio_dev_pop(&s->dev, STREAM_RXQ, &c->rx_cur);
+		struct virtq_elem *e;
+		int r = virtio_dev_pop(&s->dev, STREAM_RXQ, &e);
 
 		if (r <= 0)
 			return r;
-		if (!c->rx_cur->error && !c->rx_cur->n_out && c->rx_cur->n_in)
+		if (!e->error && !e->n_out && e->n_in) {
+			c->rx_cur = e;
 			break;
+		}
 		virtio_dev_error(&s->dev, "receive buffer unusable (error %d, %u readable)",
-				 c->rx_cur->error, c->rx_cur->n_out);
-		virtq_complete(&s->dev.vq[STREAM_RXQ], TAKE_PTR(c->rx_cur), 0);
+				 e->error, e->n_out);
+		virtq_complete(&s->dev.vq[STREAM_RXQ], e, 0);
 	}
 	return 1;
 }

@@ -14,6 +14,8 @@
 #include "util.h"
 
 static void log_limited_v(struct ratelimit *rl, int prio, const char *who, const char *fmt,
+			  va_list ap) _printf_(4, 0);
+static void log_limited_v(struct ratelimit *rl, int prio, const char *who, const char *fmt,
 			  va_list ap)
 {
 	char buf[256];
