@@ -3,7 +3,8 @@
  * virtio-blk's backing store: what the image (regular file or block
  * device) is and can do, and the I/O engines that run requests on it.
  *
- * Engines (docs/devices.md §3.2 has the measurements behind the default):
+ * Engines (one file each, blk-io-engine.h; docs/devices.md §3.2 has the
+ * measurements behind the default):
  *   sync      every request runs in the caller (the event loop thread);
  *   threads   a small pool of worker threads; completions come back to the
  *             loop thread through an eventfd on the event base;
@@ -55,12 +56,8 @@ enum blk_io_op {
 	BLK_IO_READ,
 	BLK_IO_WRITE,
 	BLK_IO_FLUSH, /* fdatasync */
-	BLK_IO_PUNCH, /* fallocate(PUNCH_HOLE | KEEP_SIZE) per range */
-	BLK_IO_ZERO,  /* fallocate(ZERO_RANGE | KEEP_SIZE) per range */
-};
-
-struct blk_io_range {
-	uint64_t off, len; /* bytes, checked by the caller */
+	BLK_IO_PUNCH, /* fallocate(PUNCH_HOLE | KEEP_SIZE) of [off, off + len) */
+	BLK_IO_ZERO,  /* fallocate(ZERO_RANGE | KEEP_SIZE) of [off, off + len) */
 };
 
 struct blk_io_req {
@@ -74,10 +71,7 @@ struct blk_io_req {
 	 * the READ itself */
 	struct iovec *iov;
 	unsigned niov;
-	uint64_t off, len; /* READ/WRITE: file offset, total bytes */
-	/* PUNCH/ZERO */
-	const struct blk_io_range *ranges;
-	unsigned nranges;
+	uint64_t off, len; /* file offset, bytes (checked by the caller) */
 
 	/* set by the engine before cb->complete: 0 or -errno. A READ or
 	 * WRITE succeeds only if all len bytes were transferred. */
@@ -107,8 +101,6 @@ int blk_io_create(enum hv_blk_aio kind, int fd, unsigned depth, struct event_bas
 void blk_io_destroy(struct blk_io *io);
 
 enum hv_blk_aio blk_io_kind(const struct blk_io *io);
-/* "sync", "threads", "io_uring" */
-const char *blk_io_kind_name(enum hv_blk_aio kind);
 /* The engine HV_AIO_DEFAULT resolves to: for an image on a disk (or a
  * block device) io_uring, threads without liburing; */
 enum hv_blk_aio blk_io_default(void);

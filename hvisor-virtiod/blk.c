@@ -40,7 +40,6 @@
 #define BLK_MAX_SEG 1u
 /* sectors per DISCARD/WRITE_ZEROES range: 2 GiB keeps one fallocate short */
 #define BLK_MAX_ZERO_SECT (1u << 22)
-#define BLK_LOG_BURST	  16u
 /* The sync engine runs requests in the event loop thread, where the zone's
  * register accesses are answered too (a trapped vCPU spins until then). So
  * one loop turn takes at most this much, pushes it (the guest can reap and
@@ -71,17 +70,11 @@ struct blk {
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct blk_io *io;
 
-	/* popped and not yet pushed: in the engine or waiting in done[] */
-	unsigned inflight;
 	bool resetting; /* completions are dropped, not pushed */
 	bool draining;	/* no new requests */
 	bool processing;
 	bool turn_limit;       /* the engine runs requests inline (sync) */
 	struct event *ev_more; /* the rest of the queue, next loop turn */
-	unsigned n_done;
-	struct virtq_elem *done[BLK_QUEUE_MAX];
-	uint32_t done_len[BLK_QUEUE_MAX];
-	unsigned n_io_logged;
 };
 
 /* counted as an error when the request completes with its status */
@@ -92,40 +85,21 @@ static void blk_complain(struct blk *b, struct virtq_elem *e, const char *what)
 
 /* ---- completion ---- */
 
-/* Pushes what completed, one used-index update and at most one interrupt
- * for the lot. */
-static void blk_flush_done(struct blk *b)
-{
-	if (!b->n_done)
-		return;
-	virtq_push_batch(&b->dev.vq[0], b->done, b->done_len, b->n_done);
-	for (unsigned i = 0; i < b->n_done; i++)
-		free(b->done[i]);
-	b->inflight -= b->n_done;
-	b->n_done = 0;
-	virtio_dev_used(&b->dev, 0);
-}
-
 /* The request is over: status byte (if it has one), then to the batch
- * to push. used = bytes written into the guest's writable buffers. */
+ * to publish. used = bytes written into the guest's writable buffers. */
 static void blk_finish(struct blk *b, struct virtq_elem *e, uint8_t *status, uint8_t val,
 		       uint32_t used)
 {
 	if (b->resetting) {
 		/* the driver has forgotten the request: touch nothing */
 		free(e);
-		b->inflight--;
 		return;
 	}
 	if (val != VIRTIO_BLK_S_OK)
 		b->dev.n_errors++;
 	if (status)
 		*status = val;
-	/* cannot overflow: inflight <= queue size <= BLK_QUEUE_MAX */
-	if (b->n_done == BLK_QUEUE_MAX)
-		blk_flush_done(b);
-	b->done[b->n_done] = e;
-	b->done_len[b->n_done++] = status ? used : 0;
+	virtq_complete(&b->dev.vq[0], e, status ? used : 0);
 }
 
 static void blk_io_complete(void *ctx, struct blk_io_req *io)
@@ -133,9 +107,9 @@ static void blk_io_complete(void *ctx, struct blk_io_req *io)
 	struct blk_req *r = (struct blk_req *)io;
 	struct blk *b = ctx;
 
-	if (io->result < 0 && !b->resetting && b->n_io_logged++ < BLK_LOG_BURST)
-		log_warn("%s: I/O error at offset %" PRIu64 ": %s", b->dev.name, io->off,
-			 strerror(-io->result));
+	if (io->result < 0 && !b->resetting)
+		virtio_dev_complain(&b->dev, "I/O error at offset %" PRIu64 ": %s", io->off,
+				    strerror(-io->result));
 	if (io->result < 0)
 		blk_finish(b, r->elem, r->status, VIRTIO_BLK_S_IOERR, 1);
 	else
@@ -156,7 +130,7 @@ static void blk_io_flush(void *ctx)
 
 	if (b->resetting)
 		return;
-	blk_flush_done(b);
+	virtio_dev_used(&b->dev, 0);
 	/* room in the engine again: take what waited */
 	blk_process(b);
 }
@@ -175,28 +149,6 @@ static uint8_t *status_byte(const struct virtq_elem *e)
 	return (uint8_t *)last->iov_base + last->iov_len - 1;
 }
 
-/* Copies `len` bytes of src[] starting at `skip` into dst[] (at most
- * VIRTQ_MAX_CHAIN entries); returns the count. */
-static unsigned iov_slice(const struct iovec *src, unsigned n, uint64_t skip, uint64_t len,
-			  struct iovec *dst)
-{
-	unsigned k = 0;
-
-	for (unsigned i = 0; i < n && len; i++) {
-		uint64_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l = MIN(l - skip, len);
-		dst[k++] = (struct iovec){(char *)src[i].iov_base + skip, l};
-		len -= l;
-		skip = 0;
-	}
-	return k;
-}
-
 /* [sector, sector + n) inside the disk; no multiplication before the
  * bound is known, so nothing can overflow. */
 static bool range_ok(const struct blk *b, uint64_t sector, uint64_t n)
@@ -207,7 +159,9 @@ static bool range_ok(const struct blk *b, uint64_t sector, uint64_t n)
 static void blk_submit(struct blk *b, struct blk_req *r)
 {
 	if (blk_io_submit(b->io, &r->io) < 0) {
-		/* cannot happen: inflight is bounded by the engine's depth */
+		/* the engine is full: only when the guest disabled the queue
+		 * with requests running (they no longer count in vq->inflight,
+		 * which is bounded by the engine's depth) */
 		blk_finish(b, r->elem, r->status, VIRTIO_BLK_S_IOERR, 1);
 		free(r);
 	}
@@ -229,7 +183,8 @@ static struct blk_req *req_new(struct blk *b, struct virtq_elem *e, uint8_t *sta
 /* IN and OUT. Returns a status for an immediate answer, -1 once submitted. */
 static int blk_rw(struct blk *b, struct virtq_elem *e, uint8_t *status, bool write, uint64_t sector)
 {
-	uint64_t len, off, skip;
+	uint64_t len, off;
+	size_t skip;
 	const struct iovec *src;
 	unsigned nsrc;
 	struct blk_req *r;
@@ -408,11 +363,36 @@ static bool blk_may_take(struct blk *b)
 	       !b->dev.vq[0].broken;
 }
 
-/* Takes requests until the queue is empty or the engine is full; stays
- * deaf to kicks while doing so. When the engine is full, completions
- * bring us back here (blk_io_flush). With the sync engine a turn ends
- * after BLK_TURN_REQS/BLK_TURN_BYTES: kicks stay off and ev_more brings
- * us back once the loop has served what else is waiting. */
+/* Hands requests to the engine until the queue is empty, the engine holds
+ * as many as the queue has entries or (sync) the turn's budget is spent:
+ * 1 when the budget is spent and more waits, 0 otherwise, <0 when the
+ * ring failed. */
+static int blk_take(struct blk *b, unsigned *n, uint64_t *bytes)
+{
+	struct virtq *vq = &b->dev.vq[0];
+
+	while (vq->inflight < vq->num) {
+		struct virtq_elem *e;
+		int r;
+
+		if (b->turn_limit && (*n >= BLK_TURN_REQS || *bytes >= BLK_TURN_BYTES))
+			return virtq_has_avail(vq);
+		r = virtio_dev_pop(&b->dev, 0, &e);
+		if (r <= 0)
+			return r;
+		(*n)++;
+		*bytes += (uint64_t)e->in_len + e->out_len;
+		b->dev.n_requests++;
+		blk_handle(b, e);
+	}
+	return 0;
+}
+
+/* Takes requests while there are any and room for them; stays deaf to
+ * kicks while doing so. When the engine is full, completions bring us
+ * back here (blk_io_flush). With the sync engine a turn ends after
+ * BLK_TURN_REQS/BLK_TURN_BYTES: kicks stay off and ev_more brings us back
+ * once the loop has served what else is waiting. */
 static void blk_process(struct blk *b)
 {
 	struct virtq *vq = &b->dev.vq[0];
@@ -423,61 +403,30 @@ static void blk_process(struct blk *b)
 		return;
 	b->processing = true;
 	for (;;) {
-		bool full, more = false;
+		int r;
+		bool full;
 
 		virtq_disable_notify(vq);
-		while (b->inflight < vq->num) {
-			struct virtq_elem *e;
-			int r;
-
-			if (b->turn_limit && (n >= BLK_TURN_REQS || bytes >= BLK_TURN_BYTES)) {
-				more = virtq_has_avail(vq);
-				break;
-			}
-			r = virtq_pop(vq, &e);
-			if (r == 0)
-				break;
-			if (r < 0) {
-				virtio_dev_fail(&b->dev, r == -EFAULT ? "corrupt virtqueue"
-								      : "out of memory");
-				goto out;
-			}
-			n++;
-			bytes += (uint64_t)e->in_len + e->out_len;
-			b->inflight++;
-			b->dev.n_requests++;
-			blk_handle(b, e);
-		}
-		full = b->inflight >= vq->num;
+		r = blk_take(b, &n, &bytes);
+		full = vq->inflight >= vq->num;
 		blk_io_kick(b->io);
-		blk_flush_done(b);
-		if (more) {
+		virtio_dev_used(&b->dev, 0);
+		if (r < 0)
+			break;
+		if (r > 0) {
 			/* a zero timeout runs after the loop's next poll */
 			event_add(b->ev_more, &(struct timeval){0, 0});
 			break;
 		}
-		if (full && b->inflight >= vq->num)
+		if (full && vq->inflight >= vq->num)
 			break; /* the engine's completions call us again */
 		if (!full && !virtq_enable_notify(vq))
 			break;
 	}
-out:
-	blk_io_kick(b->io);
-	blk_flush_done(b);
 	b->processing = false;
 }
 
 /* ---- transport callbacks ---- */
-
-static int blk_config_write(struct virtio_dev *d, uint32_t off, const void *val, uint32_t len)
-{
-	return -EPERM; /* nothing is writable (no CONFIG_WCE) */
-}
-
-static int blk_features_ok(struct virtio_dev *d, uint64_t features)
-{
-	return 0;
-}
 
 static void blk_driver_ok(struct virtio_dev *d)
 {
@@ -495,10 +444,6 @@ static void blk_forget_all(struct blk *b)
 {
 	b->resetting = true;
 	blk_io_wait(b->io);
-	for (unsigned i = 0; i < b->n_done; i++)
-		free(b->done[i]);
-	b->n_done = 0;
-	b->inflight = 0;
 	b->resetting = false;
 }
 
@@ -515,7 +460,7 @@ static int blk_drain(struct virtio_dev *d)
 	blk_io_kick(b->io);
 	if (blk_io_inflight(b->io))
 		return 1; /* completions arrive through the event loop */
-	blk_flush_done(b);
+	virtio_dev_used(d, 0);
 	if (!b->readonly && fdatasync(b->fd) < 0)
 		log_warn("%s: fdatasync: %m", d->name);
 	return 0;
@@ -543,7 +488,7 @@ static void blk_describe(struct virtio_dev *d, struct json_object *obj)
 	struct blk *b = d->priv;
 
 	json_object_object_add(obj, "engine",
-			       json_object_new_string(blk_io_kind_name(blk_io_kind(b->io))));
+			       json_object_new_string(hv_blk_aio_to_string(blk_io_kind(b->io))));
 	json_object_object_add(obj, "readonly", json_object_new_boolean(b->readonly));
 	json_object_object_add(obj, "capacity_sectors",
 			       json_object_new_int64((int64_t)b->capacity));
@@ -554,8 +499,6 @@ static void blk_describe(struct virtio_dev *d, struct json_object *obj)
 
 static const struct virtio_dev_ops blk_ops = {
 	.name = "blk",
-	.config_write = blk_config_write,
-	.features_ok = blk_features_ok,
 	.driver_ok = blk_driver_ok,
 	.queue_notify = blk_queue_notify,
 	.reset = blk_reset,
@@ -657,7 +600,7 @@ int blk_create(const struct vdev_params *p, const struct blk_params *bp, struct 
 	blk_fill_config(b);
 	b->fd = TAKE_FD(fd);
 	log_info("%s: %" PRIu64 " sectors%s, engine %s%s%s", b->dev.name, b->capacity,
-		 b->readonly ? ", read-only" : "", blk_io_kind_name(blk_io_kind(b->io)),
+		 b->readonly ? ", read-only" : "", hv_blk_aio_to_string(blk_io_kind(b->io)),
 		 bk.can_punch && !b->readonly ? ", discard" : "",
 		 bk.can_zero && !b->readonly ? ", write-zeroes" : "");
 	*ret = &b->dev;

@@ -18,10 +18,13 @@
 #include "util.h"
 #include "virtiod.h"
 
-static uint64_t size_mask(unsigned size)
-{
-	return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (8 * size)) - 1;
-}
+/* Records in one write: the sim takes at most 1024 per packet. */
+#define CHANNEL_WRITE_RECORDS 256u
+/* Up to this many packets of the sim in one call; fewer means none is
+ * left, so no read ends in EAGAIN. */
+#define CHANNEL_READ_PKTS 8
+/* Reads per wake-up (requests come in bursts), then other fds' turn. */
+#define CHANNEL_READ_ROUNDS 8
 
 static void queue_out(struct virtiod *v, const struct hvisor_iocomp *c)
 {
@@ -48,34 +51,31 @@ void channel_raise_irq(void *ctx, uint32_t irq)
 
 static void handle(struct virtiod *v, const struct hvisor_ioreq *req)
 {
-	unsigned size = req->size;
 	uint64_t value = 0;
 	struct vdev *vd;
 
 	v->n_ioreqs++;
 	vd = virtiod_find(v, req->address);
-	if (size != 1 && size != 2 && size != 4 && size != 8) {
+	if (!virtio_mmio_size_ok(req->size))
 		/* the hypervisor only traps 1/2/4/8-byte accesses */
-		if (v->n_unclaimed++ < 16)
-			log_warn("access of %u bytes at 0x%llx ignored", size,
-				 (unsigned long long)req->address);
-	} else if (!vd) {
+		virtio_log_limited(&v->channel_log, LOG_WARNING, "zone channel",
+				   "access of %u bytes at 0x%llx ignored", req->size,
+				   (unsigned long long)req->address);
+	else if (!vd)
 		/* no device here: reads 0 (a probing guest sees magic 0) */
-		if (v->n_unclaimed++ < 16)
-			log_info("no device at 0x%llx (%s)", (unsigned long long)req->address,
-				 req->is_write ? "write dropped" : "read as 0");
-	} else if (req->is_write)
-		virtio_mmio_write(vd->dev, req->address - vd->dev->base, size,
-				  req->value & size_mask(size));
+		virtio_log_limited(&v->channel_log, LOG_INFO, "zone channel",
+				   "no device at 0x%llx (%s)", (unsigned long long)req->address,
+				   req->is_write ? "write dropped" : "read as 0");
+	else if (req->is_write)
+		virtio_mmio_write(vd->dev, req->address - vd->dev->base, req->size, req->value);
 	else
-		value = virtio_mmio_read(vd->dev, req->address - vd->dev->base, size) &
-			size_mask(size);
+		value = virtio_mmio_read(vd->dev, req->address - vd->dev->base, req->size);
 	if (!req->is_notify)
 		queue_out(v, &(struct hvisor_iocomp){
 				     .type = HVISOR_IOCOMP_COMPLETE,
 				     .cpu = req->cpu,
 				     .id = req->id,
-				     .value = req->is_write ? 0 : value,
+				     .value = value,
 			     });
 }
 
@@ -84,8 +84,7 @@ void channel_flush(struct virtiod *v)
 	unsigned done = 0;
 
 	while (done < v->n_out && v->channel_fd >= 0) {
-		/* the sim takes at most 1024 records per packet */
-		unsigned n = MIN(v->n_out - done, 256u);
+		unsigned n = MIN(v->n_out - done, CHANNEL_WRITE_RECORDS);
 		ssize_t k = write(v->channel_fd, v->out + done, n * sizeof(*v->out));
 
 		if (k < 0) {
@@ -112,15 +111,12 @@ void channel_flush(struct virtiod *v)
 		event_del(v->ev_channel_out);
 }
 
-/* Up to VIRTIOD_READ_PKTS packets of the sim in one call; fewer means none
- * is left, so no read ends in EAGAIN. Returns bytes per packet in len[]. */
-#define VIRTIOD_READ_PKTS 8
-
+/* Up to CHANNEL_READ_PKTS packets; returns bytes per packet in len[]. */
 static int channel_recv(struct virtiod *v, struct hvisor_ioreq (*bufs)[VIRTIOD_MAX_BATCH],
 			size_t *len)
 {
-	struct mmsghdr mm[VIRTIOD_READ_PKTS];
-	struct iovec iov[VIRTIOD_READ_PKTS];
+	struct mmsghdr mm[CHANNEL_READ_PKTS];
+	struct iovec iov[CHANNEL_READ_PKTS];
 	int n;
 
 	if (!v->channel_is_socket) {
@@ -133,11 +129,11 @@ static int channel_recv(struct virtiod *v, struct hvisor_ioreq (*bufs)[VIRTIOD_M
 		len[0] = (size_t)k;
 		return 1;
 	}
-	for (int i = 0; i < VIRTIOD_READ_PKTS; i++) {
+	for (int i = 0; i < CHANNEL_READ_PKTS; i++) {
 		iov[i] = (struct iovec){bufs[i], sizeof(bufs[i])};
 		mm[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
 	}
-	n = recvmmsg(v->channel_fd, mm, VIRTIOD_READ_PKTS, MSG_DONTWAIT, NULL);
+	n = recvmmsg(v->channel_fd, mm, CHANNEL_READ_PKTS, MSG_DONTWAIT, NULL);
 	if (n < 0)
 		return negative_errno();
 	if (n == 0) {
@@ -151,12 +147,11 @@ static int channel_recv(struct virtiod *v, struct hvisor_ioreq (*bufs)[VIRTIOD_M
 
 static void channel_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	static struct hvisor_ioreq bufs[VIRTIOD_READ_PKTS][VIRTIOD_MAX_BATCH];
-	size_t len[VIRTIOD_READ_PKTS];
+	static struct hvisor_ioreq bufs[CHANNEL_READ_PKTS][VIRTIOD_MAX_BATCH];
+	size_t len[CHANNEL_READ_PKTS] = {0};
 	struct virtiod *v = arg;
 
-	/* a few calls per wake-up: requests come in bursts */
-	for (int round = 0; round < 8; round++) {
+	for (int round = 0; round < CHANNEL_READ_ROUNDS; round++) {
 		int n = channel_recv(v, bufs, len);
 		bool drained;
 
@@ -175,7 +170,7 @@ static void channel_read_cb(evutil_socket_t fd, short what, void *arg)
 			virtiod_begin_drain(v, "the zone is gone");
 			break;
 		}
-		drained = v->channel_is_socket ? n < VIRTIOD_READ_PKTS : len[0] < sizeof(bufs[0]);
+		drained = v->channel_is_socket ? n < CHANNEL_READ_PKTS : len[0] < sizeof(bufs[0]);
 		for (int p = 0; p < n; p++) {
 			if (len[p] % sizeof(bufs[p][0]))
 				log_warn("zone channel: %zu bytes is not a whole number of records",
@@ -207,7 +202,8 @@ void channel_serve(struct virtiod *v)
 
 int channel_start(struct virtiod *v, int fd, bool serve)
 {
-	int r = fd_set_nonblock(fd, true);
+	socklen_t sl = sizeof(int);
+	int type, r = fd_set_nonblock(fd, true);
 
 	if (r < 0)
 		return r;
@@ -218,13 +214,10 @@ int channel_start(struct virtiod *v, int fd, bool serve)
 	if (!v->out || !v->ev_channel || !v->ev_channel_out || !v->ev_flush)
 		return -ENOMEM;
 	v->channel_fd = fd;
-	{
-		int type;
-		socklen_t sl = sizeof(type);
-
-		v->channel_is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) == 0 &&
-				       type == SOCK_SEQPACKET;
-	}
+	v->channel_is_socket =
+		getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) == 0 && type == SOCK_SEQPACKET;
+	v->channel_log =
+		(struct ratelimit)RATELIMIT_INIT(VIRTIO_LOG_INTERVAL_USEC, VIRTIO_LOG_BURST);
 	if (serve)
 		channel_serve(v);
 	return 0;

@@ -23,6 +23,10 @@
 #include "virtiod.h"
 #include "virtiod-protocol.h"
 
+/* Connections waiting on the listening socket: only a restarted hvisord
+ * connects, once. */
+#define CONTROL_BACKLOG 4
+
 static void reply(struct virtiod *v, json_object *msg)
 {
 	size_t len;
@@ -381,23 +385,34 @@ static void control_read_cb(evutil_socket_t fd, short what, void *arg)
 	free(buf);
 }
 
+/* fd (into *slot) read by cb from now on; on failure nothing is kept. */
+static int watch(struct virtiod *v, int fd, event_callback_fn cb, int *slot, struct event **ev)
+{
+	*ev = event_new(v->base, fd, EV_READ | EV_PERSIST, cb, v);
+	if (!*ev)
+		return -ENOMEM;
+	event_add(*ev, NULL);
+	*slot = fd;
+	return 0;
+}
+
+static void unwatch(int *slot, struct event **ev)
+{
+	if (*ev)
+		event_free(*ev);
+	*ev = NULL;
+	*slot = safe_close(*slot);
+}
+
 int control_start(struct virtiod *v, int fd)
 {
 	control_stop(v); /* a new controller replaces the old */
-	v->control_fd = fd;
-	v->ev_control = event_new(v->base, fd, EV_READ | EV_PERSIST, control_read_cb, v);
-	if (!v->ev_control)
-		return -ENOMEM;
-	event_add(v->ev_control, NULL);
-	return 0;
+	return watch(v, fd, control_read_cb, &v->control_fd, &v->ev_control);
 }
 
 void control_stop(struct virtiod *v)
 {
-	if (v->ev_control)
-		event_free(v->ev_control);
-	v->ev_control = NULL;
-	v->control_fd = safe_close(v->control_fd);
+	unwatch(&v->control_fd, &v->ev_control);
 }
 
 /* A restarted hvisord (our uid when we were started: only it may reach the
@@ -428,21 +443,13 @@ static void listen_cb(evutil_socket_t lfd, short what, void *arg)
 int control_listen(struct virtiod *v, int lfd)
 {
 	/* we listen, so a connection's SO_PEERCRED names this process */
-	if (listen(lfd, 4) < 0)
+	if (listen(lfd, CONTROL_BACKLOG) < 0)
 		return negative_errno();
-	v->listen_fd = lfd;
 	v->controller_uid = geteuid();
-	v->ev_listen = event_new(v->base, lfd, EV_READ | EV_PERSIST, listen_cb, v);
-	if (!v->ev_listen)
-		return -ENOMEM;
-	event_add(v->ev_listen, NULL);
-	return 0;
+	return watch(v, lfd, listen_cb, &v->listen_fd, &v->ev_listen);
 }
 
 void control_unlisten(struct virtiod *v)
 {
-	if (v->ev_listen)
-		event_free(v->ev_listen);
-	v->ev_listen = NULL;
-	v->listen_fd = safe_close(v->listen_fd);
+	unwatch(&v->listen_fd, &v->ev_listen);
 }

@@ -4,16 +4,18 @@
  * they need from their host. A model allocates its struct virtio_dev
  * together with its own state, calls virtio_dev_init(), registers the fds
  * it needs on p->evbase, and answers through the transport (mmio.h).
+ * net and console move records between one fd and two queues, and share
+ * how they do it and their lifecycle (stream.h).
  *
  * Threading: everything runs on the event loop thread, except what a
  * model explicitly hands to worker threads (blk's "threads" engine); such
  * work comes back to the loop thread before anything touches a virtqueue.
  *
  * Every model must, on any guest input:
- *  - complete each request it takes (virtq_push), with an error status
- *    where the device type has one, never leave it hanging, never crash;
- *  - call virtio_dev_fail() when virtq_pop() reports a corrupt ring;
- *  - free elements after pushing them;
+ *  - take requests with virtio_dev_pop() (a corrupt ring fails the
+ *    device), complete each one it takes (virtq_complete()) with an error
+ *    status where the device type has one, never leave it hanging, never
+ *    crash, and end each turn with virtio_dev_used();
  *  - on reset(): drop in-flight work without touching guest memory again
  *    (requests still running in the kernel are waited for first);
  *  - on drain(): stop taking requests, finish and push the ones taken,

@@ -167,7 +167,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 			 VIRTIOD_DRAIN_MSEC);
 		finish(v, false);
 	} else {
-		struct timeval tv = {.tv_usec = 5000};
+		struct timeval tv = {.tv_usec = VIRTIOD_DRAIN_POLL_USEC};
 
 		evtimer_add(v->ev_drain, &tv);
 	}

@@ -11,21 +11,43 @@
 
 #include "log.h"
 #include "mmio.h"
+#include "util.h"
 
-#define GUEST_LOG_BURST 16
+static void log_limited_v(struct ratelimit *rl, int prio, const char *who, const char *fmt,
+			  va_list ap) _printf_(4, 0);
+static void log_limited_v(struct ratelimit *rl, int prio, const char *who, const char *fmt,
+			  va_list ap)
+{
+	char buf[256];
+	unsigned held;
+
+	if (!ratelimit_pass(rl, now_usec()))
+		return;
+	held = ratelimit_take(rl);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (held)
+		log_msg(prio, "%s: %s (%u lines before it not logged: at most %u a minute)", who,
+			buf, held, VIRTIO_LOG_BURST);
+	else
+		log_msg(prio, "%s: %s", who, buf);
+}
+
+void virtio_log_limited(struct ratelimit *rl, int prio, const char *who, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_limited_v(rl, prio, who, fmt, ap);
+	va_end(ap);
+}
 
 void virtio_dev_complain(struct virtio_dev *d, const char *fmt, ...)
 {
-	char buf[256];
 	va_list ap;
 
-	if (++d->n_complaints > GUEST_LOG_BURST)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_limited_v(&d->log_rl, LOG_WARNING, d->name, fmt, ap);
 	va_end(ap);
-	log_warn("%s: %s%s", d->name, buf,
-		 d->n_complaints == GUEST_LOG_BURST ? " (further complaints not logged)" : "");
 }
 
 static void state_clear(struct virtio_dev *d)
@@ -55,6 +77,7 @@ void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, voi
 	d->st = p->state;
 	d->raise_irq = p->raise_irq;
 	d->irq_ctx = p->irq_ctx;
+	d->log_rl = (struct ratelimit)RATELIMIT_INIT(VIRTIO_LOG_INTERVAL_USEC, VIRTIO_LOG_BURST);
 	snprintf(d->name, sizeof(d->name), "%s@0x%llx", ops->name, (unsigned long long)p->base);
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		d->vq[q] = (struct virtq){0};
@@ -81,8 +104,24 @@ static void raise(struct virtio_dev *d, uint32_t bit)
 
 void virtio_dev_used(struct virtio_dev *d, unsigned q)
 {
-	if (q < d->num_queues && virtq_should_interrupt(&d->vq[q]))
+	if (q >= d->num_queues)
+		return;
+	virtq_publish(&d->vq[q]);
+	if (virtq_should_interrupt(&d->vq[q]))
 		raise(d, VIRTIO_MMIO_INT_VRING);
+}
+
+int virtio_dev_pop(struct virtio_dev *d, unsigned q, struct virtq_elem **ret)
+{
+	char why[64];
+	int r = virtq_pop(&d->vq[q], ret);
+
+	if (r < 0) {
+		snprintf(why, sizeof(why), "queue %u: %s", q,
+			 r == -EFAULT ? "ring corrupt" : strerror(-r));
+		virtio_dev_fail(d, why);
+	}
+	return r;
 }
 
 void virtio_dev_config_changed(struct virtio_dev *d)
@@ -239,17 +278,12 @@ static uint64_t mask(unsigned size)
 	return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (8 * size)) - 1;
 }
 
-static bool valid_size(unsigned size)
-{
-	return size == 1 || size == 2 || size == 4 || size == 8;
-}
-
 uint64_t virtio_mmio_read(struct virtio_dev *d, uint64_t offset, unsigned size)
 {
 	struct virtio_mmio_state *st = d->st;
 	uint32_t v = 0;
 
-	if (!valid_size(size))
+	if (!virtio_mmio_size_ok(size))
 		return 0;
 	if (offset >= VIRTIO_MMIO_CONFIG) {
 		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
@@ -313,13 +347,15 @@ uint64_t virtio_mmio_read(struct virtio_dev *d, uint64_t offset, unsigned size)
 void virtio_mmio_write(struct virtio_dev *d, uint64_t offset, unsigned size, uint64_t value)
 {
 	struct virtio_mmio_state *st = d->st;
-	uint32_t v = (uint32_t)value;
+	uint32_t v;
 
-	if (!valid_size(size))
+	if (!virtio_mmio_size_ok(size))
 		return;
+	value &= mask(size);
+	v = (uint32_t)value;
 	if (offset >= VIRTIO_MMIO_CONFIG) {
 		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
-		uint64_t val = htole64(value & mask(size));
+		uint64_t val = htole64(value);
 
 		if (off >= d->config_size || size > d->config_size - off) {
 			virtio_dev_error(d, "config write beyond its %u bytes", d->config_size);

@@ -36,6 +36,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "mem.h"
+#include "ratelimit.h"
 #include "virtqueue.h"
 
 #define VIRTIO_MMIO_MAGIC     0x74726976 /* "virt" */
@@ -44,6 +45,10 @@
 #define VIRTIO_MAX_QUEUES     4
 #define VIRTIO_CONFIG_MAX     256	 /* config space bytes any device may have */
 #define VIRTIO_STATE_MAGIC    0x48565354 /* "HVST" */
+/* Lines a guest can make us log, per device (and for the zone channel):
+ * at most this many a minute; the next one says how many were held back. */
+#define VIRTIO_LOG_BURST	 16
+#define VIRTIO_LOG_INTERVAL_USEC (60 * 1000000ull)
 
 struct virtio_dev;
 struct json_object;
@@ -52,7 +57,8 @@ struct event_base;
 struct virtio_dev_ops {
 	const char *name; /* "blk", "net", "console" */
 	/* Driver config-space write of len bytes at off (inside the config
-	 * size). Return 0 to keep the bytes in d->config, <0 to ignore them. */
+	 * size). Return 0 to keep the bytes in d->config, <0 to ignore them.
+	 * NULL: the config space is read-only. */
 	int (*config_write)(struct virtio_dev *d, uint32_t off, const void *val, uint32_t len);
 	/* FEATURES_OK requested with d->driver features: 0 accepts, <0 refuses. */
 	int (*features_ok)(struct virtio_dev *d, uint64_t features);
@@ -124,7 +130,7 @@ struct virtio_dev {
 
 	/* counters (hvctl virtio list) */
 	uint64_t n_requests, n_errors, n_notifies, n_interrupts;
-	uint32_t n_complaints; /* guest misbehaviour logged so far (bounded) */
+	struct ratelimit log_rl; /* what the guest makes us log */
 	bool needs_reset;
 };
 
@@ -152,23 +158,39 @@ void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, voi
  * signals DEVICE_NEEDS_RESET if the driver had gone past ACKNOWLEDGE). */
 int virtio_dev_restore(struct virtio_dev *d);
 
-/* Register accesses; offset relative to base, size 1, 2, 4 or 8. */
+/* Register accesses; offset relative to base, size 1, 2, 4 or 8 (others
+ * read 0 and are ignored). Values are masked to the access size. */
+static inline bool virtio_mmio_size_ok(unsigned size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
 uint64_t virtio_mmio_read(struct virtio_dev *d, uint64_t offset, unsigned size);
 void virtio_mmio_write(struct virtio_dev *d, uint64_t offset, unsigned size, uint64_t value);
 
+/* Takes the next request of queue q (virtq_pop). A ring that fails
+ * (corrupt, or no memory for the request) fails the device: it answers
+ * nothing more until the guest resets it, rather than leaving the guest
+ * waiting. Returns 1, 0 (none waiting) or <0. */
+int virtio_dev_pop(struct virtio_dev *d, unsigned q, struct virtq_elem **ret);
+
 /* Device -> driver. */
-/* Used buffers were pushed on queue q: interrupt unless suppressed. */
+/* End of a turn on queue q: publishes its completions (virtq_complete)
+ * and interrupts unless suppressed. */
 void virtio_dev_used(struct virtio_dev *d, unsigned q);
 /* Config space changed: bump the generation, configuration interrupt. */
 void virtio_dev_config_changed(struct virtio_dev *d);
 /* The device cannot go on (ring corruption): DEVICE_NEEDS_RESET, queues
  * stopped, configuration interrupt. Logged once. */
 void virtio_dev_fail(struct virtio_dev *d, const char *why);
-/* Guest misbehaviour: logged the first 16 times per device, then only
- * counted (a guest must not be able to flood the log). virtio_dev_complain()
- * only logs, for callers that count the error elsewhere. */
+/* Guest misbehaviour, and errors a guest's I/O provokes: logged as a
+ * warning through d->log_rl (a guest must not be able to flood the log).
+ * virtio_dev_error() also counts it; virtio_dev_complain() only logs, for
+ * callers that count the error elsewhere. */
 void virtio_dev_complain(struct virtio_dev *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same for anyone else: "who: message" at prio, through rl. */
+void virtio_log_limited(struct ratelimit *rl, int prio, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 #define virtio_dev_error(d, ...) ((d)->n_errors++, virtio_dev_complain((d), __VA_ARGS__))
 
 static inline bool virtio_dev_has(const struct virtio_dev *d, unsigned bit)

@@ -8,7 +8,7 @@
  * 12 bytes, VERSION_1 is always negotiated), so frames move between the
  * tap and guest memory with one readv/writev and no copy.
  *
- * Nothing is dropped for lack of room:
+ * Nothing is dropped for lack of room (stream.h):
  *  - RX: the tap is read only while the guest has posted buffers that can
  *    take the largest frame it may deliver; otherwise the read event is
  *    removed and the frames wait in the tap (the kernel queues, then
@@ -44,12 +44,11 @@
 #include <linux/virtio_net.h>
 
 #include "devices.h"
+#include "stream.h"
 #include "log.h"
 #include "macro.h"
 #include "util.h"
 
-#define NET_RXQ		    0
-#define NET_TXQ		    1
 #define NET_QUEUE_MAX	    256
 #define NET_HDR_LEN	    sizeof(struct virtio_net_hdr_v1)
 #define NET_NUM_BUFFERS_OFF offsetof(struct virtio_net_hdr_v1, num_buffers)
@@ -58,12 +57,8 @@
 /* Ethernet header + VLAN tag + 1500 bytes: frames of a non-tap fd, and of
  * a tap whose MTU cannot be read. */
 #define NET_STD_FRAME 1518u
-/* Frames per turn, then the loop serves other fds (fairness). */
-#define NET_TX_BATCH 64
-#define NET_RX_BATCH 64
 /* Guest buffers of one readv; one more entry takes the overflow. */
 #define NET_RX_IOV	1023
-#define NET_DONE_MAX	(2 * NET_QUEUE_MAX)
 #define NET_CONFIG_SIZE offsetof(struct virtio_net_config, max_virtqueue_pairs)
 
 #define BIT(b) (UINT64_C(1) << (b))
@@ -73,18 +68,11 @@
 	 BIT(VIRTIO_NET_F_GUEST_TSO6))
 
 struct net {
-	struct virtio_dev dev;
-	int fd;
+	struct stream s;
 	bool is_tap, is_sock;
 	bool offloads; /* the tap takes TUNSETOFFLOAD: offload features offered */
 	bool link_up;
-	bool draining;
 	uint8_t mac[6];
-
-	struct event *ev_rx;	  /* fd readable; added only while RX can go on */
-	struct event *ev_tx;	  /* fd writable; added while a frame waits */
-	struct event *ev_tx_more; /* TX continues after a full batch */
-	bool rx_armed, tx_blocked;
 
 	/* Largest record (header + frame) the fd may deliver now. */
 	uint32_t rx_need;
@@ -92,29 +80,23 @@ struct net {
 	struct virtq_elem *rx_held[NET_QUEUE_MAX];
 	unsigned n_rx_held;
 	struct iovec rx_iov[NET_RX_IOV + 1];
-	/* The frame the fd did not take yet (back-pressure). */
-	struct virtq_elem *tx_cur;
-
-	/* Completions of the current turn, published together. */
-	struct virtq_elem *done[NET_DONE_MAX];
-	uint32_t done_len[NET_DONE_MAX];
-	unsigned n_done;
-	bool pushed; /* something was published this turn: interrupt */
 
 	uint64_t rx_frames, rx_bytes, rx_truncated;
 	uint64_t tx_frames, tx_bytes, tx_dropped;
 };
 
+static struct net *to_net(struct stream *s)
+{
+	return (struct net *)s; /* s is the first member */
+}
+
 /* Where a frame too big for the posted buffers runs over to: its length
  * tells us it did not fit. Only the loop thread reads into it. */
 static uint8_t rx_overflow[NET_HDR_LEN + NET_MAX_FRAME];
 
-static void net_rx(struct net *n);
-static void net_tx(struct net *n);
-
 static bool has(const struct net *n, unsigned bit)
 {
-	return virtio_dev_has(&n->dev, bit);
+	return virtio_dev_has(&n->s.dev, bit);
 }
 
 /* ---- the fd ---------------------------------------------------------- */
@@ -126,24 +108,24 @@ static int net_probe(struct net *n)
 	struct stat st;
 	unsigned features = 0;
 
-	if (fstat(n->fd, &st) < 0)
+	if (fstat(n->s.fd, &st) < 0)
 		return negative_errno();
 	n->is_sock = S_ISSOCK(st.st_mode);
-	if (n->is_sock || ioctl(n->fd, TUNGETIFF, &ifr) < 0)
+	if (n->is_sock || ioctl(n->s.fd, TUNGETIFF, &ifr) < 0)
 		return 0; /* not a tap: plain records, no offloads */
 	n->is_tap = true;
 	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TAP || !(ifr.ifr_flags & IFF_NO_PI) ||
 	    !(ifr.ifr_flags & IFF_VNET_HDR)) {
 		log_err("%s: tap %.16s must be IFF_TAP | IFF_NO_PI | IFF_VNET_HDR (flags 0x%x)",
-			n->dev.name, ifr.ifr_name, (unsigned)ifr.ifr_flags & 0xffff);
+			n->s.dev.name, ifr.ifr_name, (unsigned)ifr.ifr_flags & 0xffff);
 		return -EINVAL;
 	}
 	/* Offloads need TUNSETOFFLOAD; try them all, then take them back
 	 * until a driver negotiates them. */
-	if (ioctl(n->fd, TUNGETFEATURES, &features) == 0 && (features & IFF_VNET_HDR) &&
-	    ioctl(n->fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) == 0)
+	if (ioctl(n->s.fd, TUNGETFEATURES, &features) == 0 && (features & IFF_VNET_HDR) &&
+	    ioctl(n->s.fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) == 0)
 		n->offloads = true;
-	if (ioctl(n->fd, TUNSETOFFLOAD, 0) < 0)
+	if (ioctl(n->s.fd, TUNSETOFFLOAD, 0) < 0)
 		n->offloads = false;
 	return 0;
 }
@@ -156,8 +138,8 @@ static int tap_apply(struct net *n, uint64_t f)
 
 	if (!n->is_tap)
 		return 0;
-	if (ioctl(n->fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
-		return log_errno(LOG_ERR, negative_errno(), "%s: TUNSETVNETHDRSZ", n->dev.name);
+	if (ioctl(n->s.fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "%s: TUNSETVNETHDRSZ", n->s.dev.name);
 	if (f & BIT(VIRTIO_NET_F_GUEST_CSUM)) {
 		off |= TUN_F_CSUM;
 		if (f & BIT(VIRTIO_NET_F_GUEST_TSO4))
@@ -165,8 +147,8 @@ static int tap_apply(struct net *n, uint64_t f)
 		if (f & BIT(VIRTIO_NET_F_GUEST_TSO6))
 			off |= TUN_F_TSO6;
 	}
-	if ((off || n->offloads) && ioctl(n->fd, TUNSETOFFLOAD, off) < 0)
-		return log_errno(LOG_ERR, negative_errno(), "%s: TUNSETOFFLOAD 0x%x", n->dev.name,
+	if ((off || n->offloads) && ioctl(n->s.fd, TUNSETOFFLOAD, off) < 0)
+		return log_errno(LOG_ERR, negative_errno(), "%s: TUNSETOFFLOAD 0x%x", n->s.dev.name,
 				 off);
 	return 0;
 }
@@ -177,7 +159,7 @@ static uint32_t tap_frame_max(struct net *n)
 	struct ifreq ifr = {0};
 	int s, mtu = -1;
 
-	if (!n->is_tap || ioctl(n->fd, TUNGETIFF, &ifr) < 0)
+	if (!n->is_tap || ioctl(n->s.fd, TUNGETIFF, &ifr) < 0)
 		return NET_STD_FRAME;
 	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s >= 0) {
@@ -206,7 +188,7 @@ static ssize_t fd_readv(struct net *n, struct iovec *iov, int cnt)
 	ssize_t r;
 
 	do
-		r = readv(n->fd, iov, cnt);
+		r = readv(n->s.fd, iov, cnt);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? negative_errno() : r;
 }
@@ -220,9 +202,9 @@ static ssize_t fd_writev(struct net *n, struct iovec *iov, int cnt)
 			/* a peer that went away must not SIGPIPE the daemon */
 			struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)cnt};
 
-			r = sendmsg(n->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+			r = sendmsg(n->s.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		} else
-			r = writev(n->fd, iov, cnt);
+			r = writev(n->s.fd, iov, cnt);
 	} while (r < 0 && errno == EINTR);
 	return r < 0 ? negative_errno() : r;
 }
@@ -230,30 +212,16 @@ static ssize_t fd_writev(struct net *n, struct iovec *iov, int cnt)
 /* A socket read returned 0: the peer is gone, or sent an empty record. */
 static bool fd_hung_up(struct net *n)
 {
-	struct pollfd p = {.fd = n->fd, .events = POLLIN | POLLRDHUP};
+	struct pollfd p = {.fd = n->s.fd, .events = POLLIN | POLLRDHUP};
 
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
-}
-
-static void rx_arm(struct net *n, bool on)
-{
-	if (on == n->rx_armed)
-		return;
-	if (on) {
-		if (event_add(n->ev_rx, NULL) < 0)
-			return;
-		/* buffers are held: kicks on the RX queue tell us nothing */
-		virtq_disable_notify(&n->dev.vq[NET_RXQ]);
-	} else
-		event_del(n->ev_rx);
-	n->rx_armed = on;
 }
 
 static void net_set_status(struct net *n)
 {
 	uint16_t status = htole16(n->link_up ? VIRTIO_NET_S_LINK_UP : 0);
 
-	memcpy(n->dev.config + offsetof(struct virtio_net_config, status), &status, 2);
+	memcpy(n->s.dev.config + offsetof(struct virtio_net_config, status), &status, 2);
 }
 
 /* The fd failed or its peer hung up: link down, config interrupt. Frames
@@ -262,48 +230,11 @@ static void net_link_down(struct net *n, int err)
 {
 	if (!n->link_up)
 		return;
-	log_warn("%s: %s; link down", n->dev.name, err ? strerror(-err) : "hang-up");
+	log_warn("%s: %s; link down", n->s.dev.name, err ? strerror(-err) : "hang-up");
 	n->link_up = false;
-	rx_arm(n, false);
+	stream_arm_rx(&n->s, false);
 	net_set_status(n);
-	virtio_dev_config_changed(&n->dev);
-}
-
-/* ---- completions ------------------------------------------------------ */
-
-static void done_flush(struct net *n, unsigned q)
-{
-	if (n->n_done)
-		n->pushed = true;
-	virtq_push_batch(&n->dev.vq[q], n->done, n->done_len, n->n_done);
-	for (unsigned i = 0; i < n->n_done; i++)
-		free(n->done[i]);
-	n->n_done = 0;
-}
-
-static void done_add(struct net *n, unsigned q, struct virtq_elem *e, uint32_t len)
-{
-	if (n->n_done == NET_DONE_MAX)
-		done_flush(n, q);
-	n->done[n->n_done] = e;
-	n->done_len[n->n_done++] = len;
-}
-
-/* End of a turn: publish and interrupt once. */
-static void done_publish(struct net *n, unsigned q)
-{
-	done_flush(n, q);
-	if (n->pushed)
-		virtio_dev_used(&n->dev, q);
-	n->pushed = false;
-}
-
-static void ring_corrupt(struct net *n, int r, const char *which)
-{
-	if (r == -EFAULT)
-		virtio_dev_fail(&n->dev, which);
-	else
-		log_warn("%s: cannot take a request: %s", n->dev.name, strerror(-r));
+	virtio_dev_config_changed(&n->s.dev);
 }
 
 /* ---- RX: tap -> guest ----------------------------------------------- */
@@ -328,9 +259,9 @@ static void rx_drop_bad_front(struct net *n)
 	while (k < n->n_rx_held && !rx_elem_ok(n->rx_held[k])) {
 		struct virtq_elem *e = n->rx_held[k++];
 
-		virtio_dev_error(&n->dev, "RX buffer unusable (error %d, %u readable, %u bytes)",
+		virtio_dev_error(&n->s.dev, "RX buffer unusable (error %d, %u readable, %u bytes)",
 				 e->error, e->n_out, e->in_len);
-		done_add(n, NET_RXQ, e, 0);
+		virtq_complete(&n->s.dev.vq[STREAM_RXQ], e, 0);
 	}
 	rx_release_front(n, k);
 }
@@ -340,11 +271,13 @@ static void rx_drop_bad_front(struct net *n)
  * without MRG_RXBUF (its size is the driver's choice), else a run of good
  * buffers holding rx_need bytes. A run that cannot grow (a bad buffer
  * follows it, or the guest posted its whole ring) is used as it is.
- * Returns 1 ready, 0 when the guest has to post more, <0 from virtq_pop.
+ * Returns 1 ready, 0 when the guest has to post more, <0 from
+ * virtio_dev_pop.
  */
-static int rx_fill(struct net *n)
+static int net_rx_take(struct stream *s)
 {
-	struct virtq *vq = &n->dev.vq[NET_RXQ];
+	struct net *n = to_net(s);
+	struct virtq *vq = &s->dev.vq[STREAM_RXQ];
 	bool mrg = has(n, VIRTIO_NET_F_MRG_RXBUF);
 	uint64_t bytes = 0;
 	unsigned run = 0;
@@ -363,7 +296,7 @@ static int rx_fill(struct net *n)
 		 * at the front were completed), so there is room */
 		if (n->n_rx_held == NET_QUEUE_MAX)
 			return run > 0;
-		r = virtq_pop(vq, &e);
+		r = virtio_dev_pop(&s->dev, STREAM_RXQ, &e);
 		if (r <= 0)
 			return r;
 		n->rx_held[n->n_rx_held++] = e;
@@ -390,36 +323,69 @@ static void rx_fix_header(struct net *n, const struct virtq_elem *first, uint16_
 	}
 }
 
-/* One frame into the held buffers. 1: a record was consumed, 0: nothing
- * to read, <0: the fd failed. */
-static int rx_read(struct net *n)
+/* Reads one record into the run of good buffers rx_take found (as far as
+ * one readv takes it), and what overflows them into rx_overflow; *cap is
+ * what the guest's buffers hold. Bytes read or -errno. */
+static ssize_t rx_readv(struct net *n, uint64_t *cap)
 {
 	bool mrg = has(n, VIRTIO_NET_F_MRG_RXBUF);
-	unsigned k = 0, cnt = 0, used = 0;
-	uint64_t cap = 0, left;
-	ssize_t r;
+	unsigned cnt = 0;
 
-	/* the run of good buffers rx_fill found, as far as readv takes it */
-	while (k < n->n_rx_held && rx_elem_ok(n->rx_held[k]) && (k == 0 || mrg)) {
+	*cap = 0;
+	for (unsigned k = 0; k < n->n_rx_held && rx_elem_ok(n->rx_held[k]) && (k == 0 || mrg);
+	     k++) {
 		const struct virtq_elem *e = n->rx_held[k];
 
 		if (cnt + e->n_in > NET_RX_IOV)
 			break;
 		memcpy(n->rx_iov + cnt, e->in, e->n_in * sizeof(struct iovec));
 		cnt += e->n_in;
-		cap += e->in_len;
-		k++;
+		*cap += e->in_len;
 	}
 	n->rx_iov[cnt++] = (struct iovec){rx_overflow, sizeof(rx_overflow)};
-	r = fd_readv(n, n->rx_iov, (int)cnt);
+	return fd_readv(n, n->rx_iov, (int)cnt);
+}
+
+/* A frame of len bytes that fits the held buffers: to the guest. */
+static void rx_deliver(struct net *n, uint64_t len)
+{
+	unsigned used = 0;
+	uint64_t left;
+
+	for (left = len; left > 0; used++)
+		left -= MIN(left, (uint64_t)n->rx_held[used]->in_len);
+	rx_fix_header(n, n->rx_held[0], (uint16_t)used);
+	left = len;
+	for (unsigned i = 0; i < used; i++) {
+		uint32_t l = (uint32_t)MIN(left, (uint64_t)n->rx_held[i]->in_len);
+
+		virtq_complete(&n->s.dev.vq[STREAM_RXQ], n->rx_held[i], l);
+		left -= l;
+	}
+	rx_release_front(n, used);
+	n->rx_frames++;
+	n->rx_bytes += len - NET_HDR_LEN;
+	n->s.dev.n_requests++;
+}
+
+/* One frame into the held buffers. 1: a record was consumed, 0: nothing
+ * to read, <0: the fd failed (link down). */
+static int net_rx_read(struct stream *s)
+{
+	struct net *n = to_net(s);
+	uint64_t cap;
+	ssize_t r = rx_readv(n, &cap);
+
 	if (r == -EAGAIN)
 		return 0;
-	if (r < 0)
-		return (int)r;
 	if (r == 0 && (!n->is_sock || fd_hung_up(n)))
-		return -EPIPE;
+		r = -EPIPE;
+	if (r < 0) {
+		net_link_down(n, r == -EPIPE ? 0 : (int)r);
+		return (int)r;
+	}
 	if ((uint64_t)r < NET_HDR_LEN) {
-		virtio_dev_error(&n->dev, "%zd-byte record from the tap, shorter than its header",
+		virtio_dev_error(&s->dev, "%zd-byte record from the tap, shorter than its header",
 				 r);
 		return 1; /* the buffers stay for the next frame */
 	}
@@ -429,88 +395,34 @@ static int rx_read(struct net *n)
 		n->rx_truncated++;
 		n->rx_need = (uint32_t)MIN(MAX((uint64_t)r, (uint64_t)n->rx_need),
 					   NET_HDR_LEN + NET_MAX_FRAME);
-		virtio_dev_error(&n->dev,
+		virtio_dev_error(&s->dev,
 				 "%zd-byte frame does not fit the %llu bytes of RX buffers", r,
 				 (unsigned long long)cap);
 		return 1;
 	}
-	/* r <= cap: the frame ends inside the first k buffers */
-	for (left = (uint64_t)r; left > 0; used++)
-		left -= MIN(left, (uint64_t)n->rx_held[used]->in_len);
-	rx_fix_header(n, n->rx_held[0], (uint16_t)used);
-	left = (uint64_t)r;
-	for (unsigned i = 0; i < used; i++) {
-		uint32_t len = (uint32_t)MIN(left, (uint64_t)n->rx_held[i]->in_len);
-
-		done_add(n, NET_RXQ, n->rx_held[i], len);
-		left -= len;
-	}
-	rx_release_front(n, used);
-	n->rx_frames++;
-	n->rx_bytes += (uint64_t)r - NET_HDR_LEN;
-	n->dev.n_requests++;
+	rx_deliver(n, (uint64_t)r); /* r <= cap: it ends inside the run */
 	return 1;
 }
 
-static bool rx_may_run(struct net *n)
+static void net_rx_forget(struct stream *s)
 {
-	const struct virtq *vq = &n->dev.vq[NET_RXQ];
+	struct net *n = to_net(s);
 
-	return virtio_dev_running(&n->dev) && vq->ready && !vq->broken && n->link_up &&
-	       !n->draining;
-}
-
-static void net_rx(struct net *n)
-{
-	struct virtq *vq = &n->dev.vq[NET_RXQ];
-	unsigned frames = 0;
-	int r;
-
-	if (!rx_may_run(n)) {
-		rx_arm(n, false);
-		return;
-	}
-	while (frames < NET_RX_BATCH) {
-		r = rx_fill(n);
-		if (r < 0) {
-			rx_arm(n, false);
-			ring_corrupt(n, r, "RX ring corrupt");
-			break;
-		}
-		if (r == 0) {
-			/* not enough buffers: stop reading until the guest
-			 * posts more (it kicks; we asked it to) */
-			rx_arm(n, false);
-			if (virtq_enable_notify(vq))
-				continue;
-			break;
-		}
-		r = rx_read(n);
-		if (r == 0) {
-			rx_arm(n, true);
-			break;
-		}
-		if (r < 0) {
-			net_link_down(n, r == -EPIPE ? 0 : r);
-			break;
-		}
-		frames++;
-	}
-	/* a full batch: more may wait; the persistent event brings us back */
-	if (frames == NET_RX_BATCH && rx_may_run(n))
-		rx_arm(n, true);
-	done_publish(n, NET_RXQ);
+	for (unsigned i = 0; i < n->n_rx_held; i++)
+		free(n->rx_held[i]);
+	n->n_rx_held = 0;
 }
 
 /* ---- TX: guest -> tap ----------------------------------------------- */
 
 /* 0: the request is finished (sent or refused), -EAGAIN: keep it. */
-static int tx_send(struct net *n, struct virtq_elem *e)
+static int net_tx_send(struct stream *s, struct virtq_elem *e)
 {
+	struct net *n = to_net(s);
 	ssize_t r;
 
 	if (e->error || e->out_len < NET_HDR_LEN || e->out_len > NET_HDR_LEN + NET_MAX_FRAME) {
-		virtio_dev_error(&n->dev, "TX request refused (error %d, %u bytes)", e->error,
+		virtio_dev_error(&n->s.dev, "TX request refused (error %d, %u bytes)", e->error,
 				 e->out_len);
 		return 0;
 	}
@@ -525,7 +437,7 @@ static int tx_send(struct net *n, struct virtq_elem *e)
 		/* the kernel refused the frame (bad vnet header, runt,
 		 * interface down, no memory), or the fd is gone */
 		n->tx_dropped++;
-		virtio_dev_error(&n->dev, "TX frame of %u bytes not sent: %s", e->out_len,
+		virtio_dev_error(&n->s.dev, "TX frame of %u bytes not sent: %s", e->out_len,
 				 strerror((int)-r));
 		if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN || r == -EBADFD ||
 		    r == -EBADF)
@@ -537,75 +449,28 @@ static int tx_send(struct net *n, struct virtq_elem *e)
 	return 0;
 }
 
-static bool tx_may_run(struct net *n)
+/* Frames the guest sends while the link is down are dropped (tx_send);
+ * receiving waits for the link. */
+static bool net_may_run(struct stream *s, unsigned q)
 {
-	const struct virtq *vq = &n->dev.vq[NET_TXQ];
-
-	return virtio_dev_running(&n->dev) && vq->ready && !vq->broken;
+	return q != STREAM_RXQ || to_net(s)->link_up;
 }
 
-static void net_tx(struct net *n)
+static void net_start(struct stream *s)
 {
-	struct virtq *vq = &n->dev.vq[NET_TXQ];
-	unsigned count = 0;
-	int r;
-
-	if (n->tx_blocked || !tx_may_run(n))
-		return;
-	virtq_disable_notify(vq);
-	for (;;) {
-		if (!n->tx_cur) {
-			if (n->draining)
-				break; /* finish what was taken, take nothing new */
-			if (count == NET_TX_BATCH) {
-				event_active(n->ev_tx_more, EV_TIMEOUT, 0);
-				break;
-			}
-			r = virtq_pop(vq, &n->tx_cur);
-			if (r < 0) {
-				ring_corrupt(n, r, "TX ring corrupt");
-				break;
-			}
-			if (r == 0) {
-				if (!virtq_enable_notify(vq))
-					break;
-				virtq_disable_notify(vq);
-				continue;
-			}
-		}
-		if (tx_send(n, n->tx_cur) == -EAGAIN) {
-			if (event_add(n->ev_tx, NULL) == 0)
-				n->tx_blocked = true;
-			break;
-		}
-		done_add(n, NET_TXQ, TAKE_PTR(n->tx_cur), 0);
-		n->dev.n_requests++;
-		count++;
-	}
-	done_publish(n, NET_TXQ);
+	net_update_rx_need(to_net(s));
 }
 
-/* ---- events ----------------------------------------------------------- */
-
-static void on_rx(evutil_socket_t fd, short what, void *arg)
-{
-	net_rx(arg);
-}
-
-static void on_tx(evutil_socket_t fd, short what, void *arg)
-{
-	struct net *n = arg;
-
-	n->tx_blocked = false;
-	net_tx(n);
-}
+static const struct stream_ops net_stream_ops = {
+	.rx_take = net_rx_take,
+	.rx_read = net_rx_read,
+	.rx_forget = net_rx_forget,
+	.tx_send = net_tx_send,
+	.may_run = net_may_run,
+	.start = net_start,
+};
 
 /* ---- transport callbacks -------------------------------------------- */
-
-static int net_config_write(struct virtio_dev *d, uint32_t off, const void *val, uint32_t len)
-{
-	return -EPERM; /* mac and status are read-only for a VERSION_1 driver */
-}
 
 static int net_features_ok(struct virtio_dev *d, uint64_t f)
 {
@@ -614,105 +479,36 @@ static int net_features_ok(struct virtio_dev *d, uint64_t f)
 	/* §5.1.3.1 feature dependencies */
 	if ((f & (BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6))) &&
 	    !(f & BIT(VIRTIO_NET_F_GUEST_CSUM))) {
-		virtio_dev_error(&n->dev, "GUEST_TSO without GUEST_CSUM refused");
+		virtio_dev_error(&n->s.dev, "GUEST_TSO without GUEST_CSUM refused");
 		return -EINVAL;
 	}
 	if ((f & (BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6))) &&
 	    !(f & BIT(VIRTIO_NET_F_CSUM))) {
-		virtio_dev_error(&n->dev, "HOST_TSO without CSUM refused");
+		virtio_dev_error(&n->s.dev, "HOST_TSO without CSUM refused");
 		return -EINVAL;
 	}
 	return tap_apply(n, f);
-}
-
-static void net_start(struct net *n)
-{
-	net_update_rx_need(n);
-	net_rx(n);
-	net_tx(n);
-}
-
-static void net_driver_ok(struct virtio_dev *d)
-{
-	net_start(d->priv);
-}
-
-static void net_queue_notify(struct virtio_dev *d, unsigned q)
-{
-	struct net *n = d->priv;
-
-	if (q == NET_RXQ)
-		net_rx(n);
-	else if (q == NET_TXQ)
-		net_tx(n);
-}
-
-static void net_stop(struct net *n)
-{
-	rx_arm(n, false);
-	event_del(n->ev_tx);
-	event_del(n->ev_tx_more);
-	n->tx_blocked = false;
-	/* taken, never completed: the guest has forgotten them, or a
-	 * restarted backend takes them again (virtq_resume) */
-	for (unsigned i = 0; i < n->n_rx_held; i++)
-		free(n->rx_held[i]);
-	n->n_rx_held = 0;
-	free(TAKE_PTR(n->tx_cur));
-	for (unsigned i = 0; i < n->n_done; i++)
-		free(n->done[i]);
-	n->n_done = 0;
 }
 
 static void net_reset(struct virtio_dev *d)
 {
 	struct net *n = d->priv;
 
-	net_stop(n);
+	stream_stop(&n->s);
 	/* the next driver may not want what this one negotiated */
-	if (n->offloads && ioctl(n->fd, TUNSETOFFLOAD, 0) < 0)
+	if (n->offloads && ioctl(n->s.fd, TUNSETOFFLOAD, 0) < 0)
 		log_warn("%s: TUNSETOFFLOAD 0: %s", d->name, strerror(errno));
 }
 
-static int net_drain(struct virtio_dev *d)
+static void net_free(struct net *n)
 {
-	struct net *n = d->priv;
-
-	if (!n->draining) {
-		n->draining = true;
-		rx_arm(n, false);
-		event_del(n->ev_tx_more);
-		/* RX buffers without a frame stay the guest's (a restarted
-		 * backend takes them again) */
-		for (unsigned i = 0; i < n->n_rx_held; i++)
-			free(n->rx_held[i]);
-		n->n_rx_held = 0;
-	}
-	if (!n->tx_cur)
-		return 0;
-	if (!tx_may_run(n)) {
-		free(TAKE_PTR(n->tx_cur));
-		return 0;
-	}
-	net_tx(n); /* the frame the tap refused so far */
-	return n->tx_cur ? 1 : 0;
-}
-
-static void net_resumed(struct virtio_dev *d)
-{
-	net_start(d->priv);
+	stream_fini(&n->s);
+	free(n);
 }
 
 static void net_destroy(struct virtio_dev *d)
 {
-	struct net *n = d->priv;
-
-	net_stop(n);
-	event_free(n->ev_rx);
-	event_free(n->ev_tx);
-	event_free(n->ev_tx_more);
-	safe_close(n->fd);
-	free(n);
+	net_free(d->priv);
 }
 
 static void add_offload(struct json_object *arr, const struct net *n, unsigned bit,
@@ -749,13 +545,12 @@ static void net_describe(struct virtio_dev *d, struct json_object *obj)
 
 static const struct virtio_dev_ops net_ops = {
 	.name = "net",
-	.config_write = net_config_write,
 	.features_ok = net_features_ok,
-	.driver_ok = net_driver_ok,
-	.queue_notify = net_queue_notify,
+	.driver_ok = stream_start,
+	.queue_notify = stream_queue_notify,
 	.reset = net_reset,
-	.drain = net_drain,
-	.resumed = net_resumed,
+	.drain = stream_drain,
+	.resumed = stream_start,
 	.destroy = net_destroy,
 	.describe = net_describe,
 };
@@ -769,33 +564,28 @@ static bool mac_is_zero(const uint8_t *mac)
 
 int net_create(const struct vdev_params *p, const struct net_params *np, struct virtio_dev **ret)
 {
-	_cleanup_close_ int fd = np->tap_fd;
 	struct net *n;
 	uint64_t features;
 	int r;
 
-	if (fd < 0 || !p->evbase)
-		return -EINVAL;
-	if (np->mac[0] & 1) {
+	if (np->mac[0] & 1)
 		log_err("net@0x%llx: MAC address is multicast", (unsigned long long)p->base);
+	if (np->tap_fd < 0 || !p->evbase || (np->mac[0] & 1)) {
+		safe_close(np->tap_fd);
 		return -EINVAL;
 	}
 	n = calloc(1, sizeof(*n));
-	if (!n)
+	if (!n) {
+		safe_close(np->tap_fd);
 		return -ENOMEM;
-	n->fd = fd;
-	snprintf(n->dev.name, sizeof(n->dev.name), "net@0x%llx", (unsigned long long)p->base);
-	r = net_probe(n);
+	}
+	snprintf(n->s.dev.name, sizeof(n->s.dev.name), "net@0x%llx", (unsigned long long)p->base);
+	r = stream_init(&n->s, &net_stream_ops, np->tap_fd, p->evbase);
 	if (r == 0)
-		r = fd_set_nonblock(fd, true);
-	if (r < 0)
-		goto fail;
-	n->ev_rx = event_new(p->evbase, fd, EV_READ | EV_PERSIST, on_rx, n);
-	n->ev_tx = event_new(p->evbase, fd, EV_WRITE, on_tx, n);
-	n->ev_tx_more = event_new(p->evbase, -1, 0, on_tx, n);
-	if (!n->ev_rx || !n->ev_tx || !n->ev_tx_more) {
-		r = -ENOMEM;
-		goto fail;
+		r = net_probe(n);
+	if (r < 0) {
+		net_free(n);
+		return r;
 	}
 	features = BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_MRG_RXBUF) |
 		   BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_RING_F_INDIRECT_DESC);
@@ -804,30 +594,19 @@ int net_create(const struct vdev_params *p, const struct net_params *np, struct 
 		features |= BIT(VIRTIO_NET_F_MAC);
 	if (n->offloads)
 		features |= NET_OFFLOAD_FEATURES;
-	virtio_dev_init(&n->dev, &net_ops, n, VIRTIO_ID_NET, p, features, 2, NET_QUEUE_MAX,
+	virtio_dev_init(&n->s.dev, &net_ops, n, VIRTIO_ID_NET, p, features, 2, NET_QUEUE_MAX,
 			NET_CONFIG_SIZE);
 	memcpy(n->mac, np->mac, sizeof(n->mac));
-	memcpy(n->dev.config + offsetof(struct virtio_net_config, mac), n->mac, 6);
+	memcpy(n->s.dev.config + offsetof(struct virtio_net_config, mac), n->mac, 6);
 	n->link_up = true;
 	net_set_status(n);
 	n->rx_need = NET_HDR_LEN + NET_STD_FRAME;
-	log_info("%s: %s, mac %02x:%02x:%02x:%02x:%02x:%02x, offloads %s", n->dev.name,
+	log_info("%s: %s, mac %02x:%02x:%02x:%02x:%02x:%02x, offloads %s", n->s.dev.name,
 		 n->is_tap    ? "tap"
 		 : n->is_sock ? "socket"
 			      : "fd",
 		 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
 		 n->offloads ? "offered" : "none");
-	TAKE_FD(fd);
-	*ret = &n->dev;
+	*ret = &n->s.dev;
 	return 0;
-
-fail:
-	if (n->ev_rx)
-		event_free(n->ev_rx);
-	if (n->ev_tx)
-		event_free(n->ev_tx);
-	if (n->ev_tx_more)
-		event_free(n->ev_tx_more);
-	free(n);
-	return r;
 }

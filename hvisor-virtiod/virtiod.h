@@ -7,7 +7,9 @@
  *   main.c     options, the loop, privilege drop, SIGTERM: drain and exit
  *   control.c  the private protocol with hvisord (org.hvisor.Virtiod)
  *   channel.c  trapped register accesses in, completions and IRQs out
- *   mem.c virtqueue.c mmio.c blk*.c net.c console.c  the device side
+ *   mem.c virtqueue.c mmio.c  guest memory, rings, the transport
+ *   blk.c blk-io*.c           virtio-blk and its I/O engines
+ *   stream.c net.c console.c  virtio-net and virtio-console
  *
  * org.hvisor.Virtiod (proto/virtiod-protocol.h; varlink framing over the
  * control socket):
@@ -40,15 +42,15 @@
 #define VIRTIOD_STATE_SLOTS HV_VIRTIO_MAX_DEVICES
 #define VIRTIOD_STATE_SIZE  (VIRTIOD_STATE_SLOTS * sizeof(struct virtio_mmio_state))
 _Static_assert(VIRTIOD_STATE_SIZE <= HV_VIRTIOD_STATE_BYTES, "state memfd too small");
-#define VIRTIOD_MAX_BATCH  64	/* ioreqs read, iocomps written per call */
-#define VIRTIOD_OUT_MAX	   4096 /* iocomp records queued when the channel is full */
-#define VIRTIOD_DRAIN_MSEC 1800 /* SIGTERM: give up draining after this */
+#define VIRTIOD_MAX_BATCH	64   /* ioreqs read, iocomps written per call */
+#define VIRTIOD_OUT_MAX		4096 /* iocomp records queued when the channel is full */
+#define VIRTIOD_DRAIN_MSEC	1800 /* SIGTERM: give up draining after this */
+#define VIRTIOD_DRAIN_POLL_USEC 5000 /* and look again this often meanwhile */
 
 struct vdev {
 	struct virtio_dev *dev;
 	enum hv_virtio_type type;
 	unsigned slot;
-	struct hv_virtio_device spec;
 };
 
 struct virtiod {
@@ -63,7 +65,6 @@ struct virtiod {
 	int listen_fd;
 	struct event *ev_listen;
 	uid_t controller_uid;
-	void *control; /* control.c's framing state */
 
 	/* the zone channel */
 	int channel_fd;
@@ -71,7 +72,8 @@ struct virtiod {
 	bool channel_is_socket;	   /* hvisor-sim's SOCK_SEQPACKET, not hvisor.ko's fd */
 	struct hvisor_iocomp *out; /* completions and IRQs not yet written */
 	unsigned n_out;
-	uint64_t n_ioreqs, n_unclaimed;
+	uint64_t n_ioreqs;
+	struct ratelimit channel_log; /* what the guest's accesses make us log */
 
 	struct gmem mem;
 	int mem_fd;

@@ -56,9 +56,18 @@ static bool bit_test(const uint64_t *map, uint16_t i)
 	return map[i / 64] & (UINT64_C(1) << (i % 64));
 }
 
+static void free_done(struct virtq *vq)
+{
+	for (unsigned i = 0; i < vq->n_done; i++)
+		free(vq->done[i]);
+	vq->n_done = 0;
+}
+
 void virtq_reset(struct virtq *vq)
 {
 	uint16_t num_max = vq->num_max;
+
+	free_done(vq);
 
 	if (vq->ps)
 		memset(vq->ps, 0, sizeof(*vq->ps));
@@ -281,43 +290,40 @@ static void walk_indirect(struct virtq *vq, struct chain *ch, const struct vring
 	}
 }
 
-int virtq_pop(struct virtq *vq, struct virtq_elem **ret)
+/* The head of the next request: a request the dead backend had taken
+ * (after virtq_resume), else the next avail entry. 1 with *head and
+ * *redo, 0 if none is waiting, -EFAULT if the avail ring is corrupt. */
+static int next_head(struct virtq *vq, uint16_t *head, bool *redo)
 {
-	struct chain *ch;
-	struct virtq_elem *e;
-	uint16_t head, i;
-	unsigned seen = 0;
-	bool redo = false;
 	int pending;
 
-	if (!vq->ready || vq->broken)
-		return 0;
-	if (vq->n_redo) {
+	*redo = vq->n_redo > 0;
+	if (*redo) {
 		/* taken by the backend before a restart: again, before anything new */
-		for (head = 0; !bit_test(vq->redo, head); head++)
+		for (*head = 0; !bit_test(vq->redo, *head); (*head)++)
 			;
-		redo = true;
-	} else {
-		pending = avail_pending(vq);
-		if (pending == 0)
-			return 0;
-		if (pending < 0)
-			goto corrupt;
-		/* the ring entry and the descriptors were written before avail->idx */
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		head = ring_get16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
-		if (head >= vq->num)
-			goto corrupt;
+		return 1;
 	}
+	pending = avail_pending(vq);
+	if (pending <= 0)
+		return pending < 0 ? -EFAULT : 0;
+	/* the ring entry and the descriptors were written before avail->idx */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	*head = ring_get16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
+	return *head < vq->num ? 1 : -EFAULT;
+}
 
-	/* the loop thread pops; a per-thread scratch chain avoids an 8 KiB
-	 * allocation per request (only its counters need resetting) */
-	ch = &chain_scratch;
+/* Walks the chain from head into ch. -EFAULT if the ring is corrupt (an
+ * index out of range, a loop); a bad request is only ch->error. */
+static int walk_chain(struct virtq *vq, struct chain *ch, uint16_t head)
+{
+	unsigned seen = 0;
+
 	ch->n_out = ch->n_in = ch->total = 0;
 	ch->out_len = ch->in_len = 0;
 	ch->error = 0;
 	ch->last_in = false;
-	for (i = head;;) {
+	for (uint16_t i = head;;) {
 		struct vring_desc d;
 		uint16_t flags;
 
@@ -328,7 +334,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem **ret)
 		 * VIRTQ_MAX_CHAIN of them) */
 		if (++seen > vq->num ||
 		    (!(flags & VRING_DESC_F_INDIRECT) && ++ch->total > VIRTQ_MAX_CHAIN))
-			goto corrupt;
+			return -EFAULT;
 		if (flags & VRING_DESC_F_INDIRECT) {
 			/* must be the chain's only descriptor */
 			if ((flags & VRING_DESC_F_NEXT) || ch->n_out || ch->n_in)
@@ -342,14 +348,19 @@ int virtq_pop(struct virtq *vq, struct virtq_elem **ret)
 			break;
 		i = le16toh(d.next);
 		if (i >= vq->num)
-			goto corrupt;
+			return -EFAULT;
 	}
 	if (ch->out_len > UINT32_MAX || ch->in_len > UINT32_MAX)
 		chain_error(ch, -E2BIG);
+	return 0;
+}
 
-	e = malloc(sizeof(*e) + (ch->n_out + ch->n_in) * sizeof(struct iovec));
+static struct virtq_elem *elem_new(const struct chain *ch, uint16_t head)
+{
+	struct virtq_elem *e = malloc(sizeof(*e) + (ch->n_out + ch->n_in) * sizeof(struct iovec));
+
 	if (!e)
-		return -ENOMEM;
+		return NULL;
 	e->head = head;
 	e->n_out = (uint16_t)ch->n_out;
 	e->n_in = (uint16_t)ch->n_in;
@@ -360,24 +371,52 @@ int virtq_pop(struct virtq *vq, struct virtq_elem **ret)
 	memcpy(e->iov, ch->out, ch->n_out * sizeof(struct iovec));
 	memcpy(e->iov + ch->n_out, ch->in, ch->n_in * sizeof(struct iovec));
 	e->in = e->iov + ch->n_out;
+	return e;
+}
+
+/* The request is ours now: past it in the avail ring (or off the redo
+ * list), and in the persistent record until it is completed. */
+static void mark_taken(struct virtq *vq, uint16_t head, bool redo)
+{
 	vq->inflight++;
 	if (redo) {
 		bit_clear(vq->redo, head);
 		vq->n_redo--;
-	} else {
-		vq->last_avail++;
-		if (vq->ps) {
-			bit_set(vq->ps->inflight, head);
-			persist_barrier();
-			vq->ps->last_avail = vq->last_avail;
-		}
+		return;
 	}
+	vq->last_avail++;
+	if (vq->ps) {
+		bit_set(vq->ps->inflight, head);
+		persist_barrier();
+		vq->ps->last_avail = vq->last_avail;
+	}
+}
+
+int virtq_pop(struct virtq *vq, struct virtq_elem **ret)
+{
+	/* the loop thread pops; a per-thread scratch chain avoids an 8 KiB
+	 * allocation per request */
+	struct chain *ch = &chain_scratch;
+	struct virtq_elem *e;
+	uint16_t head;
+	bool redo;
+	int r;
+
+	if (!vq->ready || vq->broken)
+		return 0;
+	r = next_head(vq, &head, &redo);
+	if (r == 0)
+		return 0;
+	if (r < 0 || walk_chain(vq, ch, head) < 0) {
+		vq->broken = true;
+		return -EFAULT;
+	}
+	e = elem_new(ch, head);
+	if (!e)
+		return -ENOMEM;
+	mark_taken(vq, head, redo);
 	*ret = e;
 	return 1;
-
-corrupt:
-	vq->broken = true;
-	return -EFAULT;
 }
 
 static void put_used(struct virtq *vq, uint16_t head, uint32_t len)
@@ -429,6 +468,27 @@ void virtq_push_batch(struct virtq *vq, struct virtq_elem *const *elems, const u
 		put_used(vq, elems[i]->head, lens[i]);
 	publish_used(vq);
 	persist_completed(vq, elems, n);
+}
+
+void virtq_complete(struct virtq *vq, struct virtq_elem *elem, uint32_t len)
+{
+	if (!vq->ready) {
+		free(elem); /* the queue was reset while the request ran */
+		return;
+	}
+	if (vq->n_done == VIRTQ_BATCH)
+		virtq_publish(vq);
+	vq->done[vq->n_done] = elem;
+	vq->done_len[vq->n_done++] = len;
+}
+
+unsigned virtq_publish(struct virtq *vq)
+{
+	unsigned n = vq->n_done;
+
+	virtq_push_batch(vq, vq->done, vq->done_len, n);
+	free_done(vq);
+	return n;
 }
 
 bool virtq_should_interrupt(struct virtq *vq)
@@ -486,40 +546,54 @@ size_t iov_size(const struct iovec *iov, unsigned n)
 	return s;
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+/* The entry in which byte `skip` of iov[] lies; *skip becomes the offset
+ * in it (n if the array is shorter). */
+static unsigned iov_seek(const struct iovec *iov, unsigned n, size_t *skip)
+{
+	unsigned i = 0;
+
+	while (i < n && *skip >= iov[i].iov_len)
+		*skip -= iov[i++].iov_len;
+	return i;
+}
+
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len,
+		       bool to_iov)
 {
 	size_t done = 0;
 
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len, k;
+	for (unsigned i = iov_seek(iov, n, &skip); i < n && done < len; i++, skip = 0) {
+		char *p = (char *)iov[i].iov_base + skip;
+		size_t k = MIN(iov[i].iov_len - skip, len - done);
 
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		k = MIN(l - skip, len - done);
-		memcpy((char *)buf + done, (const char *)iov[i].iov_base + skip, k);
+		if (to_iov)
+			memcpy(p, (const char *)buf + done, k);
+		else
+			memcpy((char *)buf + done, p, k);
 		done += k;
-		skip = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len)
 {
-	size_t done = 0;
+	return iov_copy(iov, n, skip, (void *)buf, len, true);
+}
 
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len, k;
+unsigned iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len, struct iovec *dst)
+{
+	unsigned k = 0;
 
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		k = MIN(l - skip, len - done);
-		memcpy((char *)iov[i].iov_base + skip, (const char *)buf + done, k);
-		done += k;
-		skip = 0;
+	for (unsigned i = iov_seek(src, n, &skip); i < n && len; i++, skip = 0) {
+		size_t l = MIN(src[i].iov_len - skip, len);
+
+		dst[k++] = (struct iovec){(char *)src[i].iov_base + skip, l};
+		len -= l;
 	}
-	return done;
+	return k;
 }

@@ -37,6 +37,9 @@
 #define VIRTQ_MAX_CHAIN 256
 /* Largest queue any device offers. */
 #define VIRTQ_MAX_SIZE 1024
+/* Completions published together at most (virtq_complete): a queue of
+ * our devices' largest size, all at once. */
+#define VIRTQ_BATCH 256
 
 /* What a restarted backend needs to continue a queue exactly where the
  * dead one stopped, kept in memory that outlives the process (the state
@@ -79,6 +82,11 @@ struct virtq {
 	 * returned by virtq_pop() before anything new */
 	uint64_t redo[VIRTQ_MAX_SIZE / 64];
 	uint16_t n_redo;
+
+	/* completed, not yet published (virtq_complete, virtq_publish) */
+	unsigned n_done;
+	struct virtq_elem *done[VIRTQ_BATCH];
+	uint32_t done_len[VIRTQ_BATCH];
 };
 
 /* One request: the descriptor chain, copied and translated. Readable
@@ -99,7 +107,8 @@ struct virtq_elem {
 	struct iovec iov[]; /* n_out + n_in entries */
 };
 
-/* Clears all state (device reset); vq->ps is cleared too and detached. */
+/* Clears all state (device reset), frees the completions not published;
+ * vq->ps is cleared too and detached. */
 void virtq_reset(struct virtq *vq);
 /* Checks size and ring placement against mem and enables the queue.
  * -EINVAL if anything is wrong (the queue stays disabled). */
@@ -117,9 +126,20 @@ bool virtq_has_avail(struct virtq *vq);
  * virtq_push), 0 if none is waiting, -EFAULT if the ring is corrupt (the
  * queue is then broken), -ENOMEM. */
 int virtq_pop(struct virtq *vq, struct virtq_elem **ret);
-/* Completes a request: used entry {head, len}, then publishes used->idx
- * (with the barriers the spec requires). len is the number of bytes
- * written into the writable buffers. */
+/* How a device completes requests: virtq_complete() for each, during a
+ * turn, in any order; at the end of the turn virtq_publish() (through
+ * virtio_dev_used(), which also interrupts) makes them visible with one
+ * used->idx store. len is the number of bytes written into the writable
+ * buffers. The element is the queue's from then on: freed once
+ * published, or by virtq_reset(); on a queue that is not ready (reset
+ * while the request ran) it is freed at once. A full batch is published
+ * early. */
+void virtq_complete(struct virtq *vq, struct virtq_elem *elem, uint32_t len);
+/* Publishes what virtq_complete() gathered; returns how many. */
+unsigned virtq_publish(struct virtq *vq);
+
+/* The same, unbuffered, for callers that keep their elements: used entry
+ * {head, len}, then used->idx (with the barriers the spec requires). */
 void virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t len);
 /* Same for several completions, publishing the index once. */
 void virtq_push_batch(struct virtq *vq, struct virtq_elem *const *elems, const uint32_t *lens,
@@ -140,5 +160,8 @@ bool virtq_enable_notify(struct virtq *vq);
 size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len);
 size_t iov_size(const struct iovec *iov, unsigned n);
+/* Points dst[] (room for n entries) at `len` bytes of src[] from byte
+ * `skip` on; returns the entries used. */
+unsigned iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len, struct iovec *dst);
 
 #endif

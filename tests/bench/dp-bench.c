@@ -213,7 +213,8 @@ static void zone_start(struct vl_client *c, const struct env *e)
 	close(fd);
 }
 
-/* Virtio.Add of an hvctl device spec; fd: the image (blk) or -1. */
+/* Virtio.Add of an hvctl device spec; fd: the image (blk) or the tap
+ * (net), passed as hvctl does. */
 static void virtio_add(struct vl_client *c, const char *spec, int fd)
 {
 	json_object *p = json_object_new_object();
@@ -227,7 +228,8 @@ static void virtio_add(struct vl_client *c, const char *spec, int fd)
 	if (fd >= 0) {
 		json_object *files = json_object_new_object();
 
-		json_object_object_add(files, "img", json_object_new_int(0));
+		json_object_object_add(files, dev.type == HV_VIRTIO_NET ? "tap" : "img",
+				       json_object_new_int(0));
 		json_object_object_add(p, "files", files);
 	}
 	json_object_put(call_ok(c, VL_IFACE_VIRTIO ".Add", p, fd >= 0 ? &fd : NULL, fd >= 0));
@@ -535,7 +537,8 @@ static struct raw_result raw_uring(unsigned qd)
 	return r;
 }
 
-/* Both blk devices serve the same image. hvisor posts a QueueNotify only at
+/* Both blk devices serve the same image (share: else the second is refused
+ * with ImageLocked). hvisor posts a QueueNotify only at
  * offset 0x50 of a virtio memory region (docs/hvisor-abi: mmio_virtio_handler):
  * the first device has a region of its own (zcu102/NXP configs), so its
  * kicks are posted and completions come by interrupt; the second sits at
@@ -1310,8 +1313,12 @@ int main(int argc, char **argv)
 			virtio_add(c, spec, img_fd);
 		}
 	}
-	if (have_net)
-		virtio_add(c, "net,addr=" NET_ADDR ",len=0x200,irq=" NET_IRQ ",tap=" TAP_DEV, -1);
+	if (have_net) {
+		int tap = tap_open(TAP_DEV, false);
+
+		virtio_add(c, "net,addr=" NET_ADDR ",len=0x200,irq=" NET_IRQ ",tap=" TAP_DEV, tap);
+		close(tap);
+	}
 	{
 		/* what the devices really run (hvctl virtio list) */
 		json_object *rep = call_ok(c, VL_IFACE_VIRTIO ".List", NULL, NULL, 0), *devs;

@@ -114,16 +114,6 @@ static void img_read(struct fx *f, uint64_t off, void *buf, size_t len)
 
 /* ---- register access ---- */
 
-static uint64_t rd(struct fx *f, uint64_t off)
-{
-	return vtest_read(&f->t, 0, off, 4);
-}
-
-static void wr(struct fx *f, uint64_t off, uint64_t v)
-{
-	vtest_write(&f->t, 0, off, 4, v);
-}
-
 static bool needs_reset(struct fx *f)
 {
 	return vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET;
@@ -187,8 +177,8 @@ static void drv_init(struct fx *f, uint64_t features)
 		f->outstanding[i] = false;
 	}
 	f->n_submitted = f->n_completed = f->n_order = 0;
-	wr(f, VIRTIO_MMIO_QUEUE_SEL, 0);
-	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), QN);
+	vtest_wr(&f->t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(vtest_rd(&f->t, VIRTIO_MMIO_QUEUE_NUM_MAX), QN);
 	vtest_queue_setup(&f->t, 0, 0, QN, f->desc_gpa, f->avail_gpa, f->used_gpa);
 	assert_true(vtest_driver_ok(&f->t, 0));
 }
@@ -239,7 +229,7 @@ static void publish(struct fx *f, uint16_t head)
 
 static void kick(struct fx *f)
 {
-	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	vtest_wr(&f->t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 }
 
 /* A chain of bufs, direct or through one indirect table; returns head. */
@@ -344,7 +334,7 @@ static void wait_all(struct fx *f)
 	}
 	reap(f);
 	assert_int_equal(f->n_completed, f->n_submitted);
-	wr(f, VIRTIO_MMIO_INTERRUPT_ACK, rd(f, VIRTIO_MMIO_INTERRUPT_STATUS));
+	vtest_wr(&f->t, VIRTIO_MMIO_INTERRUPT_ACK, vtest_rd(&f->t, VIRTIO_MMIO_INTERRUPT_STATUS));
 }
 
 /* One request, waited for; returns its status, used length in *ret_len. */
@@ -436,7 +426,7 @@ static void test_identity(void **state)
 	uint64_t feat;
 
 	start(f);
-	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_ID), 2);
+	assert_int_equal(vtest_rd(&f->t, VIRTIO_MMIO_DEVICE_ID), 2);
 	feat = vtest_offered(&f->t, 0);
 	assert_true(feat & F(VIRTIO_BLK_F_SEG_MAX));
 	assert_true(feat & F(VIRTIO_BLK_F_BLK_SIZE));
@@ -1207,7 +1197,7 @@ static void test_reset_inflight(void **state)
 		assert_true(f->d->n_requests >= 1);
 	used_before = le16toh(used(f)->idx);
 	/* reset at once, without running the loop */
-	wr(f, VIRTIO_MMIO_STATUS, 0);
+	vtest_wr(&f->t, VIRTIO_MMIO_STATUS, 0);
 	if (f->aio != HV_AIO_SYNC)
 		assert_int_equal(used_before, 0);
 	/* nothing was pushed after the reset */

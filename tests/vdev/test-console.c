@@ -46,30 +46,14 @@ struct fx {
 
 /* ---- the little driver (vtest's, on slot 0) ---------------------------- */
 
-static uint64_t rd(struct fx *f, uint64_t off)
-{
-	return vtest_read(&f->t, 0, off, 4);
-}
-
-static void wr(struct fx *f, uint64_t off, uint64_t v)
-{
-	vtest_write(&f->t, 0, off, 4, v);
-}
-
 static void start(struct fx *f, uint64_t features)
 {
-	assert_true(vtest_negotiate(&f->t, 0, V1 | features));
-	vtest_vq_setup(&f->t, &f->rx, 0, RXQ, QSIZE);
-	vtest_vq_setup(&f->t, &f->tx, 0, TXQ, QSIZE);
-	assert_true(vtest_driver_ok(&f->t, 0));
+	assert_true(vtest_start_rxtx(&f->t, &f->rx, &f->tx, features, QSIZE));
 }
 
 static uint64_t post_rx(struct fx *f, uint32_t len)
 {
-	struct vtest_buf b = {vtest_alloc(&f->t, len, 8), len, true};
-
-	vtest_vq_publish(&f->rx, vtest_vq_chain(&f->rx, &b, 1));
-	return b.gpa;
+	return vtest_vq_post(&f->rx, len, 8, true);
 }
 
 /* Guest output; split into buffers of at most `piece` bytes. */
@@ -147,9 +131,8 @@ static void create(struct fx *f, uint16_t cols, uint16_t rows)
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = vtest_fx_new(sizeof(*f));
 
-	vtest_init(&f->t);
 	create(f, 0, 0);
 	*state = f;
 	return 0;
@@ -159,10 +142,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	vtest_done(&f->t);
-	if (f->slave >= 0)
-		close(f->slave);
-	free(f);
+	vtest_fx_free(f, f->slave);
 	return 0;
 }
 
@@ -174,11 +154,11 @@ static void test_identity_and_config(void **state)
 	uint64_t feat = vtest_offered(&f->t, 0);
 	struct json_object *o;
 
-	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
-	wr(f, VIRTIO_MMIO_QUEUE_SEL, TXQ);
-	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 64);
-	wr(f, VIRTIO_MMIO_QUEUE_SEL, 2);
-	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	assert_int_equal(vtest_rd(&f->t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
+	vtest_wr(&f->t, VIRTIO_MMIO_QUEUE_SEL, TXQ);
+	assert_int_equal(vtest_rd(&f->t, VIRTIO_MMIO_QUEUE_NUM_MAX), 64);
+	vtest_wr(&f->t, VIRTIO_MMIO_QUEUE_SEL, 2);
+	assert_int_equal(vtest_rd(&f->t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
 	assert_true(feat & V1);
 	assert_true(feat & F(VIRTIO_CONSOLE_F_SIZE));
 	assert_true(feat & F(VIRTIO_CONSOLE_F_EMERG_WRITE));
@@ -359,12 +339,6 @@ static void test_emergency_write(void **state)
 	assert_int_equal(slave_wait_read(f, buf, 1), 0);
 }
 
-static void expect_needs_reset(struct fx *f)
-{
-	assert_true(vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET);
-	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
-}
-
 /* Bad requests are completed empty; ring corruption sets NEEDS_RESET. */
 static void test_malicious(void **state)
 {
@@ -411,19 +385,19 @@ static void test_malicious(void **state)
 	vtest_vq_publish(&f->tx, 0);
 	vtest_vq_kick(&f->tx);
 	vtest_run(&f->t);
-	expect_needs_reset(f);
+	assert_true(vtest_needs_reset(&f->t));
 	/* head >= size */
 	start(f, 0);
 	vtest_vq_publish(&f->rx, QSIZE);
 	vtest_vq_kick(&f->rx);
 	vtest_run(&f->t);
-	expect_needs_reset(f);
+	assert_true(vtest_needs_reset(&f->t));
 	/* avail jump */
 	start(f, 0);
 	vtest_vq_avail(&f->tx)->idx = 1000;
 	vtest_vq_kick(&f->tx);
 	vtest_run(&f->t);
-	expect_needs_reset(f);
+	assert_true(vtest_needs_reset(&f->t));
 	/* nested indirect */
 	start(f, F(VIRTIO_RING_F_INDIRECT_DESC));
 	{
@@ -457,7 +431,7 @@ static void test_reset_in_flight(void **state)
 	vtest_vq_kick(&f->tx);
 	vtest_run(&f->t);
 	assert_true(vtest_vq_used_idx(&f->tx) < 4);
-	wr(f, VIRTIO_MMIO_STATUS, 0);
+	vtest_wr(&f->t, VIRTIO_MMIO_STATUS, 0);
 	while (slave_read(f, buf, sizeof(buf)) > 0)
 		;
 	assert_int_equal(write(f->slave, "x", 1), 1);

@@ -6,8 +6,11 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -100,9 +103,8 @@ struct fx {
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = vtest_fx_new(sizeof(*f));
 
-	vtest_init(&f->t);
 	f->e = echo_create(&f->t);
 	*state = f;
 	return 0;
@@ -110,10 +112,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	vtest_done(&f->t);
-	free(f);
+	vtest_fx_free(*state, -1);
 	return 0;
 }
 
@@ -448,6 +447,51 @@ static void test_restore(void **state)
 	assert_int_equal(status(f), 0);
 }
 
+/* Lines of `what` in what fd (a memfd standing in for stderr) holds. */
+static unsigned count_lines(int fd, const char *what, char *last, size_t last_size)
+{
+	char buf[16384], *line, *save = NULL;
+	ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);
+	unsigned n = 0;
+
+	assert_true(k >= 0);
+	buf[k] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, what)) {
+			n++;
+			snprintf(last, last_size, "%s", line);
+		}
+	return n;
+}
+
+/* What a guest makes the device log is rate limited: VIRTIO_LOG_BURST
+ * lines an interval; the first line of the next interval says how many
+ * were held back. The counters count everything. */
+static void test_complaints_rate_limited(void **state)
+{
+	struct fx *f = *state;
+	int err = dup(STDERR_FILENO), log = memfd_create("log", MFD_CLOEXEC);
+	const char *what = "write of read-only or unknown register";
+	char last[512] = "";
+
+	assert_true(err >= 0 && log >= 0);
+	fflush(stderr);
+	dup2(log, STDERR_FILENO);
+	for (unsigned i = 0; i < VIRTIO_LOG_BURST + 4; i++)
+		wr(f, VIRTIO_MMIO_MAGIC_VALUE, 0);
+	assert_int_equal(count_lines(log, what, last, sizeof(last)), VIRTIO_LOG_BURST);
+	assert_int_equal(f->e->dev.n_errors, VIRTIO_LOG_BURST + 4);
+	/* the interval is over */
+	f->e->dev.log_rl.begin_usec -= VIRTIO_LOG_INTERVAL_USEC;
+	wr(f, VIRTIO_MMIO_MAGIC_VALUE, 0);
+	fflush(stderr);
+	dup2(err, STDERR_FILENO);
+	close(err);
+	assert_int_equal(count_lines(log, what, last, sizeof(last)), VIRTIO_LOG_BURST + 1);
+	assert_non_null(strstr(last, "(4 lines before it not logged"));
+	close(log);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -462,6 +506,7 @@ int main(void)
 		T(test_config_change),
 		T(test_corrupt_ring_needs_reset),
 		T(test_restore),
+		T(test_complaints_rate_limited),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,32 +54,16 @@ struct fx {
 
 /* ---- the little driver (vtest's, on slot 0) ---------------------------- */
 
-static uint64_t rd(struct fx *f, uint64_t off)
-{
-	return vtest_read(&f->t, 0, off, 4);
-}
-
-static void wr(struct fx *f, uint64_t off, uint64_t v)
-{
-	vtest_write(&f->t, 0, off, 4, v);
-}
-
 /* negotiate, both queues, DRIVER_OK */
 static void start(struct fx *f, uint64_t features, uint16_t num)
 {
-	assert_true(vtest_negotiate(&f->t, 0, V1 | features));
-	vtest_vq_setup(&f->t, &f->rx, 0, RXQ, num);
-	vtest_vq_setup(&f->t, &f->tx, 0, TXQ, num);
-	assert_true(vtest_driver_ok(&f->t, 0));
+	assert_true(vtest_start_rxtx(&f->t, &f->rx, &f->tx, features, num));
 }
 
 /* One writable RX buffer per call. */
 static uint64_t post_rx(struct fx *f, uint32_t len)
 {
-	struct vtest_buf b = {vtest_alloc(&f->t, len, 64), len, true};
-
-	vtest_vq_publish(&f->rx, vtest_vq_chain(&f->rx, &b, 1));
-	return b.gpa;
+	return vtest_vq_post(&f->rx, len, 64, true);
 }
 
 /* A TX frame: header (split in two buffers if split) + data. */
@@ -148,9 +132,8 @@ static int create(struct fx *f, const uint8_t *mac)
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = vtest_fx_new(sizeof(*f));
 
-	vtest_init(&f->t);
 	create(f, test_mac);
 	*state = f;
 	return 0;
@@ -160,10 +143,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	vtest_done(&f->t);
-	if (f->peer >= 0)
-		close(f->peer);
-	free(f);
+	vtest_fx_free(f, f->peer);
 	return 0;
 }
 
@@ -175,11 +155,11 @@ static void test_identity_and_config(void **state)
 	uint64_t feat = vtest_offered(&f->t, 0);
 	struct json_object *o;
 
-	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
-	wr(f, VIRTIO_MMIO_QUEUE_SEL, RXQ);
-	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
-	wr(f, VIRTIO_MMIO_QUEUE_SEL, 2); /* no control queue */
-	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	assert_int_equal(vtest_rd(&f->t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
+	vtest_wr(&f->t, VIRTIO_MMIO_QUEUE_SEL, RXQ);
+	assert_int_equal(vtest_rd(&f->t, VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
+	vtest_wr(&f->t, VIRTIO_MMIO_QUEUE_SEL, 2); /* no control queue */
+	assert_int_equal(vtest_rd(&f->t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
 	assert_true(feat & V1);
 	assert_true(feat & F(VIRTIO_NET_F_MAC));
 	assert_true(feat & F(VIRTIO_NET_F_STATUS));
@@ -623,12 +603,6 @@ static void test_tx_indirect(void **state)
 	assert_int_equal(peer_recv(f, got, sizeof(got)), -1);
 }
 
-static void expect_needs_reset(struct fx *f)
-{
-	assert_true(vtest_status(&f->t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET);
-	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
-}
-
 /* Ring corruption on either queue: DEVICE_NEEDS_RESET, never a crash; a
  * reset brings the device back. */
 static void test_corrupt_rings(void **state)
@@ -645,14 +619,14 @@ static void test_corrupt_rings(void **state)
 	vtest_vq_publish(&f->tx, 0);
 	vtest_vq_kick(&f->tx);
 	vtest_run(&f->t);
-	expect_needs_reset(f);
+	assert_true(vtest_needs_reset(&f->t));
 
 	/* head index >= queue size on RX */
 	start(f, MRG, QSIZE);
 	vtest_vq_publish(&f->rx, QSIZE + 3);
 	vtest_vq_kick(&f->rx);
 	vtest_run(&f->t);
-	expect_needs_reset(f);
+	assert_true(vtest_needs_reset(&f->t));
 
 	/* next index >= queue size */
 	start(f, 0, QSIZE);
@@ -660,14 +634,14 @@ static void test_corrupt_rings(void **state)
 	vtest_vq_publish(&f->tx, 0);
 	vtest_vq_kick(&f->tx);
 	vtest_run(&f->t);
-	expect_needs_reset(f);
+	assert_true(vtest_needs_reset(&f->t));
 
 	/* avail index jumps past the ring */
 	start(f, 0, QSIZE);
 	vtest_vq_avail(&f->rx)->idx = QSIZE + 1;
 	vtest_vq_kick(&f->rx);
 	vtest_run(&f->t);
-	expect_needs_reset(f);
+	assert_true(vtest_needs_reset(&f->t));
 	/* a notify after the failure does nothing */
 	vtest_vq_kick(&f->rx);
 	vtest_vq_kick(&f->tx);
@@ -739,7 +713,7 @@ static void test_reset_in_flight(void **state)
 	vtest_vq_kick(&f->tx);
 	vtest_run(&f->t);
 	assert_true(vtest_vq_used_idx(&f->tx) < 30);
-	wr(f, VIRTIO_MMIO_STATUS, 0);
+	vtest_wr(&f->t, VIRTIO_MMIO_STATUS, 0);
 	/* the peer drains: nothing may be pushed into the old rings */
 	{
 		uint8_t got[HDR + 1400];
@@ -774,13 +748,13 @@ static void test_link_down(void **state)
 	post_rx(f, HDR + 1514);
 	vtest_vq_kick(&f->rx);
 	vtest_run(&f->t);
-	wr(f, VIRTIO_MMIO_INTERRUPT_ACK, 3);
+	vtest_wr(&f->t, VIRTIO_MMIO_INTERRUPT_ACK, 3);
 	close(f->peer);
 	f->peer = -1;
 	vtest_poll(&f->t, 10);
 	vtest_run(&f->t);
 	assert_int_equal(vtest_read(&f->t, 0, VIRTIO_MMIO_CONFIG + 6, 2), 0);
-	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	assert_true(vtest_rd(&f->t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
 	assert_int_equal(vtest_vq_used_idx(&f->rx), 0);
 	post_tx(f, frame, 100, false);
 	vtest_vq_kick(&f->tx);

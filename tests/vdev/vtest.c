@@ -228,9 +228,43 @@ void vtest_run(struct vtest *t)
 		vtest_poll(t, 0);
 }
 
+void *vtest_fx_new(size_t size)
+{
+	struct vtest *t = calloc(1, size);
+
+	if (!t)
+		die("out of memory");
+	vtest_init(t);
+	return t;
+}
+
+void vtest_fx_free(void *fx, int fd)
+{
+	vtest_done(fx);
+	if (fd >= 0)
+		close(fd);
+	free(fx);
+}
+
+uint32_t vtest_rd(struct vtest *t, uint64_t off)
+{
+	return (uint32_t)vtest_read(t, 0, off, 4);
+}
+
+void vtest_wr(struct vtest *t, uint64_t off, uint32_t val)
+{
+	vtest_write(t, 0, off, 4, val);
+}
+
 uint32_t vtest_status(struct vtest *t, unsigned slot)
 {
 	return (uint32_t)vtest_read(t, slot, VIRTIO_MMIO_STATUS, 4);
+}
+
+bool vtest_needs_reset(struct vtest *t)
+{
+	return (vtest_status(t, 0) & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+	       (vtest_rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
 }
 
 uint64_t vtest_offered(struct vtest *t, unsigned slot)
@@ -288,6 +322,16 @@ void vtest_vq_setup(struct vtest *t, struct vtest_vq *vq, unsigned slot, unsigne
 	vtest_queue_setup(t, slot, q, num, vq->desc, vq->avail, vq->used);
 }
 
+bool vtest_start_rxtx(struct vtest *t, struct vtest_vq *rx, struct vtest_vq *tx, uint64_t features,
+		      uint16_t num)
+{
+	if (!vtest_negotiate(t, 0, (UINT64_C(1) << VIRTIO_F_VERSION_1) | features))
+		return false;
+	vtest_vq_setup(t, rx, 0, 0, num);
+	vtest_vq_setup(t, tx, 0, 1, num);
+	return vtest_driver_ok(t, 0);
+}
+
 struct vring_desc *vtest_vq_desc(struct vtest_vq *vq, unsigned i)
 {
 	return (struct vring_desc *)vtest_host(vq->t, vq->desc) + i;
@@ -329,6 +373,14 @@ void vtest_vq_publish(struct vtest_vq *vq, uint16_t head)
 	/* the entry before the index that exposes it */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	a->idx = ++vq->avail_idx;
+}
+
+uint64_t vtest_vq_post(struct vtest_vq *vq, uint32_t len, uint64_t align, bool writable)
+{
+	struct vtest_buf b = {vtest_alloc(vq->t, len, align), len, writable};
+
+	vtest_vq_publish(vq, vtest_vq_chain(vq, &b, 1));
+	return b.gpa;
 }
 
 void vtest_vq_kick(struct vtest_vq *vq)

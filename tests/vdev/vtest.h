@@ -41,6 +41,11 @@ struct vtest {
 void vtest_init(struct vtest *t);
 /* Destroys the devices still registered and frees everything. */
 void vtest_done(struct vtest *t);
+/* A test's fixture that begins with its struct vtest: allocated, zeroed
+ * and vtest_init()ed; vtest_fx_free() does vtest_done(), closes fd (the
+ * test's end of a device's fd, if >= 0) and frees it. */
+void *vtest_fx_new(size_t size);
+void vtest_fx_free(void *fx, int fd);
 /* Parameters for a device in slot i (base VTEST_DEV_BASE + i * 0x200),
  * with its state slot and interrupt capture. */
 struct vdev_params vtest_params(struct vtest *t, unsigned slot, uint32_t irq);
@@ -71,7 +76,13 @@ void vtest_run(struct vtest *t);
  * no real driver would (libhvguest is the well-behaved one). Registers are
  * those of the device in `slot`.
  */
+/* A 32-bit register of the device in slot 0, what most tests touch. */
+uint32_t vtest_rd(struct vtest *t, uint64_t off);
+void vtest_wr(struct vtest *t, uint64_t off, uint32_t val);
 uint32_t vtest_status(struct vtest *t, unsigned slot);
+/* The device in slot 0 gave up: DEVICE_NEEDS_RESET, and the configuration
+ * interrupt that says so pending. */
+bool vtest_needs_reset(struct vtest *t);
 /* Device features offered, both halves. */
 uint64_t vtest_offered(struct vtest *t, unsigned slot);
 /* Reset, ACKNOWLEDGE | DRIVER, write features, FEATURES_OK; true if
@@ -101,6 +112,11 @@ struct vtest_buf {
 
 /* Fresh rings from vtest_alloc for queue q, set up with vtest_queue_setup. */
 void vtest_vq_setup(struct vtest *t, struct vtest_vq *vq, unsigned slot, unsigned q, uint16_t num);
+/* The start of a device with a receive queue 0 and a transmit queue 1
+ * (net, console) in slot 0: VERSION_1 | features negotiated, both queues
+ * of num entries, DRIVER_OK. False if the device refused a step. */
+bool vtest_start_rxtx(struct vtest *t, struct vtest_vq *rx, struct vtest_vq *tx, uint64_t features,
+		      uint16_t num);
 struct vring_desc *vtest_vq_desc(struct vtest_vq *vq, unsigned i);
 struct vring_avail *vtest_vq_avail(struct vtest_vq *vq);
 struct vring_used *vtest_vq_used(struct vtest_vq *vq);
@@ -109,6 +125,9 @@ struct vring_used *vtest_vq_used(struct vtest_vq *vq);
 uint16_t vtest_vq_chain(struct vtest_vq *vq, const struct vtest_buf *b, unsigned n);
 /* Puts head on the avail ring (no kick). */
 void vtest_vq_publish(struct vtest_vq *vq, uint16_t head);
+/* A request of one fresh buffer of len bytes (vtest_alloc, aligned to
+ * align), published (no kick); returns the buffer's address. */
+uint64_t vtest_vq_post(struct vtest_vq *vq, uint32_t len, uint64_t align, bool writable);
 void vtest_vq_kick(struct vtest_vq *vq);
 /* The next used element not seen yet: true, with its id and len. */
 bool vtest_vq_get_used(struct vtest_vq *vq, uint32_t *id, uint32_t *len);
