@@ -175,9 +175,9 @@ static void restarts_during_io(int how, int times)
 			  "console-send", "--bytes", nbytes, "--seed", "11", NULL);
 	for (int i = 0; i < times; i++) {
 		snprintf(seed, sizeof(seed), "%d", i + 1);
-		blk = ih_guest_bg(h, &out, 1, BLK_ADDR, BLK_IRQ, "--timeout", GUEST_TO_MS,
-				  "--json", "blk-verify", "--count", BLK_WRITES, "--qd", "16",
-				  "--seed", seed, NULL);
+		blk = ih_guest_bg(h, &out, 1, BLK_ADDR, BLK_IRQ, "--timeout", GUEST_TO_MS, "--json",
+				  "blk-verify", "--count", BLK_WRITES, "--qd", "16", "--seed", seed,
+				  NULL);
 		req = wait_requests(h, req, 100);
 		restart(h, how == 0 ? (i % 2 ? KILL9 : SIGTERM) : how);
 		expect_verified(h, blk, out);
