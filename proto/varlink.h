@@ -20,7 +20,7 @@
 
 /* Limits every peer enforces. */
 #define VL_MAX_MESSAGE_SIZE (128u << 10) /* bytes, including the NUL */
-#define VL_MAX_DEPTH	    16		   /* JSON nesting */
+#define VL_MAX_DEPTH	    16		 /* JSON nesting */
 
 /* Interfaces */
 #define VL_IFACE_SERVICE "org.varlink.service"

@@ -24,12 +24,12 @@
 #include "config.h"
 #include "virtiod-protocol.h"
 
-#define HV_VIRTIO_MAX_ZONES	      32
-#define HV_VIRTIO_MAX_MEM	      HV_VIRTIOD_MAX_RAM /* memory_region entries per zone */
-#define HV_VIRTIO_MAX_DEVICES	      32 /* per zone */
-#define HV_VIRTIO_SERIAL_LEN	      20 /* VIRTIO_BLK_ID_BYTES */
-#define HV_VIRTIO_MIN_LEN	      0x200 /* registers + config space */
-#define HV_VIRTIO_IFNAMSIZ	      16
+#define HV_VIRTIO_MAX_ZONES   32
+#define HV_VIRTIO_MAX_MEM     HV_VIRTIOD_MAX_RAM /* memory_region entries per zone */
+#define HV_VIRTIO_MAX_DEVICES 32		 /* per zone */
+#define HV_VIRTIO_SERIAL_LEN  20		 /* VIRTIO_BLK_ID_BYTES */
+#define HV_VIRTIO_MIN_LEN     0x200		 /* registers + config space */
+#define HV_VIRTIO_IFNAMSIZ    16
 
 /* devices in one Virtio.AddMany: a virtio_cfg.json's and 64 --device specs */
 #define HV_VIRTIO_ADD_MANY_MAX (HV_VIRTIO_MAX_ZONES * HV_VIRTIO_MAX_DEVICES + 64)
@@ -98,7 +98,8 @@ struct hv_virtio_config {
 
 const char *hv_virtio_type_to_string(enum hv_virtio_type type); /* "blk", "net", "console" */
 int hv_virtio_type_from_string(const char *s, enum hv_virtio_type *ret);
-const char *hv_blk_aio_to_string(enum hv_blk_aio aio); /* "default", "sync", "threads", "io_uring" */
+/* "default", "sync", "threads", "io_uring" */
+const char *hv_blk_aio_to_string(enum hv_blk_aio aio);
 int hv_blk_aio_from_string(const char *s, enum hv_blk_aio *ret);
 
 /* Upstream virtio_cfg.json. Disabled devices are kept with enabled = false
@@ -118,8 +119,7 @@ int hv_virtio_device_parse_spec(const char *spec, struct hv_virtio_device *ret,
  * ("00:16:3e:10:10:10")}. from_json is strict (unknown keys refused) since
  * it reads a client's request. */
 json_object *hv_virtio_device_to_json(const struct hv_virtio_device *dev);
-int hv_virtio_device_from_json(json_object *o, struct hv_virtio_device *ret,
-			       struct hv_error *err);
+int hv_virtio_device_from_json(json_object *o, struct hv_virtio_device *ret, struct hv_error *err);
 
 /* The device against the config of its zone: inside one of the zone's virtio
  * regions, with an IRQ the zone owns where its arch lets the list decide
