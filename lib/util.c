@@ -54,28 +54,27 @@ int fd_file_size(int fd, const struct stat *st, uint64_t *ret)
 	return ioctl(fd, BLKGETSIZE64, ret) < 0 ? -errno : 0;
 }
 
-int fd_set_nonblock(int fd, bool nonblock)
+/* Sets or clears one flag of F_GETFL/F_SETFL or F_GETFD/F_SETFD. */
+static int fd_set_flag(int fd, int get, int set, int flag, bool on)
 {
-	int flags = fcntl(fd, F_GETFL);
+	int flags = fcntl(fd, get);
 
 	if (flags < 0)
 		return negative_errno();
-	flags = nonblock ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
-	if (fcntl(fd, F_SETFL, flags) < 0)
+	flags = on ? flags | flag : flags & ~flag;
+	if (fcntl(fd, set, flags) < 0)
 		return negative_errno();
 	return 0;
 }
 
+int fd_set_nonblock(int fd, bool nonblock)
+{
+	return fd_set_flag(fd, F_GETFL, F_SETFL, O_NONBLOCK, nonblock);
+}
+
 int fd_set_cloexec(int fd, bool cloexec)
 {
-	int flags = fcntl(fd, F_GETFD);
-
-	if (flags < 0)
-		return negative_errno();
-	flags = cloexec ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
-	if (fcntl(fd, F_SETFD, flags) < 0)
-		return negative_errno();
-	return 0;
+	return fd_set_flag(fd, F_GETFD, F_SETFD, FD_CLOEXEC, cloexec);
 }
 
 ssize_t read_full(int fd, void *buf, size_t n)
