@@ -346,43 +346,28 @@ static void control_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct virtiod *v = arg;
 	int fds[HV_MAX_FDS_PER_MSG];
-	size_t n_fds = 0;
-	struct vl_framer f;
-	json_object *msg = NULL;
-	char *buf;
-	ssize_t k;
+	size_t n_fds;
+	json_object *msg;
+	int r = vl_recv_packet(fd, fds, ARRAY_SIZE(fds), &n_fds, &msg);
 
-	buf = malloc(VL_MAX_MESSAGE_SIZE);
-	if (!buf)
+	if (r == -EAGAIN || r == -EINTR)
 		return;
-	k = recv_with_fds(fd, buf, VL_MAX_MESSAGE_SIZE, fds, ARRAY_SIZE(fds), &n_fds, MSG_DONTWAIT);
-	if (k == -EAGAIN) {
-		free(buf);
-		return;
-	}
-	if (k <= 0) {
+	if (r == -EBADMSG)
+		reply_error(v, VL_ERROR_PROTOCOL, "expected one message per packet");
+	else if (r <= 0) {
 		/* hvisord is gone. The guest keeps its devices: we go on until
 		 * the zone goes away or we are told to stop, and take the next
 		 * hvisord's connection. */
-		if (k < 0)
-			log_errno(LOG_WARNING, (int)k, "control socket");
+		if (r < 0)
+			log_errno(LOG_WARNING, r, "control socket");
 		log_notice("hvisord closed the control socket; serving on");
 		control_stop(v);
-		free(buf);
-		return;
-	}
-	vl_framer_init(&f, VL_MAX_MESSAGE_SIZE);
-	if (vl_framer_feed(&f, buf, (size_t)k) < 0 || vl_framer_next(&f, &msg, NULL) != 1 ||
-	    !vl_framer_empty(&f))
-		reply_error(v, VL_ERROR_PROTOCOL, "expected one message per packet");
-	else if (v->draining)
+	} else if (v->draining)
 		reply_error(v, VL_ERROR_BUSY, "shutting down");
 	else
 		dispatch(v, msg, fds, n_fds);
 	json_object_put(msg);
-	vl_framer_done(&f);
 	close_many(fds, n_fds); /* whatever was not taken */
-	free(buf);
 }
 
 /* fd (into *slot) read by cb from now on; on failure nothing is kept. */

@@ -218,35 +218,27 @@ static void reply_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct zvirt *zv = arg;
 	int fds[HV_MAX_FDS_PER_MSG];
-	size_t n_fds = 0;
-	struct vl_framer f;
-	json_object *msg = NULL;
+	size_t n_fds;
+	json_object *msg;
 	struct bcall *b;
-	char *buf = malloc(VL_MAX_MESSAGE_SIZE), err[400], why[200];
-	ssize_t k;
+	char err[400], why[200];
+	int r = vl_recv_packet(fd, fds, ARRAY_SIZE(fds), &n_fds, &msg);
 
-	if (!buf)
-		return;
-	k = recv_with_fds(fd, buf, VL_MAX_MESSAGE_SIZE, fds, ARRAY_SIZE(fds), &n_fds, MSG_DONTWAIT);
 	close_many(fds, n_fds); /* replies carry none */
-	if (k == -EAGAIN || k == -EINTR) {
-		free(buf);
+	if (r == -EAGAIN || r == -EINTR)
 		return;
+	if (r < 0 && r != -EBADMSG) {
+		log_errno(LOG_WARNING, r, "hvisor-virtiod of zone %u: control socket", zv->zone_id);
+		r = 0;
 	}
-	if (k <= 0) {
+	if (r == 0) {
 		/* it exits (its pidfd tells), or it took another controller */
 		snprintf(err, sizeof(err), "hvisor-virtiod of zone %u closed the control socket",
 			 zv->zone_id);
 		backend_calls_close(zv);
 		backend_calls_fail(zv, err);
-		free(buf);
 		return;
 	}
-	vl_framer_init(&f, VL_MAX_MESSAGE_SIZE);
-	if (vl_framer_feed(&f, buf, (size_t)k) < 0 || vl_framer_next(&f, &msg, NULL) != 1)
-		msg = NULL;
-	vl_framer_done(&f);
-	free(buf);
 	b = TAILQ_FIRST(&zv->calls);
 	if (!zv->in_flight || !b) {
 		json_object_put(msg); /* nothing asked: ignore */

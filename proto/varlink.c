@@ -396,6 +396,33 @@ int vl_params_parse(json_object *params, const struct vl_param *spec, size_t n,
 	return 0;
 }
 
+int vl_recv_packet(int fd, int *fds, size_t max_fds, size_t *ret_n_fds, json_object **ret_msg)
+{
+	_cleanup_free_ char *buf = malloc(VL_MAX_MESSAGE_SIZE);
+	struct vl_framer f;
+	ssize_t k;
+	int r;
+
+	*ret_n_fds = 0;
+	*ret_msg = NULL;
+	if (!buf)
+		return -ENOMEM;
+	k = recv_with_fds(fd, buf, VL_MAX_MESSAGE_SIZE, fds, max_fds, ret_n_fds, MSG_DONTWAIT);
+	if (k <= 0)
+		return k == -EWOULDBLOCK ? -EAGAIN : (int)k;
+	vl_framer_init(&f, VL_MAX_MESSAGE_SIZE);
+	r = vl_framer_feed(&f, buf, (size_t)k);
+	if (r == 0)
+		r = vl_framer_next(&f, ret_msg, NULL);
+	if (r == 1 && !vl_framer_empty(&f)) {
+		json_object_put(*ret_msg);
+		*ret_msg = NULL;
+		r = 0;
+	}
+	vl_framer_done(&f);
+	return r == 1 ? 1 : -EBADMSG;
+}
+
 int vl_client_connect(const char *path, struct vl_client **ret)
 {
 	struct sockaddr_un sa;

@@ -84,6 +84,15 @@ static inline bool vl_framer_empty(const struct vl_framer *f)
 	return f->len == 0;
 }
 
+/* One message in one packet of a SOCK_SEQPACKET socket (hvisord and
+ * hvisor-virtiod), with the descriptors the packet carries (fds[], their
+ * number in *ret_n_fds, also on errors: the caller closes what it does
+ * not take). Returns 1 and *ret_msg (the caller puts), 0 when the peer
+ * closed, -EAGAIN or -EINTR when nothing is there yet, -EBADMSG when the
+ * packet is not exactly one message, or another negative errno. Never
+ * blocks (MSG_DONTWAIT). */
+int vl_recv_packet(int fd, int *fds, size_t max_fds, size_t *ret_n_fds, json_object **ret_msg);
+
 /* A method call as received. Pointers borrow from the message object. */
 struct vl_call {
 	const char *method;

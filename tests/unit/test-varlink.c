@@ -455,6 +455,42 @@ static void test_client_fds(void **state)
 	vl_framer_done(&c.in);
 }
 
+/* One message per SOCK_SEQPACKET packet (hvisord <-> hvisor-virtiod). */
+static void test_recv_packet(void **state)
+{
+	static const char one[] = "{\"method\":\"a.B\"}", two[] = "{\"a\":1}\0{\"b\":2}",
+			  cut[] = "{\"a\":", junk[] = "nope";
+	static const char *const bad[] = {two, cut, junk};
+	static const size_t bad_len[] = {sizeof(two), sizeof(cut) - 1, sizeof(junk)};
+	int sv[2], p[2], fds[2];
+	json_object *msg;
+	size_t n_fds;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(vl_recv_packet(sv[1], fds, 2, &n_fds, &msg), -EAGAIN);
+	assert_int_equal(send_with_fds(sv[0], one, sizeof(one), &p[0], 1, 0), sizeof(one));
+	assert_int_equal(vl_recv_packet(sv[1], fds, 2, &n_fds, &msg), 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(msg, "method")), "a.B");
+	assert_int_equal(n_fds, 1);
+	close(fds[0]);
+	json_object_put(msg);
+	/* two messages, a cut one, not JSON: refused, descriptors still given */
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(send_with_fds(sv[0], bad[i], bad_len[i], &p[1], 1, 0),
+				 (ssize_t)bad_len[i]);
+		assert_int_equal(vl_recv_packet(sv[1], fds, 2, &n_fds, &msg), -EBADMSG);
+		assert_null(msg);
+		assert_int_equal(n_fds, 1);
+		close(fds[0]);
+	}
+	close(sv[0]);
+	assert_int_equal(vl_recv_packet(sv[1], fds, 2, &n_fds, &msg), 0);
+	close(sv[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_connect_errors(void **state)
 {
 	struct vl_client *c = NULL;
@@ -528,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_client_fds),
+		cmocka_unit_test(test_recv_packet),
 		cmocka_unit_test(test_connect_errors),
 		cmocka_unit_test(test_interfaces),
 	};
