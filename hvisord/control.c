@@ -484,7 +484,9 @@ static const char *cap_exceeded(const struct daemon *d, const struct ucred *cred
 			 what, max - reserved, reserved, HVISOR_GROUP);
 		return subscription ? "subscribers" : "connections";
 	}
-	if (cred->uid != 0 && count_of_uid(d, cred->uid, subscription) >= per_user) {
+	/* root and hvisord's own user administer it: no per-user cap */
+	if (cred->uid != 0 && cred->uid != geteuid() &&
+	    count_of_uid(d, cred->uid, subscription) >= per_user) {
 		snprintf(ret_message, size, "too many %s: uid %u holds %u, the most one user may",
 			 what, (unsigned)cred->uid, per_user);
 		return subscription ? "subscribers_per_user" : "connections_per_user";
