@@ -59,9 +59,8 @@ void fake_unlock(struct fakedev *d)
 
 void *fake_host(struct fakedev *d, uint64_t gpa, uint64_t len)
 {
-	if (gpa >= FAKE_RAM && gpa - FAKE_RAM <= FAKE_RAM_SIZE &&
-	    len <= FAKE_RAM_SIZE - (gpa - FAKE_RAM))
-		return d->ram + (gpa - FAKE_RAM);
+	if (gpa >= GZ_RAM && gpa - GZ_RAM <= GZ_RAM_SIZE && len <= GZ_RAM_SIZE - (gpa - GZ_RAM))
+		return d->ram + (gpa - GZ_RAM);
 	return NULL;
 }
 
@@ -220,34 +219,21 @@ static size_t gather(struct fakedev *d, struct seg *segs, int n, uint8_t *buf, s
 	return len;
 }
 
+/* net: keeps the header and length of the last frame, and the first frames */
 static void stream_tx(struct fakedev *d, struct seg *segs, int n)
 {
 	static uint8_t buf[1 << 17];
 	size_t len = gather(d, segs, n, buf, sizeof(buf));
 
-	if (len == SIZE_MAX)
+	if (len == SIZE_MAX || len < 12)
 		return;
-	if (d->device_id == 3) {
-		if (d->tx_len + len > d->tx_cap) {
-			size_t cap = MAX(d->tx_cap * 2, d->tx_len + len);
-			uint8_t *p = realloc(d->tx_stream, cap);
+	memcpy(d->last_tx_hdr, buf, 12);
+	d->last_tx_len = len;
+	if (len - 12 <= FAKE_FRAME_MAX && d->n_tx_frames < FAKE_MAX_FRAMES) {
+		struct fake_frame *f = &d->tx_frames[d->n_tx_frames++];
 
-			if (!p)
-				return;
-			d->tx_stream = p;
-			d->tx_cap = cap;
-		}
-		memcpy(d->tx_stream + d->tx_len, buf, len);
-		d->tx_len += len;
-	} else if (len >= 12) {
-		memcpy(d->last_tx_hdr, buf, 12);
-		d->last_tx_len = len;
-		if (len - 12 <= FAKE_FRAME_MAX && d->n_tx_frames < FAKE_MAX_FRAMES) {
-			struct fake_frame *f = &d->tx_frames[d->n_tx_frames++];
-
-			f->len = len - 12;
-			memcpy(f->data, buf + 12, f->len);
-		}
+		f->len = len - 12;
+		memcpy(f->data, buf + 12, f->len);
 	}
 }
 
@@ -268,52 +254,39 @@ static uint32_t scatter(struct fakedev *d, struct seg *segs, int n, const uint8_
 	return done;
 }
 
-/* 1 when a chain was consumed for RX. */
+/* One frame per chain: [u16 len][frame] -> header + frame; or, split, the
+ * header and the first half, then the rest. 1 when a chain was consumed. */
 static int stream_rx(struct fakedev *d, struct seg *segs, int n, struct fake_chain *info,
 		     uint32_t *used_len)
 {
-	if (d->device_id == 3) {
-		uint32_t k = scatter(d, segs, n, d->rx_pending, d->rx_len);
+	static uint8_t buf[12 + FAKE_FRAME_MAX];
+	struct virtio_net_hdr_v1 h = {.num_buffers = htole16(1)};
+	size_t flen = (size_t)d->rx_pending[0] | (size_t)d->rx_pending[1] << 8;
+	bool split = d->split_rx && (d->driver_features & (UINT64_C(1) << VIRTIO_NET_F_MRG_RXBUF));
+	size_t first = flen;
 
-		memmove(d->rx_pending, d->rx_pending + k, d->rx_len - k);
-		d->rx_len -= k;
-		*used_len = k;
-		return 1;
+	if (d->rx_second) {
+		/* the rest of a split frame */
+		size_t off = 2 + flen - d->rx_second;
+
+		*used_len = scatter(d, segs, n, d->rx_pending + off, d->rx_second);
+		d->rx_second = 0;
 	} else {
-		/* one frame per chain: [u16 len][frame] -> header + frame; or,
-		 * split, the header and the first half, then the rest */
-		static uint8_t buf[12 + FAKE_FRAME_MAX];
-		struct virtio_net_hdr_v1 h = {.num_buffers = htole16(1)};
-		size_t flen = (size_t)d->rx_pending[0] | (size_t)d->rx_pending[1] << 8;
-		bool split = d->split_rx &&
-			     (d->driver_features & (UINT64_C(1) << VIRTIO_NET_F_MRG_RXBUF));
-		size_t first = flen;
-
-		if (d->rx_second) {
-			/* the rest of a split frame */
-			size_t off = 2 + flen - d->rx_second;
-
-			*used_len = scatter(d, segs, n, d->rx_pending + off, d->rx_second);
-			d->rx_second = 0;
-		} else {
-			if (split && flen >= 2) {
-				first = flen / 2;
-				h.num_buffers = htole16(2);
-			}
-			memcpy(buf, &h, 12);
-			memcpy(buf + 12, d->rx_pending + 2, first);
-			*used_len = info->writable >= 12 + first
-					    ? scatter(d, segs, n, buf, 12 + first)
-					    : 0;
-			if (first < flen) {
-				d->rx_second = (unsigned)(flen - first);
-				return 1;
-			}
+		if (split && flen >= 2) {
+			first = flen / 2;
+			h.num_buffers = htole16(2);
 		}
-		memmove(d->rx_pending, d->rx_pending + 2 + flen, d->rx_len - 2 - flen);
-		d->rx_len -= 2 + flen;
-		return 1;
+		memcpy(buf, &h, 12);
+		memcpy(buf + 12, d->rx_pending + 2, first);
+		*used_len = info->writable >= 12 + first ? scatter(d, segs, n, buf, 12 + first) : 0;
+		if (first < flen) {
+			d->rx_second = (unsigned)(flen - first);
+			return 1;
+		}
 	}
+	memmove(d->rx_pending, d->rx_pending + 2 + flen, d->rx_len - 2 - flen);
+	d->rx_len -= 2 + flen;
+	return 1;
 }
 
 static void run_queue_locked(struct fakedev *d, unsigned qi)
@@ -393,7 +366,7 @@ again:
 		irq = !(le16toh(avail[0]) & VRING_AVAIL_F_NO_INTERRUPT);
 	if (irq) {
 		d->isr |= VIRTIO_MMIO_INT_VRING;
-		send_irq(d, FAKE_IRQ);
+		send_irq(d, GZ_IRQ);
 	}
 }
 
@@ -425,10 +398,8 @@ void fake_inject(struct fakedev *d, const void *data, size_t len)
 		d->rx_pending = p;
 		d->rx_cap = need * 2;
 	}
-	if (d->device_id != 3) {
-		d->rx_pending[d->rx_len++] = (uint8_t)len;
-		d->rx_pending[d->rx_len++] = (uint8_t)(len >> 8);
-	}
+	d->rx_pending[d->rx_len++] = (uint8_t)len;
+	d->rx_pending[d->rx_len++] = (uint8_t)(len >> 8);
 	memcpy(d->rx_pending + d->rx_len, data, len);
 	d->rx_len += len;
 	run_queue_locked(d, 0);
@@ -607,7 +578,7 @@ static void *fake_thread(void *arg)
 			break;
 		for (size_t i = 0; i < (size_t)k / sizeof(reqs[0]); i++) {
 			const struct hvisor_ioreq *r = &reqs[i];
-			uint64_t off = r->address - FAKE_BASE, value = 0;
+			uint64_t off = r->address - GZ_BASE, value = 0;
 			struct hvisor_iocomp c = {.type = HVISOR_IOCOMP_COMPLETE};
 
 			fake_lock(d);
@@ -634,19 +605,6 @@ static void *fake_thread(void *arg)
 
 /* --- environment ---------------------------------------------------------------------- */
 
-static void start_zone(struct simh *h)
-{
-	struct hv_zone_config *cfg = simh_cfg_new(SIMH_ARCH, FAKE_ZONE, 0xc, "guest", 0);
-
-	simh_cfg_region(cfg, HV_MEM_TYPE_RAM, FAKE_RAM, FAKE_RAM_SIZE);
-	simh_cfg_region(cfg, HV_MEM_TYPE_VIRTIO, FAKE_BASE, 0x200);
-	simh_cfg_region(cfg, HV_MEM_TYPE_RAM, FAKE_RAM2, FAKE_RAM2_SIZE);
-	simh_cfg_irq(cfg, FAKE_IRQ);
-	simh_cfg_irq(cfg, FAKE_IRQ2);
-	assert_int_equal(simh_zone_start(h->ctl, cfg, 6), 0);
-	free(cfg);
-}
-
 void fake_env_start(struct fake_env *e, bool attach_first)
 {
 	struct fakedev *d = &e->dev;
@@ -655,14 +613,14 @@ void fake_env_start(struct fake_env *e, bool attach_first)
 	simh_start(&e->sim, NULL);
 	if (attach_first)
 		assert_int_equal(
-			simh_attach(e->sim.ctl, HVSIM_OP_ZONE_ATTACH, FAKE_ZONE, &d->chan, &d->mem),
+			simh_attach(e->sim.ctl, HVSIM_OP_ZONE_ATTACH, GZ_ZONE, &d->chan, &d->mem),
 			0);
-	start_zone(&e->sim);
+	guest_zone_start(&e->sim);
 	if (!attach_first)
 		assert_int_equal(
-			simh_attach(e->sim.ctl, HVSIM_OP_ZONE_ATTACH, FAKE_ZONE, &d->chan, &d->mem),
+			simh_attach(e->sim.ctl, HVSIM_OP_ZONE_ATTACH, GZ_ZONE, &d->chan, &d->mem),
 			0);
-	map = mmap(NULL, FAKE_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, d->mem, FAKE_RAM);
+	map = mmap(NULL, GZ_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, d->mem, GZ_RAM);
 	assert_true(map != MAP_FAILED);
 	d->ram = map;
 	if (d->device_id == 1) {
@@ -686,16 +644,15 @@ void fake_env_stop(struct fake_env *e)
 		d->running = false;
 	}
 	if (d->ram)
-		munmap(d->ram, FAKE_RAM_SIZE);
+		munmap(d->ram, GZ_RAM_SIZE);
 	d->ram = NULL;
 	d->chan = safe_close(d->chan);
 	d->mem = safe_close(d->mem);
 	simh_stop(&e->sim);
 	free(d->rx_pending);
-	free(d->tx_stream);
 	free(d->tx_frames);
 	free(d->disk);
-	d->rx_pending = d->tx_stream = d->disk = NULL;
+	d->rx_pending = d->disk = NULL;
 	d->tx_frames = NULL;
 	pthread_mutex_destroy(&d->lock);
 }

@@ -8,8 +8,8 @@
  *   FAKE_MARK_USED  marks every chain used with its writable length (the
  *                   writable bytes filled with FAKE_FILL)
  *   FAKE_BLK        a virtio-blk over a RAM disk (IN, OUT, FLUSH, GET_ID)
- *   FAKE_STREAM     console (id 3) or net (id 1): queue 1 is captured,
- *                   queue 0 is fed from what the test injects
+ *   FAKE_STREAM     net (id 1): frames sent on queue 1 are captured,
+ *                   queue 0 is fed with the frames the test injects
  * It raises IRQ records like a device (used_event / NO_INTERRUPT honoured).
  * It is test code, but it still bounds-checks what the driver hands it.
  */
@@ -21,16 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest-zone.h"
 #include "sim-harness.h"
 
-#define FAKE_RAM	UINT64_C(0x50000000)
-#define FAKE_RAM_SIZE	(UINT64_C(128) << 20)
-#define FAKE_RAM2	UINT64_C(0x60000000)
-#define FAKE_RAM2_SIZE	(UINT64_C(1) << 20)
-#define FAKE_BASE	UINT64_C(0xa000000)
-#define FAKE_IRQ	78
-#define FAKE_IRQ2	79
-#define FAKE_ZONE	1
 #define FAKE_QUEUES	4
 #define FAKE_FILL	0x5a
 #define FAKE_MAX_FRAMES 64
@@ -89,11 +82,9 @@ struct fakedev {
 	unsigned config_sizes;	/* bitmask of config access sizes seen */
 	struct fake_chain last_chain;
 	/* FAKE_STREAM */
-	uint8_t *rx_pending; /* console bytes, or frames of [u16 len][bytes] */
+	uint8_t *rx_pending; /* frames of [u16 len][bytes] */
 	size_t rx_len, rx_cap;
-	uint8_t *tx_stream; /* console */
-	size_t tx_len, tx_cap;
-	struct fake_frame *tx_frames; /* net */
+	struct fake_frame *tx_frames;
 	unsigned n_tx_frames;
 	uint8_t last_tx_hdr[12]; /* net: header of the last frame sent */
 	size_t last_tx_len;	 /* its length, header included */
@@ -116,8 +107,8 @@ struct fake_env {
 /* Defaults: magic "virt", version 2, the given id, VERSION_1 | features,
  * 2 queues of at most 256, FAKE_MARK_USED. */
 void fake_init(struct fakedev *d, uint32_t device_id, uint64_t features);
-/* Starts a sim, zone 1 (CPUs 2 and 3, RAM regions FAKE_RAM and FAKE_RAM2,
- * a virtio region at FAKE_BASE, IRQs FAKE_IRQ and FAKE_IRQ2) and the fake
+/* Starts a sim, zone 1 (CPUs 2 and 3, RAM regions GZ_RAM and GZ_RAM2,
+ * a virtio region at GZ_BASE, IRQs GZ_IRQ and GZ_IRQ2) and the fake
  * device as its channel owner; attach_first: the owner attaches before
  * ZONE_START (pending owner). */
 void fake_env_start(struct fake_env *e, bool attach_first);
@@ -131,7 +122,7 @@ void fake_raise(struct fakedev *d, uint32_t isr, uint32_t irq);
 void fake_run_queue(struct fakedev *d, unsigned q);
 /* Host view of zone RAM (NULL outside). */
 void *fake_host(struct fakedev *d, uint64_t gpa, uint64_t len);
-/* FAKE_STREAM: console bytes, or one net frame (prefixed by a header). */
+/* FAKE_STREAM: one net frame (a header of zeroes is prefixed). */
 void fake_inject(struct fakedev *d, const void *data, size_t len);
 /* Polls cond (called with the lock held) for up to timeout_ms. */
 bool fake_wait(struct fakedev *d, bool (*cond)(struct fakedev *d, void *arg), void *arg,

@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hvsim-guest, the workloads CLI, run as a child process against the fake
- * device of fakedev.c (a RAM-disk virtio-blk, a console and a net device
- * whose traffic the test injects and captures): exit codes, data checks
- * that pass on a good device and fail on a corrupting one, JSON output.
+ * hvsim-guest, the workloads CLI, run as a child process against the real
+ * device models: a hvisor-virtiod owning the zone's channel (vbackend.h),
+ * with a blk over an image file, a console over a socketpair and a net
+ * device over a SOCK_SEQPACKET socketpair whose other ends the test holds:
+ * exit codes, usage errors, data checks, JSON output. Three checks need a
+ * device the real ones are not, and use the fake of fakedev.c: one that
+ * corrupts what it reads, one that splits every received frame over two
+ * buffers (the real net device fills one 2 KiB buffer with any frame a
+ * non-tap fd carries), and one that offers HOST_TSO4 and shows the test
+ * the header the driver wrote (the real one offers it on a tap only, and
+ * hands that header to the kernel).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -15,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <endian.h>
@@ -28,10 +37,12 @@
 #include "fakedev.h"
 #include "hvsim-guest.h"
 #include "util.h"
+#include "vbackend.h"
 
 #define F(bit)	      (UINT64_C(1) << (bit))
 #define CLI_TIMEOUT_S 60
 #define OUT_MAX	      65536
+#define NET_HDR	      12
 
 static const char *cli_path;
 
@@ -41,7 +52,22 @@ struct child {
 };
 
 struct fixture {
+	bool fake; /* env, else be */
 	struct fake_env env;
+	struct vbackend be;
+	char img[PATH_MAX]; /* the blk device's image, "" if none */
+	/* our end of the console's or net device's socket (-1: none); what
+	 * the device sent through it, and what we still have to send */
+	int peer;
+	bool records; /* net: one record per packet, a header then a frame */
+	uint8_t *stream;
+	size_t stream_len, stream_cap;
+	struct fake_frame *frames; /* net: the first FAKE_MAX_FRAMES */
+	unsigned n_frames;
+	uint8_t last_hdr[NET_HDR]; /* net: header of the last frame */
+	size_t last_len;	   /* its record's length */
+	const uint8_t *inject;
+	size_t inject_len;
 	char out[OUT_MAX];
 };
 
@@ -49,16 +75,46 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	fake_env_stop(&f->env);
+	if (f->fake)
+		fake_env_stop(&f->env);
+	else
+		vbackend_stop(&f->be);
+	if (f->img[0])
+		unlink(f->img);
+	safe_close(f->peer);
+	free(f->stream);
+	free(f->frames);
 	free(f);
 	return 0;
 }
 
-static struct fixture *start(uint32_t id, uint64_t features, enum fake_mode mode)
+static struct fixture *fixture_new(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
+	f->peer = -1;
+	f->frames = calloc(FAKE_MAX_FRAMES, sizeof(*f->frames));
+	assert_non_null(f->frames);
+	*state = f;
+	return f;
+}
+
+/* The real devices: a hvisor-virtiod with none yet. */
+static struct fixture *start(void **state)
+{
+	struct fixture *f = fixture_new(state);
+
+	vbackend_start(&f->be);
+	return f;
+}
+
+/* The fake device, started. */
+static struct fixture *start_fake(void **state, uint32_t id, uint64_t features, enum fake_mode mode)
+{
+	struct fixture *f = fixture_new(state);
+
+	f->fake = true;
 	fake_init(&f->env.dev, id, features);
 	f->env.dev.mode = mode;
 	return f;
@@ -73,7 +129,7 @@ static struct child cli_start(struct fixture *f, const char *const *args)
 
 	argv[n++] = cli_path;
 	argv[n++] = "--sim";
-	argv[n++] = f->env.sim.sock;
+	argv[n++] = f->fake ? f->env.sim.sock : f->be.sim.sock;
 	argv[n++] = "--zone";
 	argv[n++] = "1";
 	argv[n++] = "--device";
@@ -99,20 +155,81 @@ static struct child cli_start(struct fixture *f, const char *const *args)
 	return c;
 }
 
-/* Collects its output and exit status (-1: killed after the timeout). */
+/* What the device sent: console bytes, or net records. */
+static void peer_take(struct fixture *f)
+{
+	static uint8_t buf[NET_HDR + 70000];
+
+	for (;;) {
+		ssize_t k = recv(f->peer, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			assert_true(k == 0 || errno == EAGAIN);
+			return;
+		}
+		if (!f->records) {
+			if (f->stream_len + (size_t)k > f->stream_cap) {
+				f->stream_cap = MAX(f->stream_cap * 2, f->stream_len + (size_t)k);
+				f->stream = realloc(f->stream, f->stream_cap);
+				assert_non_null(f->stream);
+			}
+			memcpy(f->stream + f->stream_len, buf, (size_t)k);
+			f->stream_len += (size_t)k;
+		} else if (k >= NET_HDR) {
+			memcpy(f->last_hdr, buf, NET_HDR);
+			f->last_len = (size_t)k;
+			if ((size_t)k - NET_HDR <= FAKE_FRAME_MAX &&
+			    f->n_frames < FAKE_MAX_FRAMES) {
+				struct fake_frame *fr = &f->frames[f->n_frames++];
+
+				fr->len = (size_t)k - NET_HDR;
+				memcpy(fr->data, buf + NET_HDR, fr->len);
+			}
+		}
+	}
+}
+
+/* The rest of a console injection, as far as the socket takes it. */
+static void peer_give(struct fixture *f)
+{
+	ssize_t k = send(f->peer, f->inject, f->inject_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (k < 0) {
+		assert_true(errno == EAGAIN || errno == EINTR);
+		return;
+	}
+	f->inject += k;
+	f->inject_len -= (size_t)k;
+}
+
+/* Collects its output and exit status (-1: killed after the timeout),
+ * and meanwhile moves the device's traffic. */
 static int cli_finish(struct fixture *f, struct child *c)
 {
 	size_t len = 0;
 	int status;
 
 	for (;;) {
-		struct pollfd p = {.fd = c->out, .events = POLLIN};
+		struct pollfd p[2] = {
+			{.fd = c->out, .events = POLLIN},
+			{.fd = f->peer, .events = POLLIN | (f->inject_len ? POLLOUT : 0)},
+		};
 		ssize_t k;
 
-		if (poll(&p, 1, CLI_TIMEOUT_S * 1000) <= 0) {
+		if (poll(p, f->peer >= 0 ? 2 : 1, CLI_TIMEOUT_S * 1000) <= 0) {
 			kill(c->pid, SIGKILL);
 			break;
 		}
+		if (p[1].revents & (POLLERR | POLLHUP))
+			fail_msg("the device's socket was closed");
+		if (p[1].revents & POLLIN)
+			peer_take(f);
+		if (p[1].revents & POLLOUT)
+			peer_give(f);
+		if (!p[0].revents)
+			continue;
 		k = read(c->out, f->out + len, sizeof(f->out) - 1 - len);
 		if (k <= 0)
 			break;
@@ -121,6 +238,9 @@ static int cli_finish(struct fixture *f, struct child *c)
 	f->out[len] = '\0';
 	close(c->out);
 	assert_int_equal(waitpid(c->pid, &status, 0), c->pid);
+	/* what the device took from the guest before it exited is there */
+	if (f->peer >= 0)
+		peer_take(f);
 	if (getenv("HVSIM_TEST_VERBOSE"))
 		fprintf(stderr, "--- hvsim-guest output ---\n%s", f->out);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -141,14 +261,24 @@ static void expect_out(struct fixture *f, const char *needle)
 	}
 }
 
+/* A console (type 3) over a socketpair. */
+static void add_console(struct fixture *f)
+{
+	struct hv_virtio_device dev = {.type = HV_VIRTIO_CONSOLE};
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	f->peer = sv[1];
+	vbackend_add(&f->be, &dev, sv[0]);
+}
+
 /* --- general ------------------------------------------------------------------------- */
 
 static void test_usage(void **state)
 {
-	struct fixture *f = start(42, 0, FAKE_MARK_USED);
+	struct fixture *f = start(state);
 
-	*state = f;
-	fake_env_start(&f->env, false);
+	add_console(f);
 	assert_int_equal(cli(f, (const char *const[]){NULL}), 2);
 	assert_int_equal(cli(f, (const char *const[]){"no-such-workload", NULL}), 2);
 	assert_int_equal(cli(f, (const char *const[]){"reg-bench", "--count", "zero", NULL}), 2);
@@ -160,23 +290,20 @@ static void test_usage(void **state)
 	expect_out(f, "needs type 2");
 }
 
+/* Nothing at the address: the backend reads it as 0, magic included. */
 static void test_bad_device(void **state)
 {
-	struct fixture *f = start(42, 0, FAKE_MARK_USED);
+	struct fixture *f = start(state);
 
-	*state = f;
-	f->env.dev.magic = 0x1234;
-	fake_env_start(&f->env, false);
 	assert_int_equal(cli(f, (const char *const[]){"reg-bench", NULL}), 1);
 	expect_out(f, "no virtio-mmio device");
 }
 
 static void test_reg_bench(void **state)
 {
-	struct fixture *f = start(42, 0, FAKE_MARK_USED);
+	struct fixture *f = start(state);
 
-	*state = f;
-	fake_env_start(&f->env, false);
+	add_console(f);
 	assert_int_equal(
 		cli(f, (const char *const[]){"--json", "reg-bench", "--count", "300", NULL}), 0);
 	expect_out(f, "\"reads\":300");
@@ -189,42 +316,53 @@ static void test_reg_bench(void **state)
 
 #define DISK_SECTORS 8192 /* 4 MiB */
 
-static struct fixture *start_blk(uint64_t features)
+/* A 4 MiB image of zeroes in the sim's directory. */
+static struct fixture *start_blk(void **state, bool readonly)
 {
-	struct fixture *f = start(2, features | F(VIRTIO_BLK_F_FLUSH), FAKE_BLK);
-	struct fakedev *d = &f->env.dev;
-	uint64_t cap = htole64(DISK_SECTORS);
+	struct fixture *f = start(state);
+	struct hv_virtio_device dev = {.type = HV_VIRTIO_BLK, .readonly = readonly};
+	int fd;
 
-	d->disk_sectors = DISK_SECTORS;
-	d->disk = calloc(DISK_SECTORS, 512);
-	assert_non_null(d->disk);
-	memcpy(d->config, &cap, 8);
-	d->config_len = 24;
-	strcpy(d->serial, "fake-disk-0001");
-	d->num_max = 128;
+	snprintf(f->img, sizeof(f->img), "%s/disk.img", f->be.sim.dir);
+	fd = open(f->img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, DISK_SECTORS * 512), 0);
+	if (readonly) {
+		close(fd);
+		fd = open(f->img, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+	}
+	dev.img = f->img;
+	strcpy(dev.serial, "real-disk-0001");
+	vbackend_add(&f->be, &dev, fd);
 	return f;
 }
 
 static void test_blk_verify(void **state)
 {
-	struct fixture *f = start_blk(F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_RING_F_INDIRECT_DESC));
+	struct fixture *f = start_blk(state, false);
 
-	*state = f;
-	fake_env_start(&f->env, false);
 	assert_int_equal(cli(f, (const char *const[]){"blk-verify", "--count", "300", "--qd", "8",
 						      "--seed", "7", NULL}),
 			 0);
-	expect_out(f, "serial: \"fake-disk-0001\"");
+	expect_out(f, "serial: \"real-disk-0001\"");
 	expect_out(f, "0 sectors differ");
 	expect_out(f, "flush: OK");
 	expect_out(f, "event_idx on, indirect on");
 	/* the data really is on the disk: sector content is not all zero */
 	{
 		static const uint8_t zero[512];
+		uint8_t *disk = malloc(DISK_SECTORS * 512);
 		unsigned nonzero = 0;
+		int fd = open(f->img, O_RDONLY | O_CLOEXEC);
 
+		assert_non_null(disk);
+		assert_true(fd >= 0);
+		assert_int_equal(read_full(fd, disk, DISK_SECTORS * 512), DISK_SECTORS * 512);
+		close(fd);
 		for (unsigned s = 0; s < DISK_SECTORS; s++)
-			nonzero += memcmp(f->env.dev.disk + (size_t)s * 512, zero, 512) != 0;
+			nonzero += memcmp(disk + (size_t)s * 512, zero, 512) != 0;
+		free(disk);
 		assert_true(nonzero > 100);
 	}
 	/* the other ring paths, and a whole-disk region */
@@ -236,12 +374,20 @@ static void test_blk_verify(void **state)
 	expect_out(f, "event_idx off, indirect off");
 }
 
+/* A device that corrupts what it reads: the fake's. */
 static void test_blk_verify_detects_corruption(void **state)
 {
-	struct fixture *f = start_blk(0);
+	struct fixture *f = start_fake(state, 2, F(VIRTIO_BLK_F_FLUSH), FAKE_BLK);
+	struct fakedev *d = &f->env.dev;
+	uint64_t cap = htole64(DISK_SECTORS);
 
-	*state = f;
-	f->env.dev.corrupt_reads = true;
+	d->disk_sectors = DISK_SECTORS;
+	d->disk = calloc(DISK_SECTORS, 512);
+	assert_non_null(d->disk);
+	memcpy(d->config, &cap, 8);
+	d->config_len = 24;
+	d->num_max = 128;
+	d->corrupt_reads = true;
 	fake_env_start(&f->env, false);
 	assert_int_equal(
 		cli(f, (const char *const[]){"--json", "blk-verify", "--count", "20", NULL}), 1);
@@ -251,10 +397,8 @@ static void test_blk_verify_detects_corruption(void **state)
 
 static void test_blk_readonly(void **state)
 {
-	struct fixture *f = start_blk(F(VIRTIO_BLK_F_RO));
+	struct fixture *f = start_blk(state, true);
 
-	*state = f;
-	fake_env_start(&f->env, false);
 	assert_int_equal(cli(f, (const char *const[]){"blk-verify", "--count", "20", NULL}), 1);
 	expect_out(f, "read-only");
 	assert_int_equal(cli(f, (const char *const[]){"blk-verify", "--expect-readonly", "--count",
@@ -268,20 +412,16 @@ static void test_blk_readonly(void **state)
 
 static void test_blk_readonly_expected_but_writable(void **state)
 {
-	struct fixture *f = start_blk(0);
+	struct fixture *f = start_blk(state, false);
 
-	*state = f;
-	fake_env_start(&f->env, false);
 	assert_int_equal(cli(f, (const char *const[]){"blk-verify", "--expect-readonly", NULL}), 1);
 	expect_out(f, "does not offer VIRTIO_BLK_F_RO");
 }
 
 static void test_blk_bench(void **state)
 {
-	struct fixture *f = start_blk(F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_RING_F_INDIRECT_DESC));
+	struct fixture *f = start_blk(state, false);
 
-	*state = f;
-	fake_env_start(&f->env, false);
 	assert_int_equal(cli(f, (const char *const[]){"--json", "blk-bench", "--rw", "randwrite",
 						      "--qd", "4", "--count", "300", NULL}),
 			 0);
@@ -297,53 +437,34 @@ static void test_blk_bench(void **state)
 
 /* --- console ----------------------------------------------------------------------------- */
 
-static bool cond_rx_posted(struct fakedev *d, void *arg)
-{
-	const uint16_t *avail = fake_host(d, d->q[0].avail, 4);
-
-	return d->q[0].ready && avail && le16toh(avail[1]) > 0 &&
-	       (d->status & VIRTIO_CONFIG_S_DRIVER_OK);
-}
-
-static bool cond_tx_len(struct fakedev *d, void *arg)
-{
-	return d->tx_len >= *(size_t *)arg;
-}
-
 static void test_console_send(void **state)
 {
-	struct fixture *f = start(3, 0, FAKE_STREAM);
-	uint8_t *want;
+	struct fixture *f = start(state);
+	uint8_t *want = malloc(300000);
 
-	*state = f;
-	fake_env_start(&f->env, false);
+	add_console(f);
 	assert_int_equal(cli(f, (const char *const[]){"console-send", "--bytes", "300000", "--seed",
 						      "5", NULL}),
 			 0);
-	want = malloc(300000);
 	wl_pattern_fill(5, 0, want, 300000);
-	fake_lock(&f->env.dev);
-	assert_int_equal(f->env.dev.tx_len, 300000);
-	assert_memory_equal(f->env.dev.tx_stream, want, 300000);
-	fake_unlock(&f->env.dev);
+	assert_int_equal(f->stream_len, 300000);
+	assert_memory_equal(f->stream, want, 300000);
 	free(want);
 }
 
 static void test_console_recv(void **state)
 {
-	struct fixture *f = start(3, 0, FAKE_STREAM);
+	struct fixture *f = start(state);
 	uint8_t *data = malloc(100000);
 	struct child c;
 
-	*state = f;
-	fake_env_start(&f->env, false);
+	add_console(f);
 	wl_pattern_fill(9, 0, data, 100000);
+	/* the bytes wait in the socket until the guest posts buffers */
 	c = cli_start(
 		f, (const char *const[]){"console-recv", "--bytes", "100000", "--seed", "9", NULL});
-	assert_true(fake_wait(&f->env.dev, cond_rx_posted, NULL, 10000));
-	/* in pieces, as a pty would deliver them */
-	for (size_t off = 0; off < 100000; off += 7000)
-		fake_inject(&f->env.dev, data + off, MIN((size_t)7000, 100000 - off));
+	f->inject = data;
+	f->inject_len = 100000;
 	assert_int_equal(cli_finish(f, &c), 0);
 	expect_out(f, "pattern OK");
 
@@ -351,8 +472,8 @@ static void test_console_recv(void **state)
 	data[4321] ^= 0x40;
 	c = cli_start(
 		f, (const char *const[]){"console-recv", "--bytes", "100000", "--seed", "9", NULL});
-	assert_true(fake_wait(&f->env.dev, cond_rx_posted, NULL, 10000));
-	fake_inject(&f->env.dev, data, 100000);
+	f->inject = data;
+	f->inject_len = 100000;
 	assert_int_equal(cli_finish(f, &c), 1);
 	expect_out(f, "byte 4321 is");
 	free(data);
@@ -360,30 +481,33 @@ static void test_console_recv(void **state)
 
 static void test_console_echo(void **state)
 {
-	struct fixture *f = start(3, 0, FAKE_STREAM);
+	struct fixture *f = start(state);
 	uint8_t data[50000];
-	size_t want = sizeof(data);
 	struct child c;
 
-	*state = f;
-	fake_env_start(&f->env, false);
+	add_console(f);
 	wl_pattern_fill(3, 0, data, sizeof(data));
 	c = cli_start(f, (const char *const[]){"console-echo", "--bytes", "50000", NULL});
-	assert_true(fake_wait(&f->env.dev, cond_rx_posted, NULL, 10000));
-	for (size_t off = 0; off < sizeof(data); off += 5000)
-		fake_inject(&f->env.dev, data + off, 5000);
+	f->inject = data;
+	f->inject_len = sizeof(data);
 	assert_int_equal(cli_finish(f, &c), 0);
-	assert_true(fake_wait(&f->env.dev, cond_tx_len, &want, 1000));
-	fake_lock(&f->env.dev);
-	assert_int_equal(f->env.dev.tx_len, sizeof(data));
-	assert_memory_equal(f->env.dev.tx_stream, data, sizeof(data));
-	fake_unlock(&f->env.dev);
+	assert_int_equal(f->stream_len, sizeof(data));
+	assert_memory_equal(f->stream, data, sizeof(data));
 	/* without --bytes it runs for --seconds and succeeds */
 	assert_int_equal(cli(f, (const char *const[]){"console-echo", "--seconds", "1", NULL}), 0);
 	/* with --bytes that never come, it fails */
 	assert_int_equal(cli(f, (const char *const[]){"console-echo", "--bytes", "10", "--seconds",
 						      "1", NULL}),
 			 1);
+}
+
+/* The fake device's receive queue has buffers and the driver is up. */
+static bool cond_rx_posted(struct fakedev *d, void *arg)
+{
+	const uint16_t *avail = fake_host(d, d->q[0].avail, 4);
+
+	return d->q[0].ready && avail && le16toh(avail[1]) > 0 &&
+	       (d->status & VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
 /* --- net ----------------------------------------------------------------------------------- */
@@ -440,38 +564,80 @@ static size_t ipv4_frame(uint8_t *f, uint8_t proto, const uint8_t *l4, size_t l4
 	return 14 + 20 + l4_len;
 }
 
+/* A net device with guest_mac over a SOCK_SEQPACKET socketpair. */
+static struct fixture *start_net(void **state)
+{
+	struct fixture *f = start(state);
+	struct hv_virtio_device dev = {.type = HV_VIRTIO_NET, .has_mac = true};
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	memcpy(dev.mac, guest_mac, 6);
+	strcpy(dev.tap, "socketpair");
+	f->peer = sv[1];
+	f->records = true;
+	vbackend_add(&f->be, &dev, sv[0]);
+	return f;
+}
+
+/* The fake net device, its MAC in the config (config_len 6, or 12 with
+ * the status), started; the frames it receives split over two buffers. */
+static struct fixture *start_fake_net(void **state, uint64_t features, bool status)
+{
+	struct fixture *f = start_fake(state, 1, features, FAKE_STREAM);
+	struct fakedev *d = &f->env.dev;
+
+	d->split_rx = true;
+	memcpy(d->config, guest_mac, 6);
+	d->config[6] = VIRTIO_NET_S_LINK_UP;
+	d->config_len = status ? 12 : 6;
+	fake_env_start(&f->env, false);
+	return f;
+}
+
+/* A frame from the network (a header of zeroes first). */
+static void inject_frame(struct fixture *f, const uint8_t *frame, size_t len)
+{
+	uint8_t rec[NET_HDR + 1518] = {0};
+
+	if (f->fake) {
+		fake_inject(&f->env.dev, frame, len);
+		return;
+	}
+	assert_true(len <= sizeof(rec) - NET_HDR);
+	memcpy(rec + NET_HDR, frame, len);
+	assert_int_equal(send(f->peer, rec, NET_HDR + len, MSG_DONTWAIT | MSG_NOSIGNAL),
+			 (ssize_t)(NET_HDR + len));
+}
+
 static bool cond_frames(struct fakedev *d, void *arg)
 {
 	return d->n_tx_frames >= *(unsigned *)arg;
 }
 
-static void net_echo(void **state, bool split)
+/* The fake's frames, once it has n, as if they came through the peer. */
+static void fake_take_frames(struct fixture *f, unsigned n)
 {
-	struct fixture *f = start(1,
-				  F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
-					  F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_GUEST_CSUM),
-				  FAKE_STREAM);
 	struct fakedev *d = &f->env.dev;
-	uint8_t frame[256], l4[64];
-	unsigned want = 3;
-	struct child c;
-	size_t len;
 
-	*state = f;
-	d->split_rx = split;
-	memcpy(d->config, guest_mac, 6);
-	d->config[6] = VIRTIO_NET_S_LINK_UP;
-	d->config_len = 12;
-	fake_env_start(&f->env, false);
-	c = cli_start(f, (const char *const[]){"net-echo", "--ip", "10.1.2.3", "--count", "2",
-					       "--seconds", "20", NULL});
-	assert_true(fake_wait(d, cond_rx_posted, NULL, 10000));
+	assert_true(fake_wait(d, cond_frames, &n, 1000));
+	fake_lock(d);
+	f->n_frames = d->n_tx_frames;
+	memcpy(f->frames, d->tx_frames, d->n_tx_frames * sizeof(*f->frames));
+	fake_unlock(d);
+}
+
+/* Noise, ARP who-has 10.1.2.3, an ICMP echo request, a UDP datagram. */
+static void inject_echo_traffic(struct fixture *f)
+{
+	uint8_t frame[256], l4[64];
+	size_t len;
 
 	/* noise first: a frame for someone else, a runt, an IPv4 frame for another host */
 	memset(frame, 0, sizeof(frame));
 	memcpy(frame, peer_mac, 6);
-	fake_inject(d, frame, 60);
-	fake_inject(d, frame, 5);
+	inject_frame(f, frame, 60);
+	inject_frame(f, frame, 5);
 	/* ARP who-has 10.1.2.3 */
 	memset(frame, 0xff, 6);
 	memcpy(frame + 6, peer_mac, 6);
@@ -485,7 +651,7 @@ static void net_echo(void **state, bool split)
 	memcpy(frame + 28, peer_ip, 4);
 	memset(frame + 32, 0, 6);
 	memcpy(frame + 38, guest_ip, 4);
-	fake_inject(d, frame, 42);
+	inject_frame(f, frame, 42);
 	/* ICMP echo request, id 0x1234 seq 1, 32 bytes of data */
 	memset(l4, 0, sizeof(l4));
 	l4[0] = 8;
@@ -495,7 +661,7 @@ static void net_echo(void **state, bool split)
 		l4[i] = (uint8_t)i;
 	put16(l4 + 2, csum(0, l4, 40));
 	len = ipv4_frame(frame, 1, l4, 40);
-	fake_inject(d, frame, len);
+	inject_frame(f, frame, len);
 	/* UDP 10.1.2.1:4000 -> 10.1.2.3:7, "hello" */
 	memset(l4, 0, sizeof(l4));
 	put16(l4, 4000);
@@ -504,17 +670,18 @@ static void net_echo(void **state, bool split)
 	memcpy(l4 + 8, "hello", 5);
 	len = ipv4_frame(frame, 17, l4, 13);
 	put16(frame + 34 + 6, csum(pseudo(frame + 14, 17, 13), frame + 34, 13));
-	fake_inject(d, frame, len);
+	inject_frame(f, frame, len);
+}
 
-	assert_int_equal(cli_finish(f, &c), 0);
-	assert_true(fake_wait(d, cond_frames, &want, 1000));
-	fake_lock(d);
-	assert_int_equal(d->n_tx_frames, 3);
+/* The ARP reply, the ICMP echo reply and the UDP answer, in that order. */
+static void expect_echo_answers(struct fixture *f)
+{
+	assert_int_equal(f->n_frames, 3);
 	{
 		/* ARP reply to the asker */
-		const uint8_t *a = d->tx_frames[0].data;
+		const uint8_t *a = f->frames[0].data;
 
-		assert_true(d->tx_frames[0].len >= 42);
+		assert_true(f->frames[0].len >= 42);
 		assert_memory_equal(a, peer_mac, 6);
 		assert_memory_equal(a + 6, guest_mac, 6);
 		assert_int_equal(get16(a + 12), 0x0806);
@@ -526,9 +693,9 @@ static void net_echo(void **state, bool split)
 	}
 	{
 		/* ICMP echo reply, valid checksums, same payload */
-		const uint8_t *e = d->tx_frames[1].data, *ip = e + 14;
+		const uint8_t *e = f->frames[1].data, *ip = e + 14;
 
-		assert_int_equal(d->tx_frames[1].len, 14 + 20 + 40);
+		assert_int_equal(f->frames[1].len, 14 + 20 + 40);
 		assert_memory_equal(e, peer_mac, 6);
 		assert_memory_equal(ip + 12, guest_ip, 4);
 		assert_memory_equal(ip + 16, peer_ip, 4);
@@ -540,37 +707,53 @@ static void net_echo(void **state, bool split)
 	}
 	{
 		/* UDP back to the sender's port, checksum valid */
-		const uint8_t *e = d->tx_frames[2].data, *ip = e + 14, *udp = ip + 20;
+		const uint8_t *e = f->frames[2].data, *ip = e + 14, *udp = ip + 20;
 
-		assert_int_equal(d->tx_frames[2].len, 14 + 20 + 13);
+		assert_int_equal(f->frames[2].len, 14 + 20 + 13);
 		assert_int_equal(get16(udp), 7);
 		assert_int_equal(get16(udp + 2), 4000);
 		assert_memory_equal(udp + 8, "hello", 5);
 		assert_int_equal(csum(pseudo(ip, 17, 13), udp, 13), 0);
 	}
-	fake_unlock(d);
 	expect_out(f, "answered 1 ICMP, 1 UDP, 1 ARP");
 	expect_out(f, "(0 malformed, 2 ignored, 0 bad checksums)");
 }
 
+static const char *const echo_args[] = {"net-echo", "--ip",	 "10.1.2.3", "--count",
+					"2",	    "--seconds", "20",	     NULL};
+
 static void test_net_echo(void **state)
 {
-	net_echo(state, false);
+	struct fixture *f = start_net(state);
+	struct child c = cli_start(f, echo_args);
+
+	/* the frames wait in the socket until the guest posts buffers */
+	inject_echo_traffic(f);
+	assert_int_equal(cli_finish(f, &c), 0);
+	expect_echo_answers(f);
 }
 
-/* mergeable receive buffers: every frame spans two buffers */
+/* mergeable receive buffers: every frame spans two buffers (the fake's) */
 static void test_net_echo_merged(void **state)
 {
-	net_echo(state, true);
+	struct fixture *f =
+		start_fake_net(state,
+			       F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
+				       F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_GUEST_CSUM),
+			       true);
+	struct child c = cli_start(f, echo_args);
+
+	assert_true(fake_wait(&f->env.dev, cond_rx_posted, NULL, 10000));
+	inject_echo_traffic(f);
+	assert_int_equal(cli_finish(f, &c), 0);
+	fake_take_frames(f, 3);
+	expect_echo_answers(f);
 }
 
 static void test_net_echo_timeout(void **state)
 {
-	struct fixture *f = start(1, F(VIRTIO_NET_F_MAC), FAKE_STREAM);
+	struct fixture *f = start_net(state);
 
-	*state = f;
-	f->env.dev.config_len = 6;
-	fake_env_start(&f->env, false);
 	assert_int_equal(cli(f, (const char *const[]){"net-echo", "--ip", "10.1.2.3", "--seconds",
 						      "1", NULL}),
 			 1);
@@ -580,42 +763,36 @@ static void test_net_echo_timeout(void **state)
 
 static void test_net_bench_tx(void **state)
 {
-	struct fixture *f = start(1, F(VIRTIO_NET_F_MAC) | F(VIRTIO_RING_F_EVENT_IDX), FAKE_STREAM);
-	struct fakedev *d = &f->env.dev;
+	struct fixture *f = start_net(state);
 
-	*state = f;
-	memcpy(d->config, guest_mac, 6);
-	d->config_len = 6;
-	fake_env_start(&f->env, false);
 	assert_int_equal(cli(f, (const char *const[]){"--json", "net-bench", "--mode", "tx",
 						      "--size", "128", "--seconds", "1", NULL}),
 			 0);
 	expect_out(f, "\"packets_per_s\":");
-	fake_lock(d);
-	assert_true(d->n_tx_frames > 0);
+	assert_true(f->n_frames > 0);
 	{
-		const uint8_t *e = d->tx_frames[0].data, *ip = e + 14;
+		const uint8_t *e = f->frames[0].data, *ip = e + 14;
 
-		assert_int_equal(d->tx_frames[0].len, 128);
+		assert_int_equal(f->frames[0].len, 128);
 		assert_memory_equal(e + 6, guest_mac, 6);
 		assert_int_equal(csum(0, ip, 20), 0);
 		assert_int_equal(csum(pseudo(ip, 17, 128 - 34), ip + 20, 128 - 34), 0);
 	}
-	fake_unlock(d);
-	/* TSO needs HOST_TSO4 */
+	/* TSO needs HOST_TSO4, which a device on a socket does not offer */
 	assert_int_equal(cli(f, (const char *const[]){"net-bench", "--mode", "tx", "--tso",
 						      "--seconds", "1", NULL}),
 			 1);
 	expect_out(f, "HOST_TSO4");
 }
 
+/* HOST_TSO4 and the header as the driver wrote it: the fake's */
 static void test_net_bench_tso(void **state)
 {
-	struct fixture *f = start(1, F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4), FAKE_STREAM);
+	struct fixture *f =
+		start_fake(state, 1, F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4), FAKE_STREAM);
 	struct fakedev *d = &f->env.dev;
 	struct virtio_net_hdr_v1 h;
 
-	*state = f;
 	fake_env_start(&f->env, false);
 	assert_int_equal(cli(f, (const char *const[]){"net-bench", "--mode", "tx", "--tso",
 						      "--seconds", "1", NULL}),
@@ -634,19 +811,15 @@ static void test_net_bench_tso(void **state)
 
 static void test_net_bench_rx(void **state)
 {
-	struct fixture *f = start(1, F(VIRTIO_NET_F_MRG_RXBUF), FAKE_STREAM);
+	struct fixture *f = start_net(state);
 	uint8_t frame[600];
 	struct child c;
 
-	*state = f;
-	f->env.dev.split_rx = true;
-	fake_env_start(&f->env, false);
 	memset(frame, 0xab, sizeof(frame));
 	c = cli_start(f, (const char *const[]){"--json", "net-bench", "--mode", "rx", "--seconds",
 					       "1", "--min-frames", "10", NULL});
-	assert_true(fake_wait(&f->env.dev, cond_rx_posted, NULL, 10000));
 	for (int i = 0; i < 10; i++)
-		fake_inject(&f->env.dev, frame, sizeof(frame));
+		inject_frame(f, frame, sizeof(frame));
 	assert_int_equal(cli_finish(f, &c), 0);
 	expect_out(f, "\"frames\":10,");
 	expect_out(f, "\"bytes\":6000,");
@@ -679,6 +852,10 @@ int main(int argc, char **argv)
 	};
 
 	sim_harness_init(argc, argv);
+	if (!vbackend_init(argc, argv)) {
+		printf("1..0 # SKIP set HVISOR_VIRTIOD or pass the hvisor-virtiod path\n");
+		return 77;
+	}
 	cli_path = getenv("HVSIM_GUEST");
 	if ((!cli_path || !*cli_path) && argc > 2)
 		cli_path = argv[2];

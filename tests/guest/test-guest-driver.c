@@ -25,7 +25,7 @@
 
 #define F(bit)	     (UINT64_C(1) << (bit))
 #define QUIET_MS     150
-#define DEFAULT_HEAP (FAKE_RAM + FAKE_RAM_SIZE - (UINT64_C(64) << 20))
+#define DEFAULT_HEAP (GZ_RAM + GZ_RAM_SIZE - (UINT64_C(64) << 20))
 
 struct fixture {
 	struct fake_env env;
@@ -60,7 +60,7 @@ static struct fixture *fixture_new(uint32_t id, uint64_t features)
 
 static void open_guest(struct fixture *f)
 {
-	assert_int_equal(hvg_sim_open(f->env.sim.sock, FAKE_ZONE, -1, 0, 0, &f->t), 0);
+	assert_int_equal(hvg_sim_open(f->env.sim.sock, GZ_ZONE, -1, 0, 0, &f->t), 0);
 }
 
 /* sim + fake device + transport + probed device */
@@ -70,7 +70,7 @@ static int setup_features(void **state, uint64_t features)
 
 	fake_env_start(&f->env, false);
 	open_guest(f);
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_BASE, FAKE_IRQ, &f->d), 0);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_BASE, GZ_IRQ, &f->d), 0);
 	*state = f;
 	return 0;
 }
@@ -133,16 +133,16 @@ static void test_attach_and_heap(void **state)
 	assert_true(f->t->heap_gpa == DEFAULT_HEAP);
 	assert_true(f->t->heap_size == UINT64_C(64) << 20);
 	/* one guest at a time */
-	assert_int_equal(hvg_sim_open(f->env.sim.sock, FAKE_ZONE, -1, 0, 0, &t), -EBUSY);
+	assert_int_equal(hvg_sim_open(f->env.sim.sock, GZ_ZONE, -1, 0, 0, &t), -EBUSY);
 	hvg_transport_close(f->t);
 	f->t = NULL;
 	/* the vCPU must be one of the zone's; the zone must run */
-	assert_int_equal(open_retry(f, FAKE_ZONE, 0, 0, 0, &t), -EINVAL);
+	assert_int_equal(open_retry(f, GZ_ZONE, 0, 0, 0, &t), -EINVAL);
 	assert_int_equal(open_retry(f, 7, -1, 0, 0, &t), -ENOENT);
 	/* an explicit heap must be zone RAM */
-	assert_int_equal(open_retry(f, FAKE_ZONE, 3, FAKE_BASE, 4096, &t), -EINVAL);
-	assert_int_equal(open_retry(f, FAKE_ZONE, 3, FAKE_RAM2, FAKE_RAM2_SIZE, &t), 0);
-	assert_true(t->heap_gpa == FAKE_RAM2 && t->heap_size == FAKE_RAM2_SIZE);
+	assert_int_equal(open_retry(f, GZ_ZONE, 3, GZ_BASE, 4096, &t), -EINVAL);
+	assert_int_equal(open_retry(f, GZ_ZONE, 3, GZ_RAM2, GZ_RAM2_SIZE, &t), 0);
+	assert_true(t->heap_gpa == GZ_RAM2 && t->heap_size == GZ_RAM2_SIZE);
 	f->t = t;
 }
 
@@ -152,22 +152,22 @@ static void test_ptr_bounds(void **state)
 	uint8_t *p;
 
 	open_guest(f);
-	p = hvg_ptr(f->t, FAKE_RAM, 16);
+	p = hvg_ptr(f->t, GZ_RAM, 16);
 	assert_non_null(p);
-	assert_non_null(hvg_ptr(f->t, FAKE_RAM + FAKE_RAM_SIZE - 1, 1));
-	assert_non_null(hvg_ptr(f->t, FAKE_RAM, FAKE_RAM_SIZE));
-	assert_null(hvg_ptr(f->t, FAKE_RAM, FAKE_RAM_SIZE + 1));
-	assert_null(hvg_ptr(f->t, FAKE_RAM + FAKE_RAM_SIZE - 1, 2));
-	assert_null(hvg_ptr(f->t, FAKE_RAM - 1, 2));
-	assert_null(hvg_ptr(f->t, FAKE_RAM + 8, UINT64_MAX - 4)); /* wraps */
+	assert_non_null(hvg_ptr(f->t, GZ_RAM + GZ_RAM_SIZE - 1, 1));
+	assert_non_null(hvg_ptr(f->t, GZ_RAM, GZ_RAM_SIZE));
+	assert_null(hvg_ptr(f->t, GZ_RAM, GZ_RAM_SIZE + 1));
+	assert_null(hvg_ptr(f->t, GZ_RAM + GZ_RAM_SIZE - 1, 2));
+	assert_null(hvg_ptr(f->t, GZ_RAM - 1, 2));
+	assert_null(hvg_ptr(f->t, GZ_RAM + 8, UINT64_MAX - 4)); /* wraps */
 	assert_null(hvg_ptr(f->t, UINT64_MAX, 2));
-	assert_null(hvg_ptr(f->t, FAKE_BASE, 4)); /* virtio regions are not memory */
+	assert_null(hvg_ptr(f->t, GZ_BASE, 4)); /* virtio regions are not memory */
 	/* the second RAM region; not a range spanning both */
-	assert_non_null(hvg_ptr(f->t, FAKE_RAM2 + 100, 100));
-	assert_null(hvg_ptr(f->t, FAKE_RAM2 + FAKE_RAM2_SIZE - 4, 8));
+	assert_non_null(hvg_ptr(f->t, GZ_RAM2 + 100, 100));
+	assert_null(hvg_ptr(f->t, GZ_RAM2 + GZ_RAM2_SIZE - 4, 8));
 	/* the same memory the device sees */
 	memcpy(p, "guest ram", 10);
-	assert_memory_equal(fake_host(dev(f), FAKE_RAM, 10), "guest ram", 10);
+	assert_memory_equal(fake_host(dev(f), GZ_RAM, 10), "guest ram", 10);
 }
 
 static void test_transport_refusals(void **state)
@@ -176,21 +176,21 @@ static void test_transport_refusals(void **state)
 	uint64_t v = 1;
 
 	/* RAM is not a device: the sim refuses, the transport says so */
-	assert_int_equal(f->t->ops->read(f->t->ctx, FAKE_RAM, 4, &v), -EFAULT);
-	assert_int_equal(f->t->ops->read(f->t->ctx, FAKE_BASE, 3, &v), -EINVAL);
+	assert_int_equal(f->t->ops->read(f->t->ctx, GZ_RAM, 4, &v), -EFAULT);
+	assert_int_equal(f->t->ops->read(f->t->ctx, GZ_BASE, 3, &v), -EINVAL);
 	/* and the channel still works afterwards */
-	assert_int_equal(f->t->ops->read(f->t->ctx, FAKE_BASE + VIRTIO_MMIO_DEVICE_ID, 4, &v), 0);
+	assert_int_equal(f->t->ops->read(f->t->ctx, GZ_BASE + VIRTIO_MMIO_DEVICE_ID, 4, &v), 0);
 	assert_true(v == 42);
 }
 
 static void test_heap(void **state)
 {
 	struct fixture *f = *state;
-	uint64_t a, b, c, heap = FAKE_RAM + 0x100000;
+	uint64_t a, b, c, heap = GZ_RAM + 0x100000;
 	uint32_t *p;
 	struct hvg_vq *vq;
 
-	assert_int_equal(hvg_sim_open(f->env.sim.sock, FAKE_ZONE, -1, heap, 64 * 1024, &f->t), 0);
+	assert_int_equal(hvg_sim_open(f->env.sim.sock, GZ_ZONE, -1, heap, 64 * 1024, &f->t), 0);
 	a = hvg_alloc(f->t, 10, 1);
 	assert_true(a == heap);
 	/* handed out zeroed, even if the guest wrote there before */
@@ -207,7 +207,7 @@ static void test_heap(void **state)
 	assert_int_equal(hvg_alloc(f->t, 1, 1), 0);
 	assert_int_equal(hvg_alloc(f->t, UINT64_MAX, 1), 0);
 	/* a queue needs ring memory */
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_BASE, FAKE_IRQ, &f->d), 0);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_BASE, GZ_IRQ, &f->d), 0);
 	assert_int_equal(hvg_dev_negotiate(f->d, 0, NULL), 0);
 	assert_int_equal(hvg_vq_setup(f->d, 0, 16, &vq), -ENOMEM);
 	fake_lock(dev(f));
@@ -227,25 +227,25 @@ static void test_probe(void **state)
 	fake_lock(d);
 	d->magic = 0x12345678;
 	fake_unlock(d);
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_BASE, FAKE_IRQ, &f->d), -ENODEV);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_BASE, GZ_IRQ, &f->d), -ENODEV);
 	fake_lock(d);
 	d->magic = 0x74726976;
 	d->version = 1;
 	fake_unlock(d);
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_BASE, FAKE_IRQ, &f->d), -ENOTSUP);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_BASE, GZ_IRQ, &f->d), -ENOTSUP);
 	fake_lock(d);
 	d->version = 2;
 	d->device_id = 0;
 	fake_unlock(d);
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_BASE, FAKE_IRQ, &f->d), -ENODEV);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_BASE, GZ_IRQ, &f->d), -ENODEV);
 	/* no device answers outside the virtio region */
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_RAM, 0, &f->d), -EFAULT);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_RAM, 0, &f->d), -EFAULT);
 	fake_lock(d);
 	d->device_id = 2;
 	d->status = VIRTIO_CONFIG_S_DRIVER_OK; /* left over from a previous driver */
 	d->resets = 0;
 	fake_unlock(d);
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_BASE, FAKE_IRQ, &f->d), 0);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_BASE, GZ_IRQ, &f->d), 0);
 	assert_int_equal(hvg_dev_id(f->d), 2);
 	assert_true(hvg_dev_features(f->d) == F(VIRTIO_F_VERSION_1));
 	assert_int_equal(hvg_dev_status(f->d, &status), 0);
@@ -269,7 +269,7 @@ static void test_negotiate(void **state)
 	d->features = offered | F(VIRTIO_F_VERSION_1);
 	fake_unlock(d);
 	open_guest(f);
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_BASE, FAKE_IRQ, &f->d), 0);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_BASE, GZ_IRQ, &f->d), 0);
 	/* wanted, offered, and implemented by the driver; VERSION_1 always */
 	assert_int_equal(hvg_dev_negotiate(f->d,
 					   F(3) | F(4) | F(50) | F(40) | F(34) | F(35) | F(38) |
@@ -721,7 +721,7 @@ static void test_wait_and_ack(void **state)
 	assert_int_equal(hvg_dev_wait(f->d, QUIET_MS, &status), 0);
 	assert_true(now_usec() - t0 >= (QUIET_MS - 10) * 1000u);
 	/* a configuration change: status read and acknowledged */
-	fake_raise(d, VIRTIO_MMIO_INT_CONFIG, FAKE_IRQ);
+	fake_raise(d, VIRTIO_MMIO_INT_CONFIG, GZ_IRQ);
 	assert_int_equal(hvg_dev_wait(f->d, SIMH_TIMEOUT_MS, &status), 1);
 	assert_int_equal(status, VIRTIO_MMIO_INT_CONFIG);
 	fake_lock(d);
@@ -730,11 +730,11 @@ static void test_wait_and_ack(void **state)
 	fake_unlock(d);
 	assert_true(hvg_dev_interrupts(f->d) == 1);
 	/* another device's interrupt is not this device's */
-	fake_raise(d, 0, FAKE_IRQ2);
+	fake_raise(d, 0, GZ_IRQ2);
 	assert_int_equal(hvg_dev_wait(f->d, QUIET_MS, &status), 0);
 	assert_true(hvg_dev_interrupts(f->d) == 1);
 	/* an interrupt that arrived during register accesses is kept for the wait */
-	fake_raise(d, VIRTIO_MMIO_INT_VRING, FAKE_IRQ);
+	fake_raise(d, VIRTIO_MMIO_INT_VRING, GZ_IRQ);
 	usleep(50 * 1000);
 	assert_int_equal(hvg_dev_status(f->d, &status), 0);
 	assert_int_equal(hvg_dev_wait(f->d, 0, &status), 1);
@@ -749,8 +749,8 @@ static void test_any_irq(void **state)
 	struct hvg_dev *any;
 	uint32_t status = 0;
 
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_BASE, 0, &any), 0);
-	fake_raise(d, VIRTIO_MMIO_INT_VRING, FAKE_IRQ2);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_BASE, 0, &any), 0);
+	fake_raise(d, VIRTIO_MMIO_INT_VRING, GZ_IRQ2);
 	assert_int_equal(hvg_dev_wait(any, SIMH_TIMEOUT_MS, &status), 1);
 	assert_int_equal(status, VIRTIO_MMIO_INT_VRING);
 	hvg_dev_free(any);
@@ -766,9 +766,9 @@ static void test_pending_owner_first_access(void **state)
 	/* the device attaches before the zone exists */
 	fake_env_start(&f->env, true);
 	open_guest(f);
-	assert_int_equal(hvg_dev_probe(f->t, FAKE_BASE, FAKE_IRQ, &f->d), 0);
+	assert_int_equal(hvg_dev_probe(f->t, GZ_BASE, GZ_IRQ, &f->d), 0);
 	fake_lock(dev(f));
-	assert_true(dev(f)->first_address == FAKE_BASE + VIRTIO_MMIO_MAGIC_VALUE);
+	assert_true(dev(f)->first_address == GZ_BASE + VIRTIO_MMIO_MAGIC_VALUE);
 	assert_true(dev(f)->accesses > 4);
 	fake_unlock(dev(f));
 }
