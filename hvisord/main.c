@@ -126,7 +126,8 @@ static const struct limit_opt {
 	{"max-pending-devices", offsetof(struct limits, max_pending_devices), 4096, false},
 };
 
-static int parse_limit(const struct limit_opt *o, const char *s, unsigned *ret)
+/* The limit option o's value s, into its field of l. */
+static int parse_limit(const struct limit_opt *o, const char *s, struct limits *l)
 {
 	uint64_t v;
 
@@ -135,7 +136,7 @@ static int parse_limit(const struct limit_opt *o, const char *s, unsigned *ret)
 			!o->zero_ok, o->max, s);
 		return -EINVAL;
 	}
-	*ret = (unsigned)v;
+	*(unsigned *)((char *)l + o->offset) = (unsigned)v;
 	return 0;
 }
 
@@ -231,16 +232,12 @@ static int parse_argv(int argc, char **argv, struct options *o)
 			printf("hvisord %s\n", HV_VERSION);
 			return 0;
 		default:
-			if (c >= LIMIT_OPT && c < LIMIT_OPT + (int)ARRAY_SIZE(limit_opts)) {
-				const struct limit_opt *l = &limit_opts[c - LIMIT_OPT];
-
-				if (parse_limit(l, optarg,
-						(unsigned *)((char *)&o->limits + l->offset)) < 0)
-					return -EINVAL;
-				break;
+			if (c < LIMIT_OPT || c >= LIMIT_OPT + (int)ARRAY_SIZE(limit_opts)) {
+				usage(stderr);
+				return -EINVAL;
 			}
-			usage(stderr);
-			return -EINVAL;
+			if (parse_limit(&limit_opts[c - LIMIT_OPT], optarg, &o->limits) < 0)
+				return -EINVAL;
 		}
 	}
 	if (settle_limits(&o->limits) < 0)
